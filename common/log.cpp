@@ -1,0 +1,57 @@
+#include "common/log.h"
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+
+namespace netd::log {
+namespace {
+std::atomic<int> g_level{static_cast<int>(Level::Info)};
+const char* g_program = "netd";
+const char* name_of(Level l) {
+  switch (l) {
+    case Level::Error: return "error";
+    case Level::Warn: return "warn";
+    case Level::Info: return "info";
+    case Level::Debug: return "debug";
+  }
+  return "?";
+}
+}  // namespace
+
+void set_level(Level l) { g_level.store(static_cast<int>(l)); }
+Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
+void set_program(const char* name) { g_program = name; }
+
+void write(Level l, const char* fmt, ...) {
+  char buf[1024];
+  int n = std::snprintf(buf, sizeof buf, "%s[%s]: ", g_program, name_of(l));
+  if (n < 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int m = std::vsnprintf(buf + n, sizeof buf - static_cast<size_t>(n) - 1, fmt, ap);
+  va_end(ap);
+  size_t len = static_cast<size_t>(n) + (m < 0 ? 0 : static_cast<size_t>(m));
+  if (len > sizeof buf - 2) len = sizeof buf - 2;
+  buf[len++] = '\n';
+  // One write(2) per line so lines from several processes do not interleave.
+  (void)!::fwrite(buf, 1, len, stderr);
+  std::fflush(stderr);
+}
+
+bool RateLimit::allow(Time now, uint64_t* suppressed) {
+  if (now - window_start_ >= period_) {
+    window_start_ = now;
+    in_window_ = 0;
+  }
+  if (in_window_ < burst_) {
+    ++in_window_;
+    if (suppressed) *suppressed = suppressed_;
+    suppressed_ = 0;
+    return true;
+  }
+  ++suppressed_;
+  return false;
+}
+
+}  // namespace netd::log

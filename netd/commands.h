@@ -1,0 +1,16 @@
+// Entry points of netd's subcommands. main() picks one by argv[1] (or by
+// argv[0] for the drop-in names) and passes the remaining arguments; each
+// returns the process exit status. One file per subcommand: netd/cmd_<name>.cpp.
+#pragma once
+
+namespace netd::cmd {
+
+// argv[0] of each is the subcommand's display name ("netd attach").
+int attach(int argc, char** argv);
+int dns(int argc, char** argv);            // also argv[0] == "aardvark-dns"
+int network(int argc, char** argv);
+int rootless_netns(int argc, char** argv);
+int forward(int argc, char** argv);
+int slirp4netns(int argc, char** argv);    // also argv[0] == "slirp4netns"
+
+}  // namespace netd::cmd

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything netd needs to build, test and demo on Debian 12.
+# Idempotent: packages already present are not touched; apt-get runs only
+# when something is missing. Needs root (or sudo).
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config g++ liburing-dev libnl-3-dev libnl-route-3-dev
+  libc-ares-dev libnftables-dev libboost-dev nlohmann-json3-dev libcli11-dev libseccomp-dev
+  libgtest-dev libgmock-dev)
+# Tools the demo and the integration tests drive: namespaces (util-linux, iproute2),
+# a DHCP client and ping (busybox), traffic peers (socat, python3), capture (tcpdump).
+test_pkgs=(util-linux iproute2 busybox socat python3 tcpdump dnsutils procps)
+# The libFuzzer targets need clang and its runtime.
+fuzz_pkgs=(clang libclang-rt-14-dev)
+
+want=("${build_pkgs[@]}" "${test_pkgs[@]}")
+if [[ "${1:-}" == "--with-fuzz" ]]; then want+=("${fuzz_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+echo "install-deps: installing ${missing[*]}" >&2
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
