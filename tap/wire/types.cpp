@@ -1,0 +1,116 @@
+// Text forms of the wire types and the error names. See types.h.
+#include "tap/wire/types.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include "tap/wire/bytes.h"
+
+namespace netd::wire {
+
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Parses one decimal octet "0".."255" without sign or leading zeros.
+std::optional<uint8_t> parse_octet(std::string_view s) {
+  if (s.empty() || s.size() > 3) return std::nullopt;
+  if (s.size() > 1 && s[0] == '0') return std::nullopt;
+  unsigned v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v > 255) return std::nullopt;
+  return static_cast<uint8_t>(v);
+}
+
+}  // namespace
+
+std::optional<MacAddr> MacAddr::parse(std::string_view s) {
+  // 6 pairs of hex digits and 5 separators.
+  if (s.size() != 17) return std::nullopt;
+  MacAddr m;
+  for (size_t i = 0; i < 6; ++i) {
+    size_t p = i * 3;
+    if (i > 0 && s[p - 1] != ':') return std::nullopt;
+    int hi = hex_digit(s[p]);
+    int lo = hex_digit(s[p + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    m.b[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return m;
+}
+
+std::string MacAddr::to_string() const {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4],
+                b[5]);
+  return buf;
+}
+
+MacAddr load_mac(std::span<const std::byte> bytes, size_t off) {
+  MacAddr m;
+  for (size_t i = 0; i < 6; ++i) m.b[i] = load_u8(bytes, off + i);
+  return m;
+}
+
+void store_mac(std::span<std::byte> bytes, size_t off, const MacAddr& m) {
+  for (size_t i = 0; i < 6; ++i) store_u8(bytes, off + i, m.b[i]);
+}
+
+std::optional<Ipv4Addr> Ipv4Addr::parse(std::string_view s) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) {
+    size_t dot = s.find('.');
+    if ((i < 3) != (dot != std::string_view::npos)) return std::nullopt;
+    auto octet = parse_octet(s.substr(0, dot));
+    if (!octet) return std::nullopt;
+    v = (v << 8) | *octet;
+    s = dot == std::string_view::npos ? std::string_view{} : s.substr(dot + 1);
+  }
+  return Ipv4Addr{v};
+}
+
+std::string Ipv4Addr::to_string() const {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", (v >> 24) & 0xff, (v >> 16) & 0xff,
+                (v >> 8) & 0xff, v & 0xff);
+  return buf;
+}
+
+std::optional<Ipv4Cidr> Ipv4Cidr::parse(std::string_view s) {
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto addr = Ipv4Addr::parse(s.substr(0, slash));
+  if (!addr) return std::nullopt;
+  std::string_view p = s.substr(slash + 1);
+  if (p.empty() || p.size() > 2 || (p.size() > 1 && p[0] == '0')) return std::nullopt;
+  unsigned prefix = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+  if (ec != std::errc{} || end != p.data() + p.size() || prefix > 32) return std::nullopt;
+  return Ipv4Cidr{*addr, static_cast<uint8_t>(prefix)};
+}
+
+std::string Ipv4Cidr::to_string() const { return addr.to_string() + "/" + std::to_string(prefix); }
+
+const char* to_string(WireError e) {
+  switch (e) {
+    case WireError::Truncated: return "truncated";
+    case WireError::BadVersion: return "bad version";
+    case WireError::BadHeaderLength: return "bad header length";
+    case WireError::BadTotalLength: return "bad total length";
+    case WireError::BadChecksum: return "bad checksum";
+    case WireError::BadLength: return "bad length";
+    case WireError::Unsupported: return "unsupported";
+    case WireError::Malformed: return "malformed";
+  }
+  return "unknown";
+}
+
+}  // namespace netd::wire

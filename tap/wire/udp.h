@@ -1,0 +1,59 @@
+// UDP datagrams (RFC 768) over IPv4.
+//
+// Theory of operation: the header is sport(2) dport(2) length(2) checksum(2).
+// parse() takes the IPv4 payload and a Checksum already seeded with the
+// pseudo-header (ipv4_pseudo_header(src, dst, IpProto::Udp, segment.size())).
+// The length field must be >= 8 and fit in the segment (BadLength otherwise);
+// the view and the checksum cover exactly `length` bytes. A checksum field of
+// 0 means "not computed" over IPv4 and is accepted; anything else must verify
+// (BadChecksum). A computed checksum of 0 is sent as 0xffff, which verifies
+// the same way.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "common/expected.h"
+#include "tap/wire/bytes.h"
+#include "tap/wire/checksum.h"
+#include "tap/wire/types.h"
+
+namespace netd::wire {
+
+constexpr size_t kUdpHeaderLen = 8;
+
+class UdpView {
+ public:
+  // See the theory of operation. `pseudo` is taken by value and consumed.
+  static Expected<UdpView, WireError> parse(std::span<const std::byte> segment, Checksum pseudo) {
+    if (segment.size() < kUdpHeaderLen) return unexpected(WireError::Truncated);
+    size_t len = load_be16(segment, kLengthOff);
+    if (len < kUdpHeaderLen || len > segment.size()) return unexpected(WireError::BadLength);
+    std::span<const std::byte> d = segment.first(len);
+    if (load_be16(d, kChecksumOff) != 0) {
+      pseudo.add(d);
+      if (pseudo.finish() != 0) return unexpected(WireError::BadChecksum);
+    }
+    return UdpView(d);
+  }
+
+  uint16_t src_port() const { return load_be16(b_, kSrcPortOff); }
+  uint16_t dst_port() const { return load_be16(b_, kDstPortOff); }
+  uint16_t length() const { return load_be16(b_, kLengthOff); }
+  uint16_t checksum() const { return load_be16(b_, kChecksumOff); }
+  // The data, bounded by the length field.
+  std::span<const std::byte> payload() const { return b_.subspan(kUdpHeaderLen); }
+  std::span<const std::byte> datagram() const { return b_; }
+
+ private:
+  static constexpr size_t kSrcPortOff = 0;
+  static constexpr size_t kDstPortOff = 2;
+  static constexpr size_t kLengthOff = 4;
+  static constexpr size_t kChecksumOff = 6;
+
+  explicit UdpView(std::span<const std::byte> b) : b_(b) {}
+  std::span<const std::byte> b_;  // exactly length() bytes
+};
+
+}  // namespace netd::wire
