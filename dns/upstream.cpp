@@ -1,0 +1,184 @@
+// The c-ares Forwarder (see upstream.h for the theory of operation).
+#include "dns/upstream.h"
+
+#include <ares.h>
+
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "common/log.h"
+
+namespace netd::dns {
+
+struct Forwarder::Impl {
+  struct Query;
+  struct Channel {
+    Impl* owner = nullptr;
+    ares_channel ch = nullptr;
+  };
+  struct Query {
+    Impl* impl = nullptr;
+    uint16_t client_id = 0;
+    bool done = false;
+    Callback cb;
+    std::multimap<Time, Query*>::iterator deadline;
+  };
+
+  Impl(Options o, SocketWatcher& w) : opts(std::move(o)), watcher(w) {}
+  ~Impl();
+
+  Options opts;
+  SocketWatcher& watcher;
+  Channel udp, tcp;
+  std::unordered_map<int, ares_channel> fd_owner;
+  std::multimap<Time, Query*> deadlines;   // queries whose callback has not run
+  Duration bound{};
+
+  static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
+  static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
+  // Runs the user callback once and marks the query done (record stays for c-ares).
+  void finish(Query* q, Expected<std::vector<std::byte>, int> result);
+};
+
+namespace {
+std::once_flag g_ares_init;
+}
+
+std::string ares_status_text(int status) { return ares_strerror(status); }
+
+void Forwarder::Impl::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) {
+  auto* c = static_cast<Channel*>(data);
+  if (readable || writable)
+    c->owner->fd_owner[fd] = c->ch;
+  else
+    c->owner->fd_owner.erase(fd);
+  c->owner->watcher.watch(fd, readable != 0, writable != 0);
+}
+
+void Forwarder::Impl::finish(Query* q, Expected<std::vector<std::byte>, int> result) {
+  if (q->done) return;
+  q->done = true;
+  deadlines.erase(q->deadline);
+  Callback cb = std::move(q->cb);
+  q->cb = nullptr;
+  if (cb) cb(std::move(result));
+}
+
+void Forwarder::Impl::on_answer(void* arg, int status, int, unsigned char* abuf, int alen) {
+  auto* q = static_cast<Query*>(arg);
+  if (!q->done) {
+    if (status == ARES_SUCCESS && abuf && alen >= 2) {
+      std::vector<std::byte> reply(reinterpret_cast<const std::byte*>(abuf),
+                                   reinterpret_cast<const std::byte*>(abuf) + alen);
+      reply[0] = static_cast<std::byte>(q->client_id >> 8);
+      reply[1] = static_cast<std::byte>(q->client_id & 0xFF);
+      q->impl->finish(q, std::move(reply));
+    } else {
+      q->impl->finish(q, unexpected(status == ARES_SUCCESS ? ARES_EBADRESP : status));
+    }
+  }
+  delete q;
+}
+
+Forwarder::Impl::~Impl() {
+  // ares_destroy fails every outstanding query (ARES_EDESTRUCTION) through
+  // on_answer, which runs the callbacks not yet run and frees the records.
+  if (udp.ch) ares_destroy(udp.ch);
+  if (tcp.ch) ares_destroy(tcp.ch);
+  while (!deadlines.empty()) finish(deadlines.begin()->second, unexpected(ARES_EDESTRUCTION));
+}
+
+Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Options opts, SocketWatcher& w) {
+  std::call_once(g_ares_init, [] { ares_library_init(ARES_LIB_INIT_ALL); });
+  if (opts.tries < 1) opts.tries = 1;
+  if (opts.timeout.count() < 1) opts.timeout = std::chrono::milliseconds(1);
+
+  // c-ares 1.18 has no scope ids: link-local servers with a zone are skipped.
+  std::string csv;
+  for (const auto& s : opts.servers) {
+    if (s.addr.find('%') != std::string::npos) {
+      LOG_WARN("upstream %s: IPv6 zones are not supported by this c-ares, skipped",
+               to_string(s).c_str());
+      continue;
+    }
+    if (!csv.empty()) csv += ',';
+    csv += to_string(s);
+  }
+  if (csv.empty()) return unexpected(std::string("no usable upstream DNS servers"));
+
+  auto impl = std::make_unique<Impl>(std::move(opts), w);
+  impl->bound = std::chrono::duration_cast<Duration>(impl->opts.timeout * impl->opts.tries);
+  for (bool tcp : {false, true}) {
+    Impl::Channel& c = tcp ? impl->tcp : impl->udp;
+    c.owner = impl.get();
+    ares_options o{};
+    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB;
+    o.flags = ARES_FLAG_STAYOPEN | ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
+              (tcp ? ARES_FLAG_USEVC : ARES_FLAG_IGNTC);
+    o.timeout = static_cast<int>(impl->opts.timeout.count());
+    o.tries = impl->opts.tries;
+    o.sock_state_cb = &Impl::on_sock_state;
+    o.sock_state_cb_data = &c;
+    int rc = ares_init_options(&c.ch, &o, mask);
+    if (rc != ARES_SUCCESS) {
+      c.ch = nullptr;
+      return unexpected("c-ares init failed: " + ares_status_text(rc));
+    }
+    rc = ares_set_servers_ports_csv(c.ch, csv.c_str());
+    if (rc != ARES_SUCCESS)
+      return unexpected("c-ares rejected upstream servers '" + csv + "': " + ares_status_text(rc));
+  }
+  return std::unique_ptr<Forwarder>(new Forwarder(std::move(impl)));
+}
+
+Forwarder::Forwarder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Forwarder::~Forwarder() = default;
+
+void Forwarder::forward(std::span<const std::byte> query, bool tcp, Callback cb) {
+  if (query.size() < 12 || query.size() > 65535) {
+    if (cb) cb(unexpected(int{ARES_EBADQUERY}));
+    return;
+  }
+  auto* q = new Impl::Query;
+  q->impl = impl_.get();
+  q->client_id = static_cast<uint16_t>((std::to_integer<unsigned>(query[0]) << 8) |
+                                       std::to_integer<unsigned>(query[1]));
+  q->cb = std::move(cb);
+  q->deadline = impl_->deadlines.emplace(Clock::now() + impl_->bound, q);
+  ares_send(tcp ? impl_->tcp.ch : impl_->udp.ch, reinterpret_cast<const unsigned char*>(query.data()),
+            static_cast<int>(query.size()), &Impl::on_answer, q);
+}
+
+void Forwarder::process(int fd, bool readable, bool writable) {
+  auto it = impl_->fd_owner.find(fd);
+  if (it == impl_->fd_owner.end()) return;
+  ares_process_fd(it->second, readable ? fd : ARES_SOCKET_BAD, writable ? fd : ARES_SOCKET_BAD);
+}
+
+std::optional<Time> Forwarder::next_deadline(Time now) const {
+  std::optional<Time> best;
+  auto take = [&](Time t) {
+    if (!best || t < *best) best = t;
+  };
+  if (!impl_->deadlines.empty()) take(impl_->deadlines.begin()->first);
+  for (ares_channel ch : {impl_->udp.ch, impl_->tcp.ch}) {
+    timeval tv{};
+    if (ares_timeout(ch, nullptr, &tv))
+      take(now + std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+  }
+  return best;
+}
+
+void Forwarder::on_timer() {
+  ares_process_fd(impl_->udp.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+  ares_process_fd(impl_->tcp.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+  const Time now = Clock::now();
+  while (!impl_->deadlines.empty() && impl_->deadlines.begin()->first <= now)
+    impl_->finish(impl_->deadlines.begin()->second, unexpected(int{ARES_ETIMEOUT}));
+}
+
+size_t Forwarder::pending() const { return impl_->deadlines.size(); }
+const Forwarder::Options& Forwarder::options() const { return impl_->opts; }
+
+}  // namespace netd::dns

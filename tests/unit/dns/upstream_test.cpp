@@ -1,0 +1,295 @@
+// parse_upstream, parse_resolv_conf, and the c-ares Forwarder driven by a
+// poll() loop against a responder on 127.0.0.1 (test_responder.h).
+#include "dns/upstream.h"
+
+#include <ares.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <map>
+
+#include "dns/wire/builder.h"
+#include "test_responder.h"
+
+using namespace netd;
+using namespace netd::dns;
+
+TEST(ParseUpstream, AcceptsTheDocumentedForms) {
+  EXPECT_EQ(*parse_upstream("1.2.3.4"), (UpstreamServer{"1.2.3.4", 53}));
+  EXPECT_EQ(*parse_upstream(" 1.2.3.4:5353 "), (UpstreamServer{"1.2.3.4", 5353}));
+  EXPECT_EQ(*parse_upstream("::1"), (UpstreamServer{"::1", 53}));
+  EXPECT_EQ(*parse_upstream("[::1]:5353"), (UpstreamServer{"::1", 5353}));
+  EXPECT_EQ(*parse_upstream("[::1]"), (UpstreamServer{"::1", 53}));
+  EXPECT_EQ(*parse_upstream("fe80::1%eth0"), (UpstreamServer{"fe80::1%eth0", 53}));
+  EXPECT_EQ(*parse_upstream("[fe80::1%eth0]:54"), (UpstreamServer{"fe80::1%eth0", 54}));
+}
+
+TEST(ParseUpstream, RejectsGarbage) {
+  for (const char* s : {"", "dns.google", "1.2.3", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:x",
+                        "1.2.3.4%eth0", "[::1", "[::1]x", "::1:53:zz", "fe80::1%", "256.1.1.1",
+                        "[1.2.3.4]:53", "1.2.3.4:53:53"}) {
+    auto r = parse_upstream(s);
+    EXPECT_FALSE(r) << s;
+    if (!r) {
+      EXPECT_NE(r.error().find("bad upstream"), std::string::npos);
+    }
+  }
+}
+
+TEST(ParseResolvConf, OddFiles) {
+  auto v = parse_resolv_conf(
+      "# generated\n"
+      "; another comment\n"
+      "search example.com dns.podman\n"
+      "options edns0 trust-ad ndots:2\n"
+      "nameserver\n"
+      "nameserver not-an-address\n"
+      "nameserver fe80::1%enp0s3\n"
+      "\tnameserver   10.0.0.1   # trailing comment\n"
+      "nameserverx 9.9.9.9\n"
+      "\x01\xff garbage line\n"
+      "nameserver 2001:db8::53\n"
+      "nameserver 10.0.0.2\n");
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].addr, "fe80::1%enp0s3");
+  EXPECT_EQ(v[1].addr, "10.0.0.1");
+  EXPECT_EQ(v[2].addr, "2001:db8::53");
+  EXPECT_TRUE(parse_resolv_conf("").empty());
+  EXPECT_TRUE(parse_resolv_conf("nameserver").empty());
+  EXPECT_EQ(parse_resolv_conf("nameserver 127.0.0.53").size(), 1u);   // no newline at end
+}
+
+namespace {
+
+class PollWatcher : public SocketWatcher {
+ public:
+  void watch(int fd, bool r, bool w) override {
+    if (!r && !w)
+      fds_.erase(fd);
+    else
+      fds_[fd] = {r, w};
+  }
+  // Runs the loop until done() or `limit` passes.
+  void drive(Forwarder& f, const std::function<bool()>& done, Duration limit) {
+    Time end = Clock::now() + limit;
+    while (!done() && Clock::now() < end) {
+      std::vector<pollfd> p;
+      for (auto& [fd, rw] : fds_)
+        p.push_back({fd, static_cast<short>((rw.first ? POLLIN : 0) | (rw.second ? POLLOUT : 0)), 0});
+      Time now = Clock::now();
+      Time wake = std::min(end, f.next_deadline(now).value_or(end));
+      int ms = static_cast<int>(std::chrono::duration_cast<milliseconds>(wake - now).count()) + 1;
+      int n = poll(p.data(), p.size(), std::max(ms, 0));
+      if (n > 0)
+        for (auto& x : p)
+          if (x.revents)
+            f.process(x.fd, x.revents & (POLLIN | POLLERR | POLLHUP), x.revents & POLLOUT);
+      auto d = f.next_deadline(Clock::now());
+      if (d && *d <= Clock::now()) f.on_timer();
+    }
+  }
+  size_t watched() const { return fds_.size(); }
+
+ private:
+  std::map<int, std::pair<bool, bool>> fds_;
+};
+
+std::vector<std::byte> query(uint16_t id, const char* name, uint16_t qtype = wire::type::A) {
+  return wire::make_query(id, *wire::Name::from_text(name), qtype);
+}
+
+struct Result {
+  int calls = 0;
+  Expected<std::vector<std::byte>, int> value = unexpected(-1);
+};
+
+Forwarder::Callback record(Result& r) {
+  return [&r](Expected<std::vector<std::byte>, int> v) {
+    ++r.calls;
+    r.value = std::move(v);
+  };
+}
+
+uint16_t dead_udp_port() {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+}  // namespace
+
+TEST(Forwarder, CreateRejectsEmptyServerList) {
+  PollWatcher w;
+  EXPECT_FALSE(Forwarder::create({}, w));
+  Forwarder::Options o;
+  o.servers = {{"fe80::1%lo", 53}};
+  EXPECT_FALSE(Forwarder::create(o, w));
+}
+
+TEST(Forwarder, UdpAnswerCarriesClientId) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}}, w);
+  ASSERT_TRUE(f) << f.error();
+  Result r;
+  auto q = query(0x4242, "Host.Example");
+  (*f)->forward(q, false, record(r));
+  EXPECT_EQ((*f)->pending(), 1u);
+  w.drive(**f, [&] { return r.calls > 0; }, seconds(3));
+  ASSERT_EQ(r.calls, 1);
+  ASSERT_TRUE(r.value) << r.value.error();
+  auto v = wire::MessageView::parse(*r.value);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->header().id, 0x4242);
+  EXPECT_EQ(v->header().ancount, 1);
+  EXPECT_EQ((*f)->pending(), 0u);
+  EXPECT_EQ(up.udp_queries(), 1);
+}
+
+TEST(Forwarder, TcpQueryGoesOverTcp) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}}, w);
+  ASSERT_TRUE(f);
+  Result r;
+  (*f)->forward(query(7, "tc.test"), true, record(r));
+  w.drive(**f, [&] { return r.calls > 0; }, seconds(3));
+  ASSERT_TRUE(r.value);
+  auto v = wire::MessageView::parse(*r.value);
+  EXPECT_EQ(v->header().id, 7);
+  EXPECT_FALSE(v->header().tc());
+  EXPECT_EQ(v->header().ancount, 1);
+  EXPECT_EQ(up.tcp_queries(), 1);
+  EXPECT_EQ(up.udp_queries(), 0);
+}
+
+TEST(Forwarder, TruncatedUdpAnswerIsPassedBack) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}}, w);
+  ASSERT_TRUE(f);
+  Result r;
+  (*f)->forward(query(9, "tc.test"), false, record(r));
+  w.drive(**f, [&] { return r.calls > 0; }, seconds(3));
+  ASSERT_TRUE(r.value);
+  EXPECT_TRUE(wire::MessageView::parse(*r.value)->header().tc());
+  EXPECT_EQ(up.tcp_queries(), 0);
+}
+
+TEST(Forwarder, NxdomainIsAnAnswer) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}}, w);
+  ASSERT_TRUE(f);
+  Result r;
+  (*f)->forward(query(9, "nx.test"), false, record(r));
+  w.drive(**f, [&] { return r.calls > 0; }, seconds(3));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(wire::MessageView::parse(*r.value)->header().rcode(), wire::Rcode::NxDomain);
+}
+
+TEST(Forwarder, RefusedPortFailsFast) {
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", dead_udp_port()}}}, w);
+  ASSERT_TRUE(f);
+  Result r;
+  Time t0 = Clock::now();
+  (*f)->forward(query(1, "x.test"), false, record(r));
+  w.drive(**f, [&] { return r.calls > 0; }, seconds(5));
+  auto took = Clock::now() - t0;
+  ASSERT_EQ(r.calls, 1);
+  EXPECT_FALSE(r.value);
+  EXPECT_LT(took, milliseconds(1600));
+}
+
+TEST(Forwarder, SilentUpstreamIsBoundedByTimeoutTimesTries) {
+  test::TestResponder up;
+  PollWatcher w;
+  // Three silent servers: c-ares alone would take far longer than the bound.
+  Forwarder::Options o;
+  o.servers = {{"127.0.0.1", up.port()}, {"127.0.0.1", up.port()}, {"127.0.0.1", up.port()}};
+  o.timeout = milliseconds(300);
+  o.tries = 2;
+  auto f = Forwarder::create(o, w);
+  ASSERT_TRUE(f);
+  Result r;
+  Time t0 = Clock::now();
+  (*f)->forward(query(1, "silent.test"), false, record(r));
+  w.drive(**f, [&] { return r.calls > 0; }, seconds(5));
+  auto took = Clock::now() - t0;
+  ASSERT_EQ(r.calls, 1);
+  ASSERT_FALSE(r.value);
+  EXPECT_EQ(r.value.error(), ARES_ETIMEOUT);
+  EXPECT_GE(took, milliseconds(550));
+  EXPECT_LT(took, milliseconds(900));
+  // Keep the loop running a little: the late c-ares timeout must not call again.
+  w.drive(**f, [] { return false; }, milliseconds(700));
+  EXPECT_EQ(r.calls, 1);
+}
+
+TEST(Forwarder, DefaultsAnswerADeadUpstreamWithinOnePointFiveSeconds) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}}, w);
+  ASSERT_TRUE(f);
+  Result r;
+  Time t0 = Clock::now();
+  (*f)->forward(query(1, "silent.test"), false, record(r));
+  w.drive(**f, [&] { return r.calls > 0; }, seconds(5));
+  EXPECT_EQ(r.calls, 1);
+  EXPECT_LT(Clock::now() - t0, milliseconds(1500));
+}
+
+TEST(Forwarder, DestructionFailsPendingQueriesExactlyOnce) {
+  test::TestResponder up;
+  PollWatcher w;
+  Result a, b;
+  {
+    auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}}, w);
+    ASSERT_TRUE(f);
+    (*f)->forward(query(1, "silent.test"), false, record(a));
+    (*f)->forward(query(2, "silent.test"), true, record(b));
+    w.drive(**f, [] { return false; }, milliseconds(100));
+    EXPECT_EQ((*f)->pending(), 2u);
+  }
+  EXPECT_EQ(a.calls, 1);
+  EXPECT_EQ(b.calls, 1);
+  EXPECT_FALSE(a.value);
+  EXPECT_EQ(a.value.error(), ARES_EDESTRUCTION);
+  EXPECT_EQ(w.watched(), 0u);
+}
+
+TEST(Forwarder, BadQueryFailsImmediately) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}}, w);
+  ASSERT_TRUE(f);
+  Result r;
+  std::vector<std::byte> tiny(5);
+  (*f)->forward(tiny, false, record(r));
+  EXPECT_EQ(r.calls, 1);
+  EXPECT_EQ((*f)->pending(), 0u);
+}
+
+TEST(Forwarder, ManyConcurrentQueriesEachAnsweredOnce) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}}, w);
+  ASSERT_TRUE(f);
+  std::vector<Result> rs(200);
+  for (size_t i = 0; i < rs.size(); ++i)
+    (*f)->forward(query(static_cast<uint16_t>(1000 + i), ("n" + std::to_string(i) + ".test").c_str()),
+                  i % 4 == 0, record(rs[i]));
+  w.drive(**f, [&] { return (*f)->pending() == 0; }, seconds(5));
+  for (size_t i = 0; i < rs.size(); ++i) {
+    ASSERT_EQ(rs[i].calls, 1) << i;
+    ASSERT_TRUE(rs[i].value) << i;
+    EXPECT_EQ(wire::MessageView::parse(*rs[i].value)->header().id, 1000 + i);
+  }
+}
