@@ -18,6 +18,5 @@ int network(int, char**) { return not_yet("network"); }
 int rootless_netns(int, char**) { return not_yet("rootless-netns"); }
 int forward(int, char**) { return not_yet("forward"); }
 int slirp4netns(int, char**) { return not_yet("slirp4netns"); }
-int attach(int, char**) { return not_yet("attach"); }
 
 }  // namespace netd::cmd

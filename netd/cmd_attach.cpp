@@ -1,0 +1,190 @@
+// `netd attach`: give a container's network namespace a TAP device whose
+// traffic netd translates to host sockets. See docs/man/netd-attach.1.md.
+//
+// Start-up order matters to clients: everything that can fail (arguments,
+// the tap, the ring, the DNS upstreams) is done before the pid file and the
+// ready byte are written, so "ready" means packets flow.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "dns/upstream.h"
+#include "netd/commands.h"
+#include "netd/target_arg.h"
+#include "tap/dataplane.h"
+#include "tap/tap_device.h"
+
+namespace netd::cmd {
+namespace {
+
+struct AttachArgs {
+  std::string target;
+  std::string netns_path;
+  std::string userns_path;
+  std::string tap_name = "tap0";
+  bool configure = false;
+  unsigned mtu = 65520;
+  std::string cidr = "10.0.2.0/24";
+  bool disable_host_loopback = false;
+  std::vector<std::string> dns_upstreams;
+  bool disable_dns = false;
+  std::string mac;
+  int ready_fd = -1;
+  std::string pid_file;
+  std::string pcap;
+  std::string log_level = "info";
+};
+
+void build_cli(CLI::App& app, AttachArgs& a) {
+  app.description(
+      "Attach a TAP device inside a container's network namespace and translate its\n"
+      "traffic (ARP, DHCP, ICMP echo, UDP, DNS; TCP is refused with RST for now) to\n"
+      "ordinary sockets of the calling user. netd never enters the namespace itself:\n"
+      "a short-lived child opens the tap there and hands it back.\n\n"
+      "Addresses follow --cidr (default 10.0.2.0/24): gateway .2 (reaches the host's\n"
+      "127.0.0.1 unless --disable-host-loopback), DNS forwarder .3, guest .100 (leased\n"
+      "by DHCP, or set directly with --configure).");
+  app.add_option("target", a.target, "PID of a process in the namespace, or a netns path (e.g. /run/netns/x)");
+  app.add_option("--netns", a.netns_path, "network namespace path (instead of the positional target)");
+  app.add_option("--userns", a.userns_path,
+                 "user namespace to join first (default: the target's, or the netns owner's)");
+  app.add_option("--tap", a.tap_name, "tap device name; an existing tap is attached to")->capture_default_str();
+  app.add_flag("-c,--configure", a.configure,
+               "configure the namespace: lo up, tap up with MTU/MAC, guest address, default route");
+  app.add_option("-m,--mtu", a.mtu, "MTU of the tap (with --configure) and DHCP option 26")
+      ->check(CLI::Range(68u, 65521u))
+      ->capture_default_str();
+  app.add_option("--cidr", a.cidr, "IPv4 network of the namespace (prefix 1..25)")->capture_default_str();
+  app.add_flag("--disable-host-loopback", a.disable_host_loopback,
+               "do not map the gateway address to the host's 127.0.0.1");
+  app.add_option("--dns-upstream", a.dns_upstreams,
+                 "upstream DNS server ADDR[:PORT] for the DNS address (repeatable; default: "
+                 "nameservers of /etc/resolv.conf)");
+  app.add_flag("--disable-dns", a.disable_dns, "do not forward DNS (queries get SERVFAIL)");
+  app.add_option("--mac", a.mac, "MAC address of the tap (with --configure)");
+  app.add_option("-r,--ready-fd", a.ready_fd, "write \"1\" to this fd and close it once traffic flows");
+  app.add_option("--pid-file", a.pid_file, "write netd's pid to this file (removed at exit)");
+  app.add_option("--pcap", a.pcap, "write every frame crossing the tap to this pcap file");
+  app.add_option("--log-level", a.log_level, "error, warn, info or debug")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+      ->capture_default_str();
+}
+
+log::Level parse_level(const std::string& s) {
+  if (s == "error") return log::Level::Error;
+  if (s == "warn") return log::Level::Warn;
+  if (s == "debug") return log::Level::Debug;
+  return log::Level::Info;
+}
+
+std::string read_file(const char* path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const AttachArgs& a) {
+  std::vector<dns::UpstreamServer> out;
+  if (a.disable_dns) return out;
+  if (!a.dns_upstreams.empty()) {
+    for (const auto& s : a.dns_upstreams) {
+      auto u = dns::parse_upstream(s);
+      if (!u) return unexpected("--dns-upstream " + s + ": " + u.error());
+      out.push_back(*u);
+    }
+    return out;
+  }
+  out = dns::parse_resolv_conf(read_file("/etc/resolv.conf"));
+  return out;
+}
+
+}  // namespace
+
+int attach(int argc, char** argv) {
+  CLI::App app{"", "netd attach"};
+  AttachArgs a;
+  build_cli(app, a);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  log::set_level(parse_level(a.log_level));
+
+  if (!a.netns_path.empty() && !a.target.empty()) {
+    std::fprintf(stderr, "netd attach: give either a positional target or --netns, not both\n");
+    return 2;
+  }
+  auto target = cli::parse_target(a.netns_path.empty() ? a.target : a.netns_path, a.userns_path);
+  if (!target) {
+    std::fprintf(stderr, "netd attach: %s\n", target.error().c_str());
+    return 2;
+  }
+  auto cfg = tap::StackConfig::from_cidr(a.cidr);
+  if (!cfg) {
+    std::fprintf(stderr, "netd attach: --cidr: %s\n", cfg.error().c_str());
+    return 2;
+  }
+  cfg->mtu = a.mtu;
+  cfg->host_loopback = !a.disable_host_loopback;
+  auto servers = dns_servers(a);
+  if (!servers) {
+    std::fprintf(stderr, "netd attach: %s\n", servers.error().c_str());
+    return 2;
+  }
+
+  tap::TapOptions topts;
+  topts.name = a.tap_name;
+  topts.configure = a.configure;
+  topts.mtu = a.mtu;
+  topts.guest_cidr = cfg->guest.to_string() + "/" + std::to_string(cfg->cidr.prefix);
+  topts.gateway = cfg->gateway.to_string();
+  if (!a.mac.empty()) topts.mac = a.mac;
+  auto tapfd = tap::open_tap(*target, topts);
+  if (!tapfd) {
+    std::fprintf(stderr, "netd attach: %s\n", tapfd.error().c_str());
+    return 1;
+  }
+
+  tap::DataplaneOptions dopts;
+  dopts.stack = *cfg;
+  dopts.dns_upstreams = *servers;
+  if (target->pid) dopts.watch_pid = target->pid;
+  else dopts.watch_path = target->netns_path;
+  dopts.pcap_path = a.pcap;
+  auto dp = tap::Dataplane::create(std::move(*tapfd), dopts);
+  if (!dp) {
+    std::fprintf(stderr, "netd attach: %s\n", dp.error().c_str());
+    return 1;
+  }
+
+  if (!a.pid_file.empty()) {
+    FILE* f = std::fopen(a.pid_file.c_str(), "we");
+    if (!f) {
+      std::fprintf(stderr, "netd attach: cannot write pid file %s: %m\n", a.pid_file.c_str());
+      return 1;
+    }
+    std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
+    std::fclose(f);
+  }
+  LOG_INFO("attached %s in %s: guest %s, gateway %s, dns %s, mtu %u%s", a.tap_name.c_str(),
+           target->describe().c_str(), cfg->guest.to_string().c_str(), cfg->gateway.to_string().c_str(),
+           cfg->dns.to_string().c_str(), a.mtu, cfg->host_loopback ? "" : ", host loopback disabled");
+  if (a.ready_fd >= 0) {
+    if (::write(a.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", a.ready_fd);
+    ::close(a.ready_fd);
+  }
+  int rc = (*dp)->run();
+  if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
+  return rc;
+}
+
+}  // namespace netd::cmd

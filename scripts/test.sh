@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds netd and runs the whole test suite: the unit tests, then the
+# namespace integration tests (as the calling user and, when that is root,
+# again as an unprivileged user). Exit status: 0 only if every test passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+BUILD=${NETD_BUILD_DIR:-build}
+cmake -S . -B "$BUILD" -DNETD_WERROR=ON >/dev/null
+cmake --build "$BUILD" -j"$(nproc)"
+ctest --test-dir "$BUILD" --output-on-failure --timeout 600 -j"$(nproc)" -L unit
+ctest --test-dir "$BUILD" --output-on-failure --timeout 600 -L integration

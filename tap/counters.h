@@ -1,0 +1,37 @@
+// Counters of the tap stack: every frame that is dropped is counted under a
+// reason, so "replaying garbage leaves netd running and counting drops" can be
+// observed (SIGUSR1 logs them; they are logged at exit too).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tap/wire/types.h"
+
+namespace netd::tap {
+
+#define NETD_TAP_COUNTERS(X)                                                    \
+  X(frames_in) X(frames_out) X(bytes_in) X(bytes_out)                           \
+  X(drop_malformed) X(drop_bad_checksum) X(drop_unsupported) X(drop_fragment)   \
+  X(drop_not_for_us) X(drop_policy)                                             \
+  X(arp_replies) X(dhcp_offers) X(dhcp_acks) X(dhcp_naks) X(dhcp_ignored)       \
+  X(icmp_echo_local) X(icmp_echo_forwarded) X(icmp_echo_replies)                \
+  X(icmp_no_ping_socket) X(icmp_flow_limit)                                     \
+  X(udp_flows_opened) X(udp_flows_expired) X(udp_flow_limit)                    \
+  X(udp_to_host) X(udp_from_host) X(udp_port_unreachable)                       \
+  X(dns_queries) X(dns_replies) X(dns_servfail) X(dns_pending_limit)            \
+  X(tcp_rst_sent)                                                               \
+  X(tap_write_errors) X(host_socket_errors)
+
+struct Counters {
+#define NETD_DECLARE_COUNTER(name) uint64_t name = 0;
+  NETD_TAP_COUNTERS(NETD_DECLARE_COUNTER)
+#undef NETD_DECLARE_COUNTER
+
+  // Counts a parse failure under its reason (checksum vs. the rest).
+  void count_wire_error(wire::WireError e);
+  // {"frames_in":N,...}: every counter, for logs and the API.
+  std::string to_json() const;
+};
+
+}  // namespace netd::tap

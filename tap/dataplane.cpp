@@ -1,0 +1,483 @@
+#include "tap/dataplane.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "common/log.h"
+#include "common/uring.h"
+#include "tap/pcap_writer.h"
+
+namespace netd::tap {
+
+namespace {
+
+using uring::Op;
+using uring::Tag;
+
+constexpr unsigned kRingEntries = 1024;
+constexpr uint16_t kTapGroup = 0;
+constexpr uint16_t kSocketGroup = 1;
+constexpr uint32_t kTapBuffers = 64;
+constexpr uint32_t kSocketBuffers = 128;
+constexpr uint32_t kBufferSize = 65536;  // one maximal IP packet (+ Ethernet header)
+constexpr int kTapReadsInFlight = 4;
+// Bounded work per wake-up when actions trigger more actions synchronously.
+constexpr int kMaxActionRounds = 8;
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+sockaddr_in to_sockaddr(wire::Ipv4Addr a, uint16_t port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(a.v);
+  return sa;
+}
+
+}  // namespace
+
+struct Dataplane::Impl final : dns::SocketWatcher {
+  struct SocketSlot {
+    UniqueFd fd;
+    FlowId flow = 0;
+    SocketKind kind = SocketKind::Udp;
+    uint16_t generation = 0;
+    bool live = false;
+  };
+  // A buffer that must live until its write/send completes.
+  struct PendingWrite {
+    std::vector<std::byte> data;
+    uint32_t socket_slot = 0;  // for sends: whose error to report
+    uint16_t socket_generation = 0;
+  };
+  struct PollState {
+    bool read = false, write = false;  // what c-ares wants
+    bool armed = false;
+    uint16_t generation = 0;
+  };
+
+  DataplaneOptions opts;
+  std::unique_ptr<uring::Ring> ring;
+  std::unique_ptr<uring::BufferRing> tap_rx, sock_rx;
+  UniqueFd tap;
+  Stack stack;
+  Actions actions;
+  std::vector<SocketSlot> sockets;
+  std::vector<uint32_t> free_sockets;
+  std::unordered_map<FlowId, uint32_t> slot_of_flow;
+  std::vector<PendingWrite> writes;
+  std::vector<uint32_t> free_writes;
+  std::unique_ptr<dns::Forwarder> forwarder;
+  std::unordered_map<int, PollState> polls;
+  UniqueFd signal_fd;
+  signalfd_siginfo siginfo{};
+  UniqueFd pid_fd;
+  struct stat watched{};
+  Time next_path_check{};
+  std::optional<PcapWriter> pcap;
+  log::RateLimit write_error_log{seconds(10), 3};
+  bool running = true;
+  int exit_status = 0;
+
+  explicit Impl(DataplaneOptions o) : opts(std::move(o)), stack(opts.stack) {}
+  // The forwarder's destructor fails its pending queries (into stack/actions)
+  // and tells watch() to forget its sockets (polls, ring): it must go first.
+  ~Impl() override { forwarder.reset(); }
+
+  // ---- set-up -------------------------------------------------------------
+  Expected<void, std::string> init(UniqueFd tap_fd) {
+    tap = std::move(tap_fd);
+    // Reads go through io_uring, which must be allowed to wait for data: a
+    // non-blocking fd would make every read fail with EAGAIN instead.
+    int fl = ::fcntl(tap.get(), F_GETFL);
+    if (fl >= 0) ::fcntl(tap.get(), F_SETFL, fl & ~O_NONBLOCK);
+
+    auto r = uring::Ring::create(kRingEntries);
+    if (!r) return unexpected(r.error());
+    ring = std::move(*r);
+    auto t = ring->make_buffer_ring(kTapGroup, kTapBuffers, kBufferSize);
+    if (!t) return unexpected(t.error());
+    tap_rx = std::move(*t);
+    auto s = ring->make_buffer_ring(kSocketGroup, kSocketBuffers, kBufferSize);
+    if (!s) return unexpected(s.error());
+    sock_rx = std::move(*s);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&mask, sig);
+    ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    signal_fd.reset(::signalfd(-1, &mask, SFD_CLOEXEC));
+    if (!signal_fd) return unexpected(std::string("signalfd: ") + std::strerror(errno));
+
+    if (opts.watch_pid) {
+      pid_fd.reset(pidfd_open(*opts.watch_pid));
+      if (!pid_fd) {
+        return unexpected("cannot watch pid " + std::to_string(*opts.watch_pid) + ": " +
+                          std::strerror(errno));
+      }
+    }
+    if (!opts.watch_path.empty() && ::stat(opts.watch_path.c_str(), &watched) != 0)
+      return unexpected("cannot stat " + opts.watch_path + ": " + std::strerror(errno));
+
+    if (!opts.pcap_path.empty()) {
+      auto p = PcapWriter::open(opts.pcap_path, kBufferSize);
+      if (!p) return unexpected(p.error());
+      pcap.emplace(std::move(*p));
+    }
+
+    if (opts.dns_upstreams.empty()) {
+      LOG_WARN("no DNS upstream servers: queries to %s will be answered with SERVFAIL",
+               opts.stack.dns.to_string().c_str());
+    } else {
+      dns::Forwarder::Options fo;
+      fo.servers = opts.dns_upstreams;
+      auto f = dns::Forwarder::create(fo, *this);
+      if (!f) return unexpected("DNS forwarder: " + f.error());
+      forwarder = std::move(*f);
+    }
+
+    for (int i = 0; i < kTapReadsInFlight; ++i) arm_tap_read();
+    arm_signal_read();
+    if (pid_fd) {
+      io_uring_prep_poll_add(ring->sqe({Op::PidExit, 0, 0}), pid_fd.get(), POLLIN);
+    }
+    return {};
+  }
+
+  // ---- arming ---------------------------------------------------------------
+  void arm_tap_read() {
+    io_uring_sqe* s = ring->sqe({Op::TapRead, 0, 0});
+    io_uring_prep_read(s, tap.get(), nullptr, kBufferSize, static_cast<uint64_t>(-1));
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = kTapGroup;
+  }
+  void arm_signal_read() {
+    io_uring_prep_read(ring->sqe({Op::SignalRead, 0, 0}), signal_fd.get(), &siginfo, sizeof siginfo,
+                       static_cast<uint64_t>(-1));
+  }
+  void arm_socket_recv(uint32_t slot) {
+    SocketSlot& s = sockets[slot];
+    io_uring_sqe* e = ring->sqe({Op::SocketRecv, s.generation, slot});
+    io_uring_prep_recv_multishot(e, s.fd.get(), nullptr, 0, 0);
+    e->flags |= IOSQE_BUFFER_SELECT;
+    e->buf_group = kSocketGroup;
+  }
+  void arm_poll(int fd, PollState& p) {
+    unsigned mask = (p.read ? POLLIN : 0) | (p.write ? POLLOUT : 0);
+    io_uring_prep_poll_add(ring->sqe({Op::PollFd, p.generation, static_cast<uint32_t>(fd)}), fd, mask);
+    p.armed = true;
+  }
+
+  // dns::SocketWatcher: c-ares tells us which of its sockets to watch.
+  void watch(int fd, bool readable, bool writable) override {
+    PollState& p = polls[fd];
+    if (p.armed) {
+      // Replace the armed poll: remove it and re-arm under a new generation,
+      // so the removed one's completion is recognised as stale.
+      io_uring_prep_poll_remove(ring->sqe({Op::Cancel, 0, 0}),
+                                uring::encode({Op::PollFd, p.generation, static_cast<uint32_t>(fd)}));
+      p.armed = false;
+    }
+    ++p.generation;
+    p.read = readable;
+    p.write = writable;
+    if (!readable && !writable) {
+      polls.erase(fd);
+      return;
+    }
+    arm_poll(fd, p);
+  }
+
+  // ---- buffers that outlive a submission ----------------------------------
+  // Index of a free entry of `table` (reusing one from `free_list` first).
+  template <class T>
+  static uint32_t take_slot(std::vector<T>& table, std::vector<uint32_t>& free_list) {
+    if (!free_list.empty()) {
+      uint32_t i = free_list.back();
+      free_list.pop_back();
+      return i;
+    }
+    table.emplace_back();
+    return static_cast<uint32_t>(table.size() - 1);
+  }
+  uint32_t hold(std::vector<std::byte> data, uint32_t slot = 0, uint16_t gen = 0) {
+    uint32_t i = take_slot(writes, free_writes);
+    writes[i] = PendingWrite{std::move(data), slot, gen};
+    return i;
+  }
+  void release(uint32_t i) {
+    if (i >= writes.size()) return;
+    writes[i].data = {};
+    free_writes.push_back(i);
+  }
+
+  // ---- actions -> submissions ---------------------------------------------
+  void apply_actions(Time now) {
+    for (int round = 0; round < kMaxActionRounds && (!actions.to_tap.empty() || !actions.to_host.empty());
+         ++round) {
+      Actions batch;
+      std::swap(batch, actions);  // handlers below may append new actions
+      for (auto& op : batch.to_host) std::visit([&](auto& o) { apply(now, o); }, op);
+      for (auto& frame : batch.to_tap) write_to_tap(std::move(frame));
+    }
+  }
+
+  void write_to_tap(Frame frame) {
+    if (pcap) pcap->write(frame);
+    auto& c = stack_counters();
+    ++c.frames_out;
+    c.bytes_out += frame.size();
+    uint32_t i = hold(std::move(frame));
+    io_uring_prep_write(ring->sqe({Op::TapWrite, 0, i}), tap.get(), writes[i].data.data(),
+                        static_cast<unsigned>(writes[i].data.size()), static_cast<uint64_t>(-1));
+  }
+
+  Counters& stack_counters() { return stack.counters(); }
+
+  void apply(Time now, OpenSocket& o) {
+    int fd = o.kind == SocketKind::Ping ? ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP)
+                                        : ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      stack.on_socket_error(now, o.kind, o.flow, errno, actions);
+      return;
+    }
+    UniqueFd sock(fd);
+    sockaddr_in sa = to_sockaddr(o.dst, o.port);
+    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+      stack.on_socket_error(now, o.kind, o.flow, errno, actions);
+      return;
+    }
+    uint32_t slot = take_slot(sockets, free_sockets);
+    SocketSlot& s = sockets[slot];
+    s.fd = std::move(sock);
+    s.flow = o.flow;
+    s.kind = o.kind;
+    s.live = true;
+    slot_of_flow[o.flow] = slot;
+    arm_socket_recv(slot);
+  }
+
+  void apply(Time, SendOnSocket& o) {
+    auto it = slot_of_flow.find(o.flow);
+    if (it == slot_of_flow.end()) return;  // the open failed; the engine was told
+    SocketSlot& s = sockets[it->second];
+    uint32_t i = hold(std::move(o.data), it->second, s.generation);
+    io_uring_prep_send(ring->sqe({Op::SocketSend, 0, i}), s.fd.get(), writes[i].data.data(),
+                       writes[i].data.size(), MSG_NOSIGNAL);
+  }
+
+  void apply(Time, CloseSocket& o) {
+    auto it = slot_of_flow.find(o.flow);
+    if (it == slot_of_flow.end()) return;
+    uint32_t slot = it->second;
+    slot_of_flow.erase(it);
+    SocketSlot& s = sockets[slot];
+    // Cancel the armed multishot receive; the ring holds its own reference to
+    // the file, so closing our fd right away is safe.
+    io_uring_prep_cancel64(ring->sqe({Op::Cancel, 0, 0}),
+                           uring::encode({Op::SocketRecv, s.generation, slot}), 0);
+    s.fd.reset();
+    s.live = false;
+    ++s.generation;
+    free_sockets.push_back(slot);
+  }
+
+  void apply(Time now, ForwardDns& o) {
+    if (!forwarder) {
+      stack.on_dns_reply(now, o.token, unexpected(-1), actions);
+      return;
+    }
+    uint64_t token = o.token;
+    forwarder->forward(o.query, false, [this, token](Expected<std::vector<std::byte>, int> reply) {
+      stack.on_dns_reply(Clock::now(), token, reply, actions);
+    });
+  }
+
+  // ---- completions ----------------------------------------------------------
+  void on_completion(Time now, const io_uring_cqe& cqe) {
+    Tag tag = uring::decode(cqe.user_data);
+    switch (tag.op) {
+      case Op::TapRead: return on_tap_read(now, cqe);
+      case Op::TapWrite:
+        if (cqe.res < 0) {
+          ++stack_counters().tap_write_errors;
+          uint64_t suppressed = 0;
+          if (write_error_log.allow(now, &suppressed))
+            LOG_WARN("tap write failed: %s (%llu similar suppressed)", std::strerror(-cqe.res),
+                     static_cast<unsigned long long>(suppressed));
+        }
+        release(tag.slot);
+        return;
+      case Op::SocketRecv: return on_socket_recv(now, tag, cqe);
+      case Op::SocketSend: {
+        if (tag.slot >= writes.size()) return;
+        PendingWrite& w = writes[tag.slot];
+        if (cqe.res < 0 && w.socket_slot < sockets.size()) {
+          SocketSlot& s = sockets[w.socket_slot];
+          if (s.live && s.generation == w.socket_generation)
+            stack.on_socket_error(now, s.kind, s.flow, -cqe.res, actions);
+        }
+        release(tag.slot);
+        return;
+      }
+      case Op::PollFd: return on_poll(tag, cqe);
+      case Op::SignalRead: return on_signal(cqe);
+      case Op::PidExit:
+        LOG_INFO("target process %d exited; stopping", opts.watch_pid ? *opts.watch_pid : -1);
+        running = false;
+        return;
+      case Op::Cancel:
+      case Op::None:
+        return;
+    }
+  }
+
+  void on_tap_read(Time now, const io_uring_cqe& cqe) {
+    if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER)) {
+      uint16_t bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+      auto frame = tap_rx->data(bid, static_cast<size_t>(cqe.res));
+      if (pcap) pcap->write(frame);
+      stack.on_frame(now, frame, actions);
+      tap_rx->recycle(bid);
+    } else if (cqe.res < 0 && cqe.res != -ENOBUFS && cqe.res != -EAGAIN && cqe.res != -EINTR) {
+      // The tap itself failed (device deleted under us): nothing more can flow.
+      LOG_ERROR("reading the tap failed: %s; stopping", std::strerror(-cqe.res));
+      running = false;
+      exit_status = 1;
+      return;
+    }
+    arm_tap_read();
+  }
+
+  void on_socket_recv(Time now, Tag tag, const io_uring_cqe& cqe) {
+    std::span<const std::byte> data;
+    std::optional<uint16_t> bid;
+    if (cqe.flags & IORING_CQE_F_BUFFER) {
+      bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+      if (cqe.res > 0) data = sock_rx->data(*bid, static_cast<size_t>(cqe.res));
+    }
+    bool current = tag.slot < sockets.size() && sockets[tag.slot].live &&
+                   sockets[tag.slot].generation == tag.generation;
+    if (current) {
+      SocketSlot& s = sockets[tag.slot];
+      if (cqe.res >= 0) {
+        stack.on_socket_data(now, s.kind, s.flow, data, actions);
+      } else if (cqe.res != -ENOBUFS && cqe.res != -ECANCELED) {
+        stack.on_socket_error(now, s.kind, s.flow, -cqe.res, actions);
+      }
+      // A multishot receive ends on errors and when buffers ran out; the
+      // socket may have been closed by the handler above.
+      if (!(cqe.flags & IORING_CQE_F_MORE) && s.live && s.generation == tag.generation)
+        arm_socket_recv(tag.slot);
+    }
+    if (bid) sock_rx->recycle(*bid);
+  }
+
+  void on_poll(Tag tag, const io_uring_cqe& cqe) {
+    int fd = static_cast<int>(tag.slot);
+    auto it = polls.find(fd);
+    if (it == polls.end() || it->second.generation != tag.generation) return;  // replaced
+    it->second.armed = false;
+    if (cqe.res < 0) return;
+    if (forwarder) forwarder->process(fd, (cqe.res & (POLLIN | POLLERR | POLLHUP)) != 0, (cqe.res & POLLOUT) != 0);
+    // c-ares may have changed or dropped its interest while processing.
+    it = polls.find(fd);
+    if (it != polls.end() && !it->second.armed && it->second.generation == tag.generation)
+      arm_poll(fd, it->second);
+  }
+
+  void on_signal(const io_uring_cqe& cqe) {
+    if (cqe.res == static_cast<int>(sizeof siginfo)) {
+      switch (siginfo.ssi_signo) {
+        case SIGTERM:
+        case SIGINT:
+          LOG_INFO("signal %u: stopping", siginfo.ssi_signo);
+          running = false;
+          return;
+        case SIGUSR1:
+          LOG_INFO("counters %s", stack.counters().to_json().c_str());
+          if (pcap) pcap->flush();
+          break;
+        default:
+          break;
+      }
+    }
+    arm_signal_read();
+  }
+
+  // ---- timers -----------------------------------------------------------------
+  std::optional<Time> next_deadline(Time now) const {
+    std::optional<Time> best = stack.next_deadline();
+    auto consider = [&](std::optional<Time> t) {
+      if (t && (!best || *t < *best)) best = t;
+    };
+    if (forwarder) consider(forwarder->next_deadline(now));
+    if (!opts.watch_path.empty()) consider(next_path_check);
+    return best;
+  }
+
+  void on_timers(Time now) {
+    stack.on_timer(now, actions);
+    if (forwarder) forwarder->on_timer();
+    if (!opts.watch_path.empty() && now >= next_path_check) {
+      next_path_check = now + seconds(1);
+      struct stat st {};
+      if (::stat(opts.watch_path.c_str(), &st) != 0 || st.st_ino != watched.st_ino ||
+          st.st_dev != watched.st_dev) {
+        LOG_INFO("%s is gone; stopping", opts.watch_path.c_str());
+        running = false;
+      }
+    }
+  }
+
+  int run() {
+    while (running) {
+      Time now = Clock::now();
+      auto deadline = next_deadline(now);
+      std::optional<Duration> timeout;
+      if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
+      int rc = ring->submit_and_wait(timeout);
+      if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
+        LOG_ERROR("io_uring wait failed: %s", std::strerror(-rc));
+        return 1;
+      }
+      now = Clock::now();
+      ring->for_each_completion([&](const io_uring_cqe& c) { on_completion(now, c); });
+      tap_rx->commit();
+      sock_rx->commit();
+      if (deadline && now >= *deadline) on_timers(now);
+      apply_actions(now);
+    }
+    if (pcap) pcap->flush();
+    LOG_INFO("counters %s", stack.counters().to_json().c_str());
+    return exit_status;
+  }
+};
+
+Dataplane::Dataplane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Dataplane::~Dataplane() = default;
+
+Expected<std::unique_ptr<Dataplane>, std::string> Dataplane::create(UniqueFd tap, DataplaneOptions opts) {
+  auto impl = std::make_unique<Impl>(std::move(opts));
+  auto r = impl->init(std::move(tap));
+  if (!r) return unexpected(r.error());
+  return std::unique_ptr<Dataplane>(new Dataplane(std::move(impl)));
+}
+
+int Dataplane::run() { return impl_->run(); }
+const Stack& Dataplane::stack() const { return impl_->stack; }
+
+}  // namespace netd::tap

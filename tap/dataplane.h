@@ -1,0 +1,59 @@
+// The data plane of `netd attach`: one thread, one io_uring, one Stack.
+//
+// Theory of operation: the tap fd is read through the ring into a
+// provided-buffer ring (a few reads always in flight); each frame goes through
+// Stack::on_frame, which answers with Actions. Host sockets (connected UDP and
+// ping sockets) each have one multishot receive armed into a second buffer
+// ring. c-ares' sockets (DNS forwarding) are watched with poll requests on
+// the same ring, and signals arrive through a signalfd read on it, the target
+// process's exit through a pidfd poll. After a batch of completions, the
+// actions of the whole batch are turned into SQEs and submitted with the next
+// wait, so a burst of frames costs one io_uring_enter. Timers are the wait's
+// timeout, computed from the engines' next deadlines.
+//
+// Completions carry a uring::Tag (op, slot, generation); a completion for a
+// slot that was closed and reused since is recognised by its generation and
+// only its buffer is returned.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+#include "common/unique_fd.h"
+#include "dns/upstream.h"
+#include "tap/stack.h"
+
+namespace netd::tap {
+
+struct DataplaneOptions {
+  StackConfig stack;
+  std::vector<dns::UpstreamServer> dns_upstreams;  // empty: DNS queries get SERVFAIL
+  std::optional<pid_t> watch_pid;  // exit when this process exits
+  std::string watch_path;          // exit when this path disappears (netns file)
+  std::string pcap_path;           // write every tap frame here
+};
+
+class Dataplane {
+ public:
+  // Takes ownership of the tap fd. Blocks SIGTERM/SIGINT/SIGHUP/SIGUSR1 for
+  // the calling thread (call before starting other threads). Returns a
+  // message when a resource or kernel feature is missing.
+  static Expected<std::unique_ptr<Dataplane>, std::string> create(UniqueFd tap, DataplaneOptions opts);
+  ~Dataplane();
+
+  // Runs until SIGTERM/SIGINT or the target goes away; returns the exit status.
+  int run();
+  const Stack& stack() const;
+
+ private:
+  struct Impl;
+  explicit Dataplane(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace netd::tap

@@ -1,0 +1,160 @@
+#include "tap/stack.h"
+
+#include "tap/wire/arp.h"
+#include "tap/wire/checksum.h"
+#include "tap/wire/dhcp.h"
+#include "tap/wire/ethernet.h"
+
+namespace netd::tap {
+
+Stack::Stack(const StackConfig& cfg)
+    : ctx_{cfg},
+      arp_(ctx_),
+      dhcp_(ctx_),
+      icmp_(ctx_, next_flow_),
+      udp_(ctx_, next_flow_),
+      dns_(ctx_),
+      tcp_(ctx_) {}
+
+void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out) {
+  ++ctx_.counters.frames_in;
+  ctx_.counters.bytes_in += frame.size();
+  auto eth = wire::EthernetView::parse(frame);
+  if (!eth) {
+    ctx_.counters.count_wire_error(eth.error());
+    return;
+  }
+  const wire::MacAddr dst = eth->dst();
+  if (dst != ctx_.cfg.gateway_mac && !dst.is_broadcast()) {
+    // Multicast (IPv6 ND, mDNS...) and frames for other stations: nobody here.
+    ++ctx_.counters.drop_not_for_us;
+    return;
+  }
+  switch (eth->ethertype()) {
+    case static_cast<uint16_t>(wire::EtherType::Arp): {
+      auto arp = wire::ArpView::parse(eth->payload());
+      if (!arp) {
+        ctx_.counters.count_wire_error(arp.error());
+        return;
+      }
+      if (arp->sender_ip() == ctx_.cfg.guest) ctx_.guest_mac = arp->sender_mac();
+      arp_.on_arp(*arp, out);
+      return;
+    }
+    case static_cast<uint16_t>(wire::EtherType::Ipv4):
+      on_ipv4(now, *eth, eth->payload(), out);
+      return;
+    default:
+      ++ctx_.counters.drop_unsupported;  // IPv6 arrives with issue 4
+      return;
+  }
+}
+
+void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet,
+                    Actions& out) {
+  auto ip = wire::Ipv4View::parse(packet);
+  if (!ip) {
+    ctx_.counters.count_wire_error(ip.error());
+    return;
+  }
+  if (ip->is_fragment()) {
+    // No reassembly: with DF set by every modern stack and an MTU of 65520
+    // on the tap, guests do not fragment. Counted so it is visible if one does.
+    ++ctx_.counters.drop_fragment;
+    return;
+  }
+  const wire::Ipv4Addr src = ip->src();
+  if (src == ctx_.cfg.guest) ctx_.guest_mac = eth.src();
+
+  switch (ip->protocol()) {
+    case wire::IpProto::Icmp: {
+      auto icmp = wire::IcmpView::parse(ip->payload());
+      if (!icmp) {
+        ctx_.counters.count_wire_error(icmp.error());
+        return;
+      }
+      icmp_.on_guest_icmp(now, *ip, *icmp, out);
+      return;
+    }
+    case wire::IpProto::Udp:
+      on_udp(now, *ip, out);
+      return;
+    case wire::IpProto::Tcp: {
+      auto pseudo = wire::ipv4_pseudo_header(src, ip->dst(), wire::IpProto::Tcp,
+                                             static_cast<uint16_t>(ip->payload().size()));
+      auto tcp = wire::TcpView::parse(ip->payload(), pseudo);
+      if (!tcp) {
+        ctx_.counters.count_wire_error(tcp.error());
+        return;
+      }
+      tcp_.on_guest_segment(now, *ip, *tcp, out);
+      return;
+    }
+    default:
+      ++ctx_.counters.drop_unsupported;
+      return;
+  }
+}
+
+void Stack::on_udp(Time now, const wire::Ipv4View& ip, Actions& out) {
+  auto pseudo = wire::ipv4_pseudo_header(ip.src(), ip.dst(), wire::IpProto::Udp,
+                                         static_cast<uint16_t>(ip.payload().size()));
+  auto udp = wire::UdpView::parse(ip.payload(), pseudo);
+  if (!udp) {
+    ctx_.counters.count_wire_error(udp.error());
+    return;
+  }
+  if (udp->dst_port() == 67) {
+    if (ip.dst().is_broadcast() || ip.dst() == ctx_.cfg.gateway) {
+      auto dhcp = wire::DhcpView::parse(udp->payload());
+      if (!dhcp) {
+        ctx_.counters.count_wire_error(dhcp.error());
+        return;
+      }
+      if (ip.src().is_unspecified() || ip.src() == ctx_.cfg.guest) ctx_.guest_mac = dhcp->client_mac();
+      dhcp_.on_message(*dhcp, out);
+      return;
+    }
+  }
+  if (ip.dst() == ctx_.cfg.dns && udp->dst_port() == 53) {
+    dns_.on_guest_query(now, ip, *udp, out);
+    return;
+  }
+  if (ip.dst().is_broadcast() || ip.dst() == ctx_.cfg.cidr.broadcast()) {
+    ++ctx_.counters.drop_not_for_us;  // nobody else on this segment listens
+    return;
+  }
+  udp_.on_guest_datagram(now, ip, *udp, out);
+}
+
+void Stack::on_socket_data(Time now, SocketKind kind, FlowId flow, std::span<const std::byte> data,
+                           Actions& out) {
+  if (kind == SocketKind::Udp) udp_.on_host_datagram(now, flow, data, out);
+  else icmp_.on_host_reply(now, flow, data, out);
+}
+
+void Stack::on_socket_error(Time now, SocketKind kind, FlowId flow, int err, Actions& out) {
+  if (kind == SocketKind::Udp) udp_.on_host_error(now, flow, err, out);
+  else icmp_.on_host_error(now, flow, err, out);
+}
+
+void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<std::byte>, int>& reply,
+                         Actions& out) {
+  dns_.on_reply(now, token, reply, out);
+}
+
+std::optional<Time> Stack::next_deadline() const {
+  std::optional<Time> best;
+  for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline()}) {
+    if (t && (!best || *t < *best)) best = t;
+  }
+  return best;
+}
+
+void Stack::on_timer(Time now, Actions& out) {
+  icmp_.on_timer(now, out);
+  udp_.on_timer(now, out);
+  dns_.on_timer(now, out);
+}
+
+}  // namespace netd::tap

@@ -1,0 +1,67 @@
+// Stack: the per-namespace protocol dispatcher of `netd attach`.
+//
+// Theory of operation: the loop hands every frame read from the tap to
+// on_frame(). The Stack parses it through the checked wire views (Ethernet ->
+// ARP | IPv4 -> ICMP | UDP (DHCP, DNS, other) | TCP), drops and counts what
+// is malformed, not for us, or not permitted, and passes the parsed packet to
+// the one engine that owns it. Engines answer with Actions; results from host
+// sockets come back through the on_* methods. The Stack does no I/O and reads
+// no clock: the loop passes `now`. This makes the whole frame path testable
+// with fixed bytes and fuzzable (tests/fuzz/fuzz_stack.cpp).
+#pragma once
+
+#include <optional>
+#include <span>
+
+#include "common/expected.h"
+#include "common/time.h"
+#include "tap/actions.h"
+#include "tap/arp_responder.h"
+#include "tap/dhcp_server.h"
+#include "tap/dns_relay.h"
+#include "tap/engine_context.h"
+#include "tap/icmp_engine.h"
+#include "tap/tcp_engine.h"
+#include "tap/udp_engine.h"
+#include "tap/wire/ethernet.h"
+
+namespace netd::tap {
+
+class Stack {
+ public:
+  explicit Stack(const StackConfig& cfg);
+
+  // One Ethernet frame from the guest.
+  void on_frame(Time now, std::span<const std::byte> frame, Actions& out);
+
+  // Results from host sockets, by the FlowId the engines chose.
+  void on_socket_data(Time now, SocketKind kind, FlowId flow, std::span<const std::byte> data, Actions& out);
+  void on_socket_error(Time now, SocketKind kind, FlowId flow, int err, Actions& out);
+  void on_dns_reply(Time now, uint64_t token, const Expected<std::vector<std::byte>, int>& reply,
+                    Actions& out);
+
+  // The earliest time on_timer() has work to do, if any.
+  std::optional<Time> next_deadline() const;
+  void on_timer(Time now, Actions& out);
+
+  const Counters& counters() const { return ctx_.counters; }
+  Counters& counters() { return ctx_.counters; }
+  const StackConfig& config() const { return ctx_.cfg; }
+  size_t udp_flows() const { return udp_.flow_count(); }
+  size_t icmp_flows() const { return icmp_.flow_count(); }
+
+ private:
+  void on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet, Actions& out);
+  void on_udp(Time now, const wire::Ipv4View& ip, Actions& out);
+
+  EngineContext ctx_;
+  FlowId next_flow_ = 1;
+  ArpResponder arp_;
+  DhcpServer dhcp_;
+  IcmpEngine icmp_;
+  UdpEngine udp_;
+  DnsRelay dns_;
+  TcpEngine tcp_;
+};
+
+}  // namespace netd::tap

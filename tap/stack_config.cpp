@@ -1,0 +1,23 @@
+#include "tap/stack_config.h"
+
+namespace netd::tap {
+
+Expected<StackConfig, std::string> StackConfig::from_cidr(std::string_view text) {
+  auto c = wire::Ipv4Cidr::parse(text);
+  if (!c) return unexpected("invalid CIDR '" + std::string(text) + "' (expected e.g. 10.0.2.0/24)");
+  if (c->prefix < 1 || c->prefix > 25)
+    return unexpected("CIDR prefix of '" + std::string(text) + "' must be between 1 and 25");
+  if (c->network() != c->addr)
+    return unexpected("CIDR '" + std::string(text) + "' is not a network address (did you mean " +
+                      wire::Ipv4Cidr{c->network(), c->prefix}.to_string() + "?)");
+  StackConfig s;
+  s.cidr = *c;
+  s.gateway = c->host(2);
+  s.dns = c->host(3);
+  s.guest = c->host(100);
+  // Locally administered, unicast: 02:4e:45:54:44:02 ("NETD").
+  s.gateway_mac = wire::MacAddr{{0x02, 0x4e, 0x45, 0x54, 0x44, 0x02}};
+  return s;
+}
+
+}  // namespace netd::tap

@@ -1,0 +1,139 @@
+#include "tap/tap_device.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace netd::tap {
+namespace {
+
+template <class T, void (*Free)(T*)>
+struct NlDeleter {
+  void operator()(T* p) const { if (p) Free(p); }
+};
+using NlSock = std::unique_ptr<nl_sock, NlDeleter<nl_sock, nl_socket_free>>;
+using NlLink = std::unique_ptr<rtnl_link, NlDeleter<rtnl_link, rtnl_link_put>>;
+using NlAddr = std::unique_ptr<nl_addr, NlDeleter<nl_addr, nl_addr_put>>;
+using NlRtAddr = std::unique_ptr<rtnl_addr, NlDeleter<rtnl_addr, rtnl_addr_put>>;
+using NlRoute = std::unique_ptr<rtnl_route, NlDeleter<rtnl_route, rtnl_route_put>>;
+
+std::string nl_error(const char* what, int err) {
+  return std::string(what) + ": " + nl_geterror(err);
+}
+
+// Sets flags/MTU/MAC of the link `name`; each optional change only if given.
+Expected<int, std::string> link_up(nl_sock* sk, const char* name, unsigned mtu, nl_addr* mac) {
+  rtnl_link* raw = nullptr;
+  int err = rtnl_link_get_kernel(sk, 0, name, &raw);
+  if (err < 0) return unexpected(nl_error((std::string("cannot find link ") + name).c_str(), err));
+  NlLink link(raw);
+  NlLink change(rtnl_link_alloc());
+  if (mtu) rtnl_link_set_mtu(change.get(), mtu);
+  if (mac) rtnl_link_set_addr(change.get(), mac);
+  rtnl_link_set_flags(change.get(), IFF_UP);
+  err = rtnl_link_change(sk, link.get(), change.get(), 0);
+  if (err < 0) return unexpected(nl_error((std::string("cannot configure link ") + name).c_str(), err));
+  return rtnl_link_get_ifindex(link.get());
+}
+
+}  // namespace
+
+Expected<UniqueFd, std::string> open_tap_here(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ)
+    return unexpected("invalid tap name '" + name + "' (1.." + std::to_string(IFNAMSIZ - 1) + " characters)");
+  int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int e = errno;
+    std::string msg = std::string("cannot open /dev/net/tun: ") + std::strerror(e);
+    if (e == EACCES || e == EPERM) msg += " (is it mode 0666?)";
+    if (e == ENOENT) msg += " (is the tun module loaded?)";
+    return unexpected(msg);
+  }
+  UniqueFd tun(fd);
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  std::memcpy(ifr.ifr_name, name.c_str(), name.size());
+  if (::ioctl(tun.get(), TUNSETIFF, &ifr) != 0) {
+    int e = errno;
+    std::string msg = "cannot attach tap " + name + ": " + std::strerror(e);
+    if (e == EPERM) msg += " (no CAP_NET_ADMIN in the namespace, or the tap belongs to another user)";
+    if (e == EBUSY) msg += " (another process is attached to it)";
+    if (e == EINVAL) msg += " (a non-tap device of that name exists)";
+    return unexpected(msg);
+  }
+  return tun;
+}
+
+Expected<void, std::string> configure_here(const TapOptions& o) {
+  NlSock sk(nl_socket_alloc());
+  if (!sk) return unexpected(std::string("libnl: out of memory"));
+  int err = nl_connect(sk.get(), NETLINK_ROUTE);
+  if (err < 0) return unexpected(nl_error("netlink", err));
+
+  auto lo = link_up(sk.get(), "lo", 0, nullptr);
+  if (!lo) return unexpected(lo.error());
+
+  NlAddr mac;
+  if (o.mac) {
+    nl_addr* m = nullptr;
+    if (nl_addr_parse(o.mac->c_str(), AF_LLC, &m) < 0) return unexpected("invalid MAC address " + *o.mac);
+    mac.reset(m);
+  }
+  auto ifindex = link_up(sk.get(), o.name.c_str(), o.mtu, mac.get());
+  if (!ifindex) return unexpected(ifindex.error());
+
+  nl_addr* local = nullptr;
+  if (nl_addr_parse(o.guest_cidr.c_str(), AF_INET, &local) < 0)
+    return unexpected("invalid guest address " + o.guest_cidr);
+  NlAddr local_owned(local);
+  NlRtAddr addr(rtnl_addr_alloc());
+  rtnl_addr_set_ifindex(addr.get(), *ifindex);
+  rtnl_addr_set_local(addr.get(), local);
+  err = rtnl_addr_add(sk.get(), addr.get(), 0);
+  if (err < 0 && err != -NLE_EXIST) return unexpected(nl_error(("cannot add address " + o.guest_cidr).c_str(), err));
+
+  nl_addr* gw = nullptr;
+  if (nl_addr_parse(o.gateway.c_str(), AF_INET, &gw) < 0) return unexpected("invalid gateway " + o.gateway);
+  NlAddr gw_owned(gw);
+  nl_addr* dst = nullptr;
+  nl_addr_parse("0.0.0.0/0", AF_INET, &dst);
+  NlAddr dst_owned(dst);
+  NlRoute route(rtnl_route_alloc());
+  rtnl_route_set_family(route.get(), AF_INET);
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_dst(route.get(), dst);
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  rtnl_route_nh_set_ifindex(nh, *ifindex);
+  rtnl_route_nh_set_gateway(nh, gw);
+  rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh now
+  err = rtnl_route_add(sk.get(), route.get(), 0);
+  if (err < 0 && err != -NLE_EXIST) return unexpected(nl_error("cannot add default route", err));
+  return {};
+}
+
+Expected<UniqueFd, std::string> open_tap(const NsTarget& target, const TapOptions& opts) {
+  auto fds = run_in_netns(target, [&]() -> NsChildResult {
+    auto tap = open_tap_here(opts.name);
+    if (!tap) return unexpected(tap.error());
+    if (opts.configure) {
+      auto c = configure_here(opts);
+      if (!c) return unexpected(c.error());
+    }
+    return std::vector<int>{tap->release()};  // the child exits right after sending
+  });
+  if (!fds) return unexpected(fds.error());
+  if (fds->size() != 1) return unexpected(std::string("namespace helper returned no tap fd"));
+  return std::move((*fds)[0]);
+}
+
+}  // namespace netd::tap

@@ -1,0 +1,42 @@
+// Opening the container's TAP device from outside the container.
+//
+// Theory of operation: a run_in_netns() child joins the target's user and
+// network namespaces, opens /dev/net/tun with TUNSETIFF (IFF_TAP|IFF_NO_PI;
+// the same call attaches to a tap that already exists, e.g. one RootlessKit
+// created), optionally configures the namespace with libnl (lo up, tap MTU,
+// MAC, up, guest address, default route via the gateway) and hands the tap fd
+// back. netd's own process never enters the namespace.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/expected.h"
+#include "common/netns.h"
+#include "common/unique_fd.h"
+
+namespace netd::tap {
+
+struct TapOptions {
+  std::string name = "tap0";
+  // Configure the namespace (like slirp4netns -c). Without it netd must not
+  // touch addresses or routes: a client such as RootlessKit does that itself.
+  bool configure = false;
+  unsigned mtu = 65520;
+  std::string guest_cidr = "10.0.2.100/24";   // address/prefix given to the tap
+  std::string gateway = "10.0.2.2";           // default route next hop
+  std::optional<std::string> mac;             // tap MAC ("aa:bb:cc:dd:ee:ff"), kernel's if unset
+};
+
+// Opens (and with opts.configure, configures) the tap in `target`. Returns the
+// tap fd (O_NONBLOCK|O_CLOEXEC) or a one-line message for the user.
+Expected<UniqueFd, std::string> open_tap(const NsTarget& target, const TapOptions& opts);
+
+// The part that runs inside the namespace (exposed for the namespace tests):
+// opens /dev/net/tun and attaches `name`. Returns the fd or a message.
+Expected<UniqueFd, std::string> open_tap_here(const std::string& name);
+// Applies opts (lo up, MTU, MAC, up, address, default route) with libnl to the
+// namespace the caller is in. Returns a message on failure.
+Expected<void, std::string> configure_here(const TapOptions& opts);
+
+}  // namespace netd::tap

@@ -1,0 +1,60 @@
+// UDP translation between the guest and connected host sockets.
+//
+// Theory of operation: each guest 4-tuple is a flow with one connected UDP
+// socket on the host (the loop opens it on OpenSocket); guest datagrams are
+// sent on it, datagrams the socket receives are framed back to the guest with
+// the addresses the guest used (so a reply from 127.0.0.1 appears to come
+// from the gateway). A flow expires like conntrack: 30 s if the host never
+// answered, 120 s once it did. When the host reports ECONNREFUSED (an ICMP
+// port unreachable arrived on the connected socket) the guest gets the same
+// ICMP error, quoting its last datagram of that flow, so `nc -u`/DNS clients
+// fail fast instead of timing out. DNS to the DNS address and DHCP do not come
+// here (the Stack routes them to their own engines).
+#pragma once
+
+#include <array>
+#include <optional>
+
+#include "common/time.h"
+#include "tap/actions.h"
+#include "tap/engine_context.h"
+#include "tap/flow_table.h"
+#include "tap/wire/ipv4.h"
+#include "tap/wire/udp.h"
+
+namespace netd::tap {
+
+class UdpEngine {
+ public:
+  static constexpr size_t kMaxFlows = 4096;
+  static constexpr Duration kUnrepliedTimeout = seconds(30);
+  static constexpr Duration kRepliedTimeout = seconds(120);
+
+  UdpEngine(EngineContext& ctx, FlowId& next_flow) : ctx_(ctx), flows_(next_flow, kMaxFlows) {}
+
+  // A parsed guest datagram (`udp` inside `ip`).
+  void on_guest_datagram(Time now, const wire::Ipv4View& ip, const wire::UdpView& udp, Actions& out);
+  // A datagram the flow's host socket received.
+  void on_host_datagram(Time now, FlowId flow, std::span<const std::byte> data, Actions& out);
+  // The flow's socket reported an error (positive errno), e.g. ECONNREFUSED.
+  void on_host_error(Time now, FlowId flow, int err, Actions& out);
+  std::optional<Time> next_deadline() const { return flows_.next_deadline(); }
+  void on_timer(Time now, Actions& out);
+  size_t flow_count() const { return flows_.size(); }
+
+ private:
+  struct Flow {
+    FlowKey key;
+    Time last_used;
+    bool replied = false;
+    // IPv4 header + first 8 bytes of the guest's last datagram (RFC 792
+    // quote for ICMP errors), at most 60 + 8 bytes.
+    std::array<std::byte, 68> quote{};
+    size_t quote_len = 0;
+  };
+
+  EngineContext& ctx_;
+  FlowTable<Flow> flows_;
+};
+
+}  // namespace netd::tap

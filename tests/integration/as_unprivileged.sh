@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs one integration test as an unprivileged user, the way netd is used:
+#   as_unprivileged.sh test_foo.sh
+# As root, it prepares what a common distribution has (a user `netd-test`,
+# /dev/net/tun mode 0666), copies the netd binary and the test scripts where
+# that user can read them, and runs the test as that user. As a non-root user
+# the plain integration run already is unprivileged: exit 77 (skipped).
+set -euo pipefail
+test_script=$1
+: "${NETD_BIN:?}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "already unprivileged: the plain integration run covers this" >&2
+  exit 77
+fi
+user=netd-test
+id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
+chmod 0666 /dev/net/tun
+stage=$(mktemp -d /tmp/netd-unpriv.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+cp "$NETD_BIN" "$stage/netd"
+cp -r "$(dirname "$test_script")" "$stage/integration"
+chmod -R a+rX "$stage"
+cd "$stage"
+runuser -u "$user" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="/home/$user" \
+  NETD_BIN="$stage/netd" NETD_SRC="$stage" bash "$stage/integration/$(basename "$test_script")"

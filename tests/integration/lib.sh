@@ -1,0 +1,189 @@
+# Namespace harness for netd's integration tests. Source it first thing:
+#
+#   source "$(dirname "$0")/lib.sh"
+#
+# It re-executes the test inside a fresh user + network + pid + mount
+# namespace: the "host" namespace netd runs in (works as root and as an
+# unprivileged user). When the test ends, the pid namespace ends with it, so
+# no process the test started can outlive it; the trap also kills each by pid.
+#
+#   [container ns] --tap0--> netd (host ns) --veth--> [world ns] 198.51.100.10
+#                                 127.0.0.1 servers here (host loopback)
+#
+# Traffic goes only to namespaces made here: never any other address.
+# Environment: NETD_BIN (the netd binary), NETD_SRC (the source tree).
+
+set -euo pipefail
+
+if [[ -z "${NETD_HARNESS_INNER:-}" ]]; then
+  : "${NETD_BIN:?NETD_BIN must point to the netd binary}"
+  # Outer uid decides how netd runs inside: a non-root outer user gets a netd
+  # with every capability dropped, as in real rootless use.
+  export NETD_HARNESS_OUTER_UID
+  NETD_HARNESS_OUTER_UID=$(id -u)
+  exec timeout --kill-after=5 "${NETD_TEST_TIMEOUT:-240}" \
+    unshare --user --map-root-user --net --pid --mount --fork --mount-proc \
+    env NETD_HARNESS_INNER=1 bash "$0" "$@"
+fi
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SERVERS="$HERE/servers.py"
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/netd-it.XXXXXX)
+PIDS=()
+FAILED=0
+WORLD=""
+CTR=""
+NETD_PID=""
+NETD_LOG="$T/netd.log"
+
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [[ $rc -ne 0 || $FAILED -ne 0 ]] && [[ -f "$NETD_LOG" ]]; then
+    echo "---- netd log ----" >&2
+    tail -n 50 "$NETD_LOG" >&2 || true
+  fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'echo "[$(date +%T)] FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
+
+log() { echo "[$(date +%T)] $*" >&2; }
+fail() {
+  log "FAIL: $*"
+  FAILED=1
+  exit 1
+}
+ok() { log "ok: $*"; }
+
+# Runs "$@" until it succeeds, at most N times, 0.1 s apart.
+retry() {
+  local n=$1
+  shift
+  for ((i = 0; i < n; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# wait_ns PID TYPE: until PID (an unshare just started) is in its own
+# namespace of TYPE, not ours any more.
+wait_ns() {
+  local mine
+  mine=$(readlink "/proc/self/ns/$2")
+  for ((i = 0; i < 50; i++)); do
+    local theirs
+    theirs=$(readlink "/proc/$1/ns/$2" 2>/dev/null || true)
+    [[ -n "$theirs" && "$theirs" != "$mine" ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+ip link set lo up
+# Ping sockets for netd's group (gid 0 in this namespace), as on distributions
+# that allow unprivileged ping.
+sysctl -qw net.ipv4.ping_group_range="0 0"
+
+# world_up: the world namespace behind a veth, 198.51.100.10/24 (host side .1).
+world_up() {
+  unshare --net sleep 1000 &
+  WORLD=$!
+  PIDS+=("$WORLD")
+  wait_ns "$WORLD" net || fail "world namespace did not appear"
+  ip link add veth-h type veth peer name veth-w netns "$WORLD"
+  ip addr add 198.51.100.1/24 dev veth-h
+  ip link set veth-h up
+  in_world ip link set lo up
+  in_world ip addr add 198.51.100.10/24 dev veth-w
+  in_world ip link set veth-w up
+  in_world ip route add default via 198.51.100.1
+  retry 30 ping -c1 -W1 198.51.100.10 || fail "world host not reachable from the host namespace"
+}
+
+in_world() { nsenter --net="/proc/$WORLD/ns/net" -- "$@"; }
+
+# world_server MODE PORT: a servers.py peer on 198.51.100.10.
+world_server() {
+  in_world "$PY" "$SERVERS" "$1" 198.51.100.10 "$2" &
+  PIDS+=("$!")
+}
+# host_server MODE PORT: a servers.py peer on the host's 127.0.0.1.
+host_server() {
+  "$PY" "$SERVERS" "$1" 127.0.0.1 "$2" &
+  PIDS+=("$!")
+}
+
+# container_up: a container namespace (own user + net namespace), tap-less.
+container_up() {
+  unshare --user --map-root-user --net sleep 1000 &
+  CTR=$!
+  PIDS+=("$CTR")
+  wait_ns "$CTR" user || fail "container user namespace did not appear"
+  wait_ns "$CTR" net || fail "container namespace did not appear"
+  in_ctr ip link set lo up
+}
+
+in_ctr() {
+  nsenter --preserve-credentials --user="/proc/$CTR/ns/user" --net="/proc/$CTR/ns/net" -- "$@"
+}
+
+# netd_attach [ARGS...]: start `netd attach ARGS... $CTR` and wait for its
+# ready byte. DNS goes to the world's test server unless ARGS say otherwise.
+netd_attach() {
+  local fifo="$T/ready"
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  exec {ready_fd}<>"$fifo"
+  local run=()
+  if [[ "$NETD_HARNESS_OUTER_UID" != 0 ]]; then
+    run=(setpriv --bounding-set=-all --inh-caps=-all)
+  fi
+  "${run[@]}" "$NETD_BIN" attach --ready-fd 3 "$@" "$CTR" 3>"$fifo" >>"$NETD_LOG" 2>&1 &
+  NETD_PID=$!
+  PIDS+=("$NETD_PID")
+  local byte=""
+  read -r -t 10 -n 1 byte <&"$ready_fd" || true
+  exec {ready_fd}<&-
+  [[ "$byte" == "1" ]] || fail "netd attach did not become ready (got '$byte')"
+}
+
+# dhcp_lease: run busybox udhcpc on tap0 in the container, apply the lease.
+dhcp_lease() {
+  cat >"$T/udhcpc.sh" <<'SCRIPT'
+#!/bin/sh
+case "$1" in
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "$router" dev "$interface"
+    [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
+    echo "$dns" > "$LEASE_DNS_FILE"
+    ;;
+esac
+exit 0
+SCRIPT
+  chmod +x "$T/udhcpc.sh"
+  in_ctr ip link set tap0 up
+  LEASE_DNS_FILE="$T/lease-dns" in_ctr busybox udhcpc -i tap0 -f -q -n -t 5 -T 1 -s "$T/udhcpc.sh" \
+    >>"$T/udhcpc.log" 2>&1 || { cat "$T/udhcpc.log" >&2; fail "udhcpc got no lease"; }
+}
+
+# netd_counter NAME: the latest value of a counter netd logged (SIGUSR1).
+netd_counter() {
+  kill -USR1 "$NETD_PID"
+  local line=""
+  for ((i = 0; i < 30; i++)); do
+    sleep 0.1
+    line=$(grep -o '"'"$1"'":[0-9]*' "$NETD_LOG" | tail -n1 || true)
+    [[ -n "$line" ]] && break
+  done
+  echo "${line#*:}"
+}
+
+pass() {
+  log "PASS: $(basename "$0")"
+  exit 0
+}
