@@ -21,9 +21,12 @@ if [[ -z "${NETD_HARNESS_INNER:-}" ]]; then
   # with every capability dropped, as in real rootless use.
   export NETD_HARNESS_OUTER_UID
   NETD_HARNESS_OUTER_UID=$(id -u)
-  exec timeout --kill-after=5 "${NETD_TEST_TIMEOUT:-240}" \
-    unshare --user --map-root-user --net --pid --mount --fork --mount-proc \
-    env NETD_HARNESS_INNER=1 bash "$0" "$@"
+  ns=(unshare --user --map-root-user --net --pid --mount --fork --mount-proc
+    env NETD_HARNESS_INNER=1 bash "$0" "$@")
+  if [[ -n "${NETD_HARNESS_INTERACTIVE:-}" ]]; then
+    exec "${ns[@]}"  # the demo's shell: no time limit, keeps the terminal
+  fi
+  exec timeout --kill-after=5 "${NETD_TEST_TIMEOUT:-240}" "${ns[@]}"
 fi
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
