@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <variant>
 #include <vector>
 
@@ -22,6 +23,7 @@ using FlowId = uint64_t;
 enum class SocketKind : uint8_t {
   Udp,   // SOCK_DGRAM UDP, connected to dst:port
   Ping,  // SOCK_DGRAM IPPROTO_ICMP ("ping socket"), connected to dst
+  Tcp,   // SOCK_STREAM, connected by TcpConnect
 };
 
 // Create a socket of `kind`, connect it to dst:port, and start receiving.
@@ -36,7 +38,38 @@ struct SendOnSocket {
   FlowId flow;
   std::vector<std::byte> data;
 };
+// Close the flow's socket. For TCP, abort=true resets the connection (RST to
+// the peer, SO_LINGER 0). Every operation still in flight on a TCP socket
+// completes (possibly with ECANCELED) and is reported before the loop forgets
+// the flow, because those operations point into engine-owned buffers.
 struct CloseSocket {
+  FlowId flow;
+  bool abort = false;
+};
+
+// ---- TCP: each reported back through Stack::on_tcp_* with the same flow ----
+// Create a stream socket and connect it to dst:port (non-blocking, via the ring).
+struct TcpConnect {
+  FlowId flow;
+  wire::Ipv4Addr dst;
+  uint16_t port = 0;
+};
+// Wait until the socket is readable (or has an error / EOF), holding no buffer.
+struct TcpPoll {
+  FlowId flow;
+};
+// Receive into engine-owned memory that stays valid until on_tcp_received.
+struct TcpRecv {
+  FlowId flow;
+  std::span<std::byte> into;
+};
+// Send engine-owned bytes that stay valid until on_tcp_sent.
+struct TcpSend {
+  FlowId flow;
+  std::span<const std::byte> data;
+};
+// shutdown(SHUT_WR): the guest sent FIN and all its data reached the socket.
+struct TcpShutdown {
   FlowId flow;
 };
 // Hand a DNS query to the upstream forwarder; the answer (or failure) comes
@@ -46,7 +79,8 @@ struct ForwardDns {
   std::vector<std::byte> query;
 };
 
-using HostOp = std::variant<OpenSocket, SendOnSocket, CloseSocket, ForwardDns>;
+using HostOp = std::variant<OpenSocket, SendOnSocket, CloseSocket, ForwardDns, TcpConnect, TcpPoll,
+                            TcpRecv, TcpSend, TcpShutdown>;
 
 struct Actions {
   std::vector<Frame> to_tap;

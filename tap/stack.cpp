@@ -14,7 +14,7 @@ Stack::Stack(const StackConfig& cfg)
       icmp_(ctx_, next_flow_),
       udp_(ctx_, next_flow_),
       dns_(ctx_),
-      tcp_(ctx_) {}
+      tcp_(ctx_, next_flow_) {}
 
 void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out) {
   ++ctx_.counters.frames_in;
@@ -145,7 +145,7 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
 
 std::optional<Time> Stack::next_deadline() const {
   std::optional<Time> best;
-  for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline()}) {
+  for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline(), tcp_.next_deadline()}) {
     if (t && (!best || *t < *best)) best = t;
   }
   return best;
@@ -155,6 +155,7 @@ void Stack::on_timer(Time now, Actions& out) {
   icmp_.on_timer(now, out);
   udp_.on_timer(now, out);
   dns_.on_timer(now, out);
+  tcp_.on_timer(now, out);
 }
 
 }  // namespace netd::tap
