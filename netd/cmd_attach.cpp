@@ -161,6 +161,7 @@ int attach(int argc, char** argv) {
   if (target->pid) dopts.watch_pid = target->pid;
   else dopts.watch_path = target->netns_path;
   dopts.pcap_path = a.pcap;
+  dopts.vnet_hdr = topts.offload;
   auto dp = tap::Dataplane::create(std::move(*tapfd), dopts);
   if (!dp) {
     std::fprintf(stderr, "netd attach: %s\n", dp.error().c_str());

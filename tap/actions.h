@@ -16,7 +16,22 @@
 
 namespace netd::tap {
 
-using Frame = std::vector<std::byte>;
+// How the tap should present a frame to the guest kernel (the virtio-net
+// header netd writes in front of it when the tap has offloads enabled).
+struct TapOffload {
+  bool csum_partial = false;  // the L4 checksum field holds only the pseudo-header sum
+  uint8_t csum_start = 0;     // where the checksummed L4 segment starts in the frame
+  uint8_t csum_offset = 0;    // where its checksum field is, from csum_start
+  uint16_t gso_size = 0;      // > 0: a TCPv4 super-segment of segments this large
+  uint16_t hdr_len = 0;       // Ethernet + IP + TCP header bytes (with gso_size)
+};
+
+// A frame for the guest: its bytes plus offload metadata for the tap.
+struct Frame : std::vector<std::byte> {
+  Frame() = default;
+  Frame(std::vector<std::byte>&& bytes) : std::vector<std::byte>(std::move(bytes)) {}  // NOLINT: implicit by design
+  TapOffload offload;
+};
 // Never reused within one netd process (64 bits do not wrap in practice).
 using FlowId = uint64_t;
 

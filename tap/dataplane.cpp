@@ -13,6 +13,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/uio.h>
+
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
@@ -20,6 +22,7 @@
 #include "common/log.h"
 #include "common/uring.h"
 #include "tap/pcap_writer.h"
+#include "tap/vnet_header.h"
 
 namespace netd::tap {
 
@@ -33,7 +36,9 @@ constexpr uint16_t kTapGroup = 0;
 constexpr uint16_t kSocketGroup = 1;
 constexpr uint32_t kTapBuffers = 64;
 constexpr uint32_t kSocketBuffers = 128;
-constexpr uint32_t kBufferSize = 65536;  // one maximal IP packet (+ Ethernet header)
+// One maximal IP packet plus Ethernet and virtio-net headers, rounded up.
+constexpr uint32_t kBufferSize = 65536 + 256;
+constexpr size_t kVnetHdrLen = sizeof(VnetHeader);
 constexpr int kTapReadsInFlight = 4;
 // Bounded work per wake-up when actions trigger more actions synchronously.
 constexpr int kMaxActionRounds = 8;
@@ -69,6 +74,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     std::vector<std::byte> data;
     uint32_t socket_slot = 0;  // for sends: whose error to report
     uint16_t socket_generation = 0;
+    VnetHeader vnet{};     // tap writes with offloads: the header before data
+    iovec iov[2]{};
   };
   struct PollState {
     bool read = false, write = false;  // what c-ares wants
@@ -99,7 +106,12 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   bool running = true;
   int exit_status = 0;
 
-  explicit Impl(DataplaneOptions o) : opts(std::move(o)), stack(opts.stack) {}
+  explicit Impl(DataplaneOptions o) : opts(std::move(o)), stack(with_offload(opts)) {}
+  static StackConfig with_offload(const DataplaneOptions& o) {
+    StackConfig c = o.stack;
+    c.tap_offload = o.vnet_hdr;
+    return c;
+  }
   // The forwarder's destructor fails its pending queries (into stack/actions)
   // and tells watch() to forget its sockets (polls, ring): it must go first.
   ~Impl() override { forwarder.reset(); }
@@ -255,9 +267,29 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     auto& c = stack_counters();
     ++c.frames_out;
     c.bytes_out += frame.size();
+    const TapOffload off = frame.offload;
     uint32_t i = hold(std::move(frame));
-    io_uring_prep_write(ring->sqe({Op::TapWrite, 0, i}), tap.get(), writes[i].data.data(),
-                        static_cast<unsigned>(writes[i].data.size()), static_cast<uint64_t>(-1));
+    PendingWrite& w = writes[i];
+    if (!opts.vnet_hdr) {
+      io_uring_prep_write(ring->sqe({Op::TapWrite, 0, i}), tap.get(), w.data.data(),
+                          static_cast<unsigned>(w.data.size()), static_cast<uint64_t>(-1));
+      return;
+    }
+    // virtio-net header (native byte order, as tun uses without TUNSETVNETLE/BE).
+    w.vnet = VnetHeader{};
+    if (off.csum_partial) {
+      w.vnet.flags = kVnetNeedsCsum;
+      w.vnet.csum_start = off.csum_start;
+      w.vnet.csum_offset = off.csum_offset;
+    }
+    if (off.gso_size) {
+      w.vnet.gso_type = kVnetGsoTcpv4;
+      w.vnet.gso_size = off.gso_size;
+      w.vnet.hdr_len = off.hdr_len;
+    }
+    w.iov[0] = {&w.vnet, kVnetHdrLen};
+    w.iov[1] = {w.data.data(), w.data.size()};
+    io_uring_prep_writev(ring->sqe({Op::TapWrite, 0, i}), tap.get(), w.iov, 2, static_cast<uint64_t>(-1));
   }
 
   Counters& stack_counters() { return stack.counters(); }
@@ -478,8 +510,24 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER)) {
       uint16_t bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
       auto frame = tap_rx->data(bid, static_cast<size_t>(cqe.res));
-      if (pcap) pcap->write(frame);
-      stack.on_frame(now, frame, actions);
+      bool offloaded = false;
+      if (opts.vnet_hdr) {
+        if (frame.size() < kVnetHdrLen) {
+          ++stack_counters().drop_malformed;
+          frame = {};
+        } else {
+          VnetHeader h;
+          std::memcpy(&h, frame.data(), kVnetHdrLen);
+          // NEEDS_CSUM: the checksum is partial (left to "hardware");
+          // DATA_VALID: already verified. Either way, not ours to check.
+          offloaded = (h.flags & (kVnetNeedsCsum | kVnetDataValid)) != 0;
+          frame = frame.subspan(kVnetHdrLen);
+        }
+      }
+      if (!frame.empty() || !opts.vnet_hdr) {
+        if (pcap) pcap->write(frame);
+        stack.on_frame(now, frame, actions, offloaded);
+      }
       tap_rx->recycle(bid);
     } else if (cqe.res < 0 && cqe.res != -ENOBUFS && cqe.res != -EAGAIN && cqe.res != -EINTR) {
       // The tap itself failed (device deleted under us): nothing more can flow.

@@ -31,8 +31,10 @@ class Stack {
  public:
   explicit Stack(const StackConfig& cfg);
 
-  // One Ethernet frame from the guest.
-  void on_frame(Time now, std::span<const std::byte> frame, Actions& out);
+  // One Ethernet frame from the guest. `l4_csum_offloaded`: the tap said the
+  // TCP/UDP checksum is partial or already verified (virtio-net header), so it
+  // is not checked again.
+  void on_frame(Time now, std::span<const std::byte> frame, Actions& out, bool l4_csum_offloaded = false);
 
   // Results from host sockets, by the FlowId the engines chose.
   void on_socket_data(Time now, SocketKind kind, FlowId flow, std::span<const std::byte> data, Actions& out);
@@ -58,8 +60,9 @@ class Stack {
   const TcpEngine& tcp() const { return tcp_; }
 
  private:
-  void on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet, Actions& out);
-  void on_udp(Time now, const wire::Ipv4View& ip, Actions& out);
+  void on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet, bool offloaded,
+               Actions& out);
+  void on_udp(Time now, const wire::Ipv4View& ip, bool offloaded, Actions& out);
 
   EngineContext ctx_;
   FlowId next_flow_ = 1;

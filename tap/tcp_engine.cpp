@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "tap/address_map.h"
 #include "tap/wire/builder.h"
+#include "tap/wire/ethernet.h"
 #include "tap/wire/icmp.h"
 
 namespace netd::tap {
@@ -295,7 +296,8 @@ void TcpEngine::push_to_guest(Time now, TcpConn& c, Actions& out) {
       break;
     }
     auto chunk = c.from_host.readable_at(offset);
-    size_t len = std::min<size_t>({chunk.size(), c.mss, c.guest_window - in_flight});
+    const size_t max_seg = ctx_.cfg.tap_offload ? kMaxSuperSegment : c.mss;
+    size_t len = std::min<size_t>({chunk.size(), max_seg, c.guest_window - in_flight});
     bool last = offset + len == c.from_host.size();
     send_segment(c, c.snd_nxt, wire::kTcpAck | (last ? wire::kTcpPsh : 0), chunk.first(len), false, out);
     c.snd_nxt += static_cast<uint32_t>(len);
@@ -341,8 +343,20 @@ void TcpEngine::send_segment(TcpConn& c, wire::SeqNum seq, uint8_t flags, std::s
   } else {
     s.window = window_field(c);
   }
+  s.checksum_partial = ctx_.cfg.tap_offload;
   wire::Ipv4Header h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
-  out.to_tap.push_back(wire::build_ipv4_tcp(ctx_.to_guest(), h, s, payload));
+  Frame f = wire::build_ipv4_tcp(ctx_.to_guest(), h, s, payload);
+  if (s.checksum_partial && !f.empty()) {
+    constexpr size_t kL4Start = wire::kEthernetHeaderLen + 20;  // netd sends no IP options
+    f.offload.csum_partial = true;
+    f.offload.csum_start = kL4Start;
+    f.offload.csum_offset = 16;
+    if (payload.size() > c.mss) {
+      f.offload.gso_size = c.mss;
+      f.offload.hdr_len = static_cast<uint16_t>(f.size() - payload.size());
+    }
+  }
+  out.to_tap.push_back(std::move(f));
 }
 
 void TcpEngine::send_ack(TcpConn& c, Actions& out) {

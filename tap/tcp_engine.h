@@ -57,6 +57,9 @@ class TcpEngine {
   static constexpr Duration kMaxRto = seconds(10);
   static constexpr int kMaxRetries = 10;
   static constexpr uint8_t kOurWindowScale = 7;
+  // Largest TCP payload of one IPv4 packet: with tap offloads netd sends
+  // super-segments this large and the guest kernel takes them as GSO.
+  static constexpr size_t kMaxSuperSegment = 65535 - 20 - 20;
 
   TcpEngine(EngineContext& ctx, FlowId& next_flow);
   ~TcpEngine();

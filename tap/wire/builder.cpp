@@ -179,7 +179,13 @@ size_t write_ipv4_tcp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Hea
   write_tcp_options(seg.subspan(kTcpMinHeaderLen, hl - kTcpMinHeaderLen), spec);
   // Skip the copy when the caller already read the payload into place.
   if (payload.data() != seg.data() + hl) store_bytes(seg, hl, payload);
-  store_l4_checksum(seg, 16, ip, IpProto::Tcp);
+  if (spec.checksum_partial) {
+    Checksum c = ipv4_pseudo_header(ip.src, ip.dst, IpProto::Tcp, static_cast<uint16_t>(l4_len));
+    // finish() returns the complement; the partial convention wants the sum.
+    store_be16(seg, 16, static_cast<uint16_t>(~c.finish()));
+  } else {
+    store_l4_checksum(seg, 16, ip, IpProto::Tcp);
+  }
   return total;
 }
 

@@ -52,6 +52,10 @@ struct TcpSegmentSpec {
   std::optional<uint16_t> mss;     // emitted as MSS option (SYN segments)
   std::optional<uint8_t> wscale;   // emitted as NOP + window-scale option
   bool sack_permitted = false;     // emitted as NOP NOP + SACK-permitted
+  // Leave the checksum to the receiver's "hardware": store only the folded
+  // pseudo-header sum (virtio-net NEEDS_CSUM convention) instead of summing
+  // the payload. Only for frames written to a tap with offloads enabled.
+  bool checksum_partial = false;
 };
 
 // A 42-byte Ethernet + ARP frame.
