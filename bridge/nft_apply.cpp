@@ -34,7 +34,14 @@ NsChildResult apply_in_child(const std::string& script, const std::vector<std::s
     } else if (rc != 0) {
       err = "table inet netd is missing after applying it: " + first_line(nft_ctx_get_error_buffer(ctx));
     } else {
+      // Exactly our rules: every expected comment present, no other netd rule left.
+      size_t found = 0;
+      for (size_t pos = 0; (pos = out.find("comment \"netd:", pos)) != std::string::npos; ++pos) ++found;
+      if (found != comments.size())
+        err = "table inet netd holds " + std::to_string(found) + " netd rules after applying, expected " +
+              std::to_string(comments.size());
       for (const auto& c : comments) {
+        if (!err.empty()) break;
         if (out.find("\"" + c + "\"") == std::string::npos) {
           err = "rule '" + c + "' is missing from table inet netd after applying it" + (std::getenv("NETD_DEBUG_NFT") ? ":\n" + out : std::string());
           break;

@@ -43,6 +43,12 @@ bool verify(pid_t pid, unsigned long long start, const char* comm) {
   if (pid <= 0 || !owned_by_us(pid)) return false;
   auto st = process_start_time(pid);
   if (!st || *st != start) return false;
+  // A zombie keeps its pid and start time but no longer holds namespaces.
+  auto stat = read_file(proc_file(pid, "stat"));
+  auto close = stat ? stat->rfind(')') : std::string::npos;
+  if (close == std::string::npos || close + 2 >= stat->size()) return false;
+  char state = (*stat)[close + 2];
+  if (state == 'Z' || state == 'X') return false;
   return comm == nullptr || comm_of(pid) == comm;
 }
 
