@@ -78,6 +78,18 @@ RouteSocket::~RouteSocket() {
   if (sk_) nl_socket_free(sk_);  // closes the fd
 }
 
+std::vector<std::string> RouteSocket::link_names() {
+  std::vector<std::string> out;
+  nl_cache* cache = nullptr;
+  if (rtnl_link_alloc_cache(sk_, AF_UNSPEC, &cache) < 0 || !cache) return out;
+  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+    const char* name = rtnl_link_get_name(reinterpret_cast<rtnl_link*>(o));
+    if (name) out.emplace_back(name);
+  }
+  nl_cache_free(cache);
+  return out;
+}
+
 int RouteSocket::index_of(const std::string& name) {
   rtnl_link* l = nullptr;
   if (rtnl_link_get_kernel(sk_, 0, name.c_str(), &l) < 0 || !l) return 0;

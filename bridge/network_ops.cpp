@@ -107,6 +107,24 @@ void drop_stale_members(const Paths& p) {
   }
 }
 
+// Repair after a call was killed between creating a veth and recording it:
+// a veth in the rootless netns that no state file mentions is deleted
+// (deleting it also removes its peer from the container). Runs under the lock.
+void delete_orphan_veths(const Paths& p, RouteSocket& sock) {
+  std::vector<std::string> known;
+  if (auto nets = list_networks(p)) {
+    for (const auto& n : *nets)
+      if (auto st = load_state(p, n.name))
+        for (const auto& m : st->members) known.push_back(m.host_veth);
+  }
+  for (const auto& name : sock.link_names()) {
+    if (name.rfind("veth", 0) != 0) continue;
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    LOG_WARN("deleting %s in the rootless netns: no network records it (an interrupted call?)", name.c_str());
+    (void)sock.delete_link(name);
+  }
+}
+
 NsTarget container_target(const std::string& netns) {
   NsTarget t;
   bool digits = !netns.empty() && std::all_of(netns.begin(), netns.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -309,6 +327,7 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   // Links: the bridge (with its first member), then the veth pair.
   auto rsock = RouteSocket::open_in(rn->target());
   if (!rsock) return unexpected(rsock.error());
+  delete_orphan_veths(p, *rsock);
   bool new_bridge = rsock->index_of(n->network_interface) == 0;
   if (auto b = rsock->ensure_bridge(n->network_interface, v4->gateway, v4->subnet.prefix); !b)
     return unexpected(b.error());
