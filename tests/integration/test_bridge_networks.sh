@@ -5,6 +5,15 @@
 # namespaces this test created. Every process started here is killed by pid.
 set -u
 
+# Run inside a fresh user + network + pid + mount namespace (the "host" of
+# this test, as in lib.sh): the rootless netns's outward `netd attach` then
+# has no route off the machine, and no process outlives the test.
+if [[ -z "${NETD_HARNESS_INNER:-}" ]]; then
+  exec timeout --kill-after=5 240 unshare --user --map-root-user --net --pid --mount --fork --mount-proc \
+    env NETD_HARNESS_INNER=1 bash "$0" "$@"
+fi
+ip link set lo up
+
 NETD=${NETD_BIN:?set NETD_BIN to the netd binary}
 WORK=$(mktemp -d /tmp/netd-bridge-test.XXXXXX)
 export NETD_CONFIG_DIR=$WORK/config NETD_RUNTIME_DIR=$WORK/run XDG_RUNTIME_DIR=$WORK/xdg
