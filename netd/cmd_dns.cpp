@@ -276,7 +276,8 @@ int dns(int argc, char** argv) {
   app.add_option("--upstream-timeout", a.upstream_timeout_ms, "(netd) Per-attempt upstream timeout, ms (2 attempts)")
       ->default_val(700)
       ->check(CLI::Range(10, 10000));
-  app.add_option("--log-level", a.log_level, "(netd) error, warn, info or debug")
+  auto* level_opt = app.add_option("--log-level", a.log_level,
+                                   "(netd) error, warn, info or debug (default: info in the foreground, warn as a daemon)")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
   auto* run_cmd = app.add_subcommand("run", "Start the server (daemonizes unless --foreground)");
   auto* version_cmd = app.add_subcommand("version", "Print the version as JSON");
@@ -287,6 +288,7 @@ int dns(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (!a.foreground && level_opt->count() == 0) a.log_level = "warn";
   if (a.log_level == "error") log::set_level(log::Level::Error);
   if (a.log_level == "warn") log::set_level(log::Level::Warn);
   if (a.log_level == "debug") log::set_level(log::Level::Debug);

@@ -144,6 +144,20 @@ s.close()
 PY
 check_eq "alive after a truncated TCP query" "127.77.1.2" "$(S -b 127.77.1.3 @127.77.0.1 web)"
 
+# TCP idle close: a connection that sends nothing is closed after ~5 s.
+python3 - "$PORT" <<'PY' || fail "TCP idle close"
+import socket, sys, time
+s = socket.create_connection(('127.77.0.1', int(sys.argv[1])), timeout=9)
+t0 = time.time()
+try:
+    d = s.recv(10)
+except socket.timeout:
+    sys.exit("still open after 9 s")
+took = time.time() - t0
+if d != b'' or not (3.5 < took < 8): sys.exit("closed after %.1f s with %r" % (took, d))
+print("ok:   TCP idle connection closed after %.1f s" % took)
+PY
+
 # --- SIGHUP during a bounded query flood: no query may be lost.
 cat > "$WORK/flood.py" <<'PY'
 import socket, struct, sys, time
