@@ -286,7 +286,8 @@ int dns(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int rc = app.exit(e);   // prints help/version (0) or the error
+    return rc == 0 ? 0 : 2;
   }
   if (!a.foreground && level_opt->count() == 0) a.log_level = "warn";
   if (a.log_level == "error") log::set_level(log::Level::Error);
