@@ -1,6 +1,7 @@
 #include "dns/server.h"
 
 #include <array>
+#include <deque>
 
 #include "common/log.h"
 #include "dns/wire/builder.h"
@@ -94,7 +95,14 @@ struct Server::Listener : std::enable_shared_from_this<Listener> {
   void accept();
 };
 
+// One TCP connection. Queries are read back to back (pipelining, RFC 7766
+// §6.2.1.1) and answered as they complete, so a slow forwarded query does not
+// hold up local answers behind it; at most kMaxInFlight are open at once
+// (then reading pauses). Replies are written one at a time from a queue. The
+// idle timer runs while a read waits and no reply is pending. After the
+// client's EOF the session finishes the replies it owes, then closes.
 struct Server::TcpSession : std::enable_shared_from_this<TcpSession> {
+  static constexpr size_t kMaxInFlight = 16;
   TcpSession(std::shared_ptr<Listener> l, tcp::socket s)
       : listener(std::move(l)), sock(std::move(s)), idle(sock.get_executor()) {}
   ~TcpSession() { --listener->sessions; }
@@ -103,8 +111,10 @@ struct Server::TcpSession : std::enable_shared_from_this<TcpSession> {
   asio::steady_timer idle;
   std::array<unsigned char, 2> len{};
   std::vector<std::byte> body;
-  std::vector<std::byte> out;
+  std::deque<std::vector<std::byte>> out;   // framed replies; front() is being written
   IpAddr peer;
+  size_t in_flight = 0;
+  bool reading = false, writing = false, read_done = false, closed = false;
 
   void start() {
     error_code ec;
@@ -119,49 +129,82 @@ struct Server::TcpSession : std::enable_shared_from_this<TcpSession> {
     std::weak_ptr<TcpSession> weak = shared_from_this();
     idle.async_wait([weak](const error_code& ec) {
       if (ec) return;
-      if (auto s = weak.lock()) s->close();
+      auto s = weak.lock();
+      if (!s) return;
+      if (s->in_flight > 0 || s->writing) return s->arm_idle();   // we owe replies
+      s->close();
     });
   }
   void close() {
+    if (closed) return;
+    closed = true;
     error_code ec;
     sock.shutdown(tcp::socket::shutdown_both, ec);
     sock.close(ec);
     idle.cancel();
   }
+  void maybe_finish() {
+    if (read_done && in_flight == 0 && !writing) close();
+  }
   void read_next() {
+    if (closed || reading || read_done || in_flight >= kMaxInFlight) return;
+    reading = true;
     arm_idle();
     auto self = shared_from_this();
     asio::async_read(sock, asio::buffer(len), [self](const error_code& ec, size_t) {
-      if (ec) return self->close();
+      if (ec) return self->end_of_reading();
       size_t n = (size_t{self->len[0]} << 8) | self->len[1];
-      if (n == 0) return self->close();
+      if (n == 0) return self->end_of_reading();
       self->body.resize(n);
       asio::async_read(self->sock, asio::buffer(self->body), [self](const error_code& e2, size_t) {
-        if (e2) return self->close();
+        if (e2) return self->end_of_reading();
+        self->reading = false;
         self->idle.cancel();
         self->answer();
+        self->read_next();
       });
     });
+  }
+  void end_of_reading() {
+    reading = false;
+    read_done = true;
+    if (in_flight == 0 && !writing) close();
   }
   void answer() {
     Server* srv = listener->server;
     if (!srv) return close();
+    ++in_flight;
     auto self = shared_from_this();
-    srv->handle(peer, listener->addr, true, body,
-                [self](std::vector<std::byte> reply) { self->write(std::move(reply)); });
-  }
-  // Sends one reply (empty: the query was dropped) and goes on reading.
-  void write(std::vector<std::byte> reply) {
-    if (reply.empty()) return read_next();
-    if (reply.size() > 65535) return close();
-    out.clear();
-    out.push_back(static_cast<std::byte>(reply.size() >> 8));
-    out.push_back(static_cast<std::byte>(reply.size() & 0xFF));
-    out.insert(out.end(), reply.begin(), reply.end());
-    auto self = shared_from_this();
-    asio::async_write(sock, asio::buffer(out), [self](const error_code& ec, size_t) {
-      if (ec) return self->close();
+    srv->handle(peer, listener->addr, true, body, [self](std::vector<std::byte> reply) {
+      --self->in_flight;
+      self->enqueue(std::move(reply));
       self->read_next();
+      self->maybe_finish();
+    });
+  }
+  // Queues one reply (empty: the query was dropped, nothing to send).
+  void enqueue(std::vector<std::byte> reply) {
+    if (closed || reply.empty() || reply.size() > 65535) return;
+    std::vector<std::byte> framed;
+    framed.reserve(reply.size() + 2);
+    framed.push_back(static_cast<std::byte>(reply.size() >> 8));
+    framed.push_back(static_cast<std::byte>(reply.size() & 0xFF));
+    framed.insert(framed.end(), reply.begin(), reply.end());
+    out.push_back(std::move(framed));
+    if (!writing) write_front();
+  }
+  void write_front() {
+    writing = true;
+    auto self = shared_from_this();
+    asio::async_write(sock, asio::buffer(out.front()), [self](const error_code& ec, size_t) {
+      self->out.pop_front();
+      if (ec) {
+        self->writing = false;
+        return self->close();
+      }
+      if (!self->out.empty()) return self->write_front();
+      self->writing = false;
+      self->maybe_finish();
     });
   }
 };

@@ -10,10 +10,11 @@
 // when it arrived (forwarded answers need no table).
 //
 // UDP: wait for readability, then drain up to 64 datagrams non-blocking. TCP:
-// one session per connection, queries read one after another (2-byte length
-// prefix), each answered before the next is read; the connection closes when
-// idle for `tcp_idle` (also in the middle of a partial query, so a truncated
-// query costs a timer, never a spin), on EOF, or on a zero-length query.
+// one session per connection, queries (2-byte length prefix) read back to
+// back and answered as they complete (pipelining, up to 16 open per
+// connection); the connection closes when idle for `tcp_idle` (also in the
+// middle of a partial query, so a truncated query costs a timer, never a
+// spin), on a zero-length query, or after EOF once every reply is written.
 // Forwarded queries go to a ForwarderDriver per distinct upstream list;
 // failures are answered SERVFAIL.
 #pragma once

@@ -144,6 +144,31 @@ s.close()
 PY
 check_eq "alive after a truncated TCP query" "127.77.1.2" "$(S -b 127.77.1.3 @127.77.0.1 web)"
 
+# TCP pipelining: a slow query (dead upstream) then a local one in one write,
+# then EOF from the client: the local answer comes first, SERVFAIL second, then EOF.
+python3 - "$PORT" <<'PY' || fail "TCP pipelining"
+import socket, struct, sys
+def q(i, name):
+    qn = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\0'
+    m = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + qn + b'\0\1\0\1'
+    return struct.pack('>H', len(m)) + m
+s = socket.socket(); s.settimeout(5); s.bind(('127.77.1.5', 0))
+s.connect(('127.77.0.1', int(sys.argv[1])))
+s.sendall(q(1, 'slow.example') + q(2, 'web'))
+s.shutdown(socket.SHUT_WR)
+data = b''
+while True:
+    d = s.recv(4096)
+    if not d: break
+    data += d
+got = []
+while len(data) >= 2:
+    n = struct.unpack('>H', data[:2])[0]; m = data[2:2+n]; data = data[2+n:]
+    got.append((struct.unpack('>H', m[:2])[0], m[3] & 0xF))
+if got != [(2, 0), (1, 2)]: sys.exit("replies %r, want [(2, NOERROR), (1, SERVFAIL)] then EOF" % got)
+print("ok:   TCP pipelined queries answered out of order, EOF after the last reply")
+PY
+
 # TCP idle close: a connection that sends nothing is closed after ~5 s.
 python3 - "$PORT" <<'PY' || fail "TCP idle close"
 import socket, sys, time
