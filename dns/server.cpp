@@ -263,6 +263,10 @@ std::vector<std::string> Server::apply(std::shared_ptr<const NameTable> table) {
   }
   table_ = std::move(table);
   engine_.cache().clear();   // upstream lists may have changed
+  // Idle forwarders may belong to upstream lists that are gone: drop them
+  // (they are re-created on first use). Busy ones finish their queries.
+  for (auto it = drivers_.begin(); it != drivers_.end();)
+    it = it->second->forwarder().pending() == 0 ? drivers_.erase(it) : std::next(it);
   return errors;
 }
 

@@ -15,7 +15,7 @@ command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 0; }
 WORK=$(mktemp -d /tmp/netd-dns-test.XXXXXX)
 CFG=$WORK/config
 mkdir -p "$CFG"
-PORT=$((20000 + RANDOM % 20000))
+PORT=$((20000 + RANDOM % 12000))   # below the usual ephemeral range
 PIDS=()
 FAILED=0
 
@@ -96,10 +96,22 @@ printf '127.77.0.1\nc1 127.77.1.2  web,WebAlias\nc2 127.77.1.3 fd00::3 db\ncd 12
   "$DEAD_PORT" > "$CFG/net1"
 printf '127.77.0.2\nc9 127.77.2.9  other\n' > "$CFG/net2"
 
-"$NETD_BIN" dns --config "$CFG" -p "$PORT" --foreground --upstream "127.0.0.1:$UP_PORT" run 2> "$WORK/server.log" &
-SERVER=$!
-PIDS+=($SERVER)
-for _ in $(seq 50); do [ -f "$CFG/aardvark.pid" ] && break; sleep 0.1; done
+# A random high port; if it happens to be taken, try another (bounded).
+SERVER=""
+for attempt in 1 2 3 4 5; do
+  "$NETD_BIN" dns --config "$CFG" -p "$PORT" --foreground --upstream "127.0.0.1:$UP_PORT" run 2> "$WORK/server.log" &
+  SERVER=$!
+  PIDS+=($SERVER)
+  for _ in $(seq 50); do
+    [ -f "$CFG/aardvark.pid" ] && break
+    kill -0 "$SERVER" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -f "$CFG/aardvark.pid" ] && break
+  kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null
+  echo "note: port $PORT unusable (attempt $attempt): $(head -c 300 "$WORK/server.log")"
+  PORT=$((20000 + RANDOM % 12000))
+done
 [ -f "$CFG/aardvark.pid" ] || { echo "FAIL: server did not start"; cat "$WORK/server.log"; exit 1; }
 check_eq "pid file holds the server pid" "$SERVER" "$(cat "$CFG/aardvark.pid")"
 
