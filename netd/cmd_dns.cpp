@@ -281,6 +281,7 @@ int dns(int argc, char** argv) {
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
   auto* run_cmd = app.add_subcommand("run", "Start the server (daemonizes unless --foreground)");
   auto* version_cmd = app.add_subcommand("version", "Print the version as JSON");
+  auto* help_cmd = app.add_subcommand("help", "Print this help");
   app.require_subcommand(1);
 
   try {
@@ -294,9 +295,20 @@ int dns(int argc, char** argv) {
   if (a.log_level == "warn") log::set_level(log::Level::Warn);
   if (a.log_level == "debug") log::set_level(log::Level::Debug);
 
+  if (*help_cmd) {   // app.help() would describe the subcommand itself
+    std::fputs(app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal).c_str(), stdout);
+    return 0;
+  }
   if (*version_cmd) {
-    std::printf("{\n  \"version\": \"%s\",\n  \"commit\": \"netd\",\n  \"build_time\": \"\",\n  \"target\": \"netd\"\n}\n",
-                NETD_VERSION);
+#if defined(__x86_64__)
+    const char* target = "x86_64-unknown-linux-gnu";
+#elif defined(__aarch64__)
+    const char* target = "aarch64-unknown-linux-gnu";
+#else
+    const char* target = "unknown-linux-gnu";
+#endif
+    std::printf("{\n  \"version\": \"%s\",\n  \"commit\": \"netd\",\n  \"build_time\": \"\",\n  \"target\": \"%s\"\n}\n",
+                NETD_VERSION, target);
     return 0;
   }
   if (*run_cmd) {
