@@ -13,7 +13,6 @@ int not_yet(const char* what) {
 }
 }  // namespace
 
-int forward(int, char**) { return not_yet("forward"); }
 int slirp4netns(int, char**) { return not_yet("slirp4netns"); }
 
 }  // namespace netd::cmd

@@ -38,6 +38,7 @@ constexpr Command kCommands[] = {
     {"network", netd::cmd::network},
     {"dns", netd::cmd::dns},
     {"rootless-netns", netd::cmd::rootless_netns},
+    {"ctl", netd::cmd::ctl},
 };
 
 std::string_view basename_of(const char* path) {

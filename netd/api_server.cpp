@@ -1,0 +1,191 @@
+#include "netd/api_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <variant>
+
+#include "common/log.h"
+
+namespace netd {
+
+namespace asio = boost::asio;
+using asio::local::stream_protocol;
+
+namespace {
+constexpr auto kRequestTimeout = std::chrono::seconds(5);
+}
+
+struct ApiServer::Impl {
+  ApiServerOptions opts;
+  asio::io_context io;
+  stream_protocol::acceptor acceptor{io};
+  portfwd::ForwardRegistry registry;
+  std::thread thread;
+
+  struct Session : std::enable_shared_from_this<Session> {
+    Impl& srv;
+    stream_protocol::socket sock;
+    asio::steady_timer timer;
+    std::string buf;
+    std::array<char, 4096> chunk{};
+    bool answered = false;
+    Session(Impl& s, stream_protocol::socket so) : srv(s), sock(std::move(so)), timer(s.io) {}
+
+    void start() {
+      auto self = shared_from_this();
+      timer.expires_after(kRequestTimeout);
+      timer.async_wait([self](const boost::system::error_code& ec) {
+        if (ec || self->answered) return;
+        if (self->buf.empty()) {
+          boost::system::error_code ignore;
+          self->sock.close(ignore);
+        } else {
+          self->reply(portfwd::error_reply("bad request: incomplete request (timed out)"));
+        }
+      });
+      read();
+    }
+
+    void read() {
+      auto self = shared_from_this();
+      sock.async_read_some(asio::buffer(chunk), [self](const boost::system::error_code& ec, size_t n) {
+        if (self->answered) return;
+        self->buf.append(self->chunk.data(), n);
+        if (self->buf.size() > self->srv.opts.defaults.max_size) {
+          return self->reply(portfwd::error_reply("bad request: request larger than " +
+                                                  std::to_string(self->srv.opts.defaults.max_size) + " bytes"));
+        }
+        bool eof = ec == asio::error::eof;
+        if (ec && !eof) {
+          boost::system::error_code ignore;
+          self->sock.close(ignore);
+          return;
+        }
+        auto st = portfwd::classify_request(self->buf);
+        if (st == portfwd::RequestStatus::Incomplete && !eof) return self->read();
+        self->srv.handle(self);
+      });
+    }
+
+    void reply(std::string text) {
+      if (answered) return;
+      answered = true;
+      timer.cancel();
+      auto self = shared_from_this();
+      auto out = std::make_shared<std::string>(std::move(text));
+      asio::async_write(sock, asio::buffer(*out), [self, out](const boost::system::error_code&, size_t) {
+        boost::system::error_code ignore;
+        self->sock.shutdown(stream_protocol::socket::shutdown_both, ignore);
+        self->sock.close(ignore);
+      });
+    }
+  };
+
+  void accept() {
+    acceptor.async_accept([this](const boost::system::error_code& ec, stream_protocol::socket s) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) std::make_shared<Session>(*this, std::move(s))->start();
+      accept();
+    });
+  }
+
+  // Runs `fn` (returns Expected<std::string reply, std::string error>) on the
+  // backend thread, then replies from the control thread.
+  template <class Fn, class Done>
+  void on_backend(const std::shared_ptr<Session>& s, Fn fn, Done done) {
+    auto* backend = opts.backend;
+    backend->queue().post([this, s, fn, done]() mutable {
+      auto r = fn();
+      asio::post(io, [s, r = std::move(r), done]() mutable { done(s, std::move(r)); });
+    });
+  }
+
+  void handle(const std::shared_ptr<Session>& s) {
+    auto req = portfwd::parse_api_request(s->buf, opts.defaults);
+    if (!req) return s->reply(portfwd::error_reply(req.error()));
+    if (std::holds_alternative<portfwd::ListHostFwd>(*req)) return s->reply(registry.list_reply());
+    if (!opts.backend) return s->reply(portfwd::error_reply("this netd has no port forwarding backend"));
+    auto* backend = opts.backend;
+    if (auto* add = std::get_if<portfwd::AddHostFwd>(&*req)) {
+      auto f = registry.prepare(*add);
+      if (!f) return s->reply(portfwd::error_reply(f.error()));
+      portfwd::Forward fwd = *f;
+      on_backend(
+          s, [backend, fwd] { return backend->add(fwd); },
+          [this, fwd](const std::shared_ptr<Session>& ss, Expected<void, std::string> r) {
+            if (!r) return ss->reply(portfwd::error_reply("add_hostfwd: " + r.error()));
+            registry.commit(fwd);
+            LOG_INFO("api: add_hostfwd id %llu", static_cast<unsigned long long>(fwd.id));
+            ss->reply("{\"return\":{\"id\":" + std::to_string(fwd.id) + "}}");
+          });
+      return;
+    }
+    if (auto* rm = std::get_if<portfwd::RemoveHostFwd>(&*req)) {
+      uint64_t id = rm->id;
+      if (!registry.contains(id))
+        return s->reply(portfwd::error_reply("bad request: remove_hostfwd: no forward with id " + std::to_string(id)));
+      on_backend(
+          s, [backend, id] { return backend->remove(id); },
+          [this, id](const std::shared_ptr<Session>& ss, Expected<void, std::string> r) {
+            if (!r) return ss->reply(portfwd::error_reply("remove_hostfwd: " + r.error()));
+            registry.erase(id);
+            ss->reply("{\"return\":{}}");
+          });
+      return;
+    }
+    bool flows = std::holds_alternative<portfwd::ListFlows>(*req);
+    on_backend(
+        s, [backend, flows] { return flows ? backend->flows_json() : backend->counters_json(); },
+        [flows](const std::shared_ptr<Session>& ss, std::string r) {
+          ss->reply(std::string("{\"return\":{\"") + (flows ? "flows" : "counters") + "\":" + r + "}}");
+        });
+  }
+};
+
+ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ApiServer::~ApiServer() {
+  impl_->io.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  boost::system::error_code ignore;
+  impl_->acceptor.close(ignore);
+  ::unlink(impl_->opts.path.c_str());
+}
+
+Expected<std::unique_ptr<ApiServer>, std::string> ApiServer::start(ApiServerOptions opts) {
+  if (opts.path.empty()) return unexpected(std::string("empty API socket path"));
+  if (opts.path.size() >= sizeof(sockaddr_un{}.sun_path))
+    return unexpected("API socket path too long (max " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
+                      " bytes): " + opts.path);
+  struct stat st {};
+  if (::lstat(opts.path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return unexpected("API socket path exists and is not a socket: " + opts.path);
+    ::unlink(opts.path.c_str());  // a stale socket of an earlier run
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->opts = std::move(opts);
+  boost::system::error_code ec;
+  impl->acceptor.open(stream_protocol(), ec);
+  if (!ec) {
+    mode_t old = ::umask(0177);  // the socket is born 0600
+    impl->acceptor.bind(stream_protocol::endpoint(impl->opts.path), ec);
+    ::umask(old);
+  }
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return unexpected("cannot listen on API socket " + impl->opts.path + ": " + ec.message());
+  ::chmod(impl->opts.path.c_str(), 0600);
+  impl->accept();
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] {
+    auto guard = asio::make_work_guard(raw->io);
+    raw->io.run();
+  });
+  return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+}  // namespace netd

@@ -1,0 +1,57 @@
+// The control API's requests: slirp4netns' (add_hostfwd, list_hostfwd,
+// remove_hostfwd) exactly as slirp4netns accepts them, plus netd's own
+// (list_flows, get_counters), and the reply envelopes.
+//
+// Theory of operation: a request is one JSON object
+// {"execute": NAME, "arguments": {...}}. parse_api_request() checks the size,
+// the JSON, and every field's presence and type, fills slirp4netns' defaults
+// (empty or missing host_addr = 0.0.0.0, empty or missing guest_addr = the
+// guest address) and returns a typed request, or the text for
+// {"error":{"desc":"bad request: ..."}}. It never throws and never trusts a
+// field's type. classify_request() tells a server whether bytes read so far
+// form a whole JSON text yet (clients may or may not shut down their write side).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/expected.h"
+#include "portfwd/ip_address.h"
+#include "portfwd/port_spec.h"
+
+namespace netd::portfwd {
+
+struct ApiDefaults {
+  IpAddress guest_addr = *IpAddress::parse("10.0.2.100");  // for an empty/missing guest_addr
+  size_t max_size = 64 * 1024;                             // larger requests are refused
+};
+
+struct AddHostFwd {
+  Proto proto = Proto::Tcp;
+  IpAddress host_addr;
+  uint16_t host_port = 0;
+  IpAddress guest_addr;
+  uint16_t guest_port = 0;
+};
+struct ListHostFwd {};
+struct RemoveHostFwd {
+  uint64_t id = 0;
+};
+struct ListFlows {};
+struct GetCounters {};
+using ApiRequest = std::variant<AddHostFwd, ListHostFwd, RemoveHostFwd, ListFlows, GetCounters>;
+
+// Parses one request. The error text starts with "bad request: ".
+Expected<ApiRequest, std::string> parse_api_request(std::string_view text, const ApiDefaults& defaults);
+
+enum class RequestStatus { Complete, Incomplete, Invalid };
+// Whether `text` is a whole JSON value (Complete), a prefix of one
+// (Incomplete: read more), or can never become one (Invalid).
+RequestStatus classify_request(std::string_view text);
+
+// {"error":{"desc":DESC}} with DESC escaped.
+std::string error_reply(std::string_view desc);
+
+}  // namespace netd::portfwd

@@ -1,0 +1,66 @@
+// ForwardRegistry: the host forwards the control API knows about, with ids,
+// and ForwardBackend: whatever actually carries them (the in-stack engine of
+// `netd attach`, or portfwd::Forwarder).
+//
+// Theory of operation: the registry lives on the control thread and is never
+// shared. An add is prepared (duplicate check, next id: ids start at 1 and are
+// never reused, not even after a failed add), handed to the backend on the
+// backend's own thread through its ControlQueue, and committed when the
+// backend says yes. A backend sees only Forward values; it never sees JSON.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+#include "portfwd/api_request.h"
+#include "portfwd/control_queue.h"
+
+namespace netd::portfwd {
+
+struct Forward {
+  uint64_t id = 0;
+  Proto proto = Proto::Tcp;
+  IpAddress host_addr;
+  uint16_t host_port = 0;
+  IpAddress guest_addr;
+  uint16_t guest_port = 0;
+};
+
+// Implemented by a data plane. Every method except queue() is called on the
+// backend's own thread: from a closure posted to queue(), which the backend's
+// loop drains (poll queue().eventfd() on its ring, call drain()).
+class ForwardBackend {
+ public:
+  virtual ~ForwardBackend() = default;
+  // Starts forwarding `f` (binds the host socket). A failure is a one-line
+  // message for the API client (e.g. bind_error_message()).
+  virtual Expected<void, std::string> add(const Forward& f) = 0;
+  virtual Expected<void, std::string> remove(uint64_t id) = 0;
+  // JSON array of live flows / JSON object of counters, for list_flows and get_counters.
+  virtual std::string flows_json() { return "[]"; }
+  virtual std::string counters_json() { return "{}"; }
+  // Thread-safe; where the API server posts work for this backend.
+  virtual ControlQueue& queue() = 0;
+};
+
+class ForwardRegistry {
+ public:
+  // A Forward with the next id, or "bad request: ..." when an entry with the
+  // same protocol, host address and port exists.
+  Expected<Forward, std::string> prepare(const AddHostFwd& req);
+  void commit(const Forward& f);
+  bool contains(uint64_t id) const;
+  void erase(uint64_t id);
+  const std::vector<Forward>& entries() const { return entries_; }
+  // {"return":{"entries":[{"id":..,"proto":..,"host_addr":..,"host_port":..,
+  //   "guest_addr":..,"guest_port":..},...]}} — slirp4netns' list_hostfwd reply.
+  std::string list_reply() const;
+
+ private:
+  std::vector<Forward> entries_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace netd::portfwd

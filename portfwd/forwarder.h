@@ -1,0 +1,91 @@
+// Forwarder: host ports -> addresses inside a network namespace, without a
+// tap. The engine of `netd forward`, and the interim TCP/UDP backend of
+// `netd slirp4netns`'s add_hostfwd.
+//
+// Theory of operation: one thread, one uring::Ring (common/uring.h). Each
+// rule owns a listening socket on the host. TCP: an accepted connection gets
+// a peer socket from the NsConnector (connect started inside the namespace);
+// once that connect completes, bytes move in both directions with
+// IORING_OP_SPLICE through a pipe per direction, never through user space:
+// splice socket -> pipe, then pipe -> other socket, one request in flight per
+// direction. All fds are non-blocking; a splice that finds nothing to do
+// (-EAGAIN) arms a poll for the readiness it needs and is retried when it
+// fires. EOF on one side becomes shutdown(SHUT_WR) on the other (half-close);
+// an error (a reset) aborts the connection and closes both sides with
+// SO_LINGER 0, so the other peer sees a reset too. UDP: per client address
+// flows, each with a connected socket from the NsConnector, replies sent back
+// from the listening socket to the client, idle flows expire.
+//
+// Completions carry a uring::Tag. Ops used here (common/uring.h has no
+// splice or accept ops of its own): PollFd = readiness (slot says of what),
+// SocketRecv = splice socket -> pipe, SocketSend = splice pipe -> socket,
+// SignalRead = signalfd, Cancel = cancel requests. The slot's top 4 bits name
+// the kind of object, the generation recognises recycled slots.
+//
+// The source address is lost: inside the namespace the connection comes from
+// the namespace's own address (as with rootlessport).
+//
+// Threading: create(), add(), remove(), run() on one thread (the ring is
+// IORING_SETUP_SINGLE_ISSUER). Other threads use control().post() or
+// request_stop().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/expected.h"
+#include "common/time.h"
+#include "portfwd/control_queue.h"
+#include "portfwd/ip_address.h"
+#include "portfwd/ns_connector.h"
+#include "portfwd/port_spec.h"
+
+namespace netd::portfwd {
+
+struct ForwardRule {
+  uint64_t id = 0;  // the caller's handle for remove()
+  Proto proto = Proto::Tcp;
+  IpAddress host_addr;
+  uint16_t host_port = 0;
+  IpAddress target_addr;
+  uint16_t target_port = 0;
+};
+
+struct ForwarderOptions {
+  Duration udp_idle = seconds(60);  // a UDP flow without traffic for this long is closed
+  bool handle_signals = true;       // SIGTERM/SIGINT (signalfd) stop the loop with status 0
+  int exit_fd = -1;                 // when >= 0: hang-up (writer closed) stops the loop with 0
+};
+
+class Forwarder {
+ public:
+  static Expected<std::unique_ptr<Forwarder>, std::string> create(std::shared_ptr<NsConnector> connector,
+                                                                 ForwarderOptions opts);
+  ~Forwarder();
+
+  // Binds the rule's host socket and starts serving it. Returns a one-line
+  // message (bind_error_message) on failure. Loop thread only.
+  Expected<void, std::string> add(const ForwardRule& rule);
+  // Stops accepting for rule `id`; its open connections and flows continue
+  // until they end (TCP) or idle out (UDP). Loop thread only.
+  Expected<void, std::string> remove(uint64_t id);
+
+  // Work for the loop thread from any other thread (API server).
+  ControlQueue& control();
+  // Asks run() to return 0 soon. Thread-safe.
+  void request_stop();
+  // Runs until stopped; returns the exit status.
+  int run();
+
+  // JSON texts for the API (loop thread only).
+  std::string flows_json() const;
+  std::string counters_json() const;
+
+ private:
+  struct Impl;
+  explicit Forwarder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace netd::portfwd

@@ -1,0 +1,52 @@
+// Port specs: `[HOSTIP:]HOSTPORT[-END]:CPORT[-END][/tcp|udp]`, as given to
+// `-p` (netd forward, netd attach).
+//
+// Theory of operation: parse_port_spec() turns one spec into a PortSpec (a
+// host address, a host port range, an equally long container port range and
+// a protocol) or a one-line message naming what is wrong. IPv6 host
+// addresses go in brackets (`[::1]:8080:80`). Defaults: host address 0.0.0.0,
+// protocol tcp. expand() lists the single-port mappings of a spec. Nothing
+// here does I/O except unprivileged_port_start(), which reads the sysctl.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/expected.h"
+#include "portfwd/ip_address.h"
+
+namespace netd::portfwd {
+
+enum class Proto : uint8_t { Tcp, Udp };
+const char* proto_name(Proto p);  // "tcp" / "udp"
+
+struct PortSpec {
+  IpAddress host_addr;            // 0.0.0.0 unless given
+  uint16_t host_first = 0, host_last = 0;
+  uint16_t ctr_first = 0, ctr_last = 0;
+  Proto proto = Proto::Tcp;
+  std::string to_string() const;  // canonical text, e.g. "[::1]:8080-8081:80-81/udp"
+};
+
+// One host port -> one container port.
+struct PortMapping {
+  IpAddress host_addr;
+  uint16_t host_port = 0;
+  uint16_t ctr_port = 0;
+  Proto proto = Proto::Tcp;
+};
+
+// Parses one spec. Returns a message such as "port 70000 out of range 1-65535".
+Expected<PortSpec, std::string> parse_port_spec(std::string_view spec);
+std::vector<PortMapping> expand(const PortSpec& spec);
+
+// The value of net.ipv4.ip_unprivileged_port_start (1024 when unreadable).
+int unprivileged_port_start();
+// The message for a failed bind() of addr:port/proto with errno `err`. When
+// err is EACCES and port < unpriv_start, it names the sysctl to change.
+std::string bind_error_message(const IpAddress& addr, uint16_t port, Proto proto, int err,
+                               int unpriv_start);
+
+}  // namespace netd::portfwd

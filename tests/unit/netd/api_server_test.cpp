@@ -1,0 +1,121 @@
+// The API server over a real unix socket, with a fake backend whose thread
+// drains the ControlQueue the way a data plane would (poll the eventfd).
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "netd/api_server.h"
+
+namespace netd {
+namespace {
+
+struct FakeBackend : portfwd::ForwardBackend {
+  portfwd::ControlQueue q;
+  std::atomic<bool> stop{false};
+  std::thread::id loop_thread;
+  bool ran_on_loop = true;
+  std::thread t{[this] {
+    loop_thread = std::this_thread::get_id();
+    while (!stop) {
+      pollfd p{q.eventfd(), POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) q.drain();
+    }
+  }};
+  ~FakeBackend() override {
+    stop = true;
+    t.join();
+  }
+  Expected<void, std::string> add(const portfwd::Forward& f) override {
+    ran_on_loop &= std::this_thread::get_id() == loop_thread;
+    if (f.host_port == 1) return unexpected(std::string("cannot bind 0.0.0.0:1/tcp: Permission denied"));
+    return {};
+  }
+  Expected<void, std::string> remove(uint64_t) override { return {}; }
+  std::string counters_json() override { return "{\"x\":1}"; }
+  portfwd::ControlQueue& queue() override { return q; }
+};
+
+std::string call(const std::string& path, const std::string& req, bool shut_wr = true) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::strcpy(sa.sun_path, path.c_str());
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  size_t off = 0;
+  while (off < req.size()) {
+    ssize_t n = ::send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  if (shut_wr) ::shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+TEST(ApiServer, Slirp4netnsConversation) {
+  std::string path = "/tmp/netd-api-test-" + std::to_string(::getpid()) + ".sock";
+  FakeBackend backend;
+  {
+    ApiServerOptions o;
+    o.path = path;
+    o.backend = &backend;
+    auto srv = ApiServer::start(o);
+    ASSERT_TRUE(srv) << srv.error();
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+    auto r1 = nlohmann::json::parse(call(path, R"({"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":8080,"guest_port":80}})"));
+    EXPECT_EQ(r1["return"]["id"], 1);
+    // Without shutting down the write side: the server answers a complete request.
+    auto r2 = nlohmann::json::parse(call(path, "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"udp\",\"host_port\":8080,\"guest_port\":80}}\n", false));
+    EXPECT_EQ(r2["return"]["id"], 2);
+    auto dup = nlohmann::json::parse(call(path, R"({"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":8080,"guest_port":81}})"));
+    EXPECT_NE(dup["error"]["desc"].get<std::string>().find("already forwarded"), std::string::npos);
+    auto denied = nlohmann::json::parse(call(path, R"({"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":1,"guest_port":81}})"));
+    EXPECT_NE(denied["error"]["desc"].get<std::string>().find("Permission denied"), std::string::npos);
+    auto list = nlohmann::json::parse(call(path, R"({"execute":"list_hostfwd"})"));
+    EXPECT_EQ(list["return"]["entries"].size(), 2u);
+    EXPECT_EQ(call(path, R"({"execute":"remove_hostfwd","arguments":{"id":1}})"), "{\"return\":{}}");
+    auto gone = nlohmann::json::parse(call(path, R"({"execute":"remove_hostfwd","arguments":{"id":1}})"));
+    EXPECT_EQ(gone["error"]["desc"].get<std::string>().rfind("bad request: ", 0), 0u);
+    auto ids = nlohmann::json::parse(call(path, R"({"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":8080,"guest_port":80}})"));
+    EXPECT_EQ(ids["return"]["id"], 4);  // 3 was spent by the failed add; ids are never reused
+    EXPECT_EQ(call(path, R"({"execute":"get_counters"})"), "{\"return\":{\"counters\":{\"x\":1}}}");
+    auto bad = nlohmann::json::parse(call(path, "{nope"));
+    EXPECT_EQ(bad["error"]["desc"], "bad request: invalid JSON");
+    auto huge = nlohmann::json::parse(call(path, std::string(100000, ' ')));
+    EXPECT_NE(huge["error"]["desc"].get<std::string>().find("larger than"), std::string::npos);
+    EXPECT_TRUE(backend.ran_on_loop);
+  }
+  struct stat st {};
+  EXPECT_NE(::stat(path.c_str(), &st), 0) << "socket not removed";
+}
+
+TEST(ApiServer, RefusesNonSocketPath) {
+  std::string path = "/tmp/netd-api-test-file-" + std::to_string(::getpid());
+  FILE* f = std::fopen(path.c_str(), "w");
+  std::fclose(f);
+  ApiServerOptions o;
+  o.path = path;
+  auto srv = ApiServer::start(o);
+  ASSERT_FALSE(srv);
+  EXPECT_NE(srv.error().find("not a socket"), std::string::npos);
+  ::unlink(path.c_str());
+}
+
+}  // namespace
+}  // namespace netd
