@@ -37,7 +37,11 @@ enum class Op : uint8_t {
   PollFd,      // readiness of a foreign fd (c-ares sockets)
   SignalRead,  // signalfd
   PidExit,     // pidfd became readable: the target process exited
-  Cancel,      // completions of cancel/poll-remove requests themselves
+  Cancel,      // completions of cancel/poll-remove/close requests themselves
+  TcpConnect,  // stream socket connect
+  TcpPoll,     // stream socket readable
+  TcpRecv,     // stream socket receive into a caller-owned buffer
+  TcpSend,     // stream socket send from a caller-owned buffer
 };
 
 struct Tag {

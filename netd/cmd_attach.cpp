@@ -66,7 +66,8 @@ void build_cli(CLI::App& app, AttachArgs& a) {
                "do not map the gateway address to the host's 127.0.0.1");
   app.add_option("--dns-upstream", a.dns_upstreams,
                  "upstream DNS server ADDR[:PORT] for the DNS address (repeatable; default: "
-                 "nameservers of /etc/resolv.conf)");
+                 "nameservers of /etc/resolv.conf)")
+      ->allow_extra_args(false);  // one address per --dns-upstream; the target follows
   app.add_flag("--disable-dns", a.disable_dns, "do not forward DNS (queries get SERVFAIL)");
   app.add_option("--mac", a.mac, "MAC address of the tap (with --configure)");
   app.add_option("-r,--ready-fd", a.ready_fd, "write \"1\" to this fd and close it once traffic flows");
@@ -160,6 +161,7 @@ int attach(int argc, char** argv) {
   if (target->pid) dopts.watch_pid = target->pid;
   else dopts.watch_path = target->netns_path;
   dopts.pcap_path = a.pcap;
+  dopts.vnet_hdr = topts.offload;
   auto dp = tap::Dataplane::create(std::move(*tapfd), dopts);
   if (!dp) {
     std::fprintf(stderr, "netd attach: %s\n", dp.error().c_str());

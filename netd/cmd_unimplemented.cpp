@@ -14,8 +14,6 @@ int not_yet(const char* what) {
 }  // namespace
 
 int dns(int, char**) { return not_yet("dns"); }
-int network(int, char**) { return not_yet("network"); }
-int rootless_netns(int, char**) { return not_yet("rootless-netns"); }
 int forward(int, char**) { return not_yet("forward"); }
 int slirp4netns(int, char**) { return not_yet("slirp4netns"); }
 

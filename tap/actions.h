@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <variant>
 #include <vector>
 
@@ -15,13 +16,29 @@
 
 namespace netd::tap {
 
-using Frame = std::vector<std::byte>;
+// How the tap should present a frame to the guest kernel (the virtio-net
+// header netd writes in front of it when the tap has offloads enabled).
+struct TapOffload {
+  bool csum_partial = false;  // the L4 checksum field holds only the pseudo-header sum
+  uint8_t csum_start = 0;     // where the checksummed L4 segment starts in the frame
+  uint8_t csum_offset = 0;    // where its checksum field is, from csum_start
+  uint16_t gso_size = 0;      // > 0: a TCPv4 super-segment of segments this large
+  uint16_t hdr_len = 0;       // Ethernet + IP + TCP header bytes (with gso_size)
+};
+
+// A frame for the guest: its bytes plus offload metadata for the tap.
+struct Frame : std::vector<std::byte> {
+  Frame() = default;
+  Frame(std::vector<std::byte>&& bytes) : std::vector<std::byte>(std::move(bytes)) {}  // NOLINT: implicit by design
+  TapOffload offload;
+};
 // Never reused within one netd process (64 bits do not wrap in practice).
 using FlowId = uint64_t;
 
 enum class SocketKind : uint8_t {
   Udp,   // SOCK_DGRAM UDP, connected to dst:port
   Ping,  // SOCK_DGRAM IPPROTO_ICMP ("ping socket"), connected to dst
+  Tcp,   // SOCK_STREAM, connected by TcpConnect
 };
 
 // Create a socket of `kind`, connect it to dst:port, and start receiving.
@@ -36,7 +53,38 @@ struct SendOnSocket {
   FlowId flow;
   std::vector<std::byte> data;
 };
+// Close the flow's socket. For TCP, abort=true resets the connection (RST to
+// the peer, SO_LINGER 0). Every operation still in flight on a TCP socket
+// completes (possibly with ECANCELED) and is reported before the loop forgets
+// the flow, because those operations point into engine-owned buffers.
 struct CloseSocket {
+  FlowId flow;
+  bool abort = false;
+};
+
+// ---- TCP: each reported back through Stack::on_tcp_* with the same flow ----
+// Create a stream socket and connect it to dst:port (non-blocking, via the ring).
+struct TcpConnect {
+  FlowId flow;
+  wire::Ipv4Addr dst;
+  uint16_t port = 0;
+};
+// Wait until the socket is readable (or has an error / EOF), holding no buffer.
+struct TcpPoll {
+  FlowId flow;
+};
+// Receive into engine-owned memory that stays valid until on_tcp_received.
+struct TcpRecv {
+  FlowId flow;
+  std::span<std::byte> into;
+};
+// Send engine-owned bytes that stay valid until on_tcp_sent.
+struct TcpSend {
+  FlowId flow;
+  std::span<const std::byte> data;
+};
+// shutdown(SHUT_WR): the guest sent FIN and all its data reached the socket.
+struct TcpShutdown {
   FlowId flow;
 };
 // Hand a DNS query to the upstream forwarder; the answer (or failure) comes
@@ -46,7 +94,8 @@ struct ForwardDns {
   std::vector<std::byte> query;
 };
 
-using HostOp = std::variant<OpenSocket, SendOnSocket, CloseSocket, ForwardDns>;
+using HostOp = std::variant<OpenSocket, SendOnSocket, CloseSocket, ForwardDns, TcpConnect, TcpPoll,
+                            TcpRecv, TcpSend, TcpShutdown>;
 
 struct Actions {
   std::vector<Frame> to_tap;

@@ -20,7 +20,9 @@ namespace netd::tap {
   X(udp_flows_opened) X(udp_flows_expired) X(udp_flow_limit)                    \
   X(udp_to_host) X(udp_from_host) X(udp_port_unreachable)                       \
   X(dns_queries) X(dns_replies) X(dns_servfail) X(dns_pending_limit)            \
-  X(tcp_rst_sent)                                                               \
+  X(tcp_rst_sent) X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conn_limit)   \
+  X(tcp_connect_failed) X(tcp_retransmits) X(tcp_out_of_order)                \
+  X(tcp_bytes_to_host) X(tcp_bytes_from_host)                                 \
   X(tap_write_errors) X(host_socket_errors)
 
 struct Counters {

@@ -4,12 +4,16 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -18,6 +22,7 @@
 #include "common/log.h"
 #include "common/uring.h"
 #include "tap/pcap_writer.h"
+#include "tap/vnet_header.h"
 
 namespace netd::tap {
 
@@ -31,7 +36,9 @@ constexpr uint16_t kTapGroup = 0;
 constexpr uint16_t kSocketGroup = 1;
 constexpr uint32_t kTapBuffers = 64;
 constexpr uint32_t kSocketBuffers = 128;
-constexpr uint32_t kBufferSize = 65536;  // one maximal IP packet (+ Ethernet header)
+// One maximal IP packet plus Ethernet and virtio-net headers, rounded up.
+constexpr uint32_t kBufferSize = 65536 + 256;
+constexpr size_t kVnetHdrLen = sizeof(VnetHeader);
 constexpr int kTapReadsInFlight = 4;
 // Bounded work per wake-up when actions trigger more actions synchronously.
 constexpr int kMaxActionRounds = 8;
@@ -55,12 +62,20 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     SocketKind kind = SocketKind::Udp;
     uint16_t generation = 0;
     bool live = false;
+    // TCP: operations point into engine buffers, so a closed TCP slot lives
+    // on (closing) until every submitted operation has completed and been
+    // reported; only then is it reused.
+    bool closing = false;
+    int inflight = 0;
+    sockaddr_in peer{};  // connect() reads it asynchronously
   };
   // A buffer that must live until its write/send completes.
   struct PendingWrite {
     std::vector<std::byte> data;
     uint32_t socket_slot = 0;  // for sends: whose error to report
     uint16_t socket_generation = 0;
+    VnetHeader vnet{};     // tap writes with offloads: the header before data
+    iovec iov[2]{};
   };
   struct PollState {
     bool read = false, write = false;  // what c-ares wants
@@ -91,7 +106,12 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   bool running = true;
   int exit_status = 0;
 
-  explicit Impl(DataplaneOptions o) : opts(std::move(o)), stack(opts.stack) {}
+  explicit Impl(DataplaneOptions o) : opts(std::move(o)), stack(with_offload(opts)) {}
+  static StackConfig with_offload(const DataplaneOptions& o) {
+    StackConfig c = o.stack;
+    c.tap_offload = o.vnet_hdr;
+    return c;
+  }
   // The forwarder's destructor fails its pending queries (into stack/actions)
   // and tells watch() to forget its sockets (polls, ring): it must go first.
   ~Impl() override { forwarder.reset(); }
@@ -103,6 +123,13 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     // non-blocking fd would make every read fail with EAGAIN instead.
     int fl = ::fcntl(tap.get(), F_GETFL);
     if (fl >= 0) ::fcntl(tap.get(), F_SETFL, fl & ~O_NONBLOCK);
+
+    // Every translated connection is a socket: use the whole hard limit.
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
 
     auto r = uring::Ring::create(kRingEntries);
     if (!r) return unexpected(r.error());
@@ -240,9 +267,29 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     auto& c = stack_counters();
     ++c.frames_out;
     c.bytes_out += frame.size();
+    const TapOffload off = frame.offload;
     uint32_t i = hold(std::move(frame));
-    io_uring_prep_write(ring->sqe({Op::TapWrite, 0, i}), tap.get(), writes[i].data.data(),
-                        static_cast<unsigned>(writes[i].data.size()), static_cast<uint64_t>(-1));
+    PendingWrite& w = writes[i];
+    if (!opts.vnet_hdr) {
+      io_uring_prep_write(ring->sqe({Op::TapWrite, 0, i}), tap.get(), w.data.data(),
+                          static_cast<unsigned>(w.data.size()), static_cast<uint64_t>(-1));
+      return;
+    }
+    // virtio-net header (native byte order, as tun uses without TUNSETVNETLE/BE).
+    w.vnet = VnetHeader{};
+    if (off.csum_partial) {
+      w.vnet.flags = kVnetNeedsCsum;
+      w.vnet.csum_start = off.csum_start;
+      w.vnet.csum_offset = off.csum_offset;
+    }
+    if (off.gso_size) {
+      w.vnet.gso_type = kVnetGsoTcpv4;
+      w.vnet.gso_size = off.gso_size;
+      w.vnet.hdr_len = off.hdr_len;
+    }
+    w.iov[0] = {&w.vnet, kVnetHdrLen};
+    w.iov[1] = {w.data.data(), w.data.size()};
+    io_uring_prep_writev(ring->sqe({Op::TapWrite, 0, i}), tap.get(), w.iov, 2, static_cast<uint64_t>(-1));
   }
 
   Counters& stack_counters() { return stack.counters(); }
@@ -260,14 +307,101 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       stack.on_socket_error(now, o.kind, o.flow, errno, actions);
       return;
     }
+    uint32_t slot = add_socket(std::move(sock), o.flow, o.kind);
+    arm_socket_recv(slot);
+  }
+
+  uint32_t add_socket(UniqueFd fd, FlowId flow, SocketKind kind) {
     uint32_t slot = take_slot(sockets, free_sockets);
     SocketSlot& s = sockets[slot];
-    s.fd = std::move(sock);
-    s.flow = o.flow;
-    s.kind = o.kind;
+    s.fd = std::move(fd);
+    s.flow = flow;
+    s.kind = kind;
     s.live = true;
-    slot_of_flow[o.flow] = slot;
-    arm_socket_recv(slot);
+    s.closing = false;
+    s.inflight = 0;
+    slot_of_flow[flow] = slot;
+    return slot;
+  }
+
+  // The live slot of a flow, or nullptr.
+  SocketSlot* slot_for(FlowId flow, uint32_t* index = nullptr) {
+    auto it = slot_of_flow.find(flow);
+    if (it == slot_of_flow.end()) return nullptr;
+    if (index) *index = it->second;
+    return &sockets[it->second];
+  }
+
+  // ---- TCP ----------------------------------------------------------------
+  void apply(Time now, TcpConnect& o) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      stack.on_tcp_connected(now, o.flow, -errno, actions);
+      return;
+    }
+    UniqueFd sock(fd);
+    // Segments from the guest are already sized by its TCP: send them now.
+    int one = 1;
+    ::setsockopt(sock.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    uint32_t slot = add_socket(std::move(sock), o.flow, SocketKind::Tcp);
+    SocketSlot& s = sockets[slot];
+    s.peer = to_sockaddr(o.dst, o.port);
+    io_uring_prep_connect(ring->sqe({Op::TcpConnect, s.generation, slot}), s.fd.get(),
+                          reinterpret_cast<sockaddr*>(&s.peer), sizeof s.peer);
+    ++s.inflight;
+  }
+
+  void apply(Time now, TcpPoll& o) {
+    uint32_t slot;
+    SocketSlot* s = slot_for(o.flow, &slot);
+    if (!s) return stack.on_tcp_readable(now, o.flow, -EBADF, actions);
+    io_uring_prep_poll_add(ring->sqe({Op::TcpPoll, s->generation, slot}), s->fd.get(), POLLIN);
+    ++s->inflight;
+  }
+
+  void apply(Time now, TcpRecv& o) {
+    uint32_t slot;
+    SocketSlot* s = slot_for(o.flow, &slot);
+    if (!s) return stack.on_tcp_received(now, o.flow, -EBADF, actions);
+    io_uring_prep_recv(ring->sqe({Op::TcpRecv, s->generation, slot}), s->fd.get(), o.into.data(),
+                       o.into.size(), 0);
+    ++s->inflight;
+  }
+
+  void apply(Time now, TcpSend& o) {
+    uint32_t slot;
+    SocketSlot* s = slot_for(o.flow, &slot);
+    if (!s) return stack.on_tcp_sent(now, o.flow, -EBADF, actions);
+    io_uring_prep_send(ring->sqe({Op::TcpSend, s->generation, slot}), s->fd.get(), o.data.data(),
+                       o.data.size(), MSG_NOSIGNAL);
+    ++s->inflight;
+  }
+
+  void apply(Time, TcpShutdown& o) {
+    // Ordered after the last TcpSend's completion by the engine, so a plain
+    // system call is enough here.
+    if (SocketSlot* s = slot_for(o.flow)) ::shutdown(s->fd.get(), SHUT_WR);
+  }
+
+  void on_tcp_completion(Time now, Tag tag, const io_uring_cqe& cqe) {
+    if (tag.slot >= sockets.size()) return;
+    SocketSlot& s = sockets[tag.slot];
+    if (s.kind != SocketKind::Tcp || s.generation != tag.generation) return;
+    --s.inflight;
+    FlowId flow = s.flow;
+    switch (tag.op) {
+      case Op::TcpConnect: stack.on_tcp_connected(now, flow, cqe.res < 0 ? cqe.res : 0, actions); break;
+      case Op::TcpPoll: stack.on_tcp_readable(now, flow, cqe.res < 0 ? cqe.res : 0, actions); break;
+      case Op::TcpRecv: stack.on_tcp_received(now, flow, cqe.res, actions); break;
+      case Op::TcpSend: stack.on_tcp_sent(now, flow, cqe.res, actions); break;
+      default: break;
+    }
+    SocketSlot& after = sockets[tag.slot];  // handlers may have grown the table
+    if (after.closing && after.inflight == 0) {
+      after.closing = false;
+      ++after.generation;
+      free_sockets.push_back(tag.slot);
+    }
   }
 
   void apply(Time, SendOnSocket& o) {
@@ -285,6 +419,28 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     uint32_t slot = it->second;
     slot_of_flow.erase(it);
     SocketSlot& s = sockets[slot];
+    if (s.kind == SocketKind::Tcp) {
+      if (o.abort) {
+        linger lg{1, 0};  // close() sends RST instead of FIN
+        ::setsockopt(s.fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      }
+      // Cancel whatever is in flight on the fd, then close it, in this order
+      // (a hard link runs the close even when there was nothing to cancel).
+      // The ring keeps the socket alive until the cancelled requests finish.
+      int fd = s.fd.release();
+      io_uring_sqe* c = ring->sqe({Op::Cancel, 0, 0});
+      io_uring_prep_cancel_fd(c, fd, IORING_ASYNC_CANCEL_ALL);
+      c->flags |= IOSQE_IO_HARDLINK;
+      io_uring_prep_close(ring->sqe({Op::Cancel, 0, 0}), fd);
+      s.live = false;
+      if (s.inflight > 0) {
+        s.closing = true;  // freed when the last completion is reported
+      } else {
+        ++s.generation;
+        free_sockets.push_back(slot);
+      }
+      return;
+    }
     // Cancel the armed multishot receive; the ring holds its own reference to
     // the file, so closing our fd right away is safe.
     io_uring_prep_cancel64(ring->sqe({Op::Cancel, 0, 0}),
@@ -339,6 +495,11 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         LOG_INFO("target process %d exited; stopping", opts.watch_pid ? *opts.watch_pid : -1);
         running = false;
         return;
+      case Op::TcpConnect:
+      case Op::TcpPoll:
+      case Op::TcpRecv:
+      case Op::TcpSend:
+        return on_tcp_completion(now, tag, cqe);
       case Op::Cancel:
       case Op::None:
         return;
@@ -349,8 +510,24 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER)) {
       uint16_t bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
       auto frame = tap_rx->data(bid, static_cast<size_t>(cqe.res));
-      if (pcap) pcap->write(frame);
-      stack.on_frame(now, frame, actions);
+      bool offloaded = false;
+      if (opts.vnet_hdr) {
+        if (frame.size() < kVnetHdrLen) {
+          ++stack_counters().drop_malformed;
+          frame = {};
+        } else {
+          VnetHeader h;
+          std::memcpy(&h, frame.data(), kVnetHdrLen);
+          // NEEDS_CSUM: the checksum is partial (left to "hardware");
+          // DATA_VALID: already verified. Either way, not ours to check.
+          offloaded = (h.flags & (kVnetNeedsCsum | kVnetDataValid)) != 0;
+          frame = frame.subspan(kVnetHdrLen);
+        }
+      }
+      if (!frame.empty() || !opts.vnet_hdr) {
+        if (pcap) pcap->write(frame);
+        stack.on_frame(now, frame, actions, offloaded);
+      }
       tap_rx->recycle(bid);
     } else if (cqe.res < 0 && cqe.res != -ENOBUFS && cqe.res != -EAGAIN && cqe.res != -EINTR) {
       // The tap itself failed (device deleted under us): nothing more can flow.

@@ -36,6 +36,7 @@ struct DataplaneOptions {
   std::optional<pid_t> watch_pid;  // exit when this process exits
   std::string watch_path;          // exit when this path disappears (netns file)
   std::string pcap_path;           // write every tap frame here
+  bool vnet_hdr = false;           // the tap was opened with offloads (TapOptions::offload)
 };
 
 class Dataplane {

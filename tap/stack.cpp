@@ -14,9 +14,9 @@ Stack::Stack(const StackConfig& cfg)
       icmp_(ctx_, next_flow_),
       udp_(ctx_, next_flow_),
       dns_(ctx_),
-      tcp_(ctx_) {}
+      tcp_(ctx_, next_flow_) {}
 
-void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out) {
+void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out, bool l4_csum_offloaded) {
   ++ctx_.counters.frames_in;
   ctx_.counters.bytes_in += frame.size();
   auto eth = wire::EthernetView::parse(frame);
@@ -42,7 +42,7 @@ void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out) {
       return;
     }
     case static_cast<uint16_t>(wire::EtherType::Ipv4):
-      on_ipv4(now, *eth, eth->payload(), out);
+      on_ipv4(now, *eth, eth->payload(), l4_csum_offloaded, out);
       return;
     default:
       ++ctx_.counters.drop_unsupported;  // IPv6 arrives with issue 4
@@ -51,7 +51,7 @@ void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out) {
 }
 
 void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet,
-                    Actions& out) {
+                    bool offloaded, Actions& out) {
   auto ip = wire::Ipv4View::parse(packet);
   if (!ip) {
     ctx_.counters.count_wire_error(ip.error());
@@ -77,12 +77,13 @@ void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std
       return;
     }
     case wire::IpProto::Udp:
-      on_udp(now, *ip, out);
+      on_udp(now, *ip, offloaded, out);
       return;
     case wire::IpProto::Tcp: {
-      auto pseudo = wire::ipv4_pseudo_header(src, ip->dst(), wire::IpProto::Tcp,
-                                             static_cast<uint16_t>(ip->payload().size()));
-      auto tcp = wire::TcpView::parse(ip->payload(), pseudo);
+      auto tcp = offloaded ? wire::TcpView::parse_checksum_offloaded(ip->payload())
+                           : wire::TcpView::parse(ip->payload(),
+                                                  wire::ipv4_pseudo_header(src, ip->dst(), wire::IpProto::Tcp,
+                                                                           static_cast<uint16_t>(ip->payload().size())));
       if (!tcp) {
         ctx_.counters.count_wire_error(tcp.error());
         return;
@@ -96,10 +97,11 @@ void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std
   }
 }
 
-void Stack::on_udp(Time now, const wire::Ipv4View& ip, Actions& out) {
-  auto pseudo = wire::ipv4_pseudo_header(ip.src(), ip.dst(), wire::IpProto::Udp,
-                                         static_cast<uint16_t>(ip.payload().size()));
-  auto udp = wire::UdpView::parse(ip.payload(), pseudo);
+void Stack::on_udp(Time now, const wire::Ipv4View& ip, bool offloaded, Actions& out) {
+  auto udp = offloaded ? wire::UdpView::parse_checksum_offloaded(ip.payload())
+                       : wire::UdpView::parse(ip.payload(),
+                                              wire::ipv4_pseudo_header(ip.src(), ip.dst(), wire::IpProto::Udp,
+                                                                       static_cast<uint16_t>(ip.payload().size())));
   if (!udp) {
     ctx_.counters.count_wire_error(udp.error());
     return;
@@ -145,7 +147,7 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
 
 std::optional<Time> Stack::next_deadline() const {
   std::optional<Time> best;
-  for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline()}) {
+  for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline(), tcp_.next_deadline()}) {
     if (t && (!best || *t < *best)) best = t;
   }
   return best;
@@ -155,6 +157,7 @@ void Stack::on_timer(Time now, Actions& out) {
   icmp_.on_timer(now, out);
   udp_.on_timer(now, out);
   dns_.on_timer(now, out);
+  tcp_.on_timer(now, out);
 }
 
 }  // namespace netd::tap

@@ -31,14 +31,21 @@ class Stack {
  public:
   explicit Stack(const StackConfig& cfg);
 
-  // One Ethernet frame from the guest.
-  void on_frame(Time now, std::span<const std::byte> frame, Actions& out);
+  // One Ethernet frame from the guest. `l4_csum_offloaded`: the tap said the
+  // TCP/UDP checksum is partial or already verified (virtio-net header), so it
+  // is not checked again.
+  void on_frame(Time now, std::span<const std::byte> frame, Actions& out, bool l4_csum_offloaded = false);
 
   // Results from host sockets, by the FlowId the engines chose.
   void on_socket_data(Time now, SocketKind kind, FlowId flow, std::span<const std::byte> data, Actions& out);
   void on_socket_error(Time now, SocketKind kind, FlowId flow, int err, Actions& out);
   void on_dns_reply(Time now, uint64_t token, const Expected<std::vector<std::byte>, int>& reply,
                     Actions& out);
+  // TCP socket results (see TcpEngine); values are -errno on failure.
+  void on_tcp_connected(Time now, FlowId flow, int err, Actions& out) { tcp_.on_connected(now, flow, err, out); }
+  void on_tcp_readable(Time now, FlowId flow, int err, Actions& out) { tcp_.on_readable(now, flow, err, out); }
+  void on_tcp_received(Time now, FlowId flow, int res, Actions& out) { tcp_.on_received(now, flow, res, out); }
+  void on_tcp_sent(Time now, FlowId flow, int res, Actions& out) { tcp_.on_sent(now, flow, res, out); }
 
   // The earliest time on_timer() has work to do, if any.
   std::optional<Time> next_deadline() const;
@@ -49,10 +56,13 @@ class Stack {
   const StackConfig& config() const { return ctx_.cfg; }
   size_t udp_flows() const { return udp_.flow_count(); }
   size_t icmp_flows() const { return icmp_.flow_count(); }
+  size_t tcp_conns() const { return tcp_.conn_count(); }
+  const TcpEngine& tcp() const { return tcp_; }
 
  private:
-  void on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet, Actions& out);
-  void on_udp(Time now, const wire::Ipv4View& ip, Actions& out);
+  void on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet, bool offloaded,
+               Actions& out);
+  void on_udp(Time now, const wire::Ipv4View& ip, bool offloaded, Actions& out);
 
   EngineContext ctx_;
   FlowId next_flow_ = 1;

@@ -19,6 +19,9 @@ struct StackConfig {
   uint32_t mtu = 65520;
   bool host_loopback = true;     // gateway -> 127.0.0.1 on the host
   uint32_t dhcp_lease_seconds = 3600;
+  // The tap has virtio-net offloads (IFF_VNET_HDR + TUNSETOFFLOAD): TCP frames
+  // to the guest may leave their checksum partial and be GSO super-segments.
+  bool tap_offload = false;
 
   // Builds the default layout for `cidr` ("10.0.2.0/24"). The CIDR must be a
   // network address with a prefix of 1..25 (room for .100), as in slirp4netns.

@@ -48,7 +48,7 @@ Expected<int, std::string> link_up(nl_sock* sk, const char* name, unsigned mtu, 
 
 }  // namespace
 
-Expected<UniqueFd, std::string> open_tap_here(const std::string& name) {
+Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offload) {
   if (name.empty() || name.size() >= IFNAMSIZ)
     return unexpected("invalid tap name '" + name + "' (1.." + std::to_string(IFNAMSIZ - 1) + " characters)");
   int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
@@ -61,7 +61,7 @@ Expected<UniqueFd, std::string> open_tap_here(const std::string& name) {
   }
   UniqueFd tun(fd);
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
   std::memcpy(ifr.ifr_name, name.c_str(), name.size());
   if (::ioctl(tun.get(), TUNSETIFF, &ifr) != 0) {
     int e = errno;
@@ -70,6 +70,14 @@ Expected<UniqueFd, std::string> open_tap_here(const std::string& name) {
     if (e == EBUSY) msg += " (another process is attached to it)";
     if (e == EINVAL) msg += " (a non-tap device of that name exists)";
     return unexpected(msg);
+  }
+  if (offload) {
+    // What netd can take from the guest: partial checksums and TCP
+    // super-segments (the kernel then skips segmenting and checksumming).
+    unsigned flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (::ioctl(tun.get(), TUNSETOFFLOAD, flags) != 0) {
+      return unexpected(std::string("cannot enable offloads on tap ") + name + ": " + std::strerror(errno));
+    }
   }
   return tun;
 }
@@ -123,7 +131,7 @@ Expected<void, std::string> configure_here(const TapOptions& o) {
 
 Expected<UniqueFd, std::string> open_tap(const NsTarget& target, const TapOptions& opts) {
   auto fds = run_in_netns(target, [&]() -> NsChildResult {
-    auto tap = open_tap_here(opts.name);
+    auto tap = open_tap_here(opts.name, opts.offload);
     if (!tap) return unexpected(tap.error());
     if (opts.configure) {
       auto c = configure_here(opts);

@@ -26,6 +26,10 @@ struct TapOptions {
   std::string guest_cidr = "10.0.2.100/24";   // address/prefix given to the tap
   std::string gateway = "10.0.2.2";           // default route next hop
   std::optional<std::string> mac;             // tap MAC ("aa:bb:cc:dd:ee:ff"), kernel's if unset
+  // Open with IFF_VNET_HDR and enable checksum/TSO offloads (TUNSETOFFLOAD):
+  // every frame then carries a virtio-net header, the guest may send TCP
+  // super-segments with partial checksums, and netd may send them too.
+  bool offload = true;
 };
 
 // Opens (and with opts.configure, configures) the tap in `target`. Returns the
@@ -34,7 +38,7 @@ Expected<UniqueFd, std::string> open_tap(const NsTarget& target, const TapOption
 
 // The part that runs inside the namespace (exposed for the namespace tests):
 // opens /dev/net/tun and attaches `name`. Returns the fd or a message.
-Expected<UniqueFd, std::string> open_tap_here(const std::string& name);
+Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offload);
 // Applies opts (lo up, MTU, MAC, up, address, default route) with libnl to the
 // namespace the caller is in. Returns a message on failure.
 Expected<void, std::string> configure_here(const TapOptions& opts);

@@ -1,31 +1,580 @@
 #include "tap/tcp_engine.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "common/log.h"
+#include "tap/address_map.h"
 #include "tap/wire/builder.h"
+#include "tap/wire/ethernet.h"
+#include "tap/wire/icmp.h"
 
 namespace netd::tap {
 
-void TcpEngine::on_guest_segment(Time, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out) {
+namespace {
+bool g_trace = false;
+
+bool accepts_guest_data(TcpState s) {
+  return s == TcpState::Established || s == TcpState::FinWait1 || s == TcpState::FinWait2;
+}
+bool sends_host_data(TcpState s) { return s == TcpState::Established || s == TcpState::CloseWait; }
+}  // namespace
+
+const char* to_string(TcpState s) {
+  switch (s) {
+    case TcpState::Connecting: return "Connecting";
+    case TcpState::SynReceived: return "SynReceived";
+    case TcpState::Established: return "Established";
+    case TcpState::CloseWait: return "CloseWait";
+    case TcpState::FinWait1: return "FinWait1";
+    case TcpState::FinWait2: return "FinWait2";
+    case TcpState::Closing: return "Closing";
+    case TcpState::LastAck: return "LastAck";
+    case TcpState::Closed: return "Closed";
+  }
+  return "?";
+}
+
+void TcpEngine::set_trace(bool on) { g_trace = on; }
+
+TcpEngine::TcpEngine(EngineContext& ctx, FlowId& next_flow)
+    : ctx_(ctx), next_flow_(next_flow), isn_state_(std::random_device{}()) {}
+
+TcpEngine::~TcpEngine() = default;
+
+TcpConn* TcpEngine::find(FlowId id) {
+  auto it = conns_.find(id);
+  return it == conns_.end() ? nullptr : it->second.get();
+}
+
+std::optional<TcpState> TcpEngine::state_of(const FlowKey& k) const {
+  auto it = by_key_.find(k);
+  if (it == by_key_.end()) return std::nullopt;
+  return conns_.at(it->second)->state;
+}
+
+void TcpEngine::set_state(TcpConn& c, TcpState to) {
+  if (c.state == to) return;
+  if (g_trace) {
+    LOG_DEBUG("tcp %s:%u -> %s:%u: %s -> %s", c.key.guest_ip.to_string().c_str(), c.key.guest_port,
+              c.key.dst_ip.to_string().c_str(), c.key.dst_port, to_string(c.state), to_string(to));
+  }
+  c.state = to;
+}
+
+// ---- guest segments ---------------------------------------------------------
+
+void TcpEngine::on_guest_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp,
+                                 Actions& out) {
+  FlowKey key{ip.src(), tcp.src_port(), ip.dst(), tcp.dst_port()};
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) {
+    on_new_segment(now, ip, tcp, out);
+    return;
+  }
+  TcpConn& c = *conns_.at(it->second);
+
+  if (tcp.rst()) {
+    // Accept a RST anywhere in the receive window (RFC 5961 would ask for an
+    // exact match plus challenge ACKs; the guest is not an off-path attacker).
+    close(c, false, true, out);
+    return;
+  }
+  if (tcp.syn()) {
+    if (c.state == TcpState::SynReceived && tcp.seq() + 1 == c.rcv_nxt) {
+      // The guest did not get our SYN-ACK: send it again.
+      send_segment(c, c.iss, wire::kTcpSyn | wire::kTcpAck, {}, true, out);
+    } else if (c.state != TcpState::Connecting) {
+      send_ack(c, out);  // challenge ACK for a SYN on a synchronized connection
+    }
+    return;  // Connecting: the SYN-ACK follows when the host connect finishes
+  }
+  if (!tcp.ack_flag()) return;  // every segment after the SYN carries an ACK
+  if (c.state == TcpState::Connecting) return;
+
+  on_ack(now, c, ip, tcp, out);
+  if (c.state == TcpState::Closed) return;
+  on_data(now, c, tcp, out);
+  if (c.state == TcpState::Closed) return;
+  push_to_guest(now, c, out);
+}
+
+void TcpEngine::on_new_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out) {
+  if (tcp.rst()) return;
+  if (!tcp.syn() || tcp.ack_flag()) {
+    send_rst_for(ip, tcp, out);  // no such connection
+    return;
+  }
+  auto host = host_destination(ctx_.cfg, ip.dst());
+  if (!host || tcp.dst_port() == 0) {
+    ++ctx_.counters.drop_policy;
+    send_rst_for(ip, tcp, out);  // refused, like a closed port
+    return;
+  }
+  if (conns_.size() >= kMaxConns) {
+    ++ctx_.counters.tcp_conn_limit;
+    send_rst_for(ip, tcp, out);
+    return;
+  }
+  FlowId id = next_flow_++;
+  FlowKey key{ip.src(), tcp.src_port(), ip.dst(), tcp.dst_port()};
+  auto conn = std::make_unique<TcpConn>(id, key, pool_);
+  TcpConn& c = *conn;
+  conns_.emplace(id, std::move(conn));
+  by_key_.emplace(key, id);
+  ++ctx_.counters.tcp_conns_opened;
+
+  auto opts = tcp.options();
+  c.rcv_nxt = tcp.seq() + 1;
+  // RFC 6528-style: an unpredictable ISN per connection.
+  isn_state_ = isn_state_ * 1664525u + 1013904223u;
+  c.iss = wire::SeqNum(isn_state_ ^ (key.guest_port * 2654435761u));
+  c.snd_una = c.iss;
+  c.snd_nxt = c.iss + 1;
+  uint16_t guest_mss = opts.mss.value_or(536);
+  uint32_t our_max = ctx_.cfg.mtu > 40 ? ctx_.cfg.mtu - 40 : 536;
+  c.mss = static_cast<uint16_t>(std::min<uint32_t>(guest_mss, std::min<uint32_t>(our_max, 65495)));
+  if (opts.window_scale) {
+    c.guest_wscale = std::min<uint8_t>(*opts.window_scale, 14);
+    c.our_wscale = kOurWindowScale;
+  }
+  c.guest_window = tcp.window();  // never scaled in a SYN
+  auto quote = wire::icmp_error_quote(ip);
+  c.syn_quote_len = std::min(quote.size(), c.syn_quote.size());
+  std::copy_n(quote.begin(), c.syn_quote_len, c.syn_quote.begin());
+
+  c.connecting = true;
+  out.to_host.push_back(TcpConnect{id, *host, tcp.dst_port()});
+  arm_timer(now, c, kConnectTimeout);
+}
+
+void TcpEngine::on_ack(Time now, TcpConn& c, const wire::Ipv4View& ip, const wire::TcpView& tcp,
+                       Actions& out) {
+  const wire::SeqNum ack = tcp.ack();
+  if (c.state == TcpState::SynReceived) {
+    if (ack != c.iss + 1) {
+      send_rst_for(ip, tcp, out);  // an ACK for something we never sent (RFC 793)
+      return;
+    }
+    c.snd_una = ack;
+    c.retries = 0;
+    disarm_timer(c);
+    set_state(c, TcpState::Established);
+  }
+  if (ack > c.snd_nxt) {
+    send_ack(c, out);  // acknowledges data we never sent: tell it where we are (RFC 793)
+    return;
+  }
+
+  const uint32_t old_window = c.guest_window;
+  c.guest_window = uint32_t{tcp.window()} << c.guest_wscale;
+
+  if (ack > c.snd_una) {
+    uint32_t acked = static_cast<uint32_t>(ack - c.snd_una);
+    bool fin_acked = c.fin_sent && ack == c.snd_nxt;
+    uint32_t data_acked = std::min<uint32_t>(fin_acked ? acked - 1 : acked, static_cast<uint32_t>(c.from_host.size()));
+    c.from_host.consume(data_acked, c.rx == TcpConn::Rx::Receiving);
+    c.snd_una = ack;
+    c.dupacks = 0;
+    c.retries = 0;
+    c.rto = kInitialRto;
+    if (c.snd_una == c.snd_nxt) disarm_timer(c);
+    else arm_timer(now, c, c.rto);
+    if (fin_acked && c.state == TcpState::FinWait1) set_state(c, TcpState::FinWait2);
+    if (fin_acked && maybe_finish(c, out)) return;
+    pump_from_host(c, out);  // acknowledged bytes made room
+  } else if (ack == c.snd_una && c.snd_nxt != c.snd_una && tcp.payload().empty() && !tcp.fin() &&
+             c.guest_window == old_window) {
+    if (++c.dupacks == 3) {
+      // Fast retransmit: go back to the first unacknowledged byte.
+      ++ctx_.counters.tcp_retransmits;
+      c.snd_nxt = c.snd_una;
+      c.fin_sent = false;
+    }
+  }
+}
+
+void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out) {
+  auto data = tcp.payload();
+  bool fin = tcp.fin();
+  if (data.empty() && !fin) return;
+  if (!accepts_guest_data(c.state)) {
+    // After its FIN the guest has nothing more to send; retransmissions get an ACK.
+    send_ack(c, out);
+    return;
+  }
+  wire::SeqNum seq = tcp.seq();
+  if (seq > c.rcv_nxt) {
+    ++ctx_.counters.tcp_out_of_order;
+    send_ack(c, out);  // duplicate ACK: the guest fills the hole
+    return;
+  }
+  if (seq < c.rcv_nxt) {
+    uint32_t skip = static_cast<uint32_t>(c.rcv_nxt - seq);
+    if (skip > data.size()) {
+      // Entirely old (a FIN counts one more): re-acknowledge.
+      send_ack(c, out);
+      return;
+    }
+    data = data.subspan(skip);
+  }
+  size_t taken = c.to_host.append(data);
+  c.rcv_nxt += static_cast<uint32_t>(taken);
+  ctx_.counters.tcp_bytes_to_host += taken;
+  if (fin && taken == data.size()) {
+    c.rcv_nxt += 1;
+    c.guest_fin = true;
+    switch (c.state) {
+      case TcpState::Established: set_state(c, TcpState::CloseWait); break;
+      case TcpState::FinWait1: set_state(c, TcpState::Closing); break;
+      default: break;  // FinWait2: both FINs are done once the queue drains
+    }
+  }
+  send_ack(c, out);
+  pump_to_host(c, out);
+  maybe_finish(c, out);
+  (void)now;
+}
+
+bool TcpEngine::maybe_finish(TcpConn& c, Actions& out) {
+  // Both directions finished: the guest's FIN reached the socket as SHUT_WR
+  // after all its data, and the guest acknowledged our FIN.
+  if (c.guest_fin && c.shutdown_sent && c.send_len == 0 && c.fin_sent && c.snd_una == c.snd_nxt) {
+    close(c, false, false, out);
+    return true;
+  }
+  return false;
+}
+
+// ---- moving bytes -----------------------------------------------------------
+
+void TcpEngine::pump_to_host(TcpConn& c, Actions& out) {
+  if (c.send_len > 0 || c.state == TcpState::Closed) return;
+  auto chunk = c.to_host.readable_at(0);
+  if (!chunk.empty()) {
+    c.send_len = chunk.size();
+    out.to_host.push_back(TcpSend{c.id, chunk});
+    return;
+  }
+  if (c.guest_fin && !c.shutdown_sent) {
+    c.shutdown_sent = true;
+    out.to_host.push_back(TcpShutdown{c.id});
+  }
+}
+
+void TcpEngine::pump_from_host(TcpConn& c, Actions& out) {
+  if (c.rx != TcpConn::Rx::Idle || c.host_eof || c.connecting) return;
+  if (c.state == TcpState::Closed || c.state == TcpState::Connecting) return;
+  if (!c.from_host.has_storage() || c.from_host.empty()) {
+    // Nothing buffered: wait for readability without holding a buffer.
+    c.from_host.release();
+    c.rx = TcpConn::Rx::Polling;
+    out.to_host.push_back(TcpPoll{c.id});
+    return;
+  }
+  auto room = c.from_host.writable();
+  if (room.empty()) return;  // full: the guest's ACKs will make room
+  c.rx = TcpConn::Rx::Receiving;
+  out.to_host.push_back(TcpRecv{c.id, room});
+}
+
+void TcpEngine::push_to_guest(Time now, TcpConn& c, Actions& out) {
+  if (!sends_host_data(c.state) && !(c.state == TcpState::FinWait1 || c.state == TcpState::Closing ||
+                                     c.state == TcpState::LastAck))
+    return;
+  bool sent_any = false;
+  for (int guard = 0; guard < 4096; ++guard) {
+    uint32_t in_flight = static_cast<uint32_t>(c.snd_nxt - c.snd_una);
+    size_t offset = in_flight;  // bytes of from_host already sent
+    if (c.fin_sent) break;
+    if (offset >= c.from_host.size()) break;
+    if (in_flight >= c.guest_window) {
+      // Zero (or full) window: the persist timer probes it.
+      if (!c.rto_armed) arm_timer(now, c, c.rto);
+      break;
+    }
+    auto chunk = c.from_host.readable_at(offset);
+    const size_t max_seg = ctx_.cfg.tap_offload ? kMaxSuperSegment : c.mss;
+    size_t len = std::min<size_t>({chunk.size(), max_seg, c.guest_window - in_flight});
+    bool last = offset + len == c.from_host.size();
+    send_segment(c, c.snd_nxt, wire::kTcpAck | (last ? wire::kTcpPsh : 0), chunk.first(len), false, out);
+    c.snd_nxt += static_cast<uint32_t>(len);
+    ctx_.counters.tcp_bytes_from_host += len;
+    sent_any = true;
+  }
+  uint32_t unsent = static_cast<uint32_t>(c.from_host.size()) - std::min<uint32_t>(static_cast<uint32_t>(c.snd_nxt - c.snd_una), static_cast<uint32_t>(c.from_host.size()));
+  if (c.host_eof && !c.fin_sent && unsent == 0 && c.rx == TcpConn::Rx::Idle) {
+    send_segment(c, c.snd_nxt, wire::kTcpFin | wire::kTcpAck, {}, false, out);
+    c.snd_nxt += 1;
+    c.fin_sent = true;
+    sent_any = true;
+    if (c.state == TcpState::Established) set_state(c, TcpState::FinWait1);
+    else if (c.state == TcpState::CloseWait) set_state(c, TcpState::LastAck);
+  }
+  if (sent_any && !c.rto_armed) arm_timer(now, c, c.rto);
+}
+
+// ---- segments to the guest --------------------------------------------------
+
+uint16_t TcpEngine::window_field(TcpConn& c) {
+  uint32_t free = static_cast<uint32_t>(c.to_host.free());
+  if (c.guest_fin) free = 0;
+  uint32_t field = std::min<uint32_t>(free >> c.our_wscale, 65535);
+  c.last_adv_window = field << c.our_wscale;
+  return static_cast<uint16_t>(field);
+}
+
+void TcpEngine::send_segment(TcpConn& c, wire::SeqNum seq, uint8_t flags, std::span<const std::byte> payload,
+                             bool syn_options, Actions& out) {
+  wire::TcpSegmentSpec s{};
+  s.sport = c.key.dst_port;
+  s.dport = c.key.guest_port;
+  s.seq = seq;
+  s.ack = c.rcv_nxt;
+  s.flags = flags;
+  if (syn_options) {
+    // The SYN-ACK's window is never scaled; offer what our queue holds.
+    s.window = static_cast<uint16_t>(std::min<size_t>(c.to_host.capacity(), 65535));
+    uint32_t mss = ctx_.cfg.mtu > 40 ? ctx_.cfg.mtu - 40 : 536;
+    s.mss = static_cast<uint16_t>(std::min<uint32_t>(mss, 65495));
+    if (c.our_wscale) s.wscale = c.our_wscale;
+  } else {
+    s.window = window_field(c);
+  }
+  s.checksum_partial = ctx_.cfg.tap_offload;
+  wire::Ipv4Header h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
+  Frame f = wire::build_ipv4_tcp(ctx_.to_guest(), h, s, payload);
+  if (s.checksum_partial && !f.empty()) {
+    constexpr size_t kL4Start = wire::kEthernetHeaderLen + 20;  // netd sends no IP options
+    f.offload.csum_partial = true;
+    f.offload.csum_start = kL4Start;
+    f.offload.csum_offset = 16;
+    if (payload.size() > c.mss) {
+      f.offload.gso_size = c.mss;
+      f.offload.hdr_len = static_cast<uint16_t>(f.size() - payload.size());
+    }
+  }
+  out.to_tap.push_back(std::move(f));
+}
+
+void TcpEngine::send_ack(TcpConn& c, Actions& out) {
+  send_segment(c, c.snd_nxt, wire::kTcpAck, {}, false, out);
+}
+
+void TcpEngine::send_rst_for(const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out) {
   if (tcp.rst()) return;  // never answer a reset
   wire::TcpSegmentSpec s{};
   s.sport = tcp.dst_port();
   s.dport = tcp.src_port();
   if (tcp.ack_flag()) {
-    // The segment acknowledged something: the reset takes its sequence
-    // number from that acknowledgment.
     s.seq = tcp.ack();
-    s.ack = wire::SeqNum(0);
     s.flags = wire::kTcpRst;
   } else {
-    // Otherwise acknowledge everything it occupied (SYN and FIN count one).
     uint32_t len = static_cast<uint32_t>(tcp.payload().size()) + (tcp.syn() ? 1 : 0) + (tcp.fin() ? 1 : 0);
-    s.seq = wire::SeqNum(0);
     s.ack = tcp.seq() + len;
     s.flags = wire::kTcpRst | wire::kTcpAck;
   }
-  s.window = 0;
   wire::Ipv4Header h{.src = ip.dst(), .dst = ip.src(), .proto = wire::IpProto::Tcp};
   out.to_tap.push_back(wire::build_ipv4_tcp(ctx_.to_guest(), h, s, {}));
   ++ctx_.counters.tcp_rst_sent;
+}
+
+// ---- host socket results ----------------------------------------------------
+
+void TcpEngine::on_connected(Time now, FlowId flow, int err, Actions& out) {
+  TcpConn* c = find(flow);
+  if (!c) return;
+  c->connecting = false;
+  if (c->state != TcpState::Connecting) {
+    maybe_free(*c);
+    return;
+  }
+  if (err != 0) {
+    ++ctx_.counters.tcp_connect_failed;
+    int e = -err;
+    LOG_DEBUG("tcp connect to %s:%u failed: %s", c->key.dst_ip.to_string().c_str(), c->key.dst_port,
+              std::strerror(e));
+    if ((e == EHOSTUNREACH || e == ENETUNREACH) && c->syn_quote_len > 0) {
+      wire::Ipv4Header h{.src = c->key.dst_ip, .dst = c->key.guest_ip, .proto = wire::IpProto::Icmp};
+      uint8_t code = e == EHOSTUNREACH ? wire::kIcmpHostUnreachable : wire::kIcmpNetUnreachable;
+      out.to_tap.push_back(wire::build_ipv4_icmp(ctx_.to_guest(), h, wire::kIcmpDestUnreachable, code, 0,
+                                                 std::span(c->syn_quote.data(), c->syn_quote_len)));
+      close(*c, false, false, out);
+    } else {
+      close(*c, true, false, out);  // refused, timed out, reset: RST
+    }
+    return;
+  }
+  set_state(*c, TcpState::SynReceived);
+  c->rto = kInitialRto;
+  send_segment(*c, c->iss, wire::kTcpSyn | wire::kTcpAck, {}, true, out);
+  arm_timer(now, *c, c->rto);
+  pump_from_host(*c, out);  // the peer may speak first (SSH, SMTP banners)
+}
+
+void TcpEngine::on_readable(Time now, FlowId flow, int err, Actions& out) {
+  TcpConn* c = find(flow);
+  if (!c) return;
+  c->rx = TcpConn::Rx::Idle;
+  if (c->state == TcpState::Closed) {
+    maybe_free(*c);
+    return;
+  }
+  if (err < 0 && err != -ECANCELED) {
+    close(*c, true, true, out);
+    return;
+  }
+  // Readable (data, EOF or a pending error): receive into a buffer now.
+  auto room = c->from_host.writable();
+  if (room.empty()) return;
+  c->rx = TcpConn::Rx::Receiving;
+  out.to_host.push_back(TcpRecv{c->id, room});
+  (void)now;
+}
+
+void TcpEngine::on_received(Time now, FlowId flow, int res, Actions& out) {
+  TcpConn* c = find(flow);
+  if (!c) return;
+  c->rx = TcpConn::Rx::Idle;
+  if (c->state == TcpState::Closed) {
+    maybe_free(*c);
+    return;
+  }
+  if (res > 0) {
+    c->from_host.commit(static_cast<size_t>(res));
+    push_to_guest(now, *c, out);
+    pump_from_host(*c, out);
+    return;
+  }
+  if (res == 0) {
+    c->host_eof = true;
+    if (c->from_host.empty()) c->from_host.release();
+    push_to_guest(now, *c, out);  // FIN once everything before it is out
+    return;
+  }
+  if (res == -ECANCELED) return;
+  // ECONNRESET and friends: the peer is gone; so is the guest's connection.
+  close(*c, true, false, out);
+}
+
+void TcpEngine::on_sent(Time now, FlowId flow, int res, Actions& out) {
+  TcpConn* c = find(flow);
+  if (!c) return;
+  c->send_len = 0;
+  if (c->state == TcpState::Closed) {
+    maybe_free(*c);
+    return;
+  }
+  if (res < 0) {
+    if (res == -ECANCELED) return;
+    close(*c, true, false, out);
+    return;
+  }
+  uint32_t before = c->last_adv_window;
+  c->to_host.consume(static_cast<size_t>(res));
+  pump_to_host(*c, out);
+  if (maybe_finish(*c, out)) return;
+  // Tell the guest about the room we made if its view of our window was
+  // small (below one segment): otherwise its next ACK-clocked segment
+  // would wait for a timer.
+  if (before < c->mss && c->to_host.free() >= c->mss && !c->guest_fin) send_ack(*c, out);
+  (void)now;
+}
+
+// ---- timers -------------------------------------------------------------------
+
+void TcpEngine::arm_timer(Time now, TcpConn& c, Duration after) {
+  if (c.rto == Duration::zero()) c.rto = kInitialRto;
+  c.rto_at = now + after;
+  c.rto_armed = true;
+  ++c.timer_gen;
+  timers_.push({c.rto_at, c.id, c.timer_gen});
+}
+
+std::optional<Time> TcpEngine::next_deadline() const {
+  if (timers_.empty()) return std::nullopt;
+  return timers_.top().at;  // may be stale: on_timer then just pops it
+}
+
+void TcpEngine::on_timer(Time now, Actions& out) {
+  while (!timers_.empty() && timers_.top().at <= now) {
+    TimerEntry e = timers_.top();
+    timers_.pop();
+    TcpConn* c = find(e.flow);
+    if (!c || !c->rto_armed || c->timer_gen != e.gen) continue;  // stale entry
+    c->rto_armed = false;
+    on_conn_timer(now, *c, out);
+  }
+}
+
+void TcpEngine::on_conn_timer(Time now, TcpConn& c, Actions& out) {
+  switch (c.state) {
+    case TcpState::Closed:
+      return;
+    case TcpState::Connecting:
+      ++ctx_.counters.tcp_connect_failed;
+      close(c, true, true, out);  // the host connect did not finish in time
+      return;
+    default:
+      break;
+  }
+  if (++c.retries > kMaxRetries) {
+    close(c, true, true, out);  // the guest stopped answering
+    return;
+  }
+  c.rto = std::min(c.rto * 2, kMaxRto);
+  if (c.state == TcpState::SynReceived) {
+    send_segment(c, c.iss, wire::kTcpSyn | wire::kTcpAck, {}, true, out);
+    arm_timer(now, c, c.rto);
+    return;
+  }
+  if (c.snd_nxt == c.snd_una && c.guest_window > 0) return;  // nothing outstanding
+  ++ctx_.counters.tcp_retransmits;
+  uint32_t outstanding = static_cast<uint32_t>(c.snd_nxt - c.snd_una);
+  if (c.guest_window == 0 && outstanding == 0 && !c.from_host.empty()) {
+    // Persist: probe the zero window with one byte; its ACK carries the window.
+    auto chunk = c.from_host.readable_at(0);
+    send_segment(c, c.snd_una, wire::kTcpAck, chunk.first(1), false, out);
+    arm_timer(now, c, c.rto);
+    return;
+  }
+  // Go back to the first unacknowledged byte and send again.
+  c.snd_nxt = c.snd_una;
+  c.fin_sent = false;
+  push_to_guest(now, c, out);
+  if (!c.rto_armed) arm_timer(now, c, c.rto);
+}
+
+// ---- the one exit path --------------------------------------------------------
+
+void TcpEngine::close(TcpConn& c, bool rst_guest, bool abort_host, Actions& out) {
+  if (c.state == TcpState::Closed) return;
+  if (rst_guest) {
+    wire::TcpSegmentSpec s{};
+    s.sport = c.key.dst_port;
+    s.dport = c.key.guest_port;
+    s.seq = c.state == TcpState::Connecting ? wire::SeqNum(0) : c.snd_nxt;
+    s.ack = c.rcv_nxt;
+    s.flags = wire::kTcpRst | wire::kTcpAck;
+    wire::Ipv4Header h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
+    out.to_tap.push_back(wire::build_ipv4_tcp(ctx_.to_guest(), h, s, {}));
+    ++ctx_.counters.tcp_rst_sent;
+  }
+  set_state(c, TcpState::Closed);
+  disarm_timer(c);
+  by_key_.erase(c.key);
+  ++ctx_.counters.tcp_conns_closed;
+  out.to_host.push_back(CloseSocket{c.id, abort_host});
+  maybe_free(c);
+}
+
+void TcpEngine::maybe_free(TcpConn& c) {
+  if (c.state != TcpState::Closed || c.io_in_flight()) return;
+  c.to_host.release();
+  c.from_host.release();
+  conns_.erase(c.id);  // `c` is gone after this line
 }
 
 }  // namespace netd::tap

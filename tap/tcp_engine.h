@@ -1,12 +1,48 @@
-// TCP from the guest. Part 1 of the attach work: every connection attempt is
-// refused with a RST (RFC 793 reset generation for a CLOSED port), so guest
-// applications fail fast and clearly. The translating engine (issue 3)
-// replaces this file.
+// TCP translation: guest connections become host stream sockets.
+//
+// Theory of operation. netd does not run a second TCP stack: the host kernel
+// does the real TCP towards the peer, and netd speaks just enough TCP towards
+// the guest to move bytes between the guest and that socket.
+//
+//  * Open: a guest SYN creates a TcpConn and a TcpConnect request. The SYN-ACK
+//    goes out only once the host socket is connected; a refused connect
+//    becomes a RST, an unreachable destination the matching ICMP error, a
+//    connect that does not finish in kConnectTimeout a RST.
+//  * Guest -> host: in-order guest data is appended to a bounded queue
+//    (to_host) and written to the socket by one TcpSend at a time (so partial
+//    writes cannot reorder bytes). The queue is an extension of the socket's
+//    send buffer: data is acknowledged once it is in the queue, and the
+//    window advertised to the guest is the queue's free space, so a host peer
+//    that stops reading closes the guest's window (zero window) and a slow
+//    reader slows the guest. Out-of-order segments are dropped with a
+//    duplicate ACK (no SACK); the guest retransmits.
+//  * Host -> guest: the socket is read into from_host (a TcpRecv into the
+//    ring; an idle connection only has a TcpPoll armed and holds no buffer).
+//    Bytes stay in from_host until the guest acknowledges them, which is what
+//    retransmission (timer with exponential backoff, or three duplicate ACKs)
+//    re-sends from. We never send beyond the guest's advertised window; a
+//    zero window is probed with one byte on the persist timer.
+//  * Close: a guest FIN is passed on as shutdown(SHUT_WR) once all its data
+//    is written; host EOF becomes our FIN after the last byte; a RST from
+//    either side aborts the other. A connection is forgotten only when no
+//    socket I/O into its buffers is still in flight.
+//
+// The engine does no I/O and reads no clock (DESIGN.md rule 2); every timer
+// is a deadline the loop asks for through next_deadline().
 #pragma once
+
+#include <memory>
+#include <optional>
+#include <queue>
+#include <unordered_map>
+#include <vector>
 
 #include "common/time.h"
 #include "tap/actions.h"
+#include "tap/byte_ring.h"
 #include "tap/engine_context.h"
+#include "tap/flow_key.h"
+#include "tap/tcp_conn.h"
 #include "tap/wire/ipv4.h"
 #include "tap/wire/tcp.h"
 
@@ -14,13 +50,84 @@ namespace netd::tap {
 
 class TcpEngine {
  public:
-  explicit TcpEngine(EngineContext& ctx) : ctx_(ctx) {}
-  // A parsed segment from the guest; appends the RST that answers it (none
-  // for a segment that is itself a RST).
+  static constexpr size_t kMaxConns = 16384;
+  static constexpr size_t kQueueBytes = 512 * 1024;  // per direction, per connection
+  static constexpr Duration kConnectTimeout = seconds(30);
+  static constexpr Duration kInitialRto = milliseconds(200);
+  static constexpr Duration kMaxRto = seconds(10);
+  static constexpr int kMaxRetries = 10;
+  static constexpr uint8_t kOurWindowScale = 7;
+  // Largest TCP payload of one IPv4 packet: with tap offloads netd sends
+  // super-segments this large and the guest kernel takes them as GSO.
+  static constexpr size_t kMaxSuperSegment = 65535 - 20 - 20;
+
+  TcpEngine(EngineContext& ctx, FlowId& next_flow);
+  ~TcpEngine();
+
+  // A parsed segment from the guest.
   void on_guest_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
 
+  // Results of the requests in Actions, by flow. err/res are -errno on failure.
+  void on_connected(Time now, FlowId flow, int err, Actions& out);
+  void on_readable(Time now, FlowId flow, int err, Actions& out);
+  void on_received(Time now, FlowId flow, int res, Actions& out);
+  void on_sent(Time now, FlowId flow, int res, Actions& out);
+
+  std::optional<Time> next_deadline() const;
+  void on_timer(Time now, Actions& out);
+
+  size_t conn_count() const { return conns_.size(); }
+  // For tests: the state of the connection with this guest 4-tuple.
+  std::optional<TcpState> state_of(const FlowKey& k) const;
+  // Enables `A -> B` traces of every state change at debug level.
+  static void set_trace(bool on);
+
  private:
+  TcpConn* find(FlowId id);
+  void set_state(TcpConn& c, TcpState to);
+
+  void on_new_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
+  void on_ack(Time now, TcpConn& c, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
+  void on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out);
+
+  // Sends what the guest's window allows from from_host, then FIN if due.
+  void push_to_guest(Time now, TcpConn& c, Actions& out);
+  // Issues the next TcpSend / TcpShutdown for queued guest data.
+  void pump_to_host(TcpConn& c, Actions& out);
+  // Arms a TcpPoll or TcpRecv if the connection wants host data and has room.
+  void pump_from_host(TcpConn& c, Actions& out);
+
+  void send_segment(TcpConn& c, wire::SeqNum seq, uint8_t flags, std::span<const std::byte> payload,
+                    bool syn_options, Actions& out);
+  void send_ack(TcpConn& c, Actions& out);
+  void send_rst_for(const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
+  uint16_t window_field(TcpConn& c);
+
+  void arm_timer(Time now, TcpConn& c, Duration after);
+  void disarm_timer(TcpConn& c) { c.rto_armed = false; ++c.timer_gen; }
+  void on_conn_timer(Time now, TcpConn& c, Actions& out);
+
+  // Ends the connection: RST to the guest if `rst_guest`, abort or close the
+  // socket, Closed state; freed once its I/O has drained.
+  void close(TcpConn& c, bool rst_guest, bool abort_host, Actions& out);
+  // Closes the connection if both directions have finished; true if it did.
+  bool maybe_finish(TcpConn& c, Actions& out);
+  void maybe_free(TcpConn& c);
+
   EngineContext& ctx_;
+  FlowId& next_flow_;
+  ChunkPool pool_{kQueueBytes, 64};
+  std::unordered_map<FlowId, std::unique_ptr<TcpConn>> conns_;
+  std::unordered_map<FlowKey, FlowId, FlowKeyHash> by_key_;
+
+  struct TimerEntry {
+    Time at;
+    FlowId flow;
+    uint64_t gen;
+    bool operator>(const TimerEntry& o) const { return at > o.at; }
+  };
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+  uint32_t isn_state_;
 };
 
 }  // namespace netd::tap

@@ -123,7 +123,9 @@ size_t write_ipv4_udp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Hea
   store_be16(seg, 0, sport);
   store_be16(seg, 2, dport);
   store_be16(seg, 4, static_cast<uint16_t>(l4_len));
-  if (payload.data() != seg.data() + kUdpHeaderLen) store_bytes(seg, kUdpHeaderLen, payload);
+  if (payload.data() != seg.subspan(kUdpHeaderLen).data()) {
+    store_bytes(seg, kUdpHeaderLen, payload);
+  }
   store_l4_checksum(seg, 6, ip, IpProto::Udp);
   return total;
 }
@@ -178,8 +180,14 @@ size_t write_ipv4_tcp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Hea
   store_be16(seg, 18, 0);  // urgent pointer: netd never sends urgent data
   write_tcp_options(seg.subspan(kTcpMinHeaderLen, hl - kTcpMinHeaderLen), spec);
   // Skip the copy when the caller already read the payload into place.
-  if (payload.data() != seg.data() + hl) store_bytes(seg, hl, payload);
-  store_l4_checksum(seg, 16, ip, IpProto::Tcp);
+  if (payload.data() != seg.subspan(hl).data()) store_bytes(seg, hl, payload);
+  if (spec.checksum_partial) {
+    Checksum c = ipv4_pseudo_header(ip.src, ip.dst, IpProto::Tcp, static_cast<uint16_t>(l4_len));
+    // finish() returns the complement; the partial convention wants the sum.
+    store_be16(seg, 16, static_cast<uint16_t>(~c.finish()));
+  } else {
+    store_l4_checksum(seg, 16, ip, IpProto::Tcp);
+  }
   return total;
 }
 
@@ -216,7 +224,8 @@ void DhcpReplyBuilder::add_option(uint8_t code, std::span<const std::byte> value
     size_t n = std::min<size_t>(value.size(), 255);
     buf_.push_back(static_cast<std::byte>(code));
     buf_.push_back(static_cast<std::byte>(n));
-    buf_.insert(buf_.end(), value.begin(), value.begin() + static_cast<std::ptrdiff_t>(n));
+    std::span<const std::byte> piece = value.first(n);
+    buf_.insert(buf_.end(), piece.begin(), piece.end());
     value = value.subspan(n);
   } while (!value.empty());
 }

@@ -9,9 +9,10 @@
 // build_* return a fresh std::vector; an empty vector means the payload does
 // not fit one IPv4 packet (total length > 65535). The write_* variants are for
 // the hot path: they write into caller memory and return the number of bytes
-// written, or 0 if `out` is too small. write_ipv4_tcp also accepts a payload
-// that already sits at out[frame_overhead_ipv4_tcp(spec)...] (read straight
-// from a socket into the frame buffer); it is then not copied.
+// written, or 0 if `out` is too small. They also accept a payload that
+// already sits at out[frame_overhead_*()...] (read straight from a socket into
+// the frame buffer); it is then not copied. Any other overlap of payload and
+// `out` is not allowed.
 //
 // Ipv4Header::proto is ignored by the L4 builders, which always write the
 // protocol they emit. Frames are not padded to the 60-byte Ethernet minimum:
@@ -52,6 +53,10 @@ struct TcpSegmentSpec {
   std::optional<uint16_t> mss;     // emitted as MSS option (SYN segments)
   std::optional<uint8_t> wscale;   // emitted as NOP + window-scale option
   bool sack_permitted = false;     // emitted as NOP NOP + SACK-permitted
+  // Leave the checksum to the receiver's "hardware": store only the folded
+  // pseudo-header sum (virtio-net NEEDS_CSUM convention) instead of summing
+  // the payload. Only for frames written to a tap with offloads enabled.
+  bool checksum_partial = false;
 };
 
 // A 42-byte Ethernet + ARP frame.

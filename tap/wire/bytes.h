@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -61,7 +62,7 @@ inline void store_be32(std::span<std::byte> b, size_t off, uint32_t v) {
 // Copies `src` into `dst` at `off`. Requires off + src.size() <= dst.size().
 inline void store_bytes(std::span<std::byte> dst, size_t off, std::span<const std::byte> src) {
   assert(off + src.size() <= dst.size());
-  for (size_t i = 0; i < src.size(); ++i) dst[off + i] = src[i];
+  if (!src.empty()) std::memcpy(dst.data() + off, src.data(), src.size());
 }
 
 }  // namespace netd::wire

@@ -62,14 +62,13 @@ class TcpView {
  public:
   // See the theory of operation. `pseudo` is taken by value and consumed.
   static Expected<TcpView, WireError> parse(std::span<const std::byte> segment, Checksum pseudo) {
-    if (segment.size() < kTcpMinHeaderLen) return unexpected(WireError::Truncated);
-    size_t hl = (size_t{load_u8(segment, kDataOffOff)} >> 4) * 4;
-    if (hl < kTcpMinHeaderLen || hl > segment.size()) {
-      return unexpected(WireError::BadHeaderLength);
-    }
-    pseudo.add(segment);
-    if (pseudo.finish() != 0) return unexpected(WireError::BadChecksum);
-    return TcpView(segment);
+    return parse_impl(segment, &pseudo);
+  }
+  // The same checks except the checksum, for segments whose checksum the
+  // kernel has vouched for (a tap with virtio-net offloads marks them
+  // NEEDS_CSUM or DATA_VALID; the field then holds no final checksum).
+  static Expected<TcpView, WireError> parse_checksum_offloaded(std::span<const std::byte> segment) {
+    return parse_impl(segment, nullptr);
   }
 
   uint16_t src_port() const { return load_be16(b_, kSrcPortOff); }
@@ -99,6 +98,18 @@ class TcpView {
   TcpOptions options() const { return parse_tcp_options(option_bytes()); }
 
  private:
+  static Expected<TcpView, WireError> parse_impl(std::span<const std::byte> segment, Checksum* pseudo) {
+    if (segment.size() < kTcpMinHeaderLen) return unexpected(WireError::Truncated);
+    size_t hl = (size_t{load_u8(segment, kDataOffOff)} >> 4) * 4;
+    if (hl < kTcpMinHeaderLen || hl > segment.size()) {
+      return unexpected(WireError::BadHeaderLength);
+    }
+    if (pseudo) {
+      pseudo->add(segment);
+      if (pseudo->finish() != 0) return unexpected(WireError::BadChecksum);
+    }
+    return TcpView(segment);
+  }
   static constexpr size_t kSrcPortOff = 0;
   static constexpr size_t kDstPortOff = 2;
   static constexpr size_t kSeqOff = 4;

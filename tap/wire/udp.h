@@ -27,15 +27,11 @@ class UdpView {
  public:
   // See the theory of operation. `pseudo` is taken by value and consumed.
   static Expected<UdpView, WireError> parse(std::span<const std::byte> segment, Checksum pseudo) {
-    if (segment.size() < kUdpHeaderLen) return unexpected(WireError::Truncated);
-    size_t len = load_be16(segment, kLengthOff);
-    if (len < kUdpHeaderLen || len > segment.size()) return unexpected(WireError::BadLength);
-    std::span<const std::byte> d = segment.first(len);
-    if (load_be16(d, kChecksumOff) != 0) {
-      pseudo.add(d);
-      if (pseudo.finish() != 0) return unexpected(WireError::BadChecksum);
-    }
-    return UdpView(d);
+    return parse_impl(segment, &pseudo);
+  }
+  // The same checks except the checksum (see TcpView::parse_checksum_offloaded).
+  static Expected<UdpView, WireError> parse_checksum_offloaded(std::span<const std::byte> segment) {
+    return parse_impl(segment, nullptr);
   }
 
   uint16_t src_port() const { return load_be16(b_, kSrcPortOff); }
@@ -47,6 +43,17 @@ class UdpView {
   std::span<const std::byte> datagram() const { return b_; }
 
  private:
+  static Expected<UdpView, WireError> parse_impl(std::span<const std::byte> segment, Checksum* pseudo) {
+    if (segment.size() < kUdpHeaderLen) return unexpected(WireError::Truncated);
+    size_t len = load_be16(segment, kLengthOff);
+    if (len < kUdpHeaderLen || len > segment.size()) return unexpected(WireError::BadLength);
+    std::span<const std::byte> d = segment.first(len);
+    if (pseudo && load_be16(d, kChecksumOff) != 0) {
+      pseudo->add(d);
+      if (pseudo->finish() != 0) return unexpected(WireError::BadChecksum);
+    }
+    return UdpView(d);
+  }
   static constexpr size_t kSrcPortOff = 0;
   static constexpr size_t kDstPortOff = 2;
   static constexpr size_t kLengthOff = 4;

@@ -108,15 +108,29 @@ world_up() {
 
 in_world() { nsenter --net="/proc/$WORLD/ns/net" -- "$@"; }
 
+# wait_listening PORT [CMD-PREFIX...]: until something listens on PORT (TCP
+# or UDP) in the namespace the prefix runs in; servers start in the background.
+wait_listening() {
+  local port=$1
+  shift
+  for ((i = 0; i < 100; i++)); do
+    if "$@" ss -Hltun "sport = :$port" 2>/dev/null | grep -q .; then return 0; fi
+    sleep 0.05
+  done
+  fail "nothing listens on port $port"
+}
+
 # world_server MODE PORT: a servers.py peer on 198.51.100.10.
 world_server() {
   in_world "$PY" "$SERVERS" "$1" 198.51.100.10 "$2" &
   PIDS+=("$!")
+  wait_listening "$2" in_world
 }
 # host_server MODE PORT: a servers.py peer on the host's 127.0.0.1.
 host_server() {
   "$PY" "$SERVERS" "$1" 127.0.0.1 "$2" &
   PIDS+=("$!")
+  wait_listening "$2" env
 }
 
 # container_up: a container namespace (own user + net namespace), tap-less.

@@ -7,15 +7,26 @@ Modes:
   udp-client ADDR PORT MESSAGE  send MESSAGE, print the reply (exit 1 on timeout,
                                  3 on ICMP port unreachable)
   garbage IFNAME COUNT          send COUNT malformed Ethernet frames on IFNAME (AF_PACKET)
+  tcp-server ADDR PORT          TCP peer; the client's first line picks the behaviour:
+                                  ECHO (echo until EOF), SINK (read to EOF, answer the
+                                  sha256), SOURCE N (send N pattern bytes, close),
+                                  RESET N (send N bytes, then RST), SLOW N (stop reading
+                                  for 2 s, then SINK)
+  tcp-client ADDR PORT ACTION [ARG]   echo MSG | upload N | download N | concurrent N |
+                                  expect-reset N | slow N | half-close N; prints "ok ..."
+                                  or exits non-zero with the reason
 
 Every server exits on its own after --lifetime seconds (default 120), so a
 test that dies cannot leave one behind for long; tests also kill them by pid.
 """
+import asyncio
+import hashlib
 import os
 import random
 import socket
 import struct
 import sys
+import threading
 import time
 
 
@@ -121,6 +132,160 @@ def garbage(ifname, count):
     print(sent)
 
 
+BLOCK = random.Random(42).randbytes(1 << 20)
+
+
+def pattern_chunks(n):
+    """The deterministic byte stream both ends agree on, in 1 MiB chunks."""
+    while n > 0:
+        chunk = BLOCK if n >= len(BLOCK) else BLOCK[:n]
+        n -= len(chunk)
+        yield chunk
+
+
+def pattern_sha(n):
+    h = hashlib.sha256()
+    for c in pattern_chunks(n):
+        h.update(c)
+    return h.hexdigest()
+
+
+def read_line(conn):
+    line = b""
+    while not line.endswith(b"\n") and len(line) < 256:
+        b = conn.recv(1)
+        if not b:
+            break
+        line += b
+    return line.decode(errors="replace").strip()
+
+
+def sink(conn):
+    h, total = hashlib.sha256(), 0
+    while True:
+        data = conn.recv(1 << 20)
+        if not data:
+            break
+        h.update(data)
+        total += len(data)
+    conn.sendall(f"{total} {h.hexdigest()}\n".encode())
+
+
+def tcp_handle(conn):
+    conn.settimeout(60)
+    with conn:
+        cmd = read_line(conn).split()
+        if not cmd:
+            return
+        if cmd[0] == "ECHO":
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                conn.sendall(data)
+        elif cmd[0] == "SINK":
+            sink(conn)
+        elif cmd[0] == "SLOW":
+            time.sleep(2)
+            sink(conn)
+        elif cmd[0] == "SOURCE":
+            for c in pattern_chunks(int(cmd[1])):
+                conn.sendall(c)
+        elif cmd[0] == "RESET":
+            for c in pattern_chunks(int(cmd[1])):
+                conn.sendall(c)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def tcp_server(addr, port):
+    s = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, int(port)))
+    s.listen(4096)
+    s.settimeout(1.0)
+    end = lifetime_deadline()
+    while time.monotonic() < end:
+        try:
+            conn, _ = s.accept()
+        except socket.timeout:
+            continue
+        threading.Thread(target=tcp_handle, args=(conn,), daemon=True).start()
+
+
+def die(msg):
+    print(msg)
+    sys.exit(1)
+
+
+def tcp_client(addr, port, action, arg="0"):
+    port = int(port)
+    if action == "concurrent":
+        return asyncio.run(concurrent_echo(addr, port, int(arg)))
+    try:
+        c = socket.create_connection((addr, port), timeout=30)
+    except ConnectionRefusedError:
+        print("refused")
+        sys.exit(3)
+    with c:
+        if action == "echo":
+            c.sendall(b"ECHO\n" + arg.encode())
+            got = c.recv(65536).decode()
+            if got != arg:
+                die(f"echo mismatch: {got!r}")
+            print(f"ok {got}")
+        elif action in ("upload", "slow", "half-close"):
+            n = int(arg)
+            c.sendall(b"SLOW\n" if action == "slow" else b"SINK\n")
+            for chunk in pattern_chunks(n):
+                c.sendall(chunk)
+            c.shutdown(socket.SHUT_WR)  # half-close: keep reading the answer
+            answer = read_line(c).split()
+            if answer != [str(n), pattern_sha(n)]:
+                die(f"upload mismatch: {answer}")
+            print(f"ok {n} bytes sha256 {answer[1][:16]}")
+        elif action == "download":
+            n = int(arg)
+            c.sendall(f"SOURCE {n}\n".encode())
+            h, total = hashlib.sha256(), 0
+            while True:
+                data = c.recv(1 << 20)
+                if not data:
+                    break
+                h.update(data)
+                total += len(data)
+            if total != n or h.hexdigest() != pattern_sha(n):
+                die(f"download mismatch: {total} bytes")
+            print(f"ok {n} bytes sha256 {h.hexdigest()[:16]}")
+        elif action == "expect-reset":
+            c.sendall(f"RESET {arg}\n".encode())
+            try:
+                while c.recv(1 << 20):
+                    pass
+            except ConnectionResetError:
+                print("ok reset")
+                return
+            die("no reset: clean EOF")
+
+
+async def concurrent_echo(addr, port, n):
+    async def one(i):
+        r, w = await asyncio.open_connection(addr, port)
+        msg = f"hello {i}".encode()
+        w.write(b"ECHO\n" + msg)
+        await w.drain()
+        got = await r.readexactly(len(msg))
+        w.close()
+        await w.wait_closed()
+        return got == msg
+
+    results = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(n))), 120)
+    good = sum(results)
+    if good != n:
+        die(f"only {good}/{n} connections echoed correctly")
+    print(f"ok {good} connections")
+
+
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage}[mode](*args)
+    {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage,
+     "tcp-server": tcp_server, "tcp-client": tcp_client}[mode](*args)

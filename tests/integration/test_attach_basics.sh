@@ -47,7 +47,7 @@ ok "DNS through 10.0.2.3 reaches the world's DNS server"
 rc=0
 in_ctr bash -c 'exec 3<>/dev/tcp/198.51.100.10/80' 2>"$T/tcp.err" || rc=$?
 [[ $rc -ne 0 ]] && grep -qi "refused" "$T/tcp.err" || fail "TCP connect was not refused (rc=$rc: $(cat "$T/tcp.err"))"
-ok "TCP refused with RST (translation arrives with part 2)"
+ok "TCP to a closed world port is refused"
 
 sent=$(in_ctr "$PY" "$SERVERS" garbage tap0 2000)
 [[ "$sent" -gt 1000 ]] || fail "garbage sender sent only $sent frames"

@@ -333,9 +333,9 @@ TEST_F(StackTest, DnsUpstreamTimeoutAnswersServfailWithinDeadline) {
   EXPECT_EQ(stack_.counters().dns_servfail, 1u);
 }
 
-// ---- TCP (part 1: refused) --------------------------------------------------
+// ---- TCP: detailed state tests live in tcp_engine_test.cpp ---------------------
 
-TEST_F(StackTest, TcpSynIsAnsweredWithRstAck) {
+TEST_F(StackTest, TcpSynToWorldStartsAHostConnect) {
   wire::TcpSegmentSpec s{};
   s.sport = 40000;
   s.dport = 80;
@@ -344,15 +344,11 @@ TEST_F(StackTest, TcpSynIsAnsweredWithRstAck) {
   s.window = 65535;
   wire::Ipv4Header h{.src = kGuest, .dst = kWorld, .proto = wire::IpProto::Tcp};
   feed(wire::build_ipv4_tcp(from_guest(), h, s, {}));
-  ASSERT_EQ(out_.to_tap.size(), 1u);
-  auto ip = ip_of(out_.to_tap[0]);
-  auto tcp = wire::TcpView::parse(ip.payload(), wire::ipv4_pseudo_header(ip.src(), ip.dst(), wire::IpProto::Tcp,
-                                                                         static_cast<uint16_t>(ip.payload().size())));
-  ASSERT_TRUE(tcp);
-  EXPECT_TRUE(tcp->rst());
-  EXPECT_TRUE(tcp->ack_flag());
-  EXPECT_EQ(tcp->ack().value(), 1001u);
-  EXPECT_EQ(tcp->src_port(), 80);
+  EXPECT_TRUE(out_.to_tap.empty());  // no SYN-ACK before the host socket is connected
+  ASSERT_EQ(out_.to_host.size(), 1u);
+  auto& c = std::get<TcpConnect>(out_.to_host[0]);
+  EXPECT_EQ(c.dst, kWorld);
+  EXPECT_EQ(c.port, 80);
 }
 
 // ---- Garbage ----------------------------------------------------------------

@@ -1,0 +1,65 @@
+// Links, addresses and routes through libnl3, from outside the namespaces.
+//
+// Theory of operation: a RouteSocket is a NETLINK_ROUTE socket opened by a
+// run_in_netns() child inside a target namespace and handed back; netd uses
+// it from its own namespaces. Netlink checks capabilities against both the
+// socket's opener and the sender, and netd (the sender) owns every user
+// namespace involved, so a socket opened inside the rootless netns can create
+// a veth pair whose peer lands in a container netns owned by a *different*
+// user namespace (IFLA_NET_NS_FD of the peer) — see DESIGN.md. The container
+// side (address, lo/eth0 up, default route) uses a second socket opened in
+// the container's namespaces. Only this file builds netlink link messages.
+// Every function returns an error line naming the interface and the cause.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bridge/ipv4.h"
+#include "common/expected.h"
+#include "common/netns.h"
+
+struct nl_sock;
+
+namespace netd::bridge {
+
+class RouteSocket {
+ public:
+  // Opens a NETLINK_ROUTE socket inside `target` (user + net namespaces).
+  static Expected<RouteSocket, std::string> open_in(const NsTarget& target);
+
+  RouteSocket(RouteSocket&&) noexcept;
+  RouteSocket& operator=(RouteSocket&&) noexcept;
+  ~RouteSocket();
+
+  // Names of every link in the socket's namespace (empty on error).
+  std::vector<std::string> link_names();
+  // ifindex of `name`, or 0 when there is no such link.
+  int index_of(const std::string& name);
+  // Creates bridge `name` unless present, gives it `gateway`/prefix, sets it up.
+  Expected<void, std::string> ensure_bridge(const std::string& name, Ipv4 gateway, int prefix);
+  // Creates veth `host_name` (attached to bridge `master_index`, up) whose peer
+  // is created directly in the namespace `peer_netns_fd` as `peer_name`.
+  Expected<void, std::string> create_veth(const std::string& host_name, int master_index,
+                                          const std::string& peer_name, int peer_netns_fd);
+  // Deletes link `name`; a missing link is not an error.
+  Expected<void, std::string> delete_link(const std::string& name);
+  // Sets link `name` up.
+  Expected<void, std::string> set_up(const std::string& name);
+  // Adds `addr`/prefix to link `name` (already present is fine).
+  Expected<void, std::string> add_address(const std::string& name, Ipv4 addr, int prefix);
+  // Adds a default route via `gateway` on link `name`.
+  Expected<void, std::string> add_default_route(const std::string& name, Ipv4 gateway);
+
+ private:
+  explicit RouteSocket(nl_sock* sk) : sk_(sk) {}
+  nl_sock* sk_ = nullptr;
+};
+
+// Writes sysctl `path` (under /proc/sys) inside `target`. Returns an error line.
+Expected<void, std::string> write_sysctl_in(const NsTarget& target, const std::string& path,
+                                            const std::string& value);
+
+}  // namespace netd::bridge

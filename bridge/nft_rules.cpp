@@ -1,0 +1,88 @@
+#include "bridge/nft_rules.h"
+
+namespace netd::bridge {
+
+namespace {
+
+std::string q(const std::string& s) { return "\"" + s + "\""; }
+std::string comment(const FirewallNetwork& n, const std::string& what) {
+  return " comment " + q("netd:" + n.name + ":" + what);
+}
+
+// Rules are emitted once per purpose; the comment list mirrors them exactly.
+struct Emitter {
+  std::string forward, input, prerouting, postrouting;
+  std::vector<std::string> comments;
+
+  void add(std::string& chain, const FirewallNetwork& n, const std::string& what, const std::string& rule) {
+    chain += "\t\t" + rule + comment(n, what) + "\n";
+    comments.push_back("netd:" + n.name + ":" + what);
+  }
+};
+
+Emitter emit(const std::vector<FirewallNetwork>& nets) {
+  Emitter e;
+  for (const auto& n : nets) {
+    const std::string br = q(n.bridge);
+    const std::string sub = to_string(Ipv4Cidr{n.subnet.network(), n.subnet.prefix});
+    const std::string gw = to_string(n.gateway);
+
+    // Isolation: nothing from this bridge to any other network's bridge.
+    std::string others;
+    for (const auto& o : nets) {
+      if (o.bridge == n.bridge) continue;
+      others += (others.empty() ? "" : ", ") + q(o.bridge);
+    }
+    if (!others.empty())
+      e.add(e.forward, n, "isolate", "iifname " + br + " oifname { " + others + " } drop");
+    if (n.internal) {
+      e.add(e.forward, n, "internal-out", "iifname " + br + " oifname != " + br + " drop");
+      e.add(e.forward, n, "internal-in", "oifname " + br + " iifname != " + br + " drop");
+    }
+
+    if (n.dns_enabled) {
+      e.add(e.input, n, "dns-udp", "iifname " + br + " ip daddr " + gw + " udp dport 53 accept");
+      e.add(e.input, n, "dns-tcp", "iifname " + br + " ip daddr " + gw + " tcp dport 53 accept");
+    }
+    if (n.internal) e.add(e.input, n, "internal-host", "iifname " + br + " ip daddr != " + gw + " drop");
+
+    if (!n.internal) {
+      for (const auto& p : n.ports) {
+        e.add(e.prerouting, n,
+              "port:" + p.container + ":" + p.protocol + ":" + std::to_string(p.host_port),
+              "fib daddr type local " + p.protocol + " dport " + std::to_string(p.host_port) +
+                  " dnat ip to " + to_string(p.container_ip) + ":" + std::to_string(p.container_port));
+      }
+      e.add(e.postrouting, n, "masquerade",
+            "ip saddr " + sub + " ip daddr != " + sub + " ip daddr != 224.0.0.0/4 masquerade");
+    }
+  }
+  return e;
+}
+
+std::string chain(const char* name, const char* hook, const std::string& rules) {
+  return std::string("\tchain ") + name + " {\n\t\t" + hook + "; policy accept;\n" + rules + "\t}\n";
+}
+
+}  // namespace
+
+std::string nft_script(const std::vector<FirewallNetwork>& nets) {
+  std::string table = std::string(kNftFamily) + " " + kNftTable;
+  // "add" first makes "delete" safe when the table does not exist yet.
+  std::string s = "add table " + table + "\ndelete table " + table + "\n";
+  if (nets.empty()) return s;
+  Emitter e = emit(nets);
+  s += "table " + table + " {\n";
+  s += chain("forward", "type filter hook forward priority filter", e.forward);
+  s += chain("input", "type filter hook input priority filter", e.input);
+  s += chain("prerouting", "type nat hook prerouting priority dstnat", e.prerouting);
+  s += chain("postrouting", "type nat hook postrouting priority srcnat", e.postrouting);
+  s += "}\n";
+  return s;
+}
+
+std::vector<std::string> expected_comments(const std::vector<FirewallNetwork>& nets) {
+  return emit(nets).comments;
+}
+
+}  // namespace netd::bridge

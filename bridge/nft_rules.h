@@ -1,0 +1,55 @@
+// The firewall of the rootless netns as one nftables table of our own.
+//
+// Theory of operation: the whole table `inet netd` is a pure function of the
+// networks (and their published ports). Every change regenerates it and
+// replaces it in one libnftables transaction ("add table; delete table;
+// table { ... }"), so a rule exists exactly as long as its network or
+// container does, and a crash between calls cannot leave half a rule set.
+// Each rule carries a comment "netd:NETWORK:PURPOSE" that the applier checks
+// back after the transaction (expected_comments()).
+//
+//   forward     isolation between networks; internal networks forward nothing
+//               in or out of their bridge
+//   input       DNS (udp/tcp 53) to a network's gateway accepted; internal
+//               networks reach no other local address
+//   prerouting  DNAT of published ports (destination is a local address)
+//   postrouting masquerade of traffic leaving a subnet, except to multicast
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bridge/ipv4.h"
+
+namespace netd::bridge {
+
+inline constexpr const char* kNftFamily = "inet";
+inline constexpr const char* kNftTable = "netd";
+
+struct PortMapping {
+  std::string protocol = "tcp";  // "tcp" or "udp"
+  uint16_t host_port = 0;
+  uint16_t container_port = 0;
+  Ipv4 container_ip;
+  std::string container;  // for the rule comment
+};
+
+struct FirewallNetwork {
+  std::string name;    // network name (validated charset: safe in comments)
+  std::string bridge;  // interface name of its bridge
+  Ipv4Cidr subnet;     // network address + prefix
+  Ipv4 gateway;
+  bool internal = false;
+  bool dns_enabled = true;
+  std::vector<PortMapping> ports;
+};
+
+// The nftables script that replaces table inet netd with the rules for `nets`.
+// With no networks it only deletes the table.
+std::string nft_script(const std::vector<FirewallNetwork>& nets);
+
+// Comments that must appear in `list table inet netd` after nft_script(nets) ran.
+std::vector<std::string> expected_comments(const std::vector<FirewallNetwork>& nets);
+
+}  // namespace netd::bridge

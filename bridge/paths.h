@@ -1,0 +1,41 @@
+// Where bridge networks keep their files.
+//
+// Config (network definitions, NAME.json): $NETD_CONFIG_DIR, else
+// $XDG_CONFIG_HOME/netd/networks, else ~/.config/netd/networks.
+// Runtime state (lock, leases, rootless netns record, DNS name tables):
+// $NETD_RUNTIME_DIR, else $XDG_RUNTIME_DIR/netd, else /tmp/netd-UID.
+// The functions only compute paths; ensure_dir() creates one (mode 0700).
+#pragma once
+
+#include <string>
+
+#include "common/expected.h"
+
+namespace netd::bridge {
+
+struct Paths {
+  std::string config_dir;
+  std::string runtime_dir;
+
+  std::string network_file(const std::string& name) const { return config_dir + "/" + name + ".json"; }
+  std::string lock_file() const { return runtime_dir + "/lock"; }
+  std::string state_dir() const { return runtime_dir + "/networks"; }
+  std::string state_file(const std::string& name) const { return state_dir() + "/" + name + ".json"; }
+  std::string dns_dir() const { return runtime_dir + "/dns"; }
+  std::string netns_record() const { return runtime_dir + "/rootless-netns.json"; }
+  std::string attach_log() const { return runtime_dir + "/attach.log"; }
+};
+
+// Reads the environment (see above).
+Paths default_paths();
+
+// mkdir -p with mode 0700 for the components it creates. Returns an error line.
+Expected<void, std::string> ensure_dir(const std::string& dir);
+
+// Whole-file helpers. read_file: nullopt-like error when missing is reported
+// with errno ENOENT in `missing`. write_file_atomic writes a temp file and
+// renames it over `path`, so readers never see half a file.
+Expected<std::string, std::string> read_file(const std::string& path, bool* missing = nullptr);
+Expected<void, std::string> write_file_atomic(const std::string& path, const std::string& text);
+
+}  // namespace netd::bridge

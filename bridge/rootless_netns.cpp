@@ -1,0 +1,298 @@
+#include "bridge/rootless_netns.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+
+namespace netd::bridge {
+
+namespace {
+
+constexpr const char* kHolderName = "netd-netns";
+
+std::string proc_file(pid_t pid, const char* what) { return "/proc/" + std::to_string(pid) + "/" + what; }
+
+bool owned_by_us(pid_t pid) {
+  struct stat st {};
+  return ::stat(proc_file(pid, "").c_str(), &st) == 0 && st.st_uid == ::getuid();
+}
+
+std::string comm_of(pid_t pid) {
+  auto c = read_file(proc_file(pid, "comm"));
+  if (!c) return {};
+  std::string s = *c;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+bool verify(pid_t pid, unsigned long long start, const char* comm) {
+  if (pid <= 0 || !owned_by_us(pid)) return false;
+  auto st = process_start_time(pid);
+  if (!st || *st != start) return false;
+  // A zombie keeps its pid and start time but no longer holds namespaces.
+  auto stat = read_file(proc_file(pid, "stat"));
+  auto close = stat ? stat->rfind(')') : std::string::npos;
+  if (close == std::string::npos || close + 2 >= stat->size()) return false;
+  char state = (*stat)[close + 2];
+  if (state == 'Z' || state == 'X') return false;
+  return comm == nullptr || comm_of(pid) == comm;
+}
+
+void write_proc(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)!::write(fd, text.data(), text.size());
+  ::close(fd);
+}
+
+void set_lo_up() {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags |= IFF_UP;
+    (void)::ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  ::close(s);
+}
+
+void stdio_to(const std::string& out_path) {
+  int in = ::open("/dev/null", O_RDONLY);
+  int out = out_path.empty() ? ::open("/dev/null", O_WRONLY)
+                             : ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (in >= 0) ::dup2(in, 0);
+  if (out >= 0) {
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+  }
+  if (in > 2) ::close(in);
+  if (out > 2) ::close(out);
+}
+
+// The holder: never returns. Reports "R" or "E<message>" on `report`.
+[[noreturn]] void holder_main(int report, uid_t uid, gid_t gid) {
+  // Drop every inherited fd first (the state lock among them) but `report`.
+  if (report > 3) ::close_range(3, static_cast<unsigned>(report - 1), 0);
+  ::close_range(static_cast<unsigned>(report + 1), ~0u, 0);
+  ::setsid();
+  stdio_to("");
+  std::string err;
+  if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
+    err = std::string("cannot create the rootless netns (unshare user+net): ") + std::strerror(errno);
+  } else {
+    write_proc("/proc/self/setgroups", "deny");
+    write_proc("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1");
+    write_proc("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1");
+    set_lo_up();
+    ::prctl(PR_SET_NAME, kHolderName, 0, 0, 0);
+  }
+  std::string msg = err.empty() ? "R" : "E" + err;
+  (void)!::write(report, msg.data(), msg.size());
+  ::close(report);
+  if (!err.empty()) ::_exit(1);
+  for (;;) ::pause();
+}
+
+Expected<pid_t, std::string> spawn_holder() {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return unexpected(std::string("pipe: ") + std::strerror(errno));
+  uid_t uid = ::getuid();
+  gid_t gid = ::getgid();
+  pid_t pid = ::fork();
+  if (pid < 0) return unexpected(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::close(p[0]);
+    holder_main(p[1], uid, gid);
+  }
+  ::close(p[1]);
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(p[0], buf, sizeof buf)) < 0 && errno == EINTR) {
+  }
+  ::close(p[0]);
+  if (n > 0 && buf[0] == 'R') return pid;
+  ::waitpid(pid, nullptr, 0);
+  if (n > 1) return unexpected(std::string(buf + 1, static_cast<size_t>(n - 1)));
+  return unexpected(std::string("the rootless netns holder died while starting"));
+}
+
+// Starts `netd attach` for the holder's namespaces. Returns its pid, or 0
+// after explaining on stderr why the rootless netns has no way out.
+pid_t spawn_attach(const Paths& p, pid_t holder) {
+  LOG_INFO("starting 'netd attach' for the rootless netns (pid %d); log: %s", static_cast<int>(holder),
+           p.attach_log().c_str());
+  int rp[2];
+  if (::pipe2(rp, O_CLOEXEC) != 0) return 0;
+  std::string net = "/proc/" + std::to_string(holder) + "/ns/net";
+  std::string user = "/proc/" + std::to_string(holder) + "/ns/user";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    stdio_to(p.attach_log());
+    ::dup2(rp[1], 3);  // dup2 clears CLOEXEC on the copy
+    ::close_range(4, ~0u, 0);
+    const char* argv[] = {"netd", "attach", "--configure", "--ready-fd", "3", "--userns", user.c_str(),
+                          "--netns", net.c_str(), nullptr};
+    ::execv("/proc/self/exe", const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  ::close(rp[1]);
+  if (pid < 0) {
+    ::close(rp[0]);
+    return 0;
+  }
+  pollfd pfd{rp[0], POLLIN, 0};
+  int rc = ::poll(&pfd, 1, 5000);
+  char c;
+  ssize_t n = rc > 0 ? ::read(rp[0], &c, 1) : 0;
+  ::close(rp[0]);
+  if (rc == 0) {
+    LOG_WARN("'netd attach' did not report ready within 5 s; keeping it running");
+    return pid;
+  }
+  if (n == 1) return pid;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  LOG_WARN(
+      "'netd attach' failed (exit %d, see %s): the rootless netns has no outward connectivity; "
+      "networks still work locally (container <-> container)",
+      code, p.attach_log().c_str());
+  return 0;
+}
+
+Expected<void, std::string> save_record(const Paths& p, const RootlessNetns& r) {
+  nlohmann::json j{{"pid", r.pid},
+                   {"start_time", r.start_time},
+                   {"user", r.user_path()},
+                   {"net", r.net_path()},
+                   {"attach_pid", r.attach_pid},
+                   {"attach_start_time", r.attach_start_time}};
+  return write_file_atomic(p.netns_record(), j.dump(2) + "\n");
+}
+
+std::optional<RootlessNetns> load_record(const Paths& p) {
+  auto text = read_file(p.netns_record());
+  if (!text) return std::nullopt;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  try {
+    RootlessNetns r;
+    r.pid = j.at("pid").get<pid_t>();
+    r.start_time = j.at("start_time").get<unsigned long long>();
+    r.attach_pid = j.value("attach_pid", pid_t{0});
+    r.attach_start_time = j.value("attach_start_time", 0ull);
+    return r;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+void stop(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, WNOHANG);  // reaps it when it is our child
+}
+
+}  // namespace
+
+NsTarget RootlessNetns::target() const {
+  NsTarget t;
+  t.pid = pid;
+  return t;
+}
+
+std::optional<unsigned long long> process_start_time(pid_t pid) {
+  auto text = read_file(proc_file(pid, "stat"));
+  if (!text) return std::nullopt;
+  // comm (field 2) may hold spaces and parentheses: count from the last ')'.
+  auto close = text->rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  size_t pos = close + 1;
+  // Fields 3.. follow; start time is field 22, i.e. the 20th after ')'.
+  for (int field = 3; field < 22; ++field) {
+    pos = text->find(' ', pos + 1);
+    if (pos == std::string::npos) return std::nullopt;
+  }
+  try {
+    return std::stoull(text->substr(pos + 1));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<RootlessNetns> find_rootless_netns(const Paths& p) {
+  auto r = load_record(p);
+  bool missing = false;
+  if (!r) {
+    (void)read_file(p.netns_record(), &missing);
+    if (!missing) {
+      LOG_WARN("removing unreadable rootless netns record %s", p.netns_record().c_str());
+      ::unlink(p.netns_record().c_str());
+    }
+    return std::nullopt;
+  }
+  if (!verify(r->pid, r->start_time, kHolderName)) {
+    LOG_WARN("rootless netns holder pid %d is gone; removing the stale record", static_cast<int>(r->pid));
+    if (r->attach_pid && verify(r->attach_pid, r->attach_start_time, nullptr)) stop(r->attach_pid);
+    ::unlink(p.netns_record().c_str());
+    return std::nullopt;
+  }
+  return r;
+}
+
+Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool* created) {
+  if (created) *created = false;
+  if (auto r = find_rootless_netns(p)) return *r;
+  if (auto d = ensure_dir(p.runtime_dir); !d) return unexpected(d.error());
+  auto pid = spawn_holder();
+  if (!pid) return unexpected(pid.error());
+  RootlessNetns r;
+  r.pid = *pid;
+  auto st = process_start_time(r.pid);
+  if (!st) {
+    stop(r.pid);
+    return unexpected(std::string("the rootless netns holder exited right after starting"));
+  }
+  r.start_time = *st;
+  LOG_INFO("created the rootless netns (holder pid %d, %s)", static_cast<int>(r.pid), r.net_path().c_str());
+  if (auto s = save_record(p, r); !s) {
+    stop(r.pid);
+    return unexpected(s.error());
+  }
+  r.attach_pid = spawn_attach(p, r.pid);
+  if (r.attach_pid) {
+    if (auto ast = process_start_time(r.attach_pid)) r.attach_start_time = *ast;
+    (void)save_record(p, r);
+  }
+  if (created) *created = true;
+  return r;
+}
+
+void remove_rootless_netns(const Paths& p) {
+  auto r = load_record(p);
+  if (r) {
+    if (r->attach_pid && verify(r->attach_pid, r->attach_start_time, nullptr)) stop(r->attach_pid);
+    if (verify(r->pid, r->start_time, kHolderName)) {
+      stop(r->pid);
+      LOG_INFO("removed the rootless netns (holder pid %d)", static_cast<int>(r->pid));
+    }
+  }
+  ::unlink(p.netns_record().c_str());
+}
+
+}  // namespace netd::bridge

@@ -1,0 +1,55 @@
+// The per-user rootless netns: one user + network namespace that holds every
+// bridge of this user, kept alive by a small holder process.
+//
+// Theory of operation: on first use netd forks a holder that setsid()s,
+// unshares CLONE_NEWUSER|CLONE_NEWNET, maps our uid/gid to root inside, sets
+// lo up, names itself "netd-netns" and sleeps until killed. netd records its
+// pid, its start time (field 22 of /proc/PID/stat) and its namespace paths in
+// runtime_dir/rootless-netns.json. Before reuse the record is verified: the
+// pid must still exist, be ours, be called netd-netns and have the recorded
+// start time — a reused pid never passes. A record that fails is stale: it is
+// removed and a new holder made. Everything that enters the namespace does so
+// through run_in_netns() with target pid = holder (common/netns.h).
+//
+// Outward connectivity comes from `netd attach`, spawned once when the holder
+// is created (its pid is recorded too). When attach is unavailable networks
+// still work between containers; ensure() says so on stderr.
+// The caller holds the state lock (lock.h) around every function here.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "bridge/paths.h"
+#include "common/expected.h"
+#include "common/netns.h"
+
+namespace netd::bridge {
+
+struct RootlessNetns {
+  pid_t pid = 0;
+  unsigned long long start_time = 0;
+  pid_t attach_pid = 0;  // 0 when attach is not running
+  unsigned long long attach_start_time = 0;
+
+  NsTarget target() const;
+  std::string net_path() const { return "/proc/" + std::to_string(pid) + "/ns/net"; }
+  std::string user_path() const { return "/proc/" + std::to_string(pid) + "/ns/user"; }
+};
+
+// The verified live rootless netns, or nullopt when there is none (a stale
+// record is removed on the way).
+std::optional<RootlessNetns> find_rootless_netns(const Paths& p);
+
+// The rootless netns, created (with attach) when missing. `created` tells which.
+Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool* created = nullptr);
+
+// Stops attach and the holder (only if they verify as ours) and removes the record.
+void remove_rootless_netns(const Paths& p);
+
+// Start time of a process from /proc/PID/stat, or nullopt.
+std::optional<unsigned long long> process_start_time(pid_t pid);
+
+}  // namespace netd::bridge

@@ -1,0 +1,111 @@
+#include "bridge/ipam.h"
+
+#include <gtest/gtest.h>
+
+using namespace netd::bridge;
+
+namespace {
+Ipv4Cidr C(const char* s) { return *parse_cidr(s); }
+Ipv4 A(const char* s) { return *parse_ipv4(s); }
+Ipv4Net net24(const char* sub, const char* gw) { return Ipv4Net{C(sub), A(gw)}; }
+}  // namespace
+
+TEST(Ipv4, ParseAndFormat) {
+  EXPECT_EQ(to_string(A("10.89.3.7")), "10.89.3.7");
+  EXPECT_FALSE(parse_ipv4("10.89.3"));
+  EXPECT_FALSE(parse_ipv4("10.89.3.256"));
+  EXPECT_FALSE(parse_ipv4(""));
+  EXPECT_FALSE(parse_cidr("10.0.0.0"));
+  EXPECT_FALSE(parse_cidr("10.0.0.0/33"));
+  EXPECT_FALSE(parse_cidr("10.0.0.0/2x"));
+  EXPECT_EQ(to_string(C("10.1.2.3/16").network()), "10.1.0.0");
+  EXPECT_EQ(to_string(C("10.1.2.3/16").broadcast()), "10.1.255.255");
+  EXPECT_TRUE(C("10.0.0.0/8").overlaps(C("10.89.0.0/24")));
+  EXPECT_TRUE(C("10.89.0.0/24").overlaps(C("10.0.0.0/8")));
+  EXPECT_FALSE(C("10.89.0.0/24").overlaps(C("10.89.1.0/24")));
+  EXPECT_TRUE(C("0.0.0.0/0").contains(A("1.2.3.4")));
+}
+
+TEST(IpamSubnet, FirstIsDefaultPoolStart) {
+  auto s = next_free_subnet({});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(to_string(*s), "10.89.0.0/24");
+}
+
+TEST(IpamSubnet, SkipsUsedAndOverlapping) {
+  auto s = next_free_subnet({C("10.89.0.0/24"), C("10.89.2.0/23")});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(to_string(*s), "10.89.1.0/24");
+  s = next_free_subnet({C("10.89.0.0/24"), C("10.89.1.0/24"), C("10.89.2.0/23")});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(to_string(*s), "10.89.4.0/24");
+  // A foreign network covering the whole pool leaves nothing.
+  auto none = next_free_subnet({C("10.0.0.0/8")});
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().find("--subnet"), std::string::npos);
+}
+
+TEST(IpamSubnet, PoolExhaustedAfter256) {
+  std::vector<Ipv4Cidr> used;
+  for (int i = 0; i < 256; ++i) {
+    auto s = next_free_subnet(used);
+    ASSERT_TRUE(s) << i;
+    used.push_back(*s);
+  }
+  EXPECT_EQ(to_string(used.back()), "10.89.255.0/24");
+  EXPECT_FALSE(next_free_subnet(used));
+}
+
+TEST(IpamAddress, SkipsGatewayAndLeases) {
+  auto n = net24("10.89.0.0/24", "10.89.0.1");
+  auto a = allocate_address(n, std::nullopt, {});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(to_string(*a), "10.89.0.2");
+  a = allocate_address(n, std::nullopt, {A("10.89.0.2"), A("10.89.0.4")});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(to_string(*a), "10.89.0.3");
+}
+
+TEST(IpamAddress, GatewayNotFirst) {
+  auto n = net24("192.168.5.0/24", "192.168.5.254");
+  auto a = allocate_address(n, std::nullopt, {});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(to_string(*a), "192.168.5.1");
+}
+
+TEST(IpamAddress, HonoursLeaseRange) {
+  auto n = net24("10.89.0.0/24", "10.89.0.1");
+  LeaseRange r{"10.89.0.100", "10.89.0.101"};
+  std::vector<Ipv4> leased;
+  for (int i = 0; i < 2; ++i) {
+    auto a = allocate_address(n, r, leased);
+    ASSERT_TRUE(a);
+    leased.push_back(*a);
+  }
+  EXPECT_EQ(to_string(leased[0]), "10.89.0.100");
+  EXPECT_EQ(to_string(leased[1]), "10.89.0.101");
+  EXPECT_FALSE(allocate_address(n, r, leased));
+}
+
+TEST(IpamAddress, ExhaustsSmallSubnetWithoutDuplicates) {
+  auto n = net24("10.89.9.0/29", "10.89.9.1");  // hosts .1-.6, gateway .1
+  std::vector<Ipv4> leased;
+  for (;;) {
+    auto a = allocate_address(n, std::nullopt, leased);
+    if (!a) break;
+    for (auto l : leased) ASSERT_NE(l, *a);
+    leased.push_back(*a);
+  }
+  EXPECT_EQ(leased.size(), 5u);
+  EXPECT_EQ(to_string(leased.back()), "10.89.9.6");
+}
+
+TEST(IpamStatic, Checks) {
+  auto n = net24("10.89.0.0/24", "10.89.0.1");
+  EXPECT_FALSE(check_static_address(n, A("10.89.0.9"), {}));
+  EXPECT_TRUE(check_static_address(n, A("10.89.1.9"), {}));
+  EXPECT_TRUE(check_static_address(n, A("10.89.0.0"), {}));
+  EXPECT_TRUE(check_static_address(n, A("10.89.0.255"), {}));
+  EXPECT_TRUE(check_static_address(n, A("10.89.0.1"), {}));
+  EXPECT_TRUE(check_static_address(n, A("10.89.0.9"), {A("10.89.0.9")}));
+}

@@ -1,0 +1,89 @@
+#include "bridge/nft_rules.h"
+
+#include <gtest/gtest.h>
+
+using namespace netd::bridge;
+
+namespace {
+FirewallNetwork net(const char* name, const char* br, const char* sub, const char* gw, bool internal) {
+  FirewallNetwork n;
+  n.name = name;
+  n.bridge = br;
+  n.subnet = *parse_cidr(sub);
+  n.gateway = *parse_ipv4(gw);
+  n.internal = internal;
+  return n;
+}
+bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+}  // namespace
+
+TEST(NftRules, EmptyOnlyDeletesTable) {
+  EXPECT_EQ(nft_script({}), "add table inet netd\ndelete table inet netd\n");
+  EXPECT_TRUE(expected_comments({}).empty());
+}
+
+TEST(NftRules, SingleNetworkMasqueradeAndDns) {
+  auto s = nft_script({net("a", "netdbr0", "10.89.0.0/24", "10.89.0.1", false)});
+  EXPECT_TRUE(has(s, "add table inet netd\ndelete table inet netd\ntable inet netd {\n"));
+  EXPECT_TRUE(has(s, "ip saddr 10.89.0.0/24 ip daddr != 10.89.0.0/24 ip daddr != 224.0.0.0/4 masquerade "
+                     "comment \"netd:a:masquerade\""));
+  EXPECT_TRUE(has(s, "iifname \"netdbr0\" ip daddr 10.89.0.1 udp dport 53 accept"));
+  EXPECT_TRUE(has(s, "iifname \"netdbr0\" ip daddr 10.89.0.1 tcp dport 53 accept"));
+  EXPECT_FALSE(has(s, "isolate"));  // nothing to isolate from
+  EXPECT_FALSE(has(s, "internal"));
+  EXPECT_TRUE(has(s, "type nat hook postrouting priority srcnat; policy accept;"));
+  EXPECT_TRUE(has(s, "type filter hook forward priority filter; policy accept;"));
+}
+
+TEST(NftRules, IsolationBetweenNetworks) {
+  auto s = nft_script({net("a", "netdbr0", "10.89.0.0/24", "10.89.0.1", false),
+                       net("b", "netdbr1", "10.89.1.0/24", "10.89.1.1", false),
+                       net("c", "netdbr2", "10.89.2.0/24", "10.89.2.1", false)});
+  EXPECT_TRUE(has(s, "iifname \"netdbr0\" oifname { \"netdbr1\", \"netdbr2\" } drop comment \"netd:a:isolate\""));
+  EXPECT_TRUE(has(s, "iifname \"netdbr1\" oifname { \"netdbr0\", \"netdbr2\" } drop comment \"netd:b:isolate\""));
+  EXPECT_TRUE(has(s, "iifname \"netdbr2\" oifname { \"netdbr0\", \"netdbr1\" } drop comment \"netd:c:isolate\""));
+}
+
+TEST(NftRules, InternalNetworkHasNoWayOut) {
+  auto s = nft_script({net("in", "netdbr3", "10.89.3.0/24", "10.89.3.1", true)});
+  EXPECT_TRUE(has(s, "iifname \"netdbr3\" oifname != \"netdbr3\" drop comment \"netd:in:internal-out\""));
+  EXPECT_TRUE(has(s, "oifname \"netdbr3\" iifname != \"netdbr3\" drop comment \"netd:in:internal-in\""));
+  EXPECT_TRUE(has(s, "iifname \"netdbr3\" ip daddr != 10.89.3.1 drop"));
+  EXPECT_FALSE(has(s, "masquerade"));
+  // DNS to the gateway stays allowed, and comes before the drop in the input chain.
+  EXPECT_LT(s.find("udp dport 53 accept"), s.find("ip daddr != 10.89.3.1 drop"));
+}
+
+TEST(NftRules, DisableDnsDropsDnsRules) {
+  auto n = net("a", "netdbr0", "10.89.0.0/24", "10.89.0.1", false);
+  n.dns_enabled = false;
+  EXPECT_FALSE(has(nft_script({n}), "dport 53"));
+}
+
+TEST(NftRules, PublishedPortsDnat) {
+  auto n = net("a", "netdbr0", "10.89.0.0/24", "10.89.0.1", false);
+  n.ports.push_back({"tcp", 8080, 80, *parse_ipv4("10.89.0.2"), "web"});
+  n.ports.push_back({"udp", 5353, 53, *parse_ipv4("10.89.0.3"), "dns"});
+  auto s = nft_script({n});
+  EXPECT_TRUE(has(s, "fib daddr type local tcp dport 8080 dnat ip to 10.89.0.2:80 comment \"netd:a:port:web:tcp:8080\""));
+  EXPECT_TRUE(has(s, "fib daddr type local udp dport 5353 dnat ip to 10.89.0.3:53"));
+  auto n2 = n;
+  n2.internal = true;
+  EXPECT_FALSE(has(nft_script({n2}), "dnat"));
+}
+
+TEST(NftRules, CommentsMatchRules) {
+  std::vector<FirewallNetwork> nets{net("a", "netdbr0", "10.89.0.0/24", "10.89.0.1", false),
+                                    net("b", "netdbr1", "10.89.1.0/24", "10.89.1.1", true)};
+  auto s = nft_script(nets);
+  auto cs = expected_comments(nets);
+  size_t rules = 0;
+  for (size_t pos = 0; (pos = s.find(" comment \"", pos)) != std::string::npos; ++pos) ++rules;
+  EXPECT_EQ(cs.size(), rules);
+  for (const auto& c : cs) EXPECT_TRUE(has(s, "\"" + c + "\"")) << c;
+}
+
+TEST(NftRules, SubnetWrittenAsNetworkAddress) {
+  auto s = nft_script({net("a", "netdbr0", "10.89.0.77/24", "10.89.0.1", false)});
+  EXPECT_TRUE(has(s, "ip saddr 10.89.0.0/24 "));
+}
