@@ -93,10 +93,12 @@ rr() {
   fi
 }
 
-# wait_default_route: until the container has its default route via 10.0.2.2.
+# wait_default_route PID: until the container has its default route via
+# 10.0.2.2, or the tool PID has exited, or 5 s.
 wait_default_route() {
   for ((k = 0; k < 50; k++)); do
     in_ctr ip route show default 2>/dev/null | grep -q "via 10.0.2.2" && return 0
+    kill -0 "$1" 2>/dev/null || return 1
     sleep 0.1
   done
   return 1
@@ -124,12 +126,12 @@ start_tool() {
     netd)
       "$NETD_BIN" attach -c -m "$mtu" --ready-fd 3 --log-level warn "$CTR" 3>"$fifo" >"$lg" 2>&1 &
       TOOL_PID=$!
-      read_ready "$rfd" || START_ERR="netd attach not ready"
+      read_ready "$rfd" || START_ERR="not ready within 10 s"
       ;;
     slirp4netns)
       slirp4netns -c --mtu="$mtu" --ready-fd=3 "$CTR" tap0 3>"$fifo" >"$lg" 2>&1 &
       TOOL_PID=$!
-      read_ready "$rfd" || START_ERR="slirp4netns not ready"
+      read_ready "$rfd" || START_ERR="not ready within 10 s"
       ;;
     pasta | pasta-new)
       local bin=pasta
@@ -137,14 +139,19 @@ start_tool() {
       "$bin" -f --config-net -m "$mtu" -a 10.0.2.100 -n 24 -g 10.0.2.2 -I tap0 \
         -t none -u none -T none -U none "$CTR" >"$lg" 2>&1 &
       TOOL_PID=$!
-      wait_default_route || START_ERR="$tool: no default route in the container"
+      wait_default_route "$TOOL_PID" || START_ERR="no default route in the container"
       ;;
   esac
   exec {rfd}<&-
   [[ -n "$TOOL_PID" ]] && PIDS+=("$TOOL_PID")
-  if [[ -z "$START_ERR" ]] && ! kill -0 "$TOOL_PID" 2>/dev/null; then START_ERR="$tool exited at start"; fi
+  if ! kill -0 "$TOOL_PID" 2>/dev/null; then
+    wait "$TOOL_PID"
+    START_ERR="exited at start with status $?"
+  fi
   if [[ -n "$START_ERR" ]]; then
-    START_ERR="$START_ERR: $(grep -v 'Failed to send' "$lg" | tail -n1)"
+    local last
+    last=$(grep -v 'Failed to send' "$lg" | tail -n1)
+    START_ERR="$tool did not start: $START_ERR${last:+ ($last)}"
     return 1
   fi
   # First packet resolves ARP; not part of any measurement.
@@ -181,7 +188,7 @@ for tool in ${BENCH_TOOLS}; do
       ip link set lo mtu "$([[ $mtu == 1500 ]] && echo 1500 || echo 65536)"
     fi
     if ! start_tool "$tool" "$mtu"; then
-      log "$tool: $START_ERR"
+      log "$START_ERR"
       if [[ $mtu == 65520 ]]; then mark_failed "$tool" "$START_ERR" "${BIG_METRICS[@]}"; else
         mark_failed "$tool" "$START_ERR" "${SMALL_METRICS[@]}"; fi
       stop_tool

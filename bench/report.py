@@ -109,7 +109,7 @@ def build_rows(table, tools):
             if isinstance(v, tuple):
                 cells.append(fmt(v[0], unit) + (f" ({v[1]})" if v[1] else ""))
             else:
-                note = f"{tool}: {v}"
+                note = v if v.startswith(tool + " ") else f"{tool}: {v}"
                 if note not in notes:
                     notes.append(note)
                 cells.append(f"n/a [{notes.index(note) + 1}]")
@@ -195,19 +195,22 @@ def draw(path, table, tools, facts):
     import matplotlib.pyplot as plt
 
     panels = [
-        ("Throughput, Gbit/s\n(higher is better)",
+        ("Throughput, Gbit/s\n(higher is better)", False,
          [("tcp_c2h_65520", "TCP c->h\n65520"), ("tcp_h2c_65520", "TCP h->c\n65520"),
           ("tcp_c2h_1500", "TCP c->h\n1500"), ("tcp_h2c_1500", "TCP h->c\n1500"),
           ("udp_c2h_65520", "UDP c->h\nreceived")]),
-        ("Request/response latency, us\n(lower is better)",
+        ("Request/response latency, us, log scale\n(lower is better)", True,
          [("tcp_rr_p50", "TCP p50"), ("tcp_rr_p99", "TCP p99"), ("udp_rr_p50", "UDP p50"),
           ("udp_rr_p99", "UDP p99")]),
-        ("Connections/s\n(higher is better)", [("tcp_crr", "TCP connect\n+ 64 B rr + close")]),
+        ("Connections/s\n(higher is better)", False, [("tcp_crr", "TCP connect\n+ 64 B rr + close")]),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(17, 5.5), gridspec_kw={"width_ratios": [5, 4, 1.6]})
     width = 0.8 / len(tools)
-    for ax, (title, groups) in zip(axes, panels):
+    for ax, (title, log, groups) in zip(axes, panels):
         top = max([table[m][t][0] for m, _ in groups for t in tools if isinstance(table[m].get(t), tuple)] + [1])
+        # Label positions: a fraction of the axis on a linear scale, a factor on a log one.
+        low = 1.0 if log else 0.0
+        above = (lambda v: v * 1.08) if log else (lambda v: v + top * 0.01)
         for i, tool in enumerate(tools):
             for g, (mid, _lab) in enumerate(groups):
                 x = g + (i - (len(tools) - 1) / 2) * width
@@ -215,14 +218,18 @@ def draw(path, table, tools, facts):
                 if isinstance(v, tuple):
                     ax.bar(x, v[0], width, color=COLORS.get(tool, "#555"), label=tool if g == 0 else None)
                     txt = f"{v[0]:.1f}" if v[0] < 100 else f"{v[0]:.0f}"
-                    ax.text(x, v[0] + top * 0.01, txt, ha="center", va="bottom", fontsize=7, rotation=90)
+                    ax.text(x, above(v[0]), txt, ha="center", va="bottom", fontsize=7, rotation=90)
                 else:
                     ax.bar(x, 0, width, color=COLORS.get(tool, "#555"), label=tool if g == 0 else None)
-                    ax.text(x, top * 0.01, "n/a", ha="center", va="bottom", fontsize=7, rotation=90,
+                    ax.text(x, above(low), "n/a", ha="center", va="bottom", fontsize=7, rotation=90,
                             color=COLORS.get(tool, "#555"))
         ax.set_xticks(range(len(groups)))
         ax.set_xticklabels([lab for _, lab in groups], fontsize=9)
-        ax.set_ylim(0, top * 1.18)
+        if log:
+            ax.set_yscale("log")
+            ax.set_ylim(low, top * 3)
+        else:
+            ax.set_ylim(0, top * 1.18)
         ax.set_title(title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=9, loc="upper right")
