@@ -2,8 +2,8 @@
 # The netd demo: installs what is missing, builds netd, and attaches a fresh
 # unprivileged container namespace through `netd attach`. It then shows the
 # namespace working (address by DHCP, ping to the gateway and to a "world"
-# host, a UDP exchange with a server on the host's loopback through the
-# gateway, DNS through netd's forwarder) and, on a terminal, leaves you in a
+# host, a UDP exchange and an HTTP fetch with servers on the host's loopback
+# through the gateway, DNS through netd's forwarder) and, on a terminal, leaves you in a
 # shell inside the container namespace. Without a terminal it prints the
 # tour and exits 0.
 #
@@ -34,6 +34,10 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 world_up
 world_server dns 53
 host_server udp-echo 5007
+mkdir -p "$T/www" && echo "hello from the host's 127.0.0.1:8000, through netd's TCP translation" >"$T/www/hello.txt"
+"$PY" -m http.server --bind 127.0.0.1 --directory "$T/www" 8000 >/dev/null 2>&1 &
+PIDS+=("$!")
+wait_listening 8000 env
 container_up
 netd_attach --dns-upstream 198.51.100.10
 echo "netd attach is running (pid $NETD_PID) for the container namespace of pid $CTR."
@@ -48,6 +52,8 @@ step "ping -c 2 198.51.100.10   # a world host, through an unprivileged ping soc
 in_ctr ping -c 2 -W 2 198.51.100.10 || echo "(ping sockets are not permitted here)"
 step "UDP to 10.0.2.2:5007   # reaches a server on the host's 127.0.0.1"
 in_ctr "$PY" "$SERVERS" udp-client 10.0.2.2 5007 "hello from the container"
+step "wget -qO- http://10.0.2.2:8000/hello.txt   # TCP to a web server on the host's loopback"
+in_ctr busybox wget -qO- http://10.0.2.2:8000/hello.txt
 step "dig @10.0.2.3 demo.test   # netd's DNS forwarder, upstream = the world's test server"
 in_ctr dig +short +tries=1 +time=3 @10.0.2.3 demo.test A
 step "counters (kill -USR1 netd)"
@@ -58,6 +64,7 @@ if [[ -n "${NETD_HARNESS_INTERACTIVE:-}" ]]; then
 
 You are now in the container's network namespace (exit to end the demo).
 Try:  ip a;  ping 10.0.2.2;  dig @10.0.2.3 anything.test;
+      busybox wget -qO- http://10.0.2.2:8000/hello.txt;
       python3 $SERVERS udp-client 10.0.2.2 5007 hi
 netd's log: $NETD_LOG
 TOUR

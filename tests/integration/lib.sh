@@ -47,6 +47,9 @@ cleanup() {
     echo "---- netd log ----" >&2
     tail -n 50 "$NETD_LOG" >&2 || true
   fi
+  # Tests may bind-mount netns files under $T (this mount namespace dies with
+  # the test, but the directory lives in the real /tmp).
+  awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$T"
 }
 trap cleanup EXIT

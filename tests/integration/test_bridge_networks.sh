@@ -5,6 +5,15 @@
 # namespaces this test created. Every process started here is killed by pid.
 set -u
 
+# Run inside a fresh user + network + pid + mount namespace (the "host" of
+# this test, as in lib.sh): the rootless netns's outward `netd attach` then
+# has no route off the machine, and no process outlives the test.
+if [[ -z "${NETD_HARNESS_INNER:-}" ]]; then
+  exec timeout --kill-after=5 240 unshare --user --map-root-user --net --pid --mount --fork --mount-proc \
+    env NETD_HARNESS_INNER=1 bash "$0" "$@"
+fi
+ip link set lo up
+
 NETD=${NETD_BIN:?set NETD_BIN to the netd binary}
 WORK=$(mktemp -d /tmp/netd-bridge-test.XXXXXX)
 export NETD_CONFIG_DIR=$WORK/config NETD_RUNTIME_DIR=$WORK/run XDG_RUNTIME_DIR=$WORK/xdg
@@ -61,9 +70,9 @@ IP4=$("$NETD" network connect sealed --netns "$C4" --name c4 --interface net0) |
   fail "addresses: $IP1 $IP2 $IP3 $IP4"
 "$NETD" network connect front --netns "$C1" --name c1 >/dev/null 2>&1 && fail "duplicate connect succeeded"
 "$NETD" network connect front --netns "$C1" --name c9 -p 8080:80 >/dev/null 2>&1 && fail "-p accepted"
-in_ctr "$C1" ip -4 addr show eth0 | grep -q "inet $IP1/24" || fail "c1 eth0 has no $IP1"
-in_ctr "$C1" ip route | grep -q "default via 10.89.0.1" || fail "c1 has no default route"
-in_ctr "$C4" ip -4 addr show net0 | grep -q "inet $IP4/24" || fail "c4 has no net0 with $IP4"
+in_ctr "$C1" ip -4 addr show eth0 | grep "inet $IP1/24" >/dev/null || fail "c1 eth0 has no $IP1"
+in_ctr "$C1" ip route | grep "default via 10.89.0.1" >/dev/null || fail "c1 has no default route"
+in_ctr "$C4" ip -4 addr show net0 | grep "inet $IP4/24" >/dev/null || fail "c4 has no net0 with $IP4"
 grep -q "c2 $IP2  c2,web" "$NETD_RUNTIME_DIR/dns/front" || fail "c2 not registered for DNS"
 
 step "same network reaches, other networks do not"

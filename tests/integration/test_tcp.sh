@@ -13,7 +13,7 @@ world_server tcp-server 8080
 host_server tcp-server 8081
 container_up
 netd_attach --configure --dns-upstream 198.51.100.10
-in_ctr ip -o addr show tap0 | grep -q "inet 10.0.2.100/24" || fail "--configure did not set 10.0.2.100/24 on tap0"
+in_ctr ip -o addr show tap0 | grep "inet 10.0.2.100/24" >/dev/null || fail "--configure did not set 10.0.2.100/24 on tap0"
 
 client() { in_ctr "$PY" "$SERVERS" tcp-client "$@"; }
 
