@@ -19,13 +19,15 @@
 # which every tool maps to the host's 127.0.0.1. "loopback" runs the same
 # clients in the host namespace against 127.0.0.1 directly: the ceiling.
 #
-# Raw results land in $BENCH_OUT/raw/TOOL/METRIC.json (iperf3 -J output or one
-# netd-bench-rr JSON line) with METRIC.err beside it when the measurement
-# failed; a failure never stops the run. Everything is bounded by timeouts.
+# Raw results land in $BENCH_OUT/raw/TOOL/METRIC.rN.json for round N (iperf3
+# -J output or one netd-bench-rr JSON line) with .err beside it when the
+# measurement failed (METRIC.err: the tool did not start); a failure never
+# stops the run. Everything is bounded by timeouts.
 #
 # Environment: NETD_BIN, BENCH_RR (the probe), BENCH_OUT, BENCH_TOOLS
 # (space-separated subset of "loopback netd slirp4netns pasta pasta-new"),
-# BENCH_DUR (iperf3 seconds), BENCH_N_RR, BENCH_N_CRR, BENCH_PASTA_NEW (path).
+# BENCH_DUR (iperf3 seconds), BENCH_N_RR, BENCH_N_CRR, BENCH_ROUNDS,
+# BENCH_PASTA_NEW (path).
 
 HERE_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../tests/integration/lib.sh
@@ -37,6 +39,7 @@ RAW="$BENCH_OUT/raw"
 DUR=${BENCH_DUR:-5}
 N_RR=${BENCH_N_RR:-5000}
 N_CRR=${BENCH_N_CRR:-2000}
+ROUNDS=${BENCH_ROUNDS:-1}
 IPERF_PORT=5201
 RR_PORT=5300
 TOOL_PID=""
@@ -56,7 +59,7 @@ stop_pid() {
   wait "$1" 2>/dev/null
 }
 
-# run_ctr TOOL CMD...: runs CMD in the tool's client place (the container, or
+# run_client TOOL CMD...: runs CMD in the tool's client place (the container, or
 # the host namespace for loopback).
 run_client() {
   if [[ "$1" == loopback ]]; then shift; "$@"; else shift; in_ctr "$@"; fi
@@ -117,6 +120,7 @@ start_tool() {
   local tool=$1 mtu=$2 fifo="$T/ready.$tool.$mtu"
   START_ERR=""
   TOOL_PID=""
+  CTR=""
   [[ "$tool" == loopback ]] && return 0
   container_up
   mkfifo "$fifo"
@@ -158,12 +162,6 @@ start_tool() {
   in_ctr ping -c1 -W2 10.0.2.2 >/dev/null 2>&1
   return 0
 }
-stop_tool() {
-  stop_pid "$TOOL_PID"
-  TOOL_PID=""
-  if [[ -n "$CTR" ]]; then stop_pid "$CTR"; CTR=""; fi
-}
-
 # mark_failed TOOL REASON METRIC...: every METRIC is n/a for REASON.
 mark_failed() {
   local tool=$1 why=$2
@@ -171,40 +169,66 @@ mark_failed() {
   for m in "$@"; do echo "$why" >"$RAW/$tool/$m.err"; done
 }
 
-BIG_METRICS=(tcp_c2h_65520 tcp_h2c_65520 udp_c2h_65520 tcp_rr udp_rr tcp_crr)
-SMALL_METRICS=(tcp_c2h_1500 tcp_h2c_1500)
+# measure TOOL METRIC SUFFIX: one line of one tool, raw file METRIC.SUFFIX.
+# CTR is switched to the tool's container; loopback's MTU 1500 lines run
+# with lo at MTU 1500, restored at once so the other tools' host side is
+# never affected.
+measure() {
+  local tool=$1 metric=$2 sfx=$3
+  CTR=${CTRS[$tool]:-}
+  [[ "$tool" == loopback && "$metric" == *_1500 ]] && ip link set lo mtu 1500
+  case "$metric" in
+    tcp_c2h_*) iperf "$tool" "$metric.$sfx" ;;
+    tcp_h2c_*) iperf "$tool" "$metric.$sfx" -R ;;
+    udp_c2h_*) iperf "$tool" "$metric.$sfx" -u -b 0 -l 1400 ;;
+    tcp_rr) rr "$tool" "$metric.$sfx" tcp-rr "$N_RR" ;;
+    udp_rr) rr "$tool" "$metric.$sfx" udp-rr "$N_RR" ;;
+    tcp_crr) rr "$tool" "$metric.$sfx" tcp-crr "$N_CRR" ;;
+  esac
+  [[ "$tool" == loopback ]] && ip link set lo mtu 65536
+}
+
+declare -A METRICS_AT=(
+  [65520]="tcp_c2h_65520 tcp_h2c_65520 udp_c2h_65520 tcp_rr udp_rr tcp_crr"
+  [1500]="tcp_c2h_1500 tcp_h2c_1500")
 
 mkdir -p "$RAW" "$BENCH_OUT/logs"
 "$BENCH_RR" server 127.0.0.1 "$RR_PORT" 900 >"$BENCH_OUT/logs/rr-server.log" 2>&1 &
 PIDS+=("$!")
+retry 30 bash -c "ss -Hltn 'sport = :$RR_PORT' | grep -q LISTEN" || log "the echo server is not listening"
 # pasta takes its defaults from the interface holding the default route.
 world_up
 ip route add default via 198.51.100.10
 
-for tool in ${BENCH_TOOLS}; do
-  mkdir -p "$RAW/$tool"
-  for mtu in 65520 1500; do
-    if [[ "$tool" == loopback ]]; then
-      ip link set lo mtu "$([[ $mtu == 1500 ]] && echo 1500 || echo 65536)"
-    fi
-    if ! start_tool "$tool" "$mtu"; then
+# Metric-major order: at each MTU every tool is attached to its own container
+# at once (idle tools cost nothing), then each line runs for all tools back
+# to back, ROUNDS times. A tool's numbers for one line are thus seconds apart
+# from its peers', which keeps ratios steady on a machine whose load drifts.
+declare -A CTRS TPIDS
+for mtu in 65520 1500; do
+  active=()
+  for tool in ${BENCH_TOOLS}; do
+    mkdir -p "$RAW/$tool"
+    # shellcheck disable=SC2086
+    if start_tool "$tool" "$mtu"; then
+      active+=("$tool")
+    else
       log "$START_ERR"
-      if [[ $mtu == 65520 ]]; then mark_failed "$tool" "$START_ERR" "${BIG_METRICS[@]}"; else
-        mark_failed "$tool" "$START_ERR" "${SMALL_METRICS[@]}"; fi
-      stop_tool
-      continue
+      mark_failed "$tool" "$START_ERR" ${METRICS_AT[$mtu]}
     fi
-    iperf "$tool" "tcp_c2h_$mtu"
-    iperf "$tool" "tcp_h2c_$mtu" -R
-    if [[ $mtu == 65520 ]]; then
-      iperf "$tool" udp_c2h_65520 -u -b 0 -l 1400
-      rr "$tool" tcp_rr tcp-rr "$N_RR"
-      rr "$tool" udp_rr udp-rr "$N_RR"
-      rr "$tool" tcp_crr tcp-crr "$N_CRR"
-    fi
-    stop_tool
+    CTRS[$tool]=$CTR
+    TPIDS[$tool]=$TOOL_PID
+    CTR=""
   done
-  [[ "$tool" == loopback ]] && ip link set lo mtu 65536
+  for ((round = 1; round <= ROUNDS; round++)); do
+    for metric in ${METRICS_AT[$mtu]}; do
+      for tool in "${active[@]}"; do measure "$tool" "$metric" "r$round"; done
+    done
+  done
+  for tool in ${BENCH_TOOLS}; do
+    stop_pid "${TPIDS[$tool]:-}"
+    stop_pid "${CTRS[$tool]:-}"
+  done
 done
 log "measurements done"
 exit 0

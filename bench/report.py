@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """bench/report.py: turns one bench/run.sh results directory into a table.
 
-Theory of operation. bench/measure.sh leaves RESULTS/raw/TOOL/METRIC.json
-(iperf3 -J output, or one netd-bench-rr JSON line) and, when a measurement
-failed, METRIC.err with the reason; RESULTS/facts.txt holds key=value lines
+Theory of operation. bench/measure.sh leaves RESULTS/raw/TOOL/METRIC.rN.json
+(iperf3 -J output, or one netd-bench-rr JSON line) per round N, with .err
+beside it when a measurement failed (METRIC.err: the tool never started);
+the median round counts; RESULTS/facts.txt holds key=value lines
 about the machine and the tool versions. This script reads them into
 {metric: {tool: value or reason}}, prints the table with absolute numbers and
 netd/peer ratios, and optionally writes the Markdown report (--md) and a bar
@@ -13,6 +14,7 @@ footnote; it never makes this script fail.
 Usage: report.py RESULTS [--md FILE] [--png FILE]
 """
 import argparse
+import glob
 import json
 import os
 import sys
@@ -67,23 +69,38 @@ def extract(kind, data):
     raise KeyError(kind)
 
 
+def load_one(base, kind):
+    """(value, note) from BASE.json, or a reason string from BASE.err."""
+    if os.path.exists(base + ".err"):
+        return open(base + ".err", encoding="utf-8").read().strip() or "failed"
+    try:
+        with open(base + ".json", encoding="utf-8") as f:
+            return extract(kind, json.load(f))
+    except FileNotFoundError:
+        return "not measured"
+    except (ValueError, KeyError, TypeError) as e:
+        return str(e) or "unreadable result"
+
+
 def load(results, tools):
-    """{metric_id: {tool: (value, note) or str reason}}"""
+    """{metric_id: {tool: (value, note) or str reason}}: the median round of
+    each line (the lower middle one for an even count); a reason only when
+    no round succeeded."""
     table = {}
     for mid, _label, _unit, _hib, raw, kind in METRICS:
         row = {}
         for tool in tools:
-            base = os.path.join(results, "raw", tool, raw)
-            if os.path.exists(base + ".err"):
-                row[tool] = open(base + ".err", encoding="utf-8").read().strip() or "failed"
+            d = os.path.join(results, "raw", tool)
+            if os.path.exists(os.path.join(d, raw + ".err")):  # the tool never started
+                row[tool] = load_one(os.path.join(d, raw), kind)
                 continue
-            try:
-                with open(base + ".json", encoding="utf-8") as f:
-                    row[tool] = extract(kind, json.load(f))
-            except FileNotFoundError:
-                row[tool] = "not measured"
-            except (ValueError, KeyError, TypeError) as e:
-                row[tool] = str(e) or "unreadable result"
+            rounds = sorted(glob.glob(os.path.join(d, raw + ".r*.json")))
+            got = [load_one(r[: -len(".json")], kind) for r in rounds]
+            ok = sorted((g for g in got if isinstance(g, tuple)), key=lambda g: g[0])
+            if ok:
+                row[tool] = ok[(len(ok) - 1) // 2]
+            else:
+                row[tool] = got[0] if got else "not measured"
         table[mid] = row
     return table
 
@@ -150,7 +167,8 @@ def write_md(path, facts, header, rows, notes, png):
         f"- Date: {facts.get('date', '?')}",
         f"- Command: `{facts.get('command', 'bench/run.sh')}`",
         f"- Machine: {facts.get('cpu', '?')}, {facts.get('cpus', '?')} CPUs, {facts.get('mem', '?')}, "
-        f"Linux {facts.get('kernel', '?')}, {facts.get('os', '?')}; load average at start {facts.get('load', '?')}",
+        f"Linux {facts.get('kernel', '?')}, {facts.get('os', '?')}; load average {facts.get('load', '?')} "
+        f"at the start, {facts.get('load_end', '?')} at the end",
         f"- netd {facts.get('netd', '?')}; slirp4netns {facts.get('slirp4netns', '?')}; "
         f"pasta {facts.get('pasta', '?')}; {facts.get('iperf3', '?')}",
     ]
@@ -158,7 +176,8 @@ def write_md(path, facts, header, rows, notes, png):
         lines.append(f"- pasta-new: {facts.get('pasta-new', '?')}")
     lines += [
         f"- iperf3 -t {facts.get('duration', '?')} per line; {facts.get('n_rr', '?')} round trips per latency "
-        f"line; {facts.get('n_crr', '?')} connections for conn/s; measuring took {facts.get('elapsed', '?')}",
+        f"line; {facts.get('n_crr', '?')} connections for conn/s; {facts.get('rounds', '1')} round(s), "
+        f"median shown; measuring took {facts.get('elapsed', '?')}",
         "",
         md_table(header, rows),
         "",
