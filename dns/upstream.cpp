@@ -2,6 +2,15 @@
 #include "dns/upstream.h"
 
 #include <ares.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <map>
 #include <mutex>
@@ -30,6 +39,9 @@ struct Forwarder::Impl {
 
   Options opts;
   SocketWatcher& watcher;
+  // Link-local servers given with a %zone: address -> interface index. c-ares
+  // 1.18 has no scope ids, so our connect() hook adds them.
+  std::vector<std::pair<in6_addr, uint32_t>> scopes;
   Channel udp, tcp;
   std::unordered_map<int, ares_channel> fd_owner;
   std::multimap<Time, Query*> deadlines;   // queries whose callback has not run
@@ -43,7 +55,52 @@ struct Forwarder::Impl {
 
 namespace {
 std::once_flag g_ares_init;
+
+// With socket functions set, c-ares 1.18 configures nothing itself: the
+// sockets must be non-blocking from the start (and TCP gets TCP_NODELAY).
+ares_socket_t sock_open(int af, int type, int proto, void*) {
+  int fd = ::socket(af, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+  if (fd >= 0 && type == SOCK_STREAM) {
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  return fd;
 }
+int sock_close(ares_socket_t fd, void*) { return ::close(fd); }
+int sock_connect(ares_socket_t fd, const sockaddr* sa, ares_socklen_t len, void* data) {
+  auto* impl = static_cast<Forwarder::Impl*>(data);
+  if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+    sockaddr_in6 a;
+    std::memcpy(&a, sa, sizeof a);
+    for (const auto& [addr, scope] : impl->scopes) {
+      if (std::memcmp(&addr, &a.sin6_addr, sizeof addr) == 0) {
+        a.sin6_scope_id = scope;
+        return ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+      }
+    }
+  }
+  return ::connect(fd, sa, len);
+}
+ares_ssize_t sock_recvfrom(ares_socket_t fd, void* buf, size_t n, int flags, sockaddr* from,
+                           ares_socklen_t* fromlen, void*) {
+  return ::recvfrom(fd, buf, n, flags, from, fromlen);
+}
+ares_ssize_t sock_sendv(ares_socket_t fd, const iovec* iov, int n, void*) { return ::writev(fd, iov, n); }
+const ares_socket_functions kScopedSockets = {sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv};
+
+// "fe80::1%eth0" -> (address, ifindex); false if the zone names no interface.
+bool resolve_zone(const std::string& text, in6_addr* addr, uint32_t* scope) {
+  auto pct = text.find('%');
+  std::string a = text.substr(0, pct), zone = text.substr(pct + 1);
+  if (inet_pton(AF_INET6, a.c_str(), addr) != 1) return false;
+  if (!zone.empty() && zone.find_first_not_of("0123456789") == std::string::npos) {
+    *scope = static_cast<uint32_t>(std::stoul(zone));
+    return true;
+  }
+  *scope = if_nametoindex(zone.c_str());
+  return *scope != 0;
+}
+}  // namespace
 
 std::string ares_status_text(int status) { return ares_strerror(status); }
 
@@ -94,20 +151,28 @@ Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Options opts
   if (opts.tries < 1) opts.tries = 1;
   if (opts.timeout.count() < 1) opts.timeout = std::chrono::milliseconds(1);
 
-  // c-ares 1.18 has no scope ids: link-local servers with a zone are skipped.
+  // Servers with a zone go to c-ares without it; the connect hook adds the scope.
   std::string csv;
+  std::vector<std::pair<in6_addr, uint32_t>> scopes;
   for (const auto& s : opts.servers) {
-    if (s.addr.find('%') != std::string::npos) {
-      LOG_WARN("upstream %s: IPv6 zones are not supported by this c-ares, skipped",
-               to_string(s).c_str());
-      continue;
+    UpstreamServer plain = s;
+    if (auto pct = s.addr.find('%'); pct != std::string::npos) {
+      in6_addr a;
+      uint32_t scope = 0;
+      if (!resolve_zone(s.addr, &a, &scope)) {
+        LOG_WARN("upstream %s: no such interface, skipped", to_string(s).c_str());
+        continue;
+      }
+      scopes.emplace_back(a, scope);
+      plain.addr = s.addr.substr(0, pct);
     }
     if (!csv.empty()) csv += ',';
-    csv += to_string(s);
+    csv += to_string(plain);
   }
   if (csv.empty()) return unexpected(std::string("no usable upstream DNS servers"));
 
   auto impl = std::make_unique<Impl>(std::move(opts), w);
+  impl->scopes = std::move(scopes);
   impl->bound = std::chrono::duration_cast<Duration>(impl->opts.timeout * impl->opts.tries);
   for (bool tcp : {false, true}) {
     Impl::Channel& c = tcp ? impl->tcp : impl->udp;
@@ -125,6 +190,7 @@ Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Options opts
       c.ch = nullptr;
       return unexpected("c-ares init failed: " + ares_status_text(rc));
     }
+    if (!impl->scopes.empty()) ares_set_socket_functions(c.ch, &kScopedSockets, impl.get());
     rc = ares_set_servers_ports_csv(c.ch, csv.c_str());
     if (rc != ARES_SUCCESS)
       return unexpected("c-ares rejected upstream servers '" + csv + "': " + ares_status_text(rc));

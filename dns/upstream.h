@@ -23,6 +23,11 @@
 // (1.4 s with the defaults) and answer ARES_ETIMEOUT then; a refused port
 // (ICMP unreachable) fails over to the next server at once.
 //
+// IPv6 servers with a %zone (link-local, as NetworkManager writes them into
+// resolv.conf) work although c-ares 1.18 has no scope ids: the server goes to
+// c-ares without the zone and our connect() hook (ares_set_socket_functions)
+// adds the interface index. A zone naming no interface skips that server.
+//
 // Not thread-safe: one loop thread calls everything. Callbacks must not
 // destroy the Forwarder. The SocketWatcher must outlive the Forwarder (the
 // destructor tells it to forget the sockets).

@@ -40,14 +40,15 @@ struct AttachArgs {
   std::string pid_file;
   std::string pcap;
   std::string log_level = "info";
+  bool no_offload = false;
 };
 
 void build_cli(CLI::App& app, AttachArgs& a) {
   app.description(
       "Attach a TAP device inside a container's network namespace and translate its\n"
-      "traffic (ARP, DHCP, ICMP echo, UDP, DNS; TCP is refused with RST for now) to\n"
-      "ordinary sockets of the calling user. netd never enters the namespace itself:\n"
-      "a short-lived child opens the tap there and hands it back.\n\n"
+      "traffic (ARP, DHCP, ICMP echo, UDP, TCP, DNS) to ordinary sockets of the\n"
+      "calling user. netd never enters the namespace itself: a short-lived child\n"
+      "opens the tap there and hands it back.\n\n"
       "Addresses follow --cidr (default 10.0.2.0/24): gateway .2 (reaches the host's\n"
       "127.0.0.1 unless --disable-host-loopback), DNS forwarder .3, guest .100 (leased\n"
       "by DHCP, or set directly with --configure).");
@@ -73,9 +74,16 @@ void build_cli(CLI::App& app, AttachArgs& a) {
   app.add_option("-r,--ready-fd", a.ready_fd, "write \"1\" to this fd and close it once traffic flows");
   app.add_option("--pid-file", a.pid_file, "write netd's pid to this file (removed at exit)");
   app.add_option("--pcap", a.pcap, "write every frame crossing the tap to this pcap file");
+  app.add_flag("--no-offload", a.no_offload,
+               "open the tap without virtio-net offloads (full checksums in --pcap captures; slower)");
   app.add_option("--log-level", a.log_level, "error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->capture_default_str();
+  app.footer(
+      "\nnetd exits 0 on SIGTERM/SIGINT and when the target goes away (the PID exits or\n"
+      "the netns path is removed). SIGUSR1 logs every counter (frames, drops by reason,\n"
+      "flows) as one JSON line. Exit status 1: start-up failed (the message says why);\n"
+      "2: bad arguments.");
 }
 
 log::Level parse_level(const std::string& s) {
@@ -149,6 +157,7 @@ int attach(int argc, char** argv) {
   topts.guest_cidr = cfg->guest.to_string() + "/" + std::to_string(cfg->cidr.prefix);
   topts.gateway = cfg->gateway.to_string();
   if (!a.mac.empty()) topts.mac = a.mac;
+  topts.offload = !a.no_offload;
   auto tapfd = tap::open_tap(*target, topts);
   if (!tapfd) {
     std::fprintf(stderr, "netd attach: %s\n", tapfd.error().c_str());

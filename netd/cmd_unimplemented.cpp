@@ -13,7 +13,6 @@ int not_yet(const char* what) {
 }
 }  // namespace
 
-int dns(int, char**) { return not_yet("dns"); }
 int forward(int, char**) { return not_yet("forward"); }
 int slirp4netns(int, char**) { return not_yet("slirp4netns"); }
 

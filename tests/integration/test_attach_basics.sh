@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # netd attach, part 1: DHCP lease and routes, ping (gateway and a world host),
 # UDP to a world host and to host loopback via the gateway, ICMP port
-# unreachable, DNS through the DNS address, TCP refused, garbage frames
-# counted, and exit when the namespace's process dies.
+# unreachable, DNS through the DNS address, TCP refused and (without tap
+# offloads, so the full-checksum path is covered) a TCP transfer, garbage
+# frames counted, and exit when the namespace's process dies.
 source "$(dirname "$0")/lib.sh"
 
 world_up
 world_server udp-echo 7
 world_server dns 53
+world_server tcp-server 8080
 host_server udp-echo 5007
 container_up
-netd_attach --dns-upstream 198.51.100.10 --pcap "$T/attach.pcap"
+netd_attach --dns-upstream 198.51.100.10 --pcap "$T/attach.pcap" --no-offload
 
 dhcp_lease
 in_ctr ip -4 addr show dev tap0 | grep "inet 10.0.2.100/24" >/dev/null || fail "guest address missing"
@@ -48,6 +50,9 @@ rc=0
 in_ctr bash -c 'exec 3<>/dev/tcp/198.51.100.10/80' 2>"$T/tcp.err" || rc=$?
 [[ $rc -ne 0 ]] && grep -qi "refused" "$T/tcp.err" || fail "TCP connect was not refused (rc=$rc: $(cat "$T/tcp.err"))"
 ok "TCP to a closed world port is refused"
+out=$(in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8080 download 20000000) || fail "TCP download: $out"
+out=$(in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8080 upload 20000000) || fail "TCP upload: $out"
+ok "TCP transfers both ways without tap offloads ($out)"
 
 sent=$(in_ctr "$PY" "$SERVERS" garbage tap0 2000)
 [[ "$sent" -gt 1000 ]] || fail "garbage sender sent only $sent frames"

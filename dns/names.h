@@ -1,0 +1,64 @@
+// NameTable: an immutable snapshot of every network's names, built from the
+// parsed configuration and swapped whole on reload (readers hold a
+// shared_ptr, so a query in flight keeps the table it started with).
+//
+// Theory of operation: each network keeps a map lowercase name -> containers
+// and address -> container. A query is answered only from the networks the
+// *source* is on (a source IP can be on several networks: all of them are
+// searched, which is what aardvark gets wrong); a source that is no container
+// (the host) searches the networks served on the listening address.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "dns/aardvark_config.h"
+#include "dns/ip.h"
+
+namespace netd::dns {
+
+class NameTable {
+ public:
+  explicit NameTable(std::vector<NetworkConfig> nets);
+
+  using NetSet = std::vector<uint32_t>;   // indices into networks()
+  const std::vector<NetworkConfig>& networks() const { return nets_; }
+
+  // The networks `source` is a container on; if none, those served on `listen`.
+  NetSet scope(const IpAddr& source, const IpAddr& listen) const;
+  // True if `source` is a known container on at least one network.
+  bool is_container(const IpAddr& source) const;
+
+  struct Addresses {
+    bool found = false;                // the name exists on one of the networks
+    std::vector<IpAddr> v4, v6;        // de-duplicated, in config order
+  };
+  Addresses lookup(const NetSet& nets, std::string_view lower_name) const;
+  // Names (first name, then aliases) of the containers holding `addr`.
+  std::vector<std::string> reverse(const NetSet& nets, const IpAddr& addr) const;
+
+  // Upstreams for a query from `source` within `nets`: the container's own,
+  // else the first network's with servers; empty means "use the defaults".
+  std::vector<UpstreamServer> upstreams_for(const NetSet& nets, const IpAddr& source) const;
+  // True when every network in `nets` is internal (no forwarding at all).
+  bool all_internal(const NetSet& nets) const;
+
+  // Every address to listen on (de-duplicated).
+  std::vector<IpAddr> listen_addresses() const;
+
+ private:
+  struct Ref {
+    uint32_t net;
+    uint32_t ctr;
+  };
+  std::vector<NetworkConfig> nets_;
+  std::vector<std::unordered_map<std::string, std::vector<uint32_t>>> by_name_;   // per network
+  std::unordered_map<IpAddr, std::vector<Ref>, IpAddrHash> by_addr_;
+  std::unordered_map<IpAddr, NetSet, IpAddrHash> by_listen_;
+};
+
+}  // namespace netd::dns

@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# Integration test of `netd dns` (aardvark-dns compatible server).
+#
+# Everything stays on loopback: the server listens on 127.77.0.x (all of
+# 127.0.0.0/8 is loopback on Linux), "containers" are source addresses
+# 127.77.1.x / 127.77.2.x chosen with `dig -b`, and the upstream is a python3
+# responder on 127.0.0.1 started here. Every loop is bounded, every process
+# started here is killed by pid in the trap. Exit status: 0 = all passed.
+set -u
+
+NETD_BIN=${NETD_BIN:?NETD_BIN must point to the netd binary}
+command -v dig >/dev/null || { echo "SKIP: dig not installed"; exit 0; }
+command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 0; }
+
+WORK=$(mktemp -d /tmp/netd-dns-test.XXXXXX)
+CFG=$WORK/config
+mkdir -p "$CFG"
+PORT=$((20000 + RANDOM % 12000))   # below the usual ephemeral range
+PIDS=()
+FAILED=0
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  if [ -f "$CFG/aardvark.pid" ]; then kill "$(cat "$CFG/aardvark.pid")" 2>/dev/null; fi
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; FAILED=1; }
+pass() { echo "ok:   $*"; }
+check_eq() {  # name expected actual
+  if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+# --- the test upstream: UDP+TCP on 127.0.0.1, answers A 192.0.2.1 TTL 60 to
+# everything; plus a UDP socket that never answers (a dead upstream).
+cat > "$WORK/upstream.py" <<'PY'
+import socket, struct, sys, threading, select, time
+def answer(q):
+    if len(q) < 12: return None
+    pos = 12
+    while pos < len(q) and q[pos] != 0:
+        pos += 1 + q[pos]
+    pos += 5
+    if pos > len(q): return None
+    qtype = struct.unpack('>H', q[pos-4:pos-2])[0]
+    hdr = q[:2] + b'\x81\x80' + b'\x00\x01' + (b'\x00\x01' if qtype == 1 else b'\x00\x00') + b'\x00\x00\x00\x00'
+    body = q[12:pos]
+    if qtype == 1:
+        body += b'\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04' + bytes([192, 0, 2, 1])
+    return hdr + body
+count = {'udp': 0, 'tcp': 0}
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 0))
+port = u.getsockname()[1]
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(('127.0.0.1', port)); t.listen(16)
+dead = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); dead.bind(('127.0.0.1', 0))
+with open(sys.argv[1] + '.tmp', 'w') as f: f.write('%d %d\n' % (port, dead.getsockname()[1]))
+import os; os.rename(sys.argv[1] + '.tmp', sys.argv[1])
+def serve_tcp(c):
+    c.settimeout(10)
+    try:
+        while True:
+            l = c.recv(2)
+            if len(l) < 2: break
+            n = struct.unpack('>H', l)[0]; q = b''
+            while len(q) < n:
+                d = c.recv(n - len(q))
+                if not d: return
+                q += d
+            count['tcp'] += 1
+            r = answer(q)
+            if r: c.sendall(struct.pack('>H', len(r)) + r)
+    except OSError: pass
+    finally: c.close()
+end = time.time() + 240
+while time.time() < end:
+    r, _, _ = select.select([u, t], [], [], 0.5)
+    if u in r:
+        q, a = u.recvfrom(4096); count['udp'] += 1
+        with open(sys.argv[1] + '.count', 'w') as f: f.write(str(count['udp']))
+        ans = answer(q)
+        if ans: u.sendto(ans, a)
+    if t in r:
+        c, _ = t.accept(); threading.Thread(target=serve_tcp, args=(c,), daemon=True).start()
+PY
+python3 "$WORK/upstream.py" "$WORK/ports" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -f "$WORK/ports" ] && break; sleep 0.1; done
+[ -f "$WORK/ports" ] || { echo "FAIL: test upstream did not start"; exit 1; }
+read -r UP_PORT DEAD_PORT < "$WORK/ports"
+
+# --- config: two networks; cdead has a per-container upstream that never answers.
+printf '127.77.0.1\nc1 127.77.1.2  web,WebAlias\nc2 127.77.1.3 fd00::3 db\ncd 127.77.1.5  deadbox 127.0.0.1:%s\n' \
+  "$DEAD_PORT" > "$CFG/net1"
+printf '127.77.0.2\nc9 127.77.2.9  other\n' > "$CFG/net2"
+
+# A random high port; if it happens to be taken, try another (bounded).
+SERVER=""
+for attempt in 1 2 3 4 5; do
+  "$NETD_BIN" dns --config "$CFG" -p "$PORT" --foreground --upstream "127.0.0.1:$UP_PORT" run 2> "$WORK/server.log" &
+  SERVER=$!
+  PIDS+=($SERVER)
+  for _ in $(seq 50); do
+    [ -f "$CFG/aardvark.pid" ] && break
+    kill -0 "$SERVER" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -f "$CFG/aardvark.pid" ] && break
+  kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null
+  echo "note: port $PORT unusable (attempt $attempt): $(head -c 300 "$WORK/server.log")"
+  PORT=$((20000 + RANDOM % 12000))
+done
+[ -f "$CFG/aardvark.pid" ] || { echo "FAIL: server did not start"; cat "$WORK/server.log"; exit 1; }
+check_eq "pid file holds the server pid" "$SERVER" "$(cat "$CFG/aardvark.pid")"
+
+D() { dig +time=2 +tries=1 -p "$PORT" "$@"; }
+S() { D +short "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
+status() { D "$@" | sed -n 's/.*status: \([A-Z]*\).*/\1/p'; }
+
+check_eq "A for a container name" "127.77.1.2" "$(S -b 127.77.1.3 @127.77.0.1 web)"
+check_eq "case-insensitive with search domain" "127.77.1.2" "$(S -b 127.77.1.3 @127.77.0.1 WEB.Dns.Podman)"
+check_eq "alias" "127.77.1.2" "$(S -b 127.77.1.3 @127.77.0.1 webalias.dns.podman)"
+check_eq "AAAA" "fd00::3" "$(S -b 127.77.1.2 @127.77.0.1 db AAAA)"
+check_eq "PTR names and aliases" "web.dns.podman. webalias.dns.podman." "$(S -b 127.77.1.3 @127.77.0.1 -x 127.77.1.2)"
+check_eq "unknown name under dns.podman" "NXDOMAIN" "$(status -b 127.77.1.2 @127.77.0.1 nothere.dns.podman)"
+check_eq "isolation: other network's name" "NXDOMAIN" "$(status -b 127.77.1.2 @127.77.0.1 other.dns.podman)"
+check_eq "name on the second network" "127.77.2.9" "$(S -b 127.77.2.9 @127.77.0.2 other)"
+check_eq "host source sees the listener's network" "127.77.1.2" "$(S @127.77.0.1 web)"
+check_eq "forwarded name" "192.0.2.1" "$(S -b 127.77.1.2 @127.77.0.1 forwarded.example)"
+check_eq "TCP local name" "127.77.1.2" "$(S +tcp -b 127.77.1.3 @127.77.0.1 web)"
+check_eq "TCP forwarded name" "192.0.2.1" "$(S +tcp -b 127.77.1.2 @127.77.0.1 tcp-forwarded.example)"
+check_eq "TCP: several queries on one connection" "127.77.1.2 127.77.1.2" \
+  "$(dig +time=2 +tries=1 -p "$PORT" +tcp +keepopen +short -b 127.77.1.3 @127.77.0.1 web webalias | sort | tr '\n' ' ' | sed 's/ $//')"
+
+# Cache: the same forwarded name again must not reach the upstream.
+before=$(cat "$WORK/ports.count" 2>/dev/null || echo 0)
+S -b 127.77.1.2 @127.77.0.1 forwarded.example >/dev/null
+after=$(cat "$WORK/ports.count" 2>/dev/null || echo 0)
+check_eq "cached answer (upstream not asked again)" "$before" "$after"
+
+# Dead upstream: SERVFAIL, within 2 s.
+t0=$(date +%s%N)
+st=$(D +time=5 -b 127.77.1.5 @127.77.0.1 dead.example | sed -n 's/.*status: \([A-Z]*\).*/\1/p')
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check_eq "dead upstream answered SERVFAIL" "SERVFAIL" "$st"
+if [ "$ms" -lt 2000 ]; then pass "dead upstream answered in ${ms} ms (< 2000)"; else fail "dead upstream took ${ms} ms"; fi
+
+# Truncated TCP query: the server must stay responsive (and not spin).
+python3 - "$PORT" <<'PY' || fail "truncated TCP query"
+import socket, sys
+s = socket.create_connection(('127.77.0.1', int(sys.argv[1])), timeout=3)
+s.sendall(b'\x00\x40\x12\x34')   # says 64 bytes, sends 2
+s.close()
+PY
+check_eq "alive after a truncated TCP query" "127.77.1.2" "$(S -b 127.77.1.3 @127.77.0.1 web)"
+
+# TCP pipelining: a slow query (dead upstream) then a local one in one write,
+# then EOF from the client: the local answer comes first, SERVFAIL second, then EOF.
+python3 - "$PORT" <<'PY' || fail "TCP pipelining"
+import socket, struct, sys
+def q(i, name):
+    qn = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\0'
+    m = struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + qn + b'\0\1\0\1'
+    return struct.pack('>H', len(m)) + m
+s = socket.socket(); s.settimeout(5); s.bind(('127.77.1.5', 0))
+s.connect(('127.77.0.1', int(sys.argv[1])))
+s.sendall(q(1, 'slow.example') + q(2, 'web'))
+s.shutdown(socket.SHUT_WR)
+data = b''
+while True:
+    d = s.recv(4096)
+    if not d: break
+    data += d
+got = []
+while len(data) >= 2:
+    n = struct.unpack('>H', data[:2])[0]; m = data[2:2+n]; data = data[2+n:]
+    got.append((struct.unpack('>H', m[:2])[0], m[3] & 0xF))
+if got != [(2, 0), (1, 2)]: sys.exit("replies %r, want [(2, NOERROR), (1, SERVFAIL)] then EOF" % got)
+print("ok:   TCP pipelined queries answered out of order, EOF after the last reply")
+PY
+
+# TCP idle close: a connection that sends nothing is closed after ~5 s.
+python3 - "$PORT" <<'PY' || fail "TCP idle close"
+import socket, sys, time
+s = socket.create_connection(('127.77.0.1', int(sys.argv[1])), timeout=9)
+t0 = time.time()
+try:
+    d = s.recv(10)
+except socket.timeout:
+    sys.exit("still open after 9 s")
+took = time.time() - t0
+if d != b'' or not (3.5 < took < 8): sys.exit("closed after %.1f s with %r" % (took, d))
+print("ok:   TCP idle connection closed after %.1f s" % took)
+PY
+
+# --- SIGHUP during a bounded query flood: no query may be lost.
+cat > "$WORK/flood.py" <<'PY'
+import socket, struct, sys, time
+port, n, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.77.1.3', 0)); s.settimeout(1.0)
+q = lambda i: struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + b'\x03web\x00\x00\x01\x00\x01'
+lost = 0
+for i in range(n):
+    s.sendto(q(i), ('127.77.0.1', port))
+    try:
+        while True:
+            r = s.recv(512)
+            if struct.unpack('>H', r[:2])[0] == i: break
+    except socket.timeout:
+        lost += 1
+    time.sleep(0.002)
+open(out, 'w').write(str(lost))
+PY
+python3 "$WORK/flood.py" "$PORT" 1500 "$WORK/lost" &
+FLOOD=$!
+PIDS+=($FLOOD)
+sleep 0.3
+printf '127.77.0.1\nc1 127.77.1.2  web,WebAlias\nc2 127.77.1.3 fd00::3 db\nc7 127.77.1.7  newbox\n' > "$CFG/net1.tmp"
+mv "$CFG/net1.tmp" "$CFG/net1"
+printf '127.77.0.3\nc8 127.77.3.8  third\n' > "$CFG/net3"
+rm -f "$CFG/net2"
+for _ in 1 2 3; do kill -HUP "$SERVER"; sleep 0.3; done
+wait "$FLOOD"
+check_eq "queries lost during SIGHUP reloads" "0" "$(cat "$WORK/lost" 2>/dev/null || echo missing)"
+check_eq "reload added a name" "127.77.1.7" "$(S -b 127.77.1.3 @127.77.0.1 newbox)"
+check_eq "reload added a listener" "127.77.3.8" "$(S -b 127.77.3.8 @127.77.0.3 third)"
+st=$(status @127.77.0.2 other)
+if [ -z "$st" ]; then pass "reload closed a removed listener"; else fail "127.77.0.2 still answers ($st)"; fi
+
+# --- no listen address left: pid file removed, exit 0.
+rm -f "$CFG/net1" "$CFG/net3"
+kill -HUP "$SERVER"
+for _ in $(seq 50); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$SERVER" 2>/dev/null; then fail "server still running with no listen address"; else
+  wait "$SERVER"; check_eq "exit status with no listen address" "0" "$?"; fi
+[ -f "$CFG/aardvark.pid" ] && fail "pid file left behind" || pass "pid file removed"
+
+# --- daemon mode: the parent returns after the child listens and wrote its pid.
+printf '127.77.0.4\nc1 127.77.4.2  daemonbox\n' > "$CFG/net4"
+if "$NETD_BIN" dns --config "$CFG" -p "$PORT" --upstream "127.0.0.1:$UP_PORT" run; then
+  pass "daemon parent exited 0"
+  DPID=$(cat "$CFG/aardvark.pid" 2>/dev/null)
+  [ -n "$DPID" ] && PIDS+=("$DPID")
+  check_eq "daemon answers at once" "127.77.4.2" "$(S -b 127.77.4.2 @127.77.0.4 daemonbox)"
+  [ -n "$DPID" ] && kill "$DPID"
+else
+  fail "daemon start"
+fi
+# Start-up error: the address is not bindable -> parent exits 1.
+printf '192.0.2.77\n' > "$CFG/net5"
+if "$NETD_BIN" dns --config "$CFG" -p "$PORT" --upstream "127.0.0.1:$UP_PORT" run 2>/dev/null; then
+  fail "daemon should fail when it cannot bind"
+  kill "$(cat "$CFG/aardvark.pid")" 2>/dev/null
+else
+  pass "daemon start-up error exits non-zero"
+fi
+
+if [ "$FAILED" -ne 0 ]; then
+  echo "--- server log"; cat "$WORK/server.log"
+  exit 1
+fi
+echo "all dns server checks passed"
