@@ -30,8 +30,7 @@ namespace netd::uring {
 // What a completion belongs to. Values are part of the user_data encoding.
 enum class Op : uint8_t {
   None = 0,
-  TapRead,
-  TapWrite,
+  TapReadable,  // multishot poll: the tap has frames to read
   SocketRecv,
   SocketSend,
   PollFd,      // readiness of a foreign fd (c-ares sockets)
