@@ -69,6 +69,7 @@ struct TcpConn {
   uint8_t our_wscale = 0;     // shift the guest applies to ours (0 = no scaling)
   uint16_t mss = 536;         // largest payload we send to the guest
   int dupacks = 0;
+  bool probing = false;       // a zero-window probe byte is outstanding
 
   // ---- timers ----
   bool connecting = false;    // TcpConnect in flight

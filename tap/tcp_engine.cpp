@@ -68,6 +68,7 @@ void TcpEngine::set_state(TcpConn& c, TcpState to) {
 
 void TcpEngine::on_guest_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp,
                                  Actions& out) {
+  graveyard_.clear();
   FlowKey key{ip.src(), tcp.src_port(), ip.dst(), tcp.dst_port()};
   auto it = by_key_.find(key);
   if (it == by_key_.end()) {
@@ -170,6 +171,14 @@ void TcpEngine::on_ack(Time now, TcpConn& c, const wire::Ipv4View& ip, const wir
 
   const uint32_t old_window = c.guest_window;
   c.guest_window = uint32_t{tcp.window()} << c.guest_wscale;
+  // A guest that answers our zero-window probes is alive: probing may go on
+  // for as long as it keeps its window closed (RFC 1122 4.2.2.17).
+  if (c.guest_window == 0) c.retries = 0;
+  if (c.probing) {
+    // The probe byte counted as sent; if the guest refused it, it is unsent again.
+    c.probing = false;
+    if (ack == c.snd_una) c.snd_nxt = c.snd_una;
+  }
 
   if (ack > c.snd_una) {
     uint32_t acked = static_cast<uint32_t>(ack - c.snd_una);
@@ -384,6 +393,7 @@ void TcpEngine::send_rst_for(const wire::Ipv4View& ip, const wire::TcpView& tcp,
 // ---- host socket results ----------------------------------------------------
 
 void TcpEngine::on_connected(Time now, FlowId flow, int err, Actions& out) {
+  graveyard_.clear();
   TcpConn* c = find(flow);
   if (!c) return;
   c->connecting = false;
@@ -415,6 +425,7 @@ void TcpEngine::on_connected(Time now, FlowId flow, int err, Actions& out) {
 }
 
 void TcpEngine::on_readable(Time now, FlowId flow, int err, Actions& out) {
+  graveyard_.clear();
   TcpConn* c = find(flow);
   if (!c) return;
   c->rx = TcpConn::Rx::Idle;
@@ -423,6 +434,7 @@ void TcpEngine::on_readable(Time now, FlowId flow, int err, Actions& out) {
     return;
   }
   if (err < 0 && err != -ECANCELED) {
+    LOG_DEBUG("tcp flow %llu: poll failed: %s", static_cast<unsigned long long>(flow), std::strerror(-err));
     close(*c, true, true, out);
     return;
   }
@@ -435,6 +447,7 @@ void TcpEngine::on_readable(Time now, FlowId flow, int err, Actions& out) {
 }
 
 void TcpEngine::on_received(Time now, FlowId flow, int res, Actions& out) {
+  graveyard_.clear();
   TcpConn* c = find(flow);
   if (!c) return;
   c->rx = TcpConn::Rx::Idle;
@@ -456,10 +469,12 @@ void TcpEngine::on_received(Time now, FlowId flow, int res, Actions& out) {
   }
   if (res == -ECANCELED) return;
   // ECONNRESET and friends: the peer is gone; so is the guest's connection.
+  LOG_DEBUG("tcp flow %llu: receive failed: %s", static_cast<unsigned long long>(flow), std::strerror(-res));
   close(*c, true, false, out);
 }
 
 void TcpEngine::on_sent(Time now, FlowId flow, int res, Actions& out) {
+  graveyard_.clear();
   TcpConn* c = find(flow);
   if (!c) return;
   c->send_len = 0;
@@ -469,6 +484,7 @@ void TcpEngine::on_sent(Time now, FlowId flow, int res, Actions& out) {
   }
   if (res < 0) {
     if (res == -ECANCELED) return;
+    LOG_DEBUG("tcp flow %llu: send failed: %s", static_cast<unsigned long long>(flow), std::strerror(-res));
     close(*c, true, false, out);
     return;
   }
@@ -499,6 +515,7 @@ std::optional<Time> TcpEngine::next_deadline() const {
 }
 
 void TcpEngine::on_timer(Time now, Actions& out) {
+  graveyard_.clear();
   while (!timers_.empty() && timers_.top().at <= now) {
     TimerEntry e = timers_.top();
     timers_.pop();
@@ -531,15 +548,18 @@ void TcpEngine::on_conn_timer(Time now, TcpConn& c, Actions& out) {
     return;
   }
   if (c.snd_nxt == c.snd_una && c.guest_window > 0) return;  // nothing outstanding
-  ++ctx_.counters.tcp_retransmits;
-  uint32_t outstanding = static_cast<uint32_t>(c.snd_nxt - c.snd_una);
-  if (c.guest_window == 0 && outstanding == 0 && !c.from_host.empty()) {
-    // Persist: probe the zero window with one byte; its ACK carries the window.
+  if (c.guest_window == 0 && !c.from_host.empty() && !c.fin_sent) {
+    // Persist: probe the zero window with the first unacknowledged byte. It
+    // counts as sent, so an ACK that takes it moves the stream on; an ACK
+    // that refuses it carries the window we wait for.
     auto chunk = c.from_host.readable_at(0);
     send_segment(c, c.snd_una, wire::kTcpAck, chunk.first(1), false, out);
+    c.snd_nxt = c.snd_una + 1;
+    c.probing = true;
     arm_timer(now, c, c.rto);
     return;
   }
+  ++ctx_.counters.tcp_retransmits;
   // Go back to the first unacknowledged byte and send again.
   c.snd_nxt = c.snd_una;
   c.fin_sent = false;
@@ -574,7 +594,12 @@ void TcpEngine::maybe_free(TcpConn& c) {
   if (c.state != TcpState::Closed || c.io_in_flight()) return;
   c.to_host.release();
   c.from_host.release();
-  conns_.erase(c.id);  // `c` is gone after this line
+  // Callers up the stack may still look at `c` (its state reads Closed):
+  // keep the object until the next event enters the engine.
+  auto it = conns_.find(c.id);
+  if (it == conns_.end()) return;
+  graveyard_.push_back(std::move(it->second));
+  conns_.erase(it);
 }
 
 }  // namespace netd::tap

@@ -119,6 +119,9 @@ class TcpEngine {
   ChunkPool pool_{kQueueBytes, 64};
   std::unordered_map<FlowId, std::unique_ptr<TcpConn>> conns_;
   std::unordered_map<FlowKey, FlowId, FlowKeyHash> by_key_;
+  // Connections freed during the current event; destroyed at the next one,
+  // so code up the call stack may still read their (Closed) state.
+  std::vector<std::unique_ptr<TcpConn>> graveyard_;
 
   struct TimerEntry {
     Time at;
