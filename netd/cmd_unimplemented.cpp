@@ -16,6 +16,5 @@ int not_yet(const char* what) {
 int dns(int, char**) { return not_yet("dns"); }
 int network(int, char**) { return not_yet("network"); }
 int rootless_netns(int, char**) { return not_yet("rootless-netns"); }
-int slirp4netns(int, char**) { return not_yet("slirp4netns"); }
 
 }  // namespace netd::cmd
