@@ -3,23 +3,17 @@
 //
 // Start-up order matters to clients: everything that can fail (arguments,
 // the tap, the ring, the DNS upstreams) is done before the pid file and the
-// ready byte are written, so "ready" means packets flow.
-#include <fcntl.h>
-#include <unistd.h>
-
+// ready byte are written, so "ready" means packets flow. The sequence itself
+// is shared with `netd slirp4netns`: netd/attach_runner.h.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/log.h"
-#include "dns/upstream.h"
+#include "netd/attach_runner.h"
 #include "netd/commands.h"
 #include "netd/target_arg.h"
-#include "tap/dataplane.h"
-#include "tap/tap_device.h"
 
 namespace netd::cmd {
 namespace {
@@ -93,28 +87,6 @@ log::Level parse_level(const std::string& s) {
   return log::Level::Info;
 }
 
-std::string read_file(const char* path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const AttachArgs& a) {
-  std::vector<dns::UpstreamServer> out;
-  if (a.disable_dns) return out;
-  if (!a.dns_upstreams.empty()) {
-    for (const auto& s : a.dns_upstreams) {
-      auto u = dns::parse_upstream(s);
-      if (!u) return unexpected("--dns-upstream " + s + ": " + u.error());
-      out.push_back(*u);
-    }
-    return out;
-  }
-  out = dns::parse_resolv_conf(read_file("/etc/resolv.conf"));
-  return out;
-}
-
 }  // namespace
 
 int attach(int argc, char** argv) {
@@ -137,65 +109,22 @@ int attach(int argc, char** argv) {
     std::fprintf(stderr, "netd attach: %s\n", target.error().c_str());
     return 2;
   }
-  auto cfg = tap::StackConfig::from_cidr(a.cidr);
-  if (!cfg) {
-    std::fprintf(stderr, "netd attach: --cidr: %s\n", cfg.error().c_str());
-    return 2;
-  }
-  cfg->mtu = a.mtu;
-  cfg->host_loopback = !a.disable_host_loopback;
-  auto servers = dns_servers(a);
-  if (!servers) {
-    std::fprintf(stderr, "netd attach: %s\n", servers.error().c_str());
-    return 2;
-  }
-
-  tap::TapOptions topts;
-  topts.name = a.tap_name;
-  topts.configure = a.configure;
-  topts.mtu = a.mtu;
-  topts.guest_cidr = cfg->guest.to_string() + "/" + std::to_string(cfg->cidr.prefix);
-  topts.gateway = cfg->gateway.to_string();
-  if (!a.mac.empty()) topts.mac = a.mac;
-  topts.offload = !a.no_offload;
-  auto tapfd = tap::open_tap(*target, topts);
-  if (!tapfd) {
-    std::fprintf(stderr, "netd attach: %s\n", tapfd.error().c_str());
-    return 1;
-  }
-
-  tap::DataplaneOptions dopts;
-  dopts.stack = *cfg;
-  dopts.dns_upstreams = *servers;
-  if (target->pid) dopts.watch_pid = target->pid;
-  else dopts.watch_path = target->netns_path;
-  dopts.pcap_path = a.pcap;
-  dopts.vnet_hdr = topts.offload;
-  auto dp = tap::Dataplane::create(std::move(*tapfd), dopts);
-  if (!dp) {
-    std::fprintf(stderr, "netd attach: %s\n", dp.error().c_str());
-    return 1;
-  }
-
-  if (!a.pid_file.empty()) {
-    FILE* f = std::fopen(a.pid_file.c_str(), "we");
-    if (!f) {
-      std::fprintf(stderr, "netd attach: cannot write pid file %s: %m\n", a.pid_file.c_str());
-      return 1;
-    }
-    std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
-    std::fclose(f);
-  }
-  LOG_INFO("attached %s in %s: guest %s, gateway %s, dns %s, mtu %u%s", a.tap_name.c_str(),
-           target->describe().c_str(), cfg->guest.to_string().c_str(), cfg->gateway.to_string().c_str(),
-           cfg->dns.to_string().c_str(), a.mtu, cfg->host_loopback ? "" : ", host loopback disabled");
-  if (a.ready_fd >= 0) {
-    if (::write(a.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", a.ready_fd);
-    ::close(a.ready_fd);
-  }
-  int rc = (*dp)->run();
-  if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
-  return rc;
+  AttachConfig cfg;
+  cfg.prog = "netd attach";
+  cfg.target = *target;
+  cfg.tap_name = a.tap_name;
+  cfg.configure = a.configure;
+  cfg.mtu = a.mtu;
+  cfg.cidr = a.cidr;
+  cfg.disable_host_loopback = a.disable_host_loopback;
+  cfg.dns_upstreams = a.dns_upstreams;
+  cfg.disable_dns = a.disable_dns;
+  cfg.mac = a.mac;
+  cfg.ready_fd = a.ready_fd;
+  cfg.pid_file = a.pid_file;
+  cfg.pcap = a.pcap;
+  cfg.no_offload = a.no_offload;
+  return run_attach(cfg);
 }
 
 }  // namespace netd::cmd

@@ -35,7 +35,7 @@ void ForwardRegistry::erase(uint64_t id) {
 }
 
 std::string ForwardRegistry::list_reply() const {
-  nlohmann::json list = nlohmann::json::array();
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& f : entries_) {
     list.push_back({{"id", f.id},
                     {"proto", proto_name(f.proto)},
@@ -44,7 +44,7 @@ std::string ForwardRegistry::list_reply() const {
                     {"guest_addr", f.guest_addr.to_string()},
                     {"guest_port", f.guest_port}});
   }
-  nlohmann::json r = {{"return", {{"entries", list}}}};
+  nlohmann::ordered_json r = {{"return", {{"entries", list}}}};
   return r.dump();
 }
 

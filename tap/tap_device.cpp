@@ -63,7 +63,16 @@ Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offl
   ifreq ifr{};
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
   std::memcpy(ifr.ifr_name, name.c_str(), name.size());
-  if (::ioctl(tun.get(), TUNSETIFF, &ifr) != 0) {
+  // EBUSY: another process still holds the tap. A netd that just exited may
+  // still hold it for a moment (its io_uring is torn down asynchronously),
+  // so a restart waits up to two seconds before giving up.
+  int rc = -1;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    rc = ::ioctl(tun.get(), TUNSETIFF, &ifr);
+    if (rc == 0 || errno != EBUSY) break;
+    ::usleep(100 * 1000);
+  }
+  if (rc != 0) {
     int e = errno;
     std::string msg = "cannot attach tap " + name + ": " + std::strerror(e);
     if (e == EPERM) msg += " (no CAP_NET_ADMIN in the namespace, or the tap belongs to another user)";

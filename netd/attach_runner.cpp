@@ -1,0 +1,220 @@
+#include "netd/attach_runner.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "common/log.h"
+#include "dns/upstream.h"
+#include "netd/api_server.h"
+#include "portfwd/forwarder.h"
+#include "portfwd/forwarder_backend.h"
+#include "tap/dataplane.h"
+#include "tap/tap_device.h"
+
+namespace netd {
+namespace {
+
+std::string read_file(const char* path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const AttachConfig& a) {
+  std::vector<dns::UpstreamServer> out;
+  if (a.disable_dns) return out;
+  if (!a.dns_upstreams.empty()) {
+    for (const auto& s : a.dns_upstreams) {
+      auto u = dns::parse_upstream(s);
+      if (!u) return unexpected("--dns-upstream " + s + ": " + u.error());
+      out.push_back(*u);
+    }
+    return out;
+  }
+  out = dns::parse_resolv_conf(read_file("/etc/resolv.conf"));
+  return out;
+}
+
+// The forwarding backend of the API: a Forwarder on its own thread (its ring
+// must be created and used on that thread).
+class BackendThread {
+ public:
+  Expected<void, std::string> start(std::shared_ptr<portfwd::NsConnector> conn) {
+    auto ready = std::make_shared<std::promise<std::string>>();
+    auto fut = ready->get_future();
+    thread_ = std::thread([this, conn, ready] {
+      portfwd::ForwarderOptions o;
+      o.handle_signals = false;  // the data plane's signalfd owns SIGTERM
+      auto f = portfwd::Forwarder::create(conn, o);
+      if (!f) {
+        ready->set_value(f.error());
+        return;
+      }
+      fwd_ = std::move(*f);
+      backend_ = std::make_unique<portfwd::ForwarderBackend>(*fwd_);
+      ready->set_value("");
+      fwd_->run();
+    });
+    std::string err = fut.get();
+    if (!err.empty()) {
+      thread_.join();
+      return unexpected(err);
+    }
+    return {};
+  }
+  portfwd::ForwardBackend* backend() { return backend_.get(); }
+  void stop() {
+    if (!thread_.joinable()) return;
+    fwd_->request_stop();
+    thread_.join();
+  }
+  ~BackendThread() { stop(); }
+
+ private:
+  std::thread thread_;
+  std::unique_ptr<portfwd::Forwarder> fwd_;
+  std::unique_ptr<portfwd::ForwarderBackend> backend_;
+};
+
+// Watches the exit fd; on hang-up raises SIGTERM, which the data plane's
+// signalfd turns into a clean exit with status 0.
+class ExitFdWatcher {
+ public:
+  void start(int fd) {
+    wake_.reset(::eventfd(0, EFD_CLOEXEC));
+    thread_ = std::thread([fd, wake = wake_.get()] {
+      for (;;) {
+        pollfd p[2] = {{fd, POLLIN | POLLRDHUP, 0}, {wake, POLLIN, 0}};
+        if (::poll(p, 2, -1) < 0) continue;
+        if (p[1].revents) return;
+        if (p[0].revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) break;
+        char buf[256];
+        if (::read(fd, buf, sizeof buf) <= 0) break;
+      }
+      LOG_INFO("exit fd %d hung up: stopping", fd);
+      ::kill(::getpid(), SIGTERM);
+    });
+  }
+  ~ExitFdWatcher() {
+    if (!thread_.joinable()) return;
+    uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+    thread_.join();
+  }
+
+ private:
+  UniqueFd wake_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int run_attach(const AttachConfig& a) {
+  const char* prog = a.prog.c_str();
+  auto cfg = tap::StackConfig::from_cidr(a.cidr);
+  if (!cfg) {
+    std::fprintf(stderr, "%s: --cidr: %s\n", prog, cfg.error().c_str());
+    return a.arg_error_status;
+  }
+  cfg->mtu = a.mtu;
+  cfg->host_loopback = !a.disable_host_loopback;
+  auto servers = dns_servers(a);
+  if (!servers) {
+    std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
+    return a.arg_error_status;
+  }
+
+  // The connector forks a helper: before any thread exists.
+  std::shared_ptr<portfwd::NsConnector> connector;
+  if (!a.api_socket.empty()) {
+    auto c = portfwd::NsConnector::start(a.target);
+    if (!c) {
+      std::fprintf(stderr, "%s: %s\n", prog, c.error().c_str());
+      return 1;
+    }
+    connector = std::move(*c);
+  }
+
+  tap::TapOptions topts;
+  topts.name = a.tap_name;
+  topts.configure = a.configure;
+  topts.mtu = a.mtu;
+  topts.guest_cidr = cfg->guest.to_string() + "/" + std::to_string(cfg->cidr.prefix);
+  topts.gateway = cfg->gateway.to_string();
+  if (!a.mac.empty()) topts.mac = a.mac;
+  topts.offload = !a.no_offload;
+  auto tapfd = tap::open_tap(a.target, topts);
+  if (!tapfd) {
+    std::fprintf(stderr, "%s: %s\n", prog, tapfd.error().c_str());
+    return 1;
+  }
+
+  tap::DataplaneOptions dopts;
+  dopts.stack = *cfg;
+  dopts.dns_upstreams = *servers;
+  if (a.target.pid) dopts.watch_pid = a.target.pid;
+  else dopts.watch_path = a.target.netns_path;
+  dopts.pcap_path = a.pcap;
+  dopts.vnet_hdr = topts.offload;
+  auto dp = tap::Dataplane::create(std::move(*tapfd), dopts);
+  if (!dp) {
+    std::fprintf(stderr, "%s: %s\n", prog, dp.error().c_str());
+    return 1;
+  }
+
+  // Threads from here on (Dataplane::create blocked the stop signals).
+  BackendThread backend;
+  std::unique_ptr<ApiServer> api;
+  if (!a.api_socket.empty()) {
+    auto b = backend.start(connector);
+    if (!b) {
+      std::fprintf(stderr, "%s: port forwarding backend: %s\n", prog, b.error().c_str());
+      return 1;
+    }
+    ApiServerOptions ao;
+    ao.path = a.api_socket;
+    ao.defaults.guest_addr = *portfwd::IpAddress::parse(cfg->guest.to_string());
+    ao.backend = backend.backend();
+    auto s = ApiServer::start(ao);
+    if (!s) {
+      std::fprintf(stderr, "%s: %s\n", prog, s.error().c_str());
+      return 1;
+    }
+    api = std::move(*s);
+  }
+  ExitFdWatcher exit_watch;
+  if (a.exit_fd >= 0) exit_watch.start(a.exit_fd);
+
+  if (!a.pid_file.empty()) {
+    FILE* f = std::fopen(a.pid_file.c_str(), "we");
+    if (!f) {
+      std::fprintf(stderr, "%s: cannot write pid file %s: %m\n", prog, a.pid_file.c_str());
+      return 1;
+    }
+    std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
+    std::fclose(f);
+  }
+  LOG_INFO("attached %s in %s: guest %s, gateway %s, dns %s, mtu %u%s", a.tap_name.c_str(),
+           a.target.describe().c_str(), cfg->guest.to_string().c_str(), cfg->gateway.to_string().c_str(),
+           cfg->dns.to_string().c_str(), a.mtu, cfg->host_loopback ? "" : ", host loopback disabled");
+  if (a.ready_fd >= 0) {
+    if (::write(a.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", a.ready_fd);
+    ::close(a.ready_fd);
+  }
+  int rc = (*dp)->run();
+  backend.stop();  // before the API server: its closures post to the server
+  api.reset();     // removes the API socket
+  if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
+  return rc;
+}
+
+}  // namespace netd

@@ -1,0 +1,62 @@
+// The start-up sequence shared by `netd attach` and `netd slirp4netns`:
+// configuration in, a running attach engine out.
+//
+// Theory of operation: both command lines fill one AttachConfig; run_attach()
+// does everything that can fail first (CIDR, DNS upstreams, the tap, the
+// data plane, and for slirp4netns the forwarding backend and the API socket),
+// then writes the pid file and the ready byte, and runs the data plane on the
+// calling thread until SIGTERM/SIGINT, the target's exit, or the exit fd's
+// hang-up. The process keeps its pid for its whole life (slirp4netns clients
+// wait on it).
+//
+// Threads (slirp4netns with --api-socket): the data plane (this thread), the
+// forwarder backend (its own ring), the API server (Asio), and an exit-fd
+// watcher that turns hang-up into SIGTERM for the data plane. All start after
+// Dataplane::create() blocked the stop signals, so only the data plane's
+// signalfd sees them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/netns.h"
+
+namespace netd {
+
+struct AttachConfig {
+  std::string prog = "netd attach";  // prefix of start-up error messages
+  NsTarget target;
+  std::string tap_name = "tap0";
+  bool configure = false;
+  unsigned mtu = 65520;
+  std::string cidr = "10.0.2.0/24";
+  bool disable_host_loopback = false;
+  std::vector<std::string> dns_upstreams;  // empty: /etc/resolv.conf
+  bool disable_dns = false;
+  std::string mac;
+  int ready_fd = -1;
+  std::string pid_file;
+  std::string pcap;
+  bool no_offload = false;   // tap without virtio-net offloads
+  // slirp4netns extras.
+  int exit_fd = -1;          // hang-up: exit 0 (and remove the API socket)
+  std::string api_socket;    // serve the control API here
+  int arg_error_status = 2;  // exit status for bad configuration (slirp4netns: 1)
+};
+
+// Runs the engine; returns the process exit status.
+int run_attach(const AttachConfig& cfg);
+
+// `netd slirp4netns` command line -> what to do (exposed for unit tests).
+struct Slirp4netnsCommand {
+  enum class Action { Run, Help, Version, Error } action = Action::Run;
+  AttachConfig cfg;
+  std::string error;                  // Action::Error: one line, without the usage
+  std::vector<std::string> warnings;  // options accepted but not honoured
+};
+Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv);
+// The text of `slirp4netns --help` and `slirp4netns -v`.
+std::string slirp4netns_usage(const char* argv0);
+std::string slirp4netns_version();
+
+}  // namespace netd
