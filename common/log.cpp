@@ -20,6 +20,13 @@ const char* name_of(Level l) {
 }  // namespace
 
 void set_level(Level l) { g_level.store(static_cast<int>(l)); }
+
+Level parse_level(std::string_view w) {
+  if (w == "error") return Level::Error;
+  if (w == "warn") return Level::Warn;
+  if (w == "debug") return Level::Debug;
+  return Level::Info;
+}
 Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
 void set_program(const char* name) { g_program = name; }
 

@@ -7,6 +7,7 @@
 
 #include <cstdarg>
 #include <cstdint>
+#include <string_view>
 
 #include "common/time.h"
 
@@ -15,6 +16,9 @@ namespace netd::log {
 enum class Level { Error = 0, Warn = 1, Info = 2, Debug = 3 };
 
 void set_level(Level l);
+// "error", "warn", "info", "debug" -> the level; anything else -> Info.
+// (CLI11 validates the word; this only maps it.)
+Level parse_level(std::string_view word);
 Level level();
 // Prefix of every line (default "netd"); slirp4netns/aardvark-dns modes set their own name.
 void set_program(const char* name);

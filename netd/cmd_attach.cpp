@@ -80,13 +80,6 @@ void build_cli(CLI::App& app, AttachArgs& a) {
       "2: bad arguments.");
 }
 
-log::Level parse_level(const std::string& s) {
-  if (s == "error") return log::Level::Error;
-  if (s == "warn") return log::Level::Warn;
-  if (s == "debug") return log::Level::Debug;
-  return log::Level::Info;
-}
-
 }  // namespace
 
 int attach(int argc, char** argv) {
@@ -98,7 +91,7 @@ int attach(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  log::set_level(parse_level(a.log_level));
+  log::set_level(log::parse_level(a.log_level));
 
   if (!a.netns_path.empty() && !a.target.empty()) {
     std::fprintf(stderr, "netd attach: give either a positional target or --netns, not both\n");

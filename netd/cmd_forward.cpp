@@ -65,13 +65,6 @@ void build_cli(CLI::App& app, ForwardArgs& a) {
   app.footer("SIGTERM or SIGINT stop netd with exit status 0.");
 }
 
-log::Level parse_level(const std::string& s) {
-  if (s == "error") return log::Level::Error;
-  if (s == "warn") return log::Level::Warn;
-  if (s == "debug") return log::Level::Debug;
-  return log::Level::Info;
-}
-
 }  // namespace
 
 int forward(int argc, char** argv) {
@@ -83,7 +76,7 @@ int forward(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  log::set_level(parse_level(a.log_level));
+  log::set_level(log::parse_level(a.log_level));
 
   auto target = cli::parse_target(a.target, a.userns_path);
   if (!target) {

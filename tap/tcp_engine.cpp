@@ -392,15 +392,21 @@ void TcpEngine::send_rst_for(const wire::Ipv4View& ip, const wire::TcpView& tcp,
 
 // ---- host socket results ----------------------------------------------------
 
-void TcpEngine::on_connected(Time now, FlowId flow, int err, Actions& out) {
+TcpConn* TcpEngine::complete(FlowId flow, void (*done)(TcpConn&)) {
   graveyard_.clear();
   TcpConn* c = find(flow);
-  if (!c) return;
-  c->connecting = false;
-  if (c->state != TcpState::Connecting) {
-    maybe_free(*c);
-    return;
+  if (!c) return nullptr;
+  done(*c);
+  if (c->state == TcpState::Closed) {
+    maybe_free(*c);  // the last completion of a closed connection frees it
+    return nullptr;
   }
+  return c;
+}
+
+void TcpEngine::on_connected(Time now, FlowId flow, int err, Actions& out) {
+  TcpConn* c = complete(flow, [](TcpConn& k) { k.connecting = false; });
+  if (!c || c->state != TcpState::Connecting) return;
   if (err != 0) {
     ++ctx_.counters.tcp_connect_failed;
     int e = -err;
@@ -425,14 +431,8 @@ void TcpEngine::on_connected(Time now, FlowId flow, int err, Actions& out) {
 }
 
 void TcpEngine::on_readable(Time now, FlowId flow, int err, Actions& out) {
-  graveyard_.clear();
-  TcpConn* c = find(flow);
+  TcpConn* c = complete(flow, [](TcpConn& k) { k.rx = TcpConn::Rx::Idle; });
   if (!c) return;
-  c->rx = TcpConn::Rx::Idle;
-  if (c->state == TcpState::Closed) {
-    maybe_free(*c);
-    return;
-  }
   if (err < 0 && err != -ECANCELED) {
     LOG_DEBUG("tcp flow %llu: poll failed: %s", static_cast<unsigned long long>(flow), std::strerror(-err));
     close(*c, true, true, out);
@@ -447,14 +447,8 @@ void TcpEngine::on_readable(Time now, FlowId flow, int err, Actions& out) {
 }
 
 void TcpEngine::on_received(Time now, FlowId flow, int res, Actions& out) {
-  graveyard_.clear();
-  TcpConn* c = find(flow);
+  TcpConn* c = complete(flow, [](TcpConn& k) { k.rx = TcpConn::Rx::Idle; });
   if (!c) return;
-  c->rx = TcpConn::Rx::Idle;
-  if (c->state == TcpState::Closed) {
-    maybe_free(*c);
-    return;
-  }
   if (res > 0) {
     c->from_host.commit(static_cast<size_t>(res));
     push_to_guest(now, *c, out);
@@ -474,14 +468,8 @@ void TcpEngine::on_received(Time now, FlowId flow, int res, Actions& out) {
 }
 
 void TcpEngine::on_sent(Time now, FlowId flow, int res, Actions& out) {
-  graveyard_.clear();
-  TcpConn* c = find(flow);
+  TcpConn* c = complete(flow, [](TcpConn& k) { k.send_len = 0; });
   if (!c) return;
-  c->send_len = 0;
-  if (c->state == TcpState::Closed) {
-    maybe_free(*c);
-    return;
-  }
   if (res < 0) {
     if (res == -ECANCELED) return;
     LOG_DEBUG("tcp flow %llu: send failed: %s", static_cast<unsigned long long>(flow), std::strerror(-res));

@@ -84,6 +84,10 @@ class TcpEngine {
 
  private:
   TcpConn* find(FlowId id);
+  // Start of every host-socket result: marks the operation done (`done`) and
+  // returns the connection, or nullptr when it is gone or Closed (a closed
+  // one is freed by its last completion).
+  TcpConn* complete(FlowId flow, void (*done)(TcpConn&));
   void set_state(TcpConn& c, TcpState to);
 
   void on_new_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
