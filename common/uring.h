@@ -41,6 +41,7 @@ enum class Op : uint8_t {
   TcpPoll,     // stream socket readable
   TcpRecv,     // stream socket receive into a caller-owned buffer
   TcpSend,     // stream socket send from a caller-owned buffer
+  Accept,      // multishot accept on a published port's listening socket
 };
 
 struct Tag {

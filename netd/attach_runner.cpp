@@ -16,6 +16,8 @@
 #include "netd/api_server.h"
 #include "portfwd/forwarder.h"
 #include "portfwd/forwarder_backend.h"
+#include "portfwd/host_socket.h"
+#include "portfwd/port_spec.h"
 #include "tap/dataplane.h"
 #include "tap/tap_device.h"
 
@@ -132,6 +134,20 @@ int run_attach(const AttachConfig& a) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
     return a.arg_error_status;
   }
+  std::vector<portfwd::PortMapping> published;
+  for (const auto& text : a.publish) {
+    auto spec = portfwd::parse_port_spec(text);
+    if (!spec) {
+      std::fprintf(stderr, "%s: -p %s: %s\n", prog, text.c_str(), spec.error().c_str());
+      return a.arg_error_status;
+    }
+    if (spec->proto != portfwd::Proto::Tcp) {
+      std::fprintf(stderr, "%s: -p %s: UDP ports are not published by attach yet (use 'netd forward')\n", prog,
+                   text.c_str());
+      return a.arg_error_status;
+    }
+    for (const auto& m : portfwd::expand(*spec)) published.push_back(m);
+  }
 
   // The connector forks a helper: before any thread exists.
   std::shared_ptr<portfwd::NsConnector> connector;
@@ -169,6 +185,17 @@ int run_attach(const AttachConfig& a) {
   if (!dp) {
     std::fprintf(stderr, "%s: %s\n", prog, dp.error().c_str());
     return 1;
+  }
+
+  for (const auto& m : published) {
+    auto fd = portfwd::open_host_socket(m.host_addr, m.host_port, m.proto, false);
+    if (!fd) {
+      std::fprintf(stderr, "%s: -p: %s\n", prog, fd.error().c_str());
+      return 1;
+    }
+    (*dp)->publish_tcp(std::move(*fd), m.ctr_port);
+    LOG_INFO("publishing %s:%u/tcp -> guest port %u (client addresses preserved)", m.host_addr.to_string().c_str(),
+             m.host_port, m.ctr_port);
   }
 
   // Threads from here on (Dataplane::create blocked the stop signals).

@@ -38,6 +38,7 @@ struct AttachConfig {
   std::string pid_file;
   std::string pcap;
   bool no_offload = false;   // tap without virtio-net offloads
+  std::vector<std::string> publish;  // -p specs: host ports carried into the guest
   // slirp4netns extras.
   int exit_fd = -1;          // hang-up: exit 0 (and remove the API socket)
   std::string api_socket;    // serve the control API here

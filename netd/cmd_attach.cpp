@@ -35,6 +35,7 @@ struct AttachArgs {
   std::string pcap;
   std::string log_level = "info";
   bool no_offload = false;
+  std::vector<std::string> publish;
 };
 
 void build_cli(CLI::App& app, AttachArgs& a) {
@@ -68,6 +69,10 @@ void build_cli(CLI::App& app, AttachArgs& a) {
   app.add_option("-r,--ready-fd", a.ready_fd, "write \"1\" to this fd and close it once traffic flows");
   app.add_option("--pid-file", a.pid_file, "write netd's pid to this file (removed at exit)");
   app.add_option("--pcap", a.pcap, "write every frame crossing the tap to this pcap file");
+  app.add_option("-p,--publish", a.publish,
+                 "publish a TCP port: [HOSTIP:]HOSTPORT[-END]:GUESTPORT[-END][/tcp] (repeatable). The guest\n"
+                 "sees each client's real address (loopback clients appear as the gateway)")
+      ->allow_extra_args(false);
   app.add_flag("--no-offload", a.no_offload,
                "open the tap without virtio-net offloads (full checksums in --pcap captures; slower)");
   app.add_option("--log-level", a.log_level, "error, warn, info or debug")
@@ -117,6 +122,7 @@ int attach(int argc, char** argv) {
   cfg.pid_file = a.pid_file;
   cfg.pcap = a.pcap;
   cfg.no_offload = a.no_offload;
+  cfg.publish = a.publish;
   return run_attach(cfg);
 }
 

@@ -1,5 +1,7 @@
 #include "portfwd/forwarder.h"
 
+#include "portfwd/host_socket.h"
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -164,20 +166,9 @@ struct Forwarder::Impl {
     for (const auto& l : listeners.items) {
       if (l.live && l.rule.id == rule.id) return unexpected("forward id " + std::to_string(rule.id) + " exists");
     }
-    int type = (rule.proto == Proto::Udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
-    UniqueFd fd(::socket(rule.host_addr.family, type, 0));
-    if (!fd) return unexpected(std::string("socket: ") + std::strerror(errno));
-    int one = 1;
-    if (rule.proto == Proto::Tcp) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (rule.host_addr.family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    sockaddr_storage ss;
-    socklen_t len = rule.host_addr.to_sockaddr(rule.host_port, ss);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-      int e = errno;
-      return unexpected(bind_error_message(rule.host_addr, rule.host_port, rule.proto, e, unprivileged_port_start()));
-    }
-    if (rule.proto == Proto::Tcp && ::listen(fd.get(), 128) != 0)
-      return unexpected(std::string("listen: ") + std::strerror(errno));
+    auto opened = open_host_socket(rule.host_addr, rule.host_port, rule.proto, true);
+    if (!opened) return unexpected(opened.error());
+    UniqueFd fd = std::move(*opened);
     uint32_t i = listeners.alloc();
     Listener& l = listeners.items[i];
     l.fd = std::move(fd);

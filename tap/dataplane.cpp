@@ -74,6 +74,12 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     uint32_t socket_slot = 0;  // for sends: whose error to report
     uint16_t socket_generation = 0;
   };
+  // A published TCP port: its listening socket and where connections go.
+  struct Listener {
+    UniqueFd fd;
+    uint16_t guest_port = 0;
+    bool paused = false;  // out of fds: re-armed by the timer, not at once
+  };
   struct PollState {
     bool read = false, write = false;  // what c-ares wants
     bool armed = false;
@@ -95,6 +101,9 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   std::vector<uint32_t> free_writes;
   std::unique_ptr<dns::Forwarder> forwarder;
   std::unordered_map<int, PollState> polls;
+  std::vector<Listener> listeners;
+  log::RateLimit accept_error_log{seconds(10), 3};
+  std::optional<Time> accept_retry_at;
   UniqueFd signal_fd;
   signalfd_siginfo siginfo{};
   UniqueFd pid_fd;
@@ -185,6 +194,64 @@ struct Dataplane::Impl final : dns::SocketWatcher {
 
   // ---- arming ---------------------------------------------------------------
   void arm_tap_poll() { io_uring_prep_poll_multishot(ring->sqe({Op::TapReadable, 0, 0}), tap.get(), POLLIN); }
+  void arm_accept(uint32_t i) {
+    io_uring_prep_multishot_accept(ring->sqe({Op::Accept, 0, i}), listeners[i].fd.get(), nullptr, nullptr,
+                                   SOCK_CLOEXEC);
+  }
+
+  void publish_tcp(UniqueFd fd, uint16_t guest_port) {
+    listeners.push_back(Listener{std::move(fd), guest_port});
+    arm_accept(static_cast<uint32_t>(listeners.size() - 1));
+  }
+
+  void on_accept(Time now, Tag tag, const io_uring_cqe& cqe) {
+    if (tag.slot >= listeners.size()) return;
+    if (cqe.res >= 0) {
+      UniqueFd conn(cqe.res);
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      wire::Ipv4Addr client{0};  // unknown / IPv6: the guest sees the gateway
+      uint16_t port = 0;
+      if (::getpeername(conn.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+          auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+          client = wire::Ipv4Addr{ntohl(sin->sin_addr.s_addr)};
+          port = ntohs(sin->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+          auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+          port = ntohs(sin6->sin6_port);
+          if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            uint32_t v;
+            std::memcpy(&v, &sin6->sin6_addr.s6_addr[12], 4);
+            client = wire::Ipv4Addr{ntohl(v)};
+          }
+        }
+      }
+      auto flow = stack.on_tcp_inbound(now, client, port, listeners[tag.slot].guest_port, actions);
+      if (!flow) {
+        linger lg{1, 0};  // refused: the client gets a reset, not a half-open socket
+        ::setsockopt(conn.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      } else {
+        int one = 1;
+        ::setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        add_socket(std::move(conn), *flow, SocketKind::Tcp);
+      }
+    } else {
+      uint64_t suppressed = 0;
+      if (accept_error_log.allow(now, &suppressed))
+        LOG_WARN("accept on a published port failed: %s (%llu similar suppressed)", std::strerror(-cqe.res),
+                 static_cast<unsigned long long>(suppressed));
+    }
+    if (cqe.flags & IORING_CQE_F_MORE) return;
+    if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOMEM || cqe.res == -ENOBUFS) {
+      // Re-arming now would fail again at once: try again in a second.
+      listeners[tag.slot].paused = true;
+      accept_retry_at = now + seconds(1);
+      return;
+    }
+    arm_accept(tag.slot);
+  }
+
   void arm_signal_read() {
     io_uring_prep_read(ring->sqe({Op::SignalRead, 0, 0}), signal_fd.get(), &siginfo, sizeof siginfo,
                        static_cast<uint64_t>(-1));
@@ -507,6 +574,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       case Op::TcpRecv:
       case Op::TcpSend:
         return on_tcp_completion(now, tag, cqe);
+      case Op::Accept:
+        return on_accept(now, tag, cqe);
       case Op::Cancel:
       case Op::None:
         return;
@@ -613,10 +682,19 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     };
     if (forwarder) consider(forwarder->next_deadline(now));
     if (!opts.watch_path.empty()) consider(next_path_check);
+    consider(accept_retry_at);
     return best;
   }
 
   void on_timers(Time now) {
+    if (accept_retry_at && now >= *accept_retry_at) {
+      accept_retry_at.reset();
+      for (uint32_t i = 0; i < listeners.size(); ++i) {
+        if (!listeners[i].paused) continue;
+        listeners[i].paused = false;
+        arm_accept(i);
+      }
+    }
     stack.on_timer(now, actions);
     if (forwarder) forwarder->on_timer();
     if (!opts.watch_path.empty() && now >= next_path_check) {
@@ -668,6 +746,9 @@ Expected<std::unique_ptr<Dataplane>, std::string> Dataplane::create(UniqueFd tap
 }
 
 int Dataplane::run() { return impl_->run(); }
+void Dataplane::publish_tcp(UniqueFd listener, uint16_t guest_port) {
+  impl_->publish_tcp(std::move(listener), guest_port);
+}
 const Stack& Dataplane::stack() const { return impl_->stack; }
 
 }  // namespace netd::tap

@@ -47,6 +47,12 @@ class Dataplane {
   static Expected<std::unique_ptr<Dataplane>, std::string> create(UniqueFd tap, DataplaneOptions opts);
   ~Dataplane();
 
+  // Publishes a TCP port: `listener` is a bound, listening stream socket of
+  // the caller's (IPv4 or IPv6); every connection it accepts is carried to
+  // the guest's `guest_port` with the client's address as its source.
+  // Call before run() (from the loop's thread).
+  void publish_tcp(UniqueFd listener, uint16_t guest_port);
+
   // Runs until SIGTERM/SIGINT or the target goes away; returns the exit status.
   int run();
   const Stack& stack() const;

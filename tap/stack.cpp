@@ -145,6 +145,14 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
   dns_.on_reply(now, token, reply, out);
 }
 
+std::optional<FlowId> Stack::on_tcp_inbound(Time now, wire::Ipv4Addr client, uint16_t client_port,
+                                            uint16_t guest_port, Actions& out) {
+  const StackConfig& c = ctx_.cfg;
+  wire::Ipv4Addr seen = client;
+  if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client)) seen = c.gateway;
+  return tcp_.on_inbound(now, seen, client_port, c.guest, guest_port, out);
+}
+
 std::optional<Time> Stack::next_deadline() const {
   std::optional<Time> best;
   for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline(), tcp_.next_deadline()}) {

@@ -41,6 +41,12 @@ class Stack {
   void on_socket_error(Time now, SocketKind kind, FlowId flow, int err, Actions& out);
   void on_dns_reply(Time now, uint64_t token, const Expected<std::vector<std::byte>, int>& reply,
                     Actions& out);
+  // A published TCP port accepted a connection from client:client_port for
+  // guest_port. The guest sees the client's address, except for clients it
+  // could not route back to (loopback, its own subnet), which appear as the
+  // gateway. Returns the flow for the accepted socket, or nullopt to refuse.
+  std::optional<FlowId> on_tcp_inbound(Time now, wire::Ipv4Addr client, uint16_t client_port,
+                                       uint16_t guest_port, Actions& out);
   // TCP socket results (see TcpEngine); values are -errno on failure.
   void on_tcp_connected(Time now, FlowId flow, int err, Actions& out) { tcp_.on_connected(now, flow, err, out); }
   void on_tcp_readable(Time now, FlowId flow, int err, Actions& out) { tcp_.on_readable(now, flow, err, out); }

@@ -4,6 +4,8 @@
 //
 // States are netd's, as the guest's peer (RFC 793 names):
 //   Connecting   guest SYN seen; the host socket's connect() is in flight
+//   SynSent      a published port accepted a host connection; netd sent the
+//                guest a SYN and waits for its SYN-ACK
 //   SynReceived  host connected; SYN-ACK sent, waiting for the guest's ACK
 //   Established  data both ways
 //   CloseWait    guest sent FIN (host socket shut for writing once drained);
@@ -30,6 +32,7 @@ namespace netd::tap {
 
 enum class TcpState : uint8_t {
   Connecting,
+  SynSent,
   SynReceived,
   Established,
   CloseWait,

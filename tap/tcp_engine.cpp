@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "tap/address_map.h"
+#include "tap/wire/arp.h"
 #include "tap/wire/builder.h"
 #include "tap/wire/ethernet.h"
 #include "tap/wire/icmp.h"
@@ -25,6 +26,7 @@ bool sends_host_data(TcpState s) { return s == TcpState::Established || s == Tcp
 const char* to_string(TcpState s) {
   switch (s) {
     case TcpState::Connecting: return "Connecting";
+    case TcpState::SynSent: return "SynSent";
     case TcpState::SynReceived: return "SynReceived";
     case TcpState::Established: return "Established";
     case TcpState::CloseWait: return "CloseWait";
@@ -77,6 +79,10 @@ void TcpEngine::on_guest_segment(Time now, const wire::Ipv4View& ip, const wire:
   }
   TcpConn& c = *conns_.at(it->second);
 
+  if (c.state == TcpState::SynSent) {
+    on_syn_sent_segment(now, c, tcp, out);
+    return;
+  }
   if (tcp.rst()) {
     // Accept a RST anywhere in the receive window (RFC 5961 would ask for an
     // exact match plus challenge ACKs; the guest is not an off-path attacker).
@@ -149,6 +155,67 @@ void TcpEngine::on_new_segment(Time now, const wire::Ipv4View& ip, const wire::T
   c.connecting = true;
   out.to_host.push_back(TcpConnect{id, *host, tcp.dst_port()});
   arm_timer(now, c, kConnectTimeout);
+}
+
+std::optional<FlowId> TcpEngine::on_inbound(Time now, wire::Ipv4Addr peer, uint16_t peer_port,
+                                            wire::Ipv4Addr guest, uint16_t guest_port, Actions& out) {
+  graveyard_.clear();
+  FlowKey key{guest, guest_port, peer, peer_port};
+  if (by_key_.count(key)) return std::nullopt;  // that 4-tuple is in use
+  if (conns_.size() >= kMaxConns) {
+    ++ctx_.counters.tcp_conn_limit;
+    return std::nullopt;
+  }
+  FlowId id = next_flow_++;
+  auto conn = std::make_unique<TcpConn>(id, key, pool_);
+  TcpConn& c = *conn;
+  conns_.emplace(id, std::move(conn));
+  by_key_.emplace(key, id);
+  ++ctx_.counters.tcp_conns_opened;
+  isn_state_ = isn_state_ * 1664525u + 1013904223u;
+  c.iss = wire::SeqNum(isn_state_ ^ (peer_port * 2654435761u));
+  c.snd_una = c.iss;
+  c.snd_nxt = c.iss + 1;
+  c.our_wscale = kOurWindowScale;  // offered; dropped if the guest does not scale
+  c.rto = kInitialRto;
+  c.state = TcpState::SynSent;
+  if (ctx_.guest_mac.is_broadcast()) {
+    // The guest has not spoken yet: ask for its MAC; the SYN retransmission
+    // will find it (a SYN to the broadcast MAC is not taken by TCP).
+    wire::L2Addrs l2{ctx_.cfg.gateway_mac, wire::MacAddr::broadcast()};
+    out.to_tap.push_back(wire::build_arp(l2, wire::kArpRequest, ctx_.cfg.gateway_mac, ctx_.cfg.gateway,
+                                         wire::MacAddr{}, guest));
+  }
+  send_segment(c, c.iss, wire::kTcpSyn, {}, true, out);
+  arm_timer(now, c, c.rto);
+  return id;
+}
+
+void TcpEngine::on_syn_sent_segment(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out) {
+  const bool acks_syn = tcp.ack_flag() && tcp.ack() == c.iss + 1;
+  if (tcp.rst()) {
+    // The guest refused (nothing listens on that port): the host client gets a reset.
+    if (acks_syn) close(c, false, true, out);
+    return;
+  }
+  if (!tcp.syn() || !acks_syn) return;  // anything else is not an answer to our SYN
+  auto opts = tcp.options();
+  c.rcv_nxt = tcp.seq() + 1;
+  if (opts.window_scale) {
+    c.guest_wscale = std::min<uint8_t>(*opts.window_scale, 14);
+  } else {
+    c.our_wscale = 0;  // scaling needs both sides (RFC 7323)
+  }
+  uint32_t our_max = ctx_.cfg.mtu > 40 ? ctx_.cfg.mtu - 40 : 536;
+  c.mss = static_cast<uint16_t>(std::min<uint32_t>(opts.mss.value_or(536), std::min<uint32_t>(our_max, 65495)));
+  c.guest_window = tcp.window();  // never scaled in a SYN
+  c.snd_una = tcp.ack();
+  c.retries = 0;
+  disarm_timer(c);
+  set_state(c, TcpState::Established);
+  send_ack(c, out);
+  pump_from_host(c, out);  // the host client may have sent its request already
+  (void)now;
 }
 
 void TcpEngine::on_ack(Time now, TcpConn& c, const wire::Ipv4View& ip, const wire::TcpView& tcp,
@@ -530,6 +597,15 @@ void TcpEngine::on_conn_timer(Time now, TcpConn& c, Actions& out) {
     return;
   }
   c.rto = std::min(c.rto * 2, kMaxRto);
+  if (c.state == TcpState::SynSent) {
+    if (c.retries > kMaxSynRetries) {
+      close(c, false, true, out);  // the guest never answered: reset the host client
+      return;
+    }
+    send_segment(c, c.iss, wire::kTcpSyn, {}, true, out);
+    arm_timer(now, c, c.rto);
+    return;
+  }
   if (c.state == TcpState::SynReceived) {
     send_segment(c, c.iss, wire::kTcpSyn | wire::kTcpAck, {}, true, out);
     arm_timer(now, c, c.rto);

@@ -22,6 +22,11 @@
 //    retransmission (timer with exponential backoff, or three duplicate ACKs)
 //    re-sends from. We never send beyond the guest's advertised window; a
 //    zero window is probed with one byte on the persist timer.
+//  * Published ports: a connection a host listener accepted comes in through
+//    on_inbound(); netd sends the guest a SYN from the client's own address
+//    (loopback clients appear as the gateway) and, on the guest's SYN-ACK,
+//    the connection continues exactly like an outbound one. A guest RST or
+//    no answer resets the host client.
 //  * Close: a guest FIN is passed on as shutdown(SHUT_WR) once all its data
 //    is written; host EOF becomes our FIN after the last byte; a RST from
 //    either side aborts the other. A connection is forgotten only when no
@@ -56,6 +61,7 @@ class TcpEngine {
   static constexpr Duration kInitialRto = milliseconds(200);
   static constexpr Duration kMaxRto = seconds(10);
   static constexpr int kMaxRetries = 10;
+  static constexpr int kMaxSynRetries = 5;  // published ports: ~6 s until the client is reset
   static constexpr uint8_t kOurWindowScale = 7;
   // Largest TCP payload of one IPv4 packet: with tap offloads netd sends
   // super-segments this large and the guest kernel takes them as GSO.
@@ -66,6 +72,14 @@ class TcpEngine {
 
   // A parsed segment from the guest.
   void on_guest_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
+
+  // A published port accepted a host connection from peer:peer_port (as the
+  // guest will see it) for guest:guest_port. Starts the handshake towards the
+  // guest and returns the new flow, whose socket is the accepted one (already
+  // connected), or nullopt when the connection must be refused (limit, or
+  // that 4-tuple in use).
+  std::optional<FlowId> on_inbound(Time now, wire::Ipv4Addr peer, uint16_t peer_port, wire::Ipv4Addr guest,
+                                   uint16_t guest_port, Actions& out);
 
   // Results of the requests in Actions, by flow. err/res are -errno on failure.
   void on_connected(Time now, FlowId flow, int err, Actions& out);
@@ -91,6 +105,7 @@ class TcpEngine {
   void set_state(TcpConn& c, TcpState to);
 
   void on_new_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
+  void on_syn_sent_segment(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out);
   void on_ack(Time now, TcpConn& c, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
   void on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out);
 

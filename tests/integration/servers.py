@@ -8,11 +8,11 @@ Modes:
                                  3 on ICMP port unreachable)
   garbage IFNAME COUNT          send COUNT malformed Ethernet frames on IFNAME (AF_PACKET)
   tcp-server ADDR PORT          TCP peer; the client's first line picks the behaviour:
-                                  ECHO (echo until EOF), SINK (read to EOF, answer the
+                                  WHO (answer the client's address), ECHO (echo until EOF), SINK (read to EOF, answer the
                                   sha256), SOURCE N (send N pattern bytes, close),
                                   RESET N (send N bytes, then RST), SLOW N (stop reading
                                   for 2 s, then SINK)
-  tcp-client ADDR PORT ACTION [ARG]   echo MSG | upload N | download N | concurrent N |
+  tcp-client ADDR PORT ACTION [ARG]   who | echo MSG | upload N | download N | concurrent N |
                                   expect-reset N | slow N | half-close N; prints "ok ..."
                                   or exits non-zero with the reason
 
@@ -177,7 +177,10 @@ def tcp_handle(conn):
         cmd = read_line(conn).split()
         if not cmd:
             return
-        if cmd[0] == "ECHO":
+        if cmd[0] == "WHO":
+            peer = conn.getpeername()
+            conn.sendall(f"{peer[0]} {peer[1]}\n".encode())
+        elif cmd[0] == "ECHO":
             while True:
                 data = conn.recv(65536)
                 if not data:
@@ -256,6 +259,9 @@ def tcp_client(addr, port, action, arg="0"):
             if total != n or h.hexdigest() != pattern_sha(n):
                 die(f"download mismatch: {total} bytes")
             print(f"ok {n} bytes sha256 {h.hexdigest()[:16]}")
+        elif action == "who":
+            c.sendall(b"WHO\n")
+            print(read_line(c))
         elif action == "expect-reset":
             c.sendall(f"RESET {arg}\n".encode())
             try:

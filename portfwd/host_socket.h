@@ -1,0 +1,23 @@
+// The host side of a published port: a socket bound to HOSTIP:HOSTPORT,
+// listening for TCP. Shared by `netd forward` and `netd attach -p`, so both
+// report a refused bind the same way (naming ip_unprivileged_port_start).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/expected.h"
+#include "common/unique_fd.h"
+#include "portfwd/ip_address.h"
+#include "portfwd/port_spec.h"
+
+namespace netd::portfwd {
+
+// Creates, binds and (for TCP) listens. IPv6 sockets are IPv6-only, so
+// "[::]:P" and "0.0.0.0:P" can be published side by side. `nonblocking`
+// sets SOCK_NONBLOCK (poll-driven users); io_uring accept wants it off.
+// Returns the socket or a one-line message.
+Expected<UniqueFd, std::string> open_host_socket(const IpAddress& addr, uint16_t port, Proto proto,
+                                                 bool nonblocking);
+
+}  // namespace netd::portfwd

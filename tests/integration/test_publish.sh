@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# netd attach -p: published TCP ports carried through the tap stack. A client
+# on the host's loopback and a client in the world namespace reach a server in
+# the container; the server sees the world client's real address (loopback
+# clients appear as the gateway); bulk data arrives intact both ways; a port
+# nobody listens on in the container resets the client; a bad spec and (for
+# an unprivileged netd) a port below ip_unprivileged_port_start fail clearly.
+source "$(dirname "$0")/lib.sh"
+
+world_up
+container_up
+# The server inside the container, on every address of the guest.
+in_ctr "$PY" "$SERVERS" tcp-server 0.0.0.0 8080 &
+PIDS+=("$!")
+wait_listening 8080 in_ctr
+netd_attach --configure --disable-dns -p 127.0.0.1:18080:8080 -p 198.51.100.1:18081:8080 -p 18082:9
+client_world() { in_world "$PY" "$SERVERS" tcp-client "$@"; }
+client_host() { "$PY" "$SERVERS" tcp-client "$@"; }
+
+out=$(client_host 127.0.0.1 18080 who) || fail "published port from host loopback: $out"
+[[ "$out" == 10.0.2.2\ * ]] || fail "a loopback client should appear as the gateway, the server saw '$out'"
+ok "host loopback client -> container; the server sees the gateway ($out)"
+
+out=$(client_world 198.51.100.1 18081 who) || fail "published port from the world: $out"
+[[ "$out" == 198.51.100.10\ * ]] || fail "the server saw '$out', not the world client's address"
+ok "world client -> container; the server sees the client's real address ($out)"
+
+out=$(client_world 198.51.100.1 18081 upload 200000000) || fail "upload through the published port: $out"
+ok "client -> container through the published port: $out"
+out=$(client_host 127.0.0.1 18080 download 200000000) || fail "download through the published port: $out"
+ok "container -> client through the published port: $out"
+out=$(client_world 198.51.100.1 18081 concurrent 200 2>&1) || fail "concurrent: $out"
+ok "200 concurrent connections through the published port: $out"
+
+rc=0
+out=$(client_host 127.0.0.1 18082 echo nobody 2>&1) || rc=$?
+[[ $rc -ne 0 ]] || fail "a published port with no server in the container should fail: $out"
+ok "no server behind the published port: the client is reset (rc=$rc)"
+
+rc=0
+"$NETD_BIN" attach -p 70000:80 "$CTR" 2>"$T/err" || rc=$?
+[[ $rc -eq 2 ]] && grep -q "70000" "$T/err" || fail "bad -p spec: rc=$rc $(cat "$T/err")"
+ok "a bad -p spec is refused with exit 2"
+if [[ "$NETD_HARNESS_OUTER_UID" != 0 ]]; then
+  rc=0
+  setpriv --bounding-set=-all --inh-caps=-all "$NETD_BIN" attach --tap tap1 -p 127.0.0.1:80:80 "$CTR" 2>"$T/err" || rc=$?
+  [[ $rc -ne 0 ]] && grep -q "ip_unprivileged_port_start" "$T/err" || fail "port 80 unprivileged: rc=$rc $(cat "$T/err")"
+  ok "an unprivileged netd names net.ipv4.ip_unprivileged_port_start for port 80"
+fi
+pass
