@@ -23,6 +23,7 @@ constexpr const char* kUsage =
     "  network         manage per-user bridge networks (create, ls, inspect, rm, ...)\n"
     "  dns             embedded DNS server (aardvark-dns compatible)\n"
     "  rootless-netns  run a shell or command inside the per-user rootless netns\n"
+    "  ctl             send a request to a running netd's API socket\n"
     "  version         print the version\n"
     "\n"
     "Run 'netd COMMAND --help' for the options of a command; man pages are in docs/man/.\n";
