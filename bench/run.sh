@@ -11,7 +11,7 @@
 #     iperf3 TCP both ways at MTU 65520 and 1500, iperf3 UDP, request/response
 #     latency and connections per second with bench/rr.cpp, each line for all
 #     tools back to back, N rounds (default 1; the median is reported); raw results in a
-#     results directory (under build/), failures recorded as reasons;
+#     results directory (under build-bench/), failures recorded as reasons;
 #  3. bench/report.py: the table with netd/peer ratios on stdout, and
 #     docs/benchmarks.md + docs/benchmarks.png (unless --no-docs).
 # Only 127.0.0.1 and namespaces made by the run carry traffic. The whole run
@@ -46,10 +46,10 @@ fi
 
 scripts/install-deps.sh
 bench/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j2 --target netd netd-bench-rr >/dev/null
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-bench -j2 --target netd netd-bench-rr >/dev/null
 
-OUT="$ROOT/build/bench-results/$(date +%Y%m%d-%H%M%S)"
+OUT="$ROOT/build-bench/bench-results/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$OUT"
 [[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || { echo "run.sh: --rounds takes 1..99" >&2; exit 2; }
 if ((QUICK)); then
@@ -88,8 +88,8 @@ pasta_version() { dpkg-query -W -f='${Version}' passt 2>/dev/null || echo unknow
 echo "bench: tools: $TOOLS; $ROUNDS round(s); iperf3 -t $DUR; $N_RR round trips; $N_CRR connections; results in $OUT" >&2
 start=$(date +%s)
 rc=0
-NETD_BIN="$ROOT/build/bin/netd" NETD_SRC="$ROOT" NETD_TEST_TIMEOUT=$LIMIT NETD_TEST_LIFETIME=$LIMIT \
-  BENCH_RR="$ROOT/build/bin/netd-bench-rr" BENCH_OUT="$OUT" BENCH_TOOLS="$TOOLS" BENCH_DUR=$DUR \
+NETD_BIN="$ROOT/build-bench/bin/netd" NETD_SRC="$ROOT" NETD_TEST_TIMEOUT=$LIMIT NETD_TEST_LIFETIME=$LIMIT \
+  BENCH_RR="$ROOT/build-bench/bin/netd-bench-rr" BENCH_OUT="$OUT" BENCH_TOOLS="$TOOLS" BENCH_DUR=$DUR \
   BENCH_N_RR=$N_RR BENCH_N_CRR=$N_CRR BENCH_ROUNDS=$ROUNDS BENCH_PASTA_NEW="$PASTA_NEW" \
   bash bench/measure.sh || rc=$?
 echo "elapsed=$(($(date +%s) - start)) s" >>"$OUT/facts.txt"

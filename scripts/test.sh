@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 BUILD=${NETD_BUILD_DIR:-build}
-cmake -S . -B "$BUILD" -DNETD_WERROR=ON >/dev/null
+cmake -S . -B "$BUILD" -DNETD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
 ctest --test-dir "$BUILD" --output-on-failure --timeout 600 -j"$(nproc)" -L unit
 ctest --test-dir "$BUILD" --output-on-failure --timeout 600 -L integration
