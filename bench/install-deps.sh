@@ -8,17 +8,12 @@ set -euo pipefail
 
 bench_pkgs=(iperf3 slirp4netns passt python3 python3-matplotlib util-linux iproute2)
 
-missing=()
-for p in "${bench_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]} == 0)); then
-  exit 0
-fi
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
-echo "bench/install-deps: installing ${missing[*]}" >&2
 # iperf3's postinst asks whether to start a daemon: answer no, non-interactively.
-echo "iperf3 iperf3/start_daemon boolean false" | "${SUDO[@]}" debconf-set-selections 2>/dev/null || true
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+if ! dpkg-query -W -f='${Status}' iperf3 2>/dev/null | grep -q "install ok installed"; then
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+  echo "iperf3 iperf3/start_daemon boolean false" | "${SUDO[@]}" debconf-set-selections 2>/dev/null || true
+fi
+# shellcheck source=../scripts/apt-install-missing.sh
+source "$(dirname "$0")/../scripts/apt-install-missing.sh"
+apt_install_missing bench/install-deps "${bench_pkgs[@]}"

@@ -134,19 +134,17 @@ int run_attach(const AttachConfig& a) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
     return a.arg_error_status;
   }
-  std::vector<portfwd::PortMapping> published;
-  for (const auto& text : a.publish) {
-    auto spec = portfwd::parse_port_spec(text);
-    if (!spec) {
-      std::fprintf(stderr, "%s: -p %s: %s\n", prog, text.c_str(), spec.error().c_str());
+  auto published = portfwd::parse_port_specs(a.publish);
+  if (!published) {
+    std::fprintf(stderr, "%s: %s\n", prog, published.error().c_str());
+    return a.arg_error_status;
+  }
+  for (const auto& m : *published) {
+    if (m.proto != portfwd::Proto::Tcp) {
+      std::fprintf(stderr, "%s: -p: UDP port %u is not published by attach yet (use 'netd forward')\n", prog,
+                   m.host_port);
       return a.arg_error_status;
     }
-    if (spec->proto != portfwd::Proto::Tcp) {
-      std::fprintf(stderr, "%s: -p %s: UDP ports are not published by attach yet (use 'netd forward')\n", prog,
-                   text.c_str());
-      return a.arg_error_status;
-    }
-    for (const auto& m : portfwd::expand(*spec)) published.push_back(m);
   }
 
   // The connector forks a helper: before any thread exists.
@@ -187,7 +185,7 @@ int run_attach(const AttachConfig& a) {
     return 1;
   }
 
-  for (const auto& m : published) {
+  for (const auto& m : *published) {
     auto fd = portfwd::open_host_socket(m.host_addr, m.host_port, m.proto, false);
     if (!fd) {
       std::fprintf(stderr, "%s: -p: %s\n", prog, fd.error().c_str());

@@ -88,23 +88,21 @@ int forward(int argc, char** argv) {
     std::fprintf(stderr, "netd forward: --to: '%s' is not an IPv4 or IPv6 address\n", a.to.c_str());
     return 2;
   }
+  auto mappings = portfwd::parse_port_specs(a.specs);
+  if (!mappings) {
+    std::fprintf(stderr, "netd forward: %s\n", mappings.error().c_str());
+    return 2;
+  }
   std::vector<portfwd::ForwardRule> rules;
-  for (const auto& s : a.specs) {
-    auto spec = portfwd::parse_port_spec(s);
-    if (!spec) {
-      std::fprintf(stderr, "netd forward: -p %s: %s\n", s.c_str(), spec.error().c_str());
-      return 2;
-    }
-    for (const auto& m : portfwd::expand(*spec)) {
-      portfwd::ForwardRule r;
-      r.id = rules.size() + 1;
-      r.proto = m.proto;
-      r.host_addr = m.host_addr;
-      r.host_port = m.host_port;
-      r.target_addr = *to;
-      r.target_port = m.ctr_port;
-      rules.push_back(r);
-    }
+  for (const auto& m : *mappings) {
+    portfwd::ForwardRule r;
+    r.id = rules.size() + 1;
+    r.proto = m.proto;
+    r.host_addr = m.host_addr;
+    r.host_port = m.host_port;
+    r.target_addr = *to;
+    r.target_port = m.ctr_port;
+    rules.push_back(r);
   }
 
   auto connector = portfwd::NsConnector::start(*target);

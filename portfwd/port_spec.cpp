@@ -152,4 +152,14 @@ std::string bind_error_message(const IpAddress& addr, uint16_t port, Proto proto
   return msg;
 }
 
+Expected<std::vector<PortMapping>, std::string> parse_port_specs(const std::vector<std::string>& specs) {
+  std::vector<PortMapping> out;
+  for (const auto& text : specs) {
+    auto spec = parse_port_spec(text);
+    if (!spec) return unexpected("-p " + text + ": " + spec.error());
+    for (const auto& m : expand(*spec)) out.push_back(m);
+  }
+  return out;
+}
+
 }  // namespace netd::portfwd

@@ -41,6 +41,9 @@ struct PortMapping {
 // Parses one spec. Returns a message such as "port 70000 out of range 1-65535".
 Expected<PortSpec, std::string> parse_port_spec(std::string_view spec);
 std::vector<PortMapping> expand(const PortSpec& spec);
+// Parses and expands every -p argument. The error names the argument:
+// "-p SPEC: why".
+Expected<std::vector<PortMapping>, std::string> parse_port_specs(const std::vector<std::string>& specs);
 
 // The value of net.ipv4.ip_unprivileged_port_start (1024 when unreadable).
 int unprivileged_port_start();

@@ -16,15 +16,6 @@ fuzz_pkgs=(clang libclang-rt-14-dev)
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 if [[ "${1:-}" == "--with-fuzz" ]]; then want+=("${fuzz_pkgs[@]}"); fi
 
-missing=()
-for p in "${want[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]} == 0)); then
-  exit 0
-fi
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
-echo "install-deps: installing ${missing[*]}" >&2
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# shellcheck source=apt-install-missing.sh
+source "$(dirname "$0")/apt-install-missing.sh"
+apt_install_missing install-deps "${want[@]}"
