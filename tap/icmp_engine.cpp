@@ -47,10 +47,10 @@ void IcmpEngine::on_guest_icmp(Time now, const wire::Ipv4View& ip, const wire::I
 }
 
 void IcmpEngine::reply_locally(const wire::Ipv4View& ip, const wire::IcmpView& icmp, Actions& out) {
-  wire::Ipv4Header h{.src = ip.dst(), .dst = ip.src(), .proto = wire::IpProto::Icmp};
+  wire::IpHeader h{.src = ip.dst(), .dst = ip.src(), .proto = wire::IpProto::Icmp};
   uint32_t rest = (uint32_t{icmp.echo_id()} << 16) | icmp.echo_seq();
   out.to_tap.push_back(
-      wire::build_ipv4_icmp(ctx_.to_guest(), h, wire::kIcmpEchoReply, 0, rest, icmp.payload()));
+      wire::build_ip_icmp(ctx_.to_guest(), h, wire::kIcmpEchoReply, 0, rest, icmp.payload()));
   ++ctx_.counters.icmp_echo_local;
 }
 
@@ -65,10 +65,10 @@ void IcmpEngine::on_host_reply(Time now, FlowId flow, std::span<const std::byte>
     return;
   }
   f->last_used = now;
-  wire::Ipv4Header h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Icmp};
+  wire::IpHeader h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Icmp};
   uint32_t rest = (uint32_t{f->key.guest_port} << 16) | icmp->echo_seq();
   out.to_tap.push_back(
-      wire::build_ipv4_icmp(ctx_.to_guest(), h, wire::kIcmpEchoReply, 0, rest, icmp->payload()));
+      wire::build_ip_icmp(ctx_.to_guest(), h, wire::kIcmpEchoReply, 0, rest, icmp->payload()));
   ++ctx_.counters.icmp_echo_replies;
 }
 

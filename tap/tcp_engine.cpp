@@ -420,8 +420,8 @@ void TcpEngine::send_segment(TcpConn& c, wire::SeqNum seq, uint8_t flags, std::s
     s.window = window_field(c);
   }
   s.checksum_partial = ctx_.cfg.tap_offload;
-  wire::Ipv4Header h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
-  Frame f = wire::build_ipv4_tcp(ctx_.to_guest(), h, s, payload);
+  wire::IpHeader h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
+  Frame f = wire::build_ip_tcp(ctx_.to_guest(), h, s, payload);
   if (s.checksum_partial && !f.empty()) {
     constexpr size_t kL4Start = wire::kEthernetHeaderLen + 20;  // netd sends no IP options
     f.offload.csum_partial = true;
@@ -452,8 +452,8 @@ void TcpEngine::send_rst_for(const wire::Ipv4View& ip, const wire::TcpView& tcp,
     s.ack = tcp.seq() + len;
     s.flags = wire::kTcpRst | wire::kTcpAck;
   }
-  wire::Ipv4Header h{.src = ip.dst(), .dst = ip.src(), .proto = wire::IpProto::Tcp};
-  out.to_tap.push_back(wire::build_ipv4_tcp(ctx_.to_guest(), h, s, {}));
+  wire::IpHeader h{.src = ip.dst(), .dst = ip.src(), .proto = wire::IpProto::Tcp};
+  out.to_tap.push_back(wire::build_ip_tcp(ctx_.to_guest(), h, s, {}));
   ++ctx_.counters.tcp_rst_sent;
 }
 
@@ -480,9 +480,9 @@ void TcpEngine::on_connected(Time now, FlowId flow, int err, Actions& out) {
     LOG_DEBUG("tcp connect to %s:%u failed: %s", c->key.dst_ip.to_string().c_str(), c->key.dst_port,
               std::strerror(e));
     if ((e == EHOSTUNREACH || e == ENETUNREACH) && c->syn_quote_len > 0) {
-      wire::Ipv4Header h{.src = c->key.dst_ip, .dst = c->key.guest_ip, .proto = wire::IpProto::Icmp};
+      wire::IpHeader h{.src = c->key.dst_ip, .dst = c->key.guest_ip, .proto = wire::IpProto::Icmp};
       uint8_t code = e == EHOSTUNREACH ? wire::kIcmpHostUnreachable : wire::kIcmpNetUnreachable;
-      out.to_tap.push_back(wire::build_ipv4_icmp(ctx_.to_guest(), h, wire::kIcmpDestUnreachable, code, 0,
+      out.to_tap.push_back(wire::build_ip_icmp(ctx_.to_guest(), h, wire::kIcmpDestUnreachable, code, 0,
                                                  std::span(c->syn_quote.data(), c->syn_quote_len)));
       close(*c, false, false, out);
     } else {
@@ -642,8 +642,8 @@ void TcpEngine::close(TcpConn& c, bool rst_guest, bool abort_host, Actions& out)
     s.seq = c.state == TcpState::Connecting ? wire::SeqNum(0) : c.snd_nxt;
     s.ack = c.rcv_nxt;
     s.flags = wire::kTcpRst | wire::kTcpAck;
-    wire::Ipv4Header h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
-    out.to_tap.push_back(wire::build_ipv4_tcp(ctx_.to_guest(), h, s, {}));
+    wire::IpHeader h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
+    out.to_tap.push_back(wire::build_ip_tcp(ctx_.to_guest(), h, s, {}));
     ++ctx_.counters.tcp_rst_sent;
   }
   set_state(c, TcpState::Closed);

@@ -45,9 +45,9 @@ void UdpEngine::on_host_datagram(Time now, FlowId flow, std::span<const std::byt
   if (!f) return;
   f->last_used = now;
   f->replied = true;
-  wire::Ipv4Header h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Udp};
+  wire::IpHeader h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Udp};
   out.to_tap.push_back(
-      wire::build_ipv4_udp(ctx_.to_guest(), h, f->key.dst_port, f->key.guest_port, data));
+      wire::build_ip_udp(ctx_.to_guest(), h, f->key.dst_port, f->key.guest_port, data));
   ++ctx_.counters.udp_from_host;
 }
 
@@ -68,8 +68,8 @@ void UdpEngine::on_host_error(Time now, FlowId flow, int err, Actions& out) {
   if (f->quote_len == 0) return;
   // The error comes "from" the destination the guest addressed, as a router
   // or the host itself would send it.
-  wire::Ipv4Header h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Icmp};
-  out.to_tap.push_back(wire::build_ipv4_icmp(ctx_.to_guest(), h, wire::kIcmpDestUnreachable, code, 0,
+  wire::IpHeader h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Icmp};
+  out.to_tap.push_back(wire::build_ip_icmp(ctx_.to_guest(), h, wire::kIcmpDestUnreachable, code, 0,
                                              std::span(f->quote.data(), f->quote_len)));
   ++ctx_.counters.udp_port_unreachable;
 }

@@ -22,7 +22,7 @@
 #include "tap/wire/ethernet.h"
 #include "tap/wire/icmp.h"
 #include "tap/wire/ipv4.h"
-#include "tap/wire/ipv4_quote.h"
+#include "tap/wire/ip.h"
 #include "tap/wire/tcp.h"
 #include "tap/wire/udp.h"
 
@@ -95,7 +95,7 @@ void walk_tcp(const Ipv4View& ip) {
                       .ack = t->ack(), .flags = t->flags(), .window = t->window(),
                       .mss = o.mss, .wscale = o.window_scale,
                       .sack_permitted = o.sack_permitted};
-  auto f = build_ipv4_tcp({}, {.src = ip.src(), .dst = ip.dst()}, spec, t->payload());
+  auto f = build_ip_tcp({}, {.src = ip.src(), .dst = ip.dst()}, spec, t->payload());
   if (f.empty()) return;  // payload too large for one packet with these options
   auto eth2 = EthernetView::parse(f);
   check(eth2.has_value());
@@ -121,7 +121,7 @@ void walk_udp(const Ipv4View& ip) {
   touch(u->payload());
   touch(u->datagram());
   walk_dhcp(u->payload());
-  auto f = build_ipv4_udp({}, {.src = ip.dst(), .dst = ip.src()}, u->dst_port(), u->src_port(),
+  auto f = build_ip_udp({}, {.src = ip.dst(), .dst = ip.src()}, u->dst_port(), u->src_port(),
                           u->payload());
   check(!f.empty());
   auto ip2 = Ipv4View::parse(std::span<const std::byte>(f).subspan(kEthernetHeaderLen));
@@ -157,7 +157,7 @@ void walk_ipv4(std::span<const std::byte> b) {
   auto quote = icmp_error_quote(*ip);
   touch(quote);
   // Any parsed packet can be answered with an ICMP error that parses back.
-  auto err = build_ipv4_icmp({}, {.src = ip->dst(), .dst = ip->src()}, kIcmpDestUnreachable,
+  auto err = build_ip_icmp({}, {.src = ip->dst(), .dst = ip->src()}, kIcmpDestUnreachable,
                              kIcmpPortUnreachable, 0, quote);
   auto eip = Ipv4View::parse(std::span<const std::byte>(err).subspan(kEthernetHeaderLen));
   check(eip.has_value());
