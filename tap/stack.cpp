@@ -1,5 +1,7 @@
 #include "tap/stack.h"
 
+#include <type_traits>
+
 #include "tap/wire/arp.h"
 #include "tap/wire/checksum.h"
 #include "tap/wire/dhcp.h"
@@ -63,70 +65,95 @@ void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std
     ++ctx_.counters.drop_fragment;
     return;
   }
-  const wire::Ipv4Addr src = ip->src();
-  if (src == ctx_.cfg.guest) ctx_.guest_mac = eth.src();
+  if (ip->src() == ctx_.cfg.guest) ctx_.guest_mac = eth.src();
+  if (ip->protocol() == wire::IpProto::Udp && ip->dst().is_broadcast()) {
+    on_udp_v4_broadcast(*ip, offloaded, out);
+    return;
+  }
+  on_ip(now, *ip, offloaded, out);
+}
 
-  switch (ip->protocol()) {
-    case wire::IpProto::Icmp: {
-      auto icmp = wire::IcmpView::parse(ip->payload());
+void Stack::on_ip(Time now, const wire::IpView& ip, bool offloaded, Actions& out) {
+  switch (ip.protocol()) {
+    case wire::IpProto::Icmp:
+    case wire::IpProto::Icmpv6: {
+      if ((ip.protocol() == wire::IpProto::Icmp) != !ip.is_v6()) break;  // ICMPv4 over IPv6 or vice versa
+      auto icmp = ip.is_v6() ? wire::IcmpView::parse(ip.payload(), ip.pseudo_header(wire::IpProto::Icmpv6))
+                             : wire::IcmpView::parse(ip.payload());
       if (!icmp) {
         ctx_.counters.count_wire_error(icmp.error());
         return;
       }
-      icmp_.on_guest_icmp(now, *ip, *icmp, out);
+      icmp_.on_guest_icmp(now, ip, *icmp, out);
       return;
     }
-    case wire::IpProto::Udp:
-      on_udp(now, *ip, offloaded, out);
+    case wire::IpProto::Udp: {
+      auto udp = parse_l4<wire::UdpView>(ip, offloaded);
+      if (!udp) return;
+      on_udp(now, ip, *udp, out);
       return;
+    }
     case wire::IpProto::Tcp: {
-      auto tcp = offloaded ? wire::TcpView::parse_checksum_offloaded(ip->payload())
-                           : wire::TcpView::parse(ip->payload(),
-                                                  wire::ipv4_pseudo_header(src, ip->dst(), wire::IpProto::Tcp,
-                                                                           static_cast<uint16_t>(ip->payload().size())));
-      if (!tcp) {
-        ctx_.counters.count_wire_error(tcp.error());
-        return;
-      }
-      tcp_.on_guest_segment(now, *ip, *tcp, out);
+      auto tcp = parse_l4<wire::TcpView>(ip, offloaded);
+      if (!tcp) return;
+      tcp_.on_guest_segment(now, ip, *tcp, out);
       return;
     }
     default:
-      ++ctx_.counters.drop_unsupported;
-      return;
+      break;
   }
+  ++ctx_.counters.drop_unsupported;
 }
 
-void Stack::on_udp(Time now, const wire::Ipv4View& ip, bool offloaded, Actions& out) {
-  auto udp = offloaded ? wire::UdpView::parse_checksum_offloaded(ip.payload())
-                       : wire::UdpView::parse(ip.payload(),
-                                              wire::ipv4_pseudo_header(ip.src(), ip.dst(), wire::IpProto::Udp,
-                                                                       static_cast<uint16_t>(ip.payload().size())));
-  if (!udp) {
-    ctx_.counters.count_wire_error(udp.error());
-    return;
-  }
-  if (udp->dst_port() == 67) {
-    if (ip.dst().is_broadcast() || ip.dst() == ctx_.cfg.gateway) {
-      auto dhcp = wire::DhcpView::parse(udp->payload());
-      if (!dhcp) {
-        ctx_.counters.count_wire_error(dhcp.error());
-        return;
-      }
-      if (ip.src().is_unspecified() || ip.src() == ctx_.cfg.guest) ctx_.guest_mac = dhcp->client_mac();
-      dhcp_.on_message(*dhcp, out);
-      return;
+template <class View>
+std::optional<View> Stack::parse_l4(const wire::IpView& ip, bool offloaded) {
+  constexpr wire::IpProto proto = std::is_same_v<View, wire::UdpView> ? wire::IpProto::Udp : wire::IpProto::Tcp;
+  auto v = [&]() -> Expected<View, wire::WireError> {
+    if (offloaded) return View::parse_checksum_offloaded(ip.payload());
+    if constexpr (proto == wire::IpProto::Udp) {
+      // A zero UDP checksum means "none" over IPv4 only (RFC 8200 8.1).
+      return View::parse(ip.payload(), ip.pseudo_header(proto), !ip.is_v6());
+    } else {
+      return View::parse(ip.payload(), ip.pseudo_header(proto));
     }
+  }();
+  if (!v) {
+    ctx_.counters.count_wire_error(v.error());
+    return std::nullopt;
   }
-  if (ip.dst() == ctx_.cfg.dns && udp->dst_port() == 53) {
-    dns_.on_guest_query(now, ip, *udp, out);
+  return *v;
+}
+
+void Stack::on_udp_v4_broadcast(const wire::Ipv4View& ip, bool offloaded, Actions& out) {
+  // Only DHCP listens on 255.255.255.255.
+  auto udp = parse_l4<wire::UdpView>(ip, offloaded);
+  if (!udp) return;
+  if (udp->dst_port() == 67) return on_dhcp(ip.src(), *udp, out);
+  ++ctx_.counters.drop_not_for_us;  // nobody else on this segment listens
+}
+
+void Stack::on_dhcp(const wire::IpAddr& src, const wire::UdpView& udp, Actions& out) {
+  auto dhcp = wire::DhcpView::parse(udp.payload());
+  if (!dhcp) {
+    ctx_.counters.count_wire_error(dhcp.error());
     return;
   }
-  if (ip.dst().is_broadcast() || ip.dst() == ctx_.cfg.cidr.broadcast()) {
+  if (src.is_unspecified() || src == wire::IpAddr(ctx_.cfg.guest)) ctx_.guest_mac = dhcp->client_mac();
+  dhcp_.on_message(*dhcp, out);
+}
+
+void Stack::on_udp(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out) {
+  const StackConfig& c = ctx_.cfg;
+  if (udp.dst_port() == 67 && ip.dst() == wire::IpAddr(c.gateway)) return on_dhcp(ip.src(), udp, out);
+  if (udp.dst_port() == 53 && ip.dst() == c.dns_for(ip.dst())) {
+    dns_.on_guest_query(now, ip, udp, out);
+    return;
+  }
+  if (!ip.is_v6() && ip.dst().v4() == c.cidr.broadcast()) {
     ++ctx_.counters.drop_not_for_us;  // nobody else on this segment listens
     return;
   }
-  udp_.on_guest_datagram(now, ip, *udp, out);
+  udp_.on_guest_datagram(now, ip, udp, out);
 }
 
 void Stack::on_socket_data(Time now, SocketKind kind, FlowId flow, std::span<const std::byte> data,
@@ -145,11 +172,12 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
   dns_.on_reply(now, token, reply, out);
 }
 
-std::optional<FlowId> Stack::on_tcp_inbound(Time now, wire::Ipv4Addr client, uint16_t client_port,
+std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
                                             uint16_t guest_port, Actions& out) {
   const StackConfig& c = ctx_.cfg;
-  wire::Ipv4Addr seen = client;
-  if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client)) seen = c.gateway;
+  wire::IpAddr seen = client;
+  if (!client.is_v4()) seen = c.gateway;  // IPv6 clients reach an IPv4 guest: issue 4's last step
+  else if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4())) seen = c.gateway;
   return tcp_.on_inbound(now, seen, client_port, c.guest, guest_port, out);
 }
 

@@ -24,6 +24,8 @@
 #include "tap/tcp_engine.h"
 #include "tap/udp_engine.h"
 #include "tap/wire/ethernet.h"
+#include "tap/wire/ip.h"
+#include "tap/wire/udp.h"
 
 namespace netd::tap {
 
@@ -45,7 +47,7 @@ class Stack {
   // guest_port. The guest sees the client's address, except for clients it
   // could not route back to (loopback, its own subnet), which appear as the
   // gateway. Returns the flow for the accepted socket, or nullopt to refuse.
-  std::optional<FlowId> on_tcp_inbound(Time now, wire::Ipv4Addr client, uint16_t client_port,
+  std::optional<FlowId> on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
                                        uint16_t guest_port, Actions& out);
   // TCP socket results (see TcpEngine); values are -errno on failure.
   void on_tcp_connected(Time now, FlowId flow, int err, Actions& out) { tcp_.on_connected(now, flow, err, out); }
@@ -68,7 +70,15 @@ class Stack {
  private:
   void on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet, bool offloaded,
                Actions& out);
-  void on_udp(Time now, const wire::Ipv4View& ip, bool offloaded, Actions& out);
+  // The family-independent part: ICMP/ICMPv6 echo, UDP, TCP.
+  void on_ip(Time now, const wire::IpView& ip, bool offloaded, Actions& out);
+  void on_udp(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out);
+  void on_udp_v4_broadcast(const wire::Ipv4View& ip, bool offloaded, Actions& out);
+  void on_dhcp(const wire::IpAddr& src, const wire::UdpView& udp, Actions& out);
+  // Parses the UDP or TCP segment of `ip` (checksum unless offloaded); counts
+  // and returns nullopt on failure.
+  template <class View>
+  std::optional<View> parse_l4(const wire::IpView& ip, bool offloaded);
 
   EngineContext ctx_;
   FlowId next_flow_ = 1;
