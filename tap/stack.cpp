@@ -5,6 +5,9 @@
 #include "tap/wire/arp.h"
 #include "tap/wire/checksum.h"
 #include "tap/wire/dhcp.h"
+#include "tap/wire/dhcpv6.h"
+#include "tap/wire/ipv6.h"
+#include "tap/wire/ndp.h"
 #include "tap/wire/ethernet.h"
 
 namespace netd::tap {
@@ -13,6 +16,8 @@ Stack::Stack(const StackConfig& cfg)
     : ctx_{cfg},
       arp_(ctx_),
       dhcp_(ctx_),
+      ndp_(ctx_),
+      dhcp6_(ctx_),
       icmp_(ctx_, next_flow_),
       udp_(ctx_, next_flow_),
       dns_(ctx_),
@@ -27,8 +32,10 @@ void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out, b
     return;
   }
   const wire::MacAddr dst = eth->dst();
-  if (dst != ctx_.cfg.gateway_mac && !dst.is_broadcast()) {
-    // Multicast (IPv6 ND, mDNS...) and frames for other stations: nobody here.
+  // IPv6 multicast (33:33:...) carries NDP and DHCPv6; other multicast
+  // (mDNS, ...) and frames for other stations: nobody here.
+  const bool v6_multicast = dst.b[0] == 0x33 && dst.b[1] == 0x33 && eth->ethertype() == wire::EtherType::Ipv6;
+  if (dst != ctx_.cfg.gateway_mac && !dst.is_broadcast() && !v6_multicast) {
     ++ctx_.counters.drop_not_for_us;
     return;
   }
@@ -46,10 +53,81 @@ void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out, b
     case static_cast<uint16_t>(wire::EtherType::Ipv4):
       on_ipv4(now, *eth, eth->payload(), l4_csum_offloaded, out);
       return;
-    default:
-      ++ctx_.counters.drop_unsupported;  // IPv6 arrives with issue 4
+    case static_cast<uint16_t>(wire::EtherType::Ipv6):
+      if (!ctx_.cfg.ipv6) break;
+      on_ipv6(now, *eth, l4_csum_offloaded, out);
       return;
+    default:
+      break;
   }
+  ++ctx_.counters.drop_unsupported;
+}
+
+void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Actions& out) {
+  auto ip6 = wire::Ipv6View::parse(eth.payload());
+  if (!ip6) {
+    ctx_.counters.count_wire_error(ip6.error());
+    return;
+  }
+  if (ip6->is_fragment()) {
+    ++ctx_.counters.drop_fragment;  // no reassembly, as for IPv4
+    return;
+  }
+  const StackConfig& c = ctx_.cfg;
+  const wire::Ipv6Addr src = ip6->src();
+  const wire::Ipv6Addr dst = ip6->dst();
+  if (src.is_multicast()) {
+    ++ctx_.counters.drop_malformed;  // never a valid source (RFC 4291 2.7)
+    return;
+  }
+  if (c.cidr6.contains(src)) {
+    ctx_.guest_mac = eth.src();
+    ctx_.guest6 = src;
+  } else if (src.is_link_local()) {
+    ctx_.guest_mac = eth.src();
+  }
+  ndp_.saw_guest(now);
+  const wire::IpView ip(*ip6);
+
+  // NDP is ICMPv6 types 133..137, to multicast or unicast destinations.
+  if (ip.protocol() == wire::IpProto::Icmpv6) {
+    auto icmp = wire::IcmpView::parse(ip.payload(), ip.pseudo_header(wire::IpProto::Icmpv6));
+    if (icmp && icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= 137) {
+      auto ndp = wire::NdpView::parse(*icmp);
+      if (!ndp) {
+        ctx_.counters.count_wire_error(ndp.error());
+        return;
+      }
+      ndp_.on_ndp(now, ip, *ndp, eth.src(), out);
+      return;
+    }
+  }
+  // Stateless DHCPv6: to All_DHCP_Relay_Agents_and_Servers or to us.
+  static const wire::Ipv6Addr kAllDhcp{{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2}};
+  if (ip.protocol() == wire::IpProto::Udp && (dst == kAllDhcp || c.is_own(ip.dst()))) {
+    auto udp = parse_l4<wire::UdpView>(ip, offloaded);
+    if (!udp) return;
+    if (udp->dst_port() == wire::kDhcpv6ServerPort) {
+      auto msg = wire::Dhcpv6View::parse(udp->payload());
+      if (!msg) {
+        ctx_.counters.count_wire_error(msg.error());
+        return;
+      }
+      dhcp6_.on_message(ip, udp->src_port(), *msg, out);
+      return;
+    }
+    if (dst == kAllDhcp) {
+      ++ctx_.counters.drop_not_for_us;
+      return;
+    }
+    on_udp(now, ip, *udp, out);
+    return;
+  }
+  if (dst.is_multicast()) {
+    ++ctx_.counters.drop_not_for_us;  // MLD reports, mDNS, ...: no other listener on this link
+    return;
+  }
+  on_ip(now, ip, offloaded, out);
 }
 
 void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet,
@@ -183,7 +261,8 @@ std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client
 
 std::optional<Time> Stack::next_deadline() const {
   std::optional<Time> best;
-  for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline(), tcp_.next_deadline()}) {
+  for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline(), tcp_.next_deadline(),
+                 ndp_.next_deadline()}) {
     if (t && (!best || *t < *best)) best = t;
   }
   return best;
@@ -194,6 +273,7 @@ void Stack::on_timer(Time now, Actions& out) {
   udp_.on_timer(now, out);
   dns_.on_timer(now, out);
   tcp_.on_timer(now, out);
+  ndp_.on_timer(now, out);
 }
 
 }  // namespace netd::tap

@@ -2,9 +2,12 @@
 //
 // Theory of operation: the loop hands every frame read from the tap to
 // on_frame(). The Stack parses it through the checked wire views (Ethernet ->
-// ARP | IPv4 -> ICMP | UDP (DHCP, DNS, other) | TCP), drops and counts what
-// is malformed, not for us, or not permitted, and passes the parsed packet to
-// the one engine that owns it. Engines answer with Actions; results from host
+// ARP | IPv4 -> ICMP | UDP (DHCP, DNS, other) | TCP; IPv6 -> NDP | DHCPv6 |
+// ICMPv6 echo | UDP (DNS, other) | TCP), drops and counts what is malformed,
+// not for us, or not permitted, and passes the parsed packet to the one
+// engine that owns it. Both families reach the same ICMP, UDP, DNS and TCP
+// engines as an IpView; only ARP/DHCP (IPv4) and NDP/DHCPv6 (IPv6) are
+// per family. Engines answer with Actions; results from host
 // sockets come back through the on_* methods. The Stack does no I/O and reads
 // no clock: the loop passes `now`. This makes the whole frame path testable
 // with fixed bytes and fuzzable (tests/fuzz/fuzz_stack.cpp).
@@ -18,9 +21,11 @@
 #include "tap/actions.h"
 #include "tap/arp_responder.h"
 #include "tap/dhcp_server.h"
+#include "tap/dhcpv6_server.h"
 #include "tap/dns_relay.h"
 #include "tap/engine_context.h"
 #include "tap/icmp_engine.h"
+#include "tap/ndp_responder.h"
 #include "tap/tcp_engine.h"
 #include "tap/udp_engine.h"
 #include "tap/wire/ethernet.h"
@@ -70,6 +75,7 @@ class Stack {
  private:
   void on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet, bool offloaded,
                Actions& out);
+  void on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Actions& out);
   // The family-independent part: ICMP/ICMPv6 echo, UDP, TCP.
   void on_ip(Time now, const wire::IpView& ip, bool offloaded, Actions& out);
   void on_udp(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out);
@@ -84,6 +90,8 @@ class Stack {
   FlowId next_flow_ = 1;
   ArpResponder arp_;
   DhcpServer dhcp_;
+  NdpResponder ndp_;
+  Dhcpv6Server dhcp6_;
   IcmpEngine icmp_;
   UdpEngine udp_;
   DnsRelay dns_;

@@ -1,5 +1,7 @@
 #include "tap/stack_config.h"
 
+#include "dns/wire/name.h"
+
 namespace netd::tap {
 
 Expected<StackConfig, std::string> StackConfig::from_cidr(std::string_view text) {
@@ -34,6 +36,18 @@ Expected<void, std::string> StackConfig::set_cidr6(std::string_view text) {
   cidr6 = *c;
   gateway6 = c->host(2);
   dns6 = c->host(3);
+  return {};
+}
+
+Expected<void, std::string> StackConfig::set_dns_search(const std::vector<std::string>& domains) {
+  std::vector<std::byte> w;
+  for (const auto& d : domains) {
+    auto n = dns::wire::Name::from_text(d);
+    if (!n || n->label_count() == 0) return unexpected("invalid DNS search domain '" + d + "'");
+    w.insert(w.end(), n->wire().begin(), n->wire().end());
+  }
+  if (w.size() > 1024) return unexpected("DNS search list too long");
+  dns_search_wire = std::move(w);
   return {};
 }
 

@@ -4,8 +4,10 @@
 // its own address in the prefix by SLAAC.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/expected.h"
 #include "tap/wire/types.h"
@@ -33,6 +35,9 @@ struct StackConfig {
   // The router's link-local address: RAs must come from a link-local source
   // (RFC 4861 6.1.2), so this is what the guest's default route points at.
   wire::Ipv6Addr router_ll = wire::Ipv6Addr{{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
+  // The DNS search list handed out by DHCPv6 (option 24), already in DNS
+  // wire form (set_dns_search); empty: none.
+  std::vector<std::byte> dns_search_wire;
 
   // True for an address netd itself answers as on the guest's link (the
   // gateway and DNS addresses of either family, the router's link-local).
@@ -51,6 +56,8 @@ struct StackConfig {
   // network address of length 64 (SLAAC over Ethernet forms 64-bit interface
   // identifiers, RFC 4862 5.5.3) and not link-local, multicast or loopback.
   Expected<void, std::string> set_cidr6(std::string_view cidr6);
+  // Sets the search list ("example.com", ...); an invalid name is an error.
+  Expected<void, std::string> set_dns_search(const std::vector<std::string>& domains);
 };
 
 }  // namespace netd::tap
