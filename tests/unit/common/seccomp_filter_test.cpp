@@ -55,22 +55,21 @@ ChildResult with_filter(Fn fn) {
 }
 
 TEST(Seccomp, AllowedCallsWork) {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's runtime makes calls netd itself never does
+  // (sched_getaffinity, sigaltstack); the filter is for the real binary.
+  GTEST_SKIP() << "not under AddressSanitizer";
+#endif
   auto r = with_filter([] {
     int u = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int t = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (u < 0 || t < 0) return 1;
     ::close(u);
     ::close(t);
-#if defined(__SANITIZE_ADDRESS__)
-    // AddressSanitizer's thread start-up makes calls netd itself never does
-    // (sched_getaffinity, sigaltstack); the filter is for the real binary.
-    return 0;
-#else
     int ran = 0;
     std::thread th([&] { ran = 1; });  // clone3 refused -> clone with CLONE_THREAD
     th.join();
     return ran ? 0 : 2;
-#endif
   });
   EXPECT_EQ(r.status, 0) << r.err;
 }
