@@ -97,7 +97,11 @@ Expected<void, std::string> sync_dns(const Paths& p, const RootlessNetns& rn) {
 
 void stop_dns(const Paths& p) {
   if (auto r = live_server(p)) {
+    // Wait for it to go: on its way out it removes dns.pid, which must not
+    // happen after a successor wrote its own.
     ::kill(r->pid, SIGTERM);
+    for (int waited = 0; waited < 1000 && is_live_process(r->pid, r->start_time); waited += 5) ::usleep(5000);
+    if (is_live_process(r->pid, r->start_time)) kill_process(r->pid);
     LOG_DEBUG("stopped the DNS server (pid %d)", static_cast<int>(r->pid));
   }
   ::unlink(p.dns_record().c_str());
