@@ -62,6 +62,10 @@ grep -q "default via 10.0.2.2" <<<"$routes" || fail "default route missing: $rou
 grep -q "mtu 65520" <<<"$link" || fail "MTU not applied: $link"
 in_ctr ping -c 1 -W 2 10.0.2.2 >/dev/null || fail "ping gateway"
 ok "-c: 10.0.2.100/24, default route, MTU; gateway answers"
+# --enable-ipv6: the guest autoconfigures in fd00::/64 and reaches fd00::2.
+wait_slaac >/dev/null
+in_ctr ping -6 -c 1 -W 3 fd00::2 >/dev/null || fail "--enable-ipv6: no IPv6 to fd00::2: $(in_ctr ip -6 addr show dev tap0)"
+ok "--enable-ipv6: SLAAC address in fd00::/64, fd00::2 answers"
 
 in_ctr "$PY" "$SERVERS" udp-echo 10.0.2.100 5353 &
 PIDS+=("$!")

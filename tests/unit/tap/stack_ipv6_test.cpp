@@ -72,6 +72,27 @@ class Stack6Test : public ::testing::Test {
   Actions out_;
 };
 
+// ---- Configuration ----------------------------------------------------------
+
+TEST(StackConfig6, DefaultsLikeSlirp4netnsAndCheckedPrefix) {
+  auto c = *StackConfig::from_cidr("10.0.2.0/24");
+  EXPECT_TRUE(c.ipv6);
+  EXPECT_EQ(c.cidr6.to_string(), "fd00::/64");
+  EXPECT_EQ(c.gateway6, kGateway);
+  EXPECT_EQ(c.dns6, kDns);
+  ASSERT_TRUE(c.set_cidr6("fd42:0:0:7::/64"));
+  EXPECT_EQ(c.gateway6, *Ipv6Addr::parse("fd42:0:0:7::2"));
+  EXPECT_EQ(c.dns6, *Ipv6Addr::parse("fd42:0:0:7::3"));
+  for (const char* bad : {"fd00::/48", "fd00::1/64", "fe80::/64", "ff02::/64", "::/64", "10.0.2.0/24", "x"}) {
+    auto r = c.set_cidr6(bad);
+    EXPECT_FALSE(r) << bad;
+  }
+  EXPECT_EQ(c.gateway6, *Ipv6Addr::parse("fd42:0:0:7::2"));  // unchanged by the failures
+  EXPECT_TRUE(c.set_dns_search({"example.com", "corp.example"}));
+  EXPECT_FALSE(c.set_dns_search({"bad..name"}));
+  EXPECT_FALSE(c.set_dns_search({std::string(64, 'a') + ".com"}));
+}
+
 // ---- NDP --------------------------------------------------------------------
 
 TEST_F(Stack6Test, CapturedSolicitationForGatewayGetsSolicitedAdvertisement) {
