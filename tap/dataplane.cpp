@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -145,8 +146,12 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   UniqueFd signal_fd;
   signalfd_siginfo siginfo{};
   UniqueFd pid_fd;
-  struct stat watched{};
-  Time next_path_check{};
+  // The netns path: an inotify watch on its directory (set up before the
+  // sandbox; it keeps working once netd's root is empty, which a periodic
+  // stat of the path would not).
+  UniqueFd path_watch;
+  std::string watched_name;
+  alignas(inotify_event) std::byte path_events[4096];
   std::optional<PcapWriter> pcap;
   log::RateLimit write_error_log{seconds(10), 3};
   bool running = true;
@@ -202,8 +207,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
                           std::strerror(errno));
       }
     }
-    if (!opts.watch_path.empty() && ::stat(opts.watch_path.c_str(), &watched) != 0)
-      return unexpected("cannot stat " + opts.watch_path + ": " + std::strerror(errno));
+    if (!opts.watch_path.empty()) {
+      auto w = watch_path(opts.watch_path);
+      if (!w) return unexpected(w.error());
+    }
 
     if (!opts.pcap_path.empty()) {
       auto p = PcapWriter::open(opts.pcap_path, kBufferSize);
@@ -227,7 +234,55 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     if (pid_fd) {
       io_uring_prep_poll_add(ring->sqe({Op::PidExit, 0, 0}), pid_fd.get(), POLLIN);
     }
+    if (path_watch) arm_path_read();
     return {};
+  }
+
+  // Watches the directory of `path` for the path's removal or rename (that
+  // is how `ip netns delete` and podman drop a netns file: unmount, unlink).
+  Expected<void, std::string> watch_path(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return unexpected("cannot stat " + path + ": " + std::strerror(errno));
+    auto slash = path.find_last_of('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    watched_name = slash == std::string::npos ? path : path.substr(slash + 1);
+    path_watch.reset(::inotify_init1(IN_CLOEXEC));
+    if (!path_watch) return unexpected(std::string("inotify: ") + std::strerror(errno));
+    if (::inotify_add_watch(path_watch.get(), dir.c_str(),
+                            IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_ONLYDIR) < 0)
+      return unexpected("cannot watch " + dir + " (for " + path + "): " + std::strerror(errno));
+    return {};
+  }
+  void arm_path_read() {
+    io_uring_prep_read(ring->sqe({Op::PathEvent, 0, 0}), path_watch.get(), path_events, sizeof path_events,
+                       static_cast<uint64_t>(-1));
+  }
+  // True when the events in path_events[0, len) say the watched path is gone.
+  bool path_gone(size_t len) const {
+    for (size_t off = 0; off + sizeof(inotify_event) <= len;) {
+      inotify_event ev;
+      std::memcpy(&ev, path_events + off, sizeof ev);
+      if (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED)) return true;
+      if (ev.len > 0 && off + sizeof ev + ev.len <= len) {
+        const char* name = reinterpret_cast<const char*>(path_events + off + sizeof ev);
+        if (watched_name == std::string_view(name, ::strnlen(name, ev.len))) return true;
+      }
+      off += sizeof ev + ev.len;
+    }
+    return false;
+  }
+  void on_path_event(const io_uring_cqe& cqe) {
+    if (cqe.res > 0 && path_gone(static_cast<size_t>(cqe.res))) {
+      LOG_INFO("%s is gone; stopping", opts.watch_path.c_str());
+      running = false;
+      return;
+    }
+    if (cqe.res < 0 && cqe.res != -EAGAIN && cqe.res != -EINTR) {
+      LOG_WARN("watching %s failed: %s; its removal will not stop netd", opts.watch_path.c_str(),
+               std::strerror(-cqe.res));
+      return;
+    }
+    arm_path_read();
   }
 
   // ---- arming ---------------------------------------------------------------
@@ -614,6 +669,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         return on_tcp_completion(now, tag, cqe);
       case Op::Accept:
         return on_accept(now, tag, cqe);
+      case Op::PathEvent:
+        return on_path_event(cqe);
       case Op::Cancel:
       case Op::None:
         return;
@@ -719,7 +776,6 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       if (t && (!best || *t < *best)) best = t;
     };
     if (forwarder) consider(forwarder->next_deadline(now));
-    if (!opts.watch_path.empty()) consider(next_path_check);
     consider(accept_retry_at);
     return best;
   }
@@ -735,15 +791,6 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     }
     stack.on_timer(now, actions);
     if (forwarder) forwarder->on_timer();
-    if (!opts.watch_path.empty() && now >= next_path_check) {
-      next_path_check = now + seconds(1);
-      struct stat st {};
-      if (::stat(opts.watch_path.c_str(), &st) != 0 || st.st_ino != watched.st_ino ||
-          st.st_dev != watched.st_dev) {
-        LOG_INFO("%s is gone; stopping", opts.watch_path.c_str());
-        running = false;
-      }
-    }
   }
 
   int run() {
