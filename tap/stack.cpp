@@ -253,9 +253,18 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
 std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
                                             uint16_t guest_port, Actions& out) {
   const StackConfig& c = ctx_.cfg;
+  if (client.is_v6() && c.ipv6 && ctx_.guest6) {
+    // An IPv6 client reaches the guest over IPv6, from its own address unless
+    // the guest could not answer it there (loopback, link-local, its own prefix).
+    const wire::Ipv6Addr v6 = client.v6();
+    wire::IpAddr seen = client;
+    if (v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || c.cidr6.contains(v6)) seen = c.gateway6;
+    return tcp_.on_inbound(now, seen, client_port, *ctx_.guest6, guest_port, out);
+  }
+  // IPv4 clients, and IPv6 clients of a guest without IPv6: over IPv4.
   wire::IpAddr seen = client;
-  if (!client.is_v4()) seen = c.gateway;  // IPv6 clients reach an IPv4 guest: issue 4's last step
-  else if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4())) seen = c.gateway;
+  if (!client.is_v4() || client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4()))
+    seen = c.gateway;
   return tcp_.on_inbound(now, seen, client_port, c.guest, guest_port, out);
 }
 

@@ -4,7 +4,9 @@
 # RDNSS), pings the gateway (answered by netd) and a world host (ping
 # sockets), and carries UDP and TCP to a world host (2001:db8::10) and to the
 # host's ::1 through the gateway fd00::2; DNS reaches netd's forwarder at
-# fd00::3. Then the host namespace loses IPv6 (disable_ipv6): a new netd
+# fd00::3. Published ports on IPv6 host addresses reach the guest over IPv6
+# from the client's real address. Then the host namespace loses IPv6
+# (disable_ipv6): a new netd
 # still starts, serves IPv4, and the guest's IPv6 to the outside fails fast
 # with ICMPv6 unreachable instead of hanging, with one log line saying why.
 source "$(dirname "$0")/lib.sh"
@@ -17,7 +19,10 @@ world_server dns 53
 host_server tcp-server 8081 ::1
 host_server udp-echo 5007 ::1
 container_up
-netd_attach --configure --dns-upstream 198.51.100.10
+in_ctr "$PY" "$SERVERS" tcp-server :: 8080 &
+PIDS+=("$!")
+wait_listening 8080 in_ctr
+netd_attach --configure --dns-upstream 198.51.100.10 -p "[::]:18090:8080" -p "[::1]:18091:8080"
 
 # SLAAC: a global fd00::/64 address that finished DAD, and the default route.
 addr=$(wait_slaac)
@@ -48,6 +53,13 @@ ok "TCP over IPv6: echo (world, host ::1), 50 MB each way ($out)"
 ans=$(in_ctr dig +short +tries=1 +time=3 @fd00::3 host.test A) || fail "dig @fd00::3 failed"
 [[ "$ans" == 192.0.2.55 ]] || fail "DNS over IPv6 answered '$ans'"
 ok "DNS to fd00::3 relayed upstream"
+
+out=$(in_world "$PY" "$SERVERS" tcp-client 2001:db8::1 18090 who) || fail "published [::] port from the world: $out"
+[[ "$out" == 2001:db8::10\ * ]] || fail "the guest saw '$out', not the IPv6 client's address"
+out=$("$PY" "$SERVERS" tcp-client ::1 18091 who) || fail "published [::1] port from the host: $out"
+[[ "$out" == fd00::2\ * ]] || fail "a ::1 client should appear as fd00::2, the guest saw '$out'"
+out=$(in_world "$PY" "$SERVERS" tcp-client 2001:db8::1 18090 download 20000000) || fail "download through [::]: $out"
+ok "published IPv6 ports: the guest sees the world client's address and ::1 as fd00::2 ($out)"
 
 # ---- a host namespace without IPv6 -------------------------------------------
 kill "$NETD_PID"

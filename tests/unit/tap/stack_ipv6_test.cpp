@@ -370,6 +370,37 @@ TEST_F(Stack6Test, TcpToAWorldHostWithoutIpv6RouteGetsIcmpv6NoRoute) {
   EXPECT_EQ(stack_.tcp_conns(), 0u);
 }
 
+// ---- Published ports: IPv6 clients --------------------------------------------
+
+TEST_F(Stack6Test, Ipv6ClientOfAPublishedPortReachesTheGuestOverIpv6) {
+  // Before netd knows the guest's IPv6 address: over IPv4, from the gateway.
+  auto v4 = stack_.on_tcp_inbound(now_, kWorld, 50000, 8080, out_);
+  ASSERT_TRUE(v4);
+  EXPECT_FALSE(wire::Ipv6View::parse(wire::EthernetView::parse(out_.to_tap.back())->payload()));
+  out_.clear();
+  // The guest's DAD for its SLAAC address tells netd the address.
+  const Ipv6Addr slaac = *Ipv6Addr::parse("fd00::5054:ff:fe12:3456");
+  std::vector<std::byte> body(16);
+  wire::store_ipv6(body, 0, slaac);
+  wire::IpHeader h{.src = Ipv6Addr{}, .dst = slaac.solicited_node(), .ttl = 255};
+  feed(wire::build_ip_icmp({kGuestMac, slaac.solicited_node().multicast_mac()}, h,
+                           wire::kNdpNeighborSolicitation, 0, 0, body));
+  EXPECT_TRUE(out_.to_tap.empty());  // and gets no answer
+  for (auto [client, seen] : {std::pair{kWorld, kWorld}, std::pair{Ipv6Addr::loopback(), kGateway}}) {
+    out_.clear();
+    auto flow = stack_.on_tcp_inbound(now_, client, 50001, 8080, out_);
+    ASSERT_TRUE(flow);
+    ASSERT_EQ(out_.to_tap.size(), 1u);
+    auto o = parse6(out_.to_tap[0]);
+    EXPECT_EQ(o.ip.src(), seen);
+    EXPECT_EQ(o.ip.dst(), slaac);
+    auto tcp = wire::TcpView::parse(o.ip.payload(), wire::IpView(o.ip).pseudo_header(wire::IpProto::Tcp));
+    ASSERT_TRUE(tcp);
+    EXPECT_TRUE(tcp->syn() && !tcp->ack_flag());
+    EXPECT_EQ(tcp->dst_port(), 8080);
+  }
+}
+
 TEST_F(Stack6Test, PolicyDropsLinkLocalAndOwnPrefix) {
   for (const char* d : {"fe80::99", "fd00::99", "::1"}) {
     wire::IpHeader h{.src = kGuest, .dst = *Ipv6Addr::parse(d)};
