@@ -89,10 +89,14 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
   ndp_.saw_guest(now);
   const wire::IpView ip(*ip6);
 
-  // NDP is ICMPv6 types 133..137, to multicast or unicast destinations.
   if (ip.protocol() == wire::IpProto::Icmpv6) {
     auto icmp = wire::IcmpView::parse(ip.payload(), ip.pseudo_header(wire::IpProto::Icmpv6));
-    if (icmp && icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= 137) {
+    if (!icmp) {
+      ctx_.counters.count_wire_error(icmp.error());
+      return;
+    }
+    // NDP (types 133..137), to multicast or unicast destinations.
+    if (icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= wire::kNdpRedirect) {
       auto ndp = wire::NdpView::parse(*icmp);
       if (!ndp) {
         ctx_.counters.count_wire_error(ndp.error());
@@ -101,6 +105,12 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
       ndp_.on_ndp(now, ip, *ndp, eth.src(), out);
       return;
     }
+    if (dst.is_multicast()) {
+      ++ctx_.counters.drop_not_for_us;  // MLD reports and the like: no other listener here
+      return;
+    }
+    icmp_.on_guest_icmp(now, ip, *icmp, out);
+    return;
   }
   // Stateless DHCPv6: to All_DHCP_Relay_Agents_and_Servers or to us.
   static const wire::Ipv6Addr kAllDhcp{{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2}};
