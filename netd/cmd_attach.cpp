@@ -46,9 +46,9 @@ struct AttachArgs {
 void build_cli(CLI::App& app, AttachArgs& a) {
   app.description(
       "Attach a TAP device inside a container's network namespace and translate its\n"
-      "traffic (ARP, DHCP, ICMP echo, UDP, TCP, DNS) to ordinary sockets of the\n"
-      "calling user. netd never enters the namespace itself: a short-lived child\n"
-      "opens the tap there and hands it back.\n\n"
+      "traffic (ARP, DHCP, NDP, DHCPv6, ICMP echo, UDP, TCP, DNS; IPv4 and IPv6) to\n"
+      "ordinary sockets of the calling user. netd never enters the namespace itself:\n"
+      "a short-lived child opens the tap there and hands it back.\n\n"
       "Addresses follow --cidr (default 10.0.2.0/24): gateway .2 (reaches the host's\n"
       "127.0.0.1 unless --disable-host-loopback), DNS forwarder .3, guest .100 (leased\n"
       "by DHCP, or set directly with --configure).\n\n"
@@ -75,7 +75,7 @@ void build_cli(CLI::App& app, AttachArgs& a) {
   app.add_option("--dns-search", a.dns_search, "DNS search domain handed out by DHCPv6 (repeatable)")
       ->allow_extra_args(false);
   app.add_flag("--disable-host-loopback", a.disable_host_loopback,
-               "do not map the gateway address to the host's 127.0.0.1");
+               "do not map the gateway addresses to the host's 127.0.0.1 and ::1");
   app.add_option("--dns-upstream", a.dns_upstreams,
                  "upstream DNS server ADDR[:PORT] for the DNS address (repeatable; default: "
                  "nameservers of /etc/resolv.conf)")
