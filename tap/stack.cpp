@@ -89,10 +89,14 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
   ndp_.saw_guest(now);
   const wire::IpView ip(*ip6);
 
-  // NDP is ICMPv6 types 133..137, to multicast or unicast destinations.
   if (ip.protocol() == wire::IpProto::Icmpv6) {
     auto icmp = wire::IcmpView::parse(ip.payload(), ip.pseudo_header(wire::IpProto::Icmpv6));
-    if (icmp && icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= 137) {
+    if (!icmp) {
+      ctx_.counters.count_wire_error(icmp.error());
+      return;
+    }
+    // NDP (types 133..137), to multicast or unicast destinations.
+    if (icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= wire::kNdpRedirect) {
       auto ndp = wire::NdpView::parse(*icmp);
       if (!ndp) {
         ctx_.counters.count_wire_error(ndp.error());
@@ -101,6 +105,12 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
       ndp_.on_ndp(now, ip, *ndp, eth.src(), out);
       return;
     }
+    if (dst.is_multicast()) {
+      ++ctx_.counters.drop_not_for_us;  // MLD reports and the like: no other listener here
+      return;
+    }
+    icmp_.on_guest_icmp(now, ip, *icmp, out);
+    return;
   }
   // Stateless DHCPv6: to All_DHCP_Relay_Agents_and_Servers or to us.
   static const wire::Ipv6Addr kAllDhcp{{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2}};
@@ -253,9 +263,18 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
 std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
                                             uint16_t guest_port, Actions& out) {
   const StackConfig& c = ctx_.cfg;
+  if (client.is_v6() && c.ipv6 && ctx_.guest6) {
+    // An IPv6 client reaches the guest over IPv6, from its own address unless
+    // the guest could not answer it there (loopback, link-local, its own prefix).
+    const wire::Ipv6Addr v6 = client.v6();
+    wire::IpAddr seen = client;
+    if (v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || c.cidr6.contains(v6)) seen = c.gateway6;
+    return tcp_.on_inbound(now, seen, client_port, *ctx_.guest6, guest_port, out);
+  }
+  // IPv4 clients, and IPv6 clients of a guest without IPv6: over IPv4.
   wire::IpAddr seen = client;
-  if (!client.is_v4()) seen = c.gateway;  // IPv6 clients reach an IPv4 guest: issue 4's last step
-  else if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4())) seen = c.gateway;
+  if (!client.is_v4() || client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4()))
+    seen = c.gateway;
   return tcp_.on_inbound(now, seen, client_port, c.guest, guest_port, out);
 }
 

@@ -51,7 +51,9 @@ class Stack {
   // A published TCP port accepted a connection from client:client_port for
   // guest_port. The guest sees the client's address, except for clients it
   // could not route back to (loopback, its own subnet), which appear as the
-  // gateway. Returns the flow for the accepted socket, or nullopt to refuse.
+  // gateway. IPv6 clients reach the guest over IPv6 once netd knows the
+  // guest's IPv6 address, else over IPv4 from the gateway. Returns the flow
+  // for the accepted socket, or nullopt to refuse.
   std::optional<FlowId> on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
                                        uint16_t guest_port, Actions& out);
   // TCP socket results (see TcpEngine); values are -errno on failure.

@@ -111,6 +111,16 @@ world_up() {
 
 in_world() { nsenter --net="/proc/$WORLD/ns/net" -- "$@"; }
 
+# world_ipv6_up: IPv6 on the world link (after world_up): the world host is
+# 2001:db8::10/64, the host side 2001:db8::1 (documentation prefix, RFC 3849;
+# it exists only on this veth). nodad: usable at once.
+world_ipv6_up() {
+  ip addr add 2001:db8::1/64 dev veth-h nodad
+  in_world ip addr add 2001:db8::10/64 dev veth-w nodad
+  in_world ip -6 route add default via 2001:db8::1
+  retry 30 ping -6 -c1 -W1 2001:db8::10 || fail "world host not reachable over IPv6 from the host namespace"
+}
+
 # wait_listening PORT [CMD-PREFIX...]: until something listens on PORT (TCP
 # or UDP) in the namespace the prefix runs in; servers start in the background.
 wait_listening() {
@@ -123,15 +133,16 @@ wait_listening() {
   fail "nothing listens on port $port"
 }
 
-# world_server MODE PORT: a servers.py peer on 198.51.100.10.
+# world_server MODE PORT [ADDR]: a servers.py peer on 198.51.100.10 (or ADDR,
+# e.g. 2001:db8::10).
 world_server() {
-  in_world "$PY" "$SERVERS" "$1" 198.51.100.10 "$2" &
+  in_world "$PY" "$SERVERS" "$1" "${3:-198.51.100.10}" "$2" &
   PIDS+=("$!")
   wait_listening "$2" in_world
 }
-# host_server MODE PORT: a servers.py peer on the host's 127.0.0.1.
+# host_server MODE PORT [ADDR]: a servers.py peer on the host's 127.0.0.1 (or ADDR, e.g. ::1).
 host_server() {
-  "$PY" "$SERVERS" "$1" 127.0.0.1 "$2" &
+  "$PY" "$SERVERS" "$1" "${3:-127.0.0.1}" "$2" &
   PIDS+=("$!")
   wait_listening "$2" env
 }
@@ -148,6 +159,23 @@ container_up() {
 
 in_ctr() {
   nsenter --preserve-credentials --user="/proc/$CTR/ns/user" --net="/proc/$CTR/ns/net" -- "$@"
+}
+
+# wait_slaac [PREFIX]: prints the container's global address on tap0 in
+# PREFIX (default fd00::) once duplicate address detection finished; fails
+# after 20 s.
+wait_slaac() {
+  local a
+  for ((i = 0; i < 100; i++)); do
+    a=$(in_ctr ip -6 -o addr show dev tap0 scope global | grep -v tentative |
+      grep -o "${1:-fd00::}[0-9a-f:]*/64" || true)
+    if [[ -n "$a" ]]; then
+      echo "$a"
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "no SLAAC address on tap0: $(in_ctr ip -6 addr show dev tap0)"
 }
 
 # netd_attach [ARGS...]: start `netd attach ARGS... $CTR` and wait for its
