@@ -3,17 +3,17 @@
 //
 // Theory of operation: both command lines fill one AttachConfig; run_attach()
 // does everything that can fail first (CIDR, DNS upstreams, the tap, the
-// data plane, and for slirp4netns the forwarding backend and the API socket),
+// data plane, the published ports, and with --api-socket the API server),
 // then writes the pid file and the ready byte, and runs the data plane on the
 // calling thread until SIGTERM/SIGINT, the target's exit, or the exit fd's
 // hang-up. The process keeps its pid for its whole life (slirp4netns clients
 // wait on it).
 //
-// Threads (slirp4netns with --api-socket): the data plane (this thread), the
-// forwarder backend (its own ring), the API server (Asio), and an exit-fd
-// watcher that turns hang-up into SIGTERM for the data plane. All start after
-// Dataplane::create() blocked the stop signals, so only the data plane's
-// signalfd sees them.
+// Threads: the data plane (this thread, which also carries the API's
+// forwards: portfwd/stack_backend.h), the API server (Asio, with
+// --api-socket), and an exit-fd watcher that turns hang-up into SIGTERM for
+// the data plane. All start after Dataplane::create() blocked the stop
+// signals, so only the data plane's signalfd sees them.
 #pragma once
 
 #include <string>
@@ -39,9 +39,9 @@ struct AttachConfig {
   std::string pcap;
   bool no_offload = false;   // tap without virtio-net offloads
   std::vector<std::string> publish;  // -p specs: host ports carried into the guest
+  std::string api_socket;            // serve the control API here
   // slirp4netns extras.
   int exit_fd = -1;          // hang-up: exit 0 (and remove the API socket)
-  std::string api_socket;    // serve the control API here
   int arg_error_status = 2;  // exit status for bad configuration (slirp4netns: 1)
 };
 

@@ -6,8 +6,13 @@
 // keeps the FlowId -> socket map and reports results back by FlowId.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <variant>
 #include <vector>
@@ -87,6 +92,34 @@ struct TcpSend {
 struct TcpShutdown {
   FlowId flow;
 };
+// A host client of a published UDP port, as the loop received it: IPv4 or
+// IPv6, kept whole so replies reach exactly that client. Engines only compare
+// it and ask for its IPv4 form (plain or v4-mapped) to present to the guest.
+struct HostPeer {
+  uint8_t family = 0;               // AF_INET or AF_INET6
+  std::array<uint8_t, 16> addr{};   // network order; IPv4 in the first 4 bytes
+  uint16_t port = 0;
+  bool operator==(const HostPeer&) const = default;
+  // The IPv4 address (for AF_INET6 only a v4-mapped one), or nullopt.
+  std::optional<wire::Ipv4Addr> ipv4() const {
+    static constexpr std::array<uint8_t, 12> kMapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    size_t at = 0;
+    if (family == AF_INET6) {
+      if (!std::equal(kMapped.begin(), kMapped.end(), addr.begin())) return std::nullopt;
+      at = 12;
+    } else if (family != AF_INET) {
+      return std::nullopt;
+    }
+    return wire::Ipv4Addr::from_octets(addr[at], addr[at + 1], addr[at + 2], addr[at + 3]);
+  }
+};
+// Send one datagram out of published UDP socket `listener` to `peer` (a
+// reply of the guest to a host client of a published port).
+struct SendToPeer {
+  uint32_t listener = 0;
+  HostPeer peer;
+  std::vector<std::byte> data;
+};
 // Hand a DNS query to the upstream forwarder; the answer (or failure) comes
 // back through Stack::on_dns_reply with the same token.
 struct ForwardDns {
@@ -95,7 +128,7 @@ struct ForwardDns {
 };
 
 using HostOp = std::variant<OpenSocket, SendOnSocket, CloseSocket, ForwardDns, TcpConnect, TcpPoll,
-                            TcpRecv, TcpSend, TcpShutdown>;
+                            TcpRecv, TcpSend, TcpShutdown, SendToPeer>;
 
 struct Actions {
   std::vector<Frame> to_tap;

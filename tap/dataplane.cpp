@@ -52,6 +52,51 @@ sockaddr_in to_sockaddr(wire::Ipv4Addr a, uint16_t port) {
   return sa;
 }
 
+// A host client's address as the engines carry it (family 0: unknown).
+HostPeer peer_of(const sockaddr_storage& ss) {
+  HostPeer p;
+  if (ss.ss_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
+    p.family = AF_INET;
+    std::memcpy(p.addr.data(), &sin->sin_addr, 4);
+    p.port = ntohs(sin->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    p.family = AF_INET6;
+    std::memcpy(p.addr.data(), &sin6->sin6_addr, 16);
+    p.port = ntohs(sin6->sin6_port);
+  }
+  return p;
+}
+
+// The sockaddr of a HostPeer; returns its length, 0 for an unknown family.
+socklen_t sockaddr_of(const HostPeer& p, sockaddr_storage& ss) {
+  ss = {};
+  if (p.family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    std::memcpy(&sin->sin_addr, p.addr.data(), 4);
+    sin->sin_port = htons(p.port);
+    return sizeof(sockaddr_in);
+  }
+  if (p.family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    std::memcpy(&sin6->sin6_addr, p.addr.data(), 16);
+    sin6->sin6_port = htons(p.port);
+    return sizeof(sockaddr_in6);
+  }
+  return 0;
+}
+
+// "ADDR:PORT" ("[ADDR]:PORT" for IPv6), for the flow list.
+std::string to_string(const HostPeer& p) {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  if (p.family == AF_INET || p.family == AF_INET6) ::inet_ntop(p.family, p.addr.data(), buf, sizeof buf);
+  return p.family == AF_INET6 ? "[" + std::string(buf) + "]:" + std::to_string(p.port)
+                              : std::string(buf) + ":" + std::to_string(p.port);
+}
+
 }  // namespace
 
 struct Dataplane::Impl final : dns::SocketWatcher {
@@ -74,11 +119,23 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     uint32_t socket_slot = 0;  // for sends: whose error to report
     uint16_t socket_generation = 0;
   };
-  // A published TCP port: its listening socket and where connections go.
+  // A published port: its host socket and where its traffic goes. Slots are
+  // never reused (ports are added rarely), so a completion for a removed
+  // one finds it not live.
   struct Listener {
     UniqueFd fd;
+    bool udp = false;
     uint16_t guest_port = 0;
-    bool paused = false;  // out of fds: re-armed by the timer, not at once
+    std::optional<wire::Ipv4Addr> guest;
+    uint64_t id = 0;
+    bool live = true;
+    bool paused = false;   // TCP out of fds: re-armed by the timer, not at once
+    bool backlog = false;  // UDP: the last drain stopped at the batch limit
+  };
+  // A flow that came in through a published port (for list_flows).
+  struct InboundFlow {
+    uint32_t listener = 0;
+    HostPeer client;
   };
   struct PollState {
     bool read = false, write = false;  // what c-ares wants
@@ -102,6 +159,11 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   std::unique_ptr<dns::Forwarder> forwarder;
   std::unordered_map<int, PollState> polls;
   std::vector<Listener> listeners;
+  std::unordered_map<FlowId, InboundFlow> inbound;
+  std::vector<std::byte> udp_buf = std::vector<std::byte>(65536);
+  bool udp_backlog = false;  // some published UDP socket may have more datagrams
+  int control_fd = -1;
+  std::function<void()> control_drain;
   log::RateLimit accept_error_log{seconds(10), 3};
   std::optional<Time> accept_retry_at;
   UniqueFd signal_fd;
@@ -199,35 +261,87 @@ struct Dataplane::Impl final : dns::SocketWatcher {
                                    SOCK_CLOEXEC);
   }
 
-  void publish_tcp(UniqueFd fd, uint16_t guest_port) {
-    listeners.push_back(Listener{std::move(fd), guest_port});
-    arm_accept(static_cast<uint32_t>(listeners.size() - 1));
+  void arm_udp_poll(uint32_t i) {
+    io_uring_prep_poll_multishot(ring->sqe({Op::UdpPublished, 0, i}), listeners[i].fd.get(), POLLIN);
+  }
+
+  void publish(PublishedPort p) {
+    Listener l;
+    l.fd = std::move(p.socket);
+    l.udp = p.udp;
+    l.guest_port = p.guest_port;
+    l.guest = p.guest;
+    l.id = p.id;
+    if (l.udp) {
+      int fl = ::fcntl(l.fd.get(), F_GETFL);
+      if (fl >= 0) ::fcntl(l.fd.get(), F_SETFL, fl | O_NONBLOCK);
+    }
+    listeners.push_back(std::move(l));
+    auto i = static_cast<uint32_t>(listeners.size() - 1);
+    if (listeners[i].udp) arm_udp_poll(i);
+    else arm_accept(i);
+  }
+
+  bool unpublish(uint64_t id) {
+    for (uint32_t i = 0; i < listeners.size(); ++i) {
+      Listener& l = listeners[i];
+      if (!l.live || l.id != id || id == 0) continue;
+      l.live = false;
+      l.backlog = false;
+      cancel_and_close(l.fd.release());
+      if (l.udp) stack.on_udp_listener_closed(i, actions);
+      return true;
+    }
+    return false;
+  }
+
+  std::string published_flows_json() const {
+    std::string out = "[";
+    for (const auto& [flow, f] : inbound) {
+      const Listener& l = listeners[f.listener];
+      if (out.size() > 1) out += ",";
+      out += "{\"id\":" + std::to_string(l.id) + ",\"proto\":\"" + (l.udp ? "udp" : "tcp") +
+             "\",\"client\":\"" + to_string(f.client) + "\",\"guest_port\":" + std::to_string(l.guest_port) + "}";
+    }
+    return out + "]";
+  }
+
+  void watch_control(int fd, std::function<void()> drain) {
+    control_fd = fd;
+    control_drain = std::move(drain);
+    arm_control_poll();
+  }
+  void arm_control_poll() { io_uring_prep_poll_multishot(ring->sqe({Op::Control, 0, 0}), control_fd, POLLIN); }
+  void on_control(const io_uring_cqe& cqe) {
+    if (cqe.res >= 0 && control_drain) control_drain();
+    if (!(cqe.flags & IORING_CQE_F_MORE)) arm_control_poll();
+  }
+
+  // Cancels every request on `fd`, then closes it, in this order (a hard
+  // link runs the close even when there was nothing to cancel). The ring
+  // keeps the file alive until the cancelled requests finish.
+  void cancel_and_close(int fd) {
+    io_uring_sqe* c = ring->sqe({Op::Cancel, 0, 0});
+    io_uring_prep_cancel_fd(c, fd, IORING_ASYNC_CANCEL_ALL);
+    c->flags |= IOSQE_IO_HARDLINK;
+    io_uring_prep_close(ring->sqe({Op::Cancel, 0, 0}), fd);
   }
 
   void on_accept(Time now, Tag tag, const io_uring_cqe& cqe) {
     if (tag.slot >= listeners.size()) return;
+    if (!listeners[tag.slot].live) {
+      if (cqe.res >= 0) ::close(cqe.res);  // accepted just before the removal
+      return;
+    }
     if (cqe.res >= 0) {
       UniqueFd conn(cqe.res);
       sockaddr_storage ss{};
       socklen_t len = sizeof ss;
-      wire::Ipv4Addr client{0};  // unknown / IPv6: the guest sees the gateway
-      uint16_t port = 0;
-      if (::getpeername(conn.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-        if (ss.ss_family == AF_INET) {
-          auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-          client = wire::Ipv4Addr{ntohl(sin->sin_addr.s_addr)};
-          port = ntohs(sin->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-          auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-          port = ntohs(sin6->sin6_port);
-          if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-            uint32_t v;
-            std::memcpy(&v, &sin6->sin6_addr.s6_addr[12], 4);
-            client = wire::Ipv4Addr{ntohl(v)};
-          }
-        }
-      }
-      auto flow = stack.on_tcp_inbound(now, client, port, listeners[tag.slot].guest_port, actions);
+      HostPeer client;  // unknown / IPv6: the guest sees the gateway
+      if (::getpeername(conn.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) client = peer_of(ss);
+      const Listener& l = listeners[tag.slot];
+      auto flow = stack.on_tcp_inbound(now, client.ipv4().value_or(wire::Ipv4Addr{0}), client.port, l.guest_port,
+                                       actions, l.guest);
       if (!flow) {
         linger lg{1, 0};  // refused: the client gets a reset, not a half-open socket
         ::setsockopt(conn.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -235,6 +349,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         int one = 1;
         ::setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         add_socket(std::move(conn), *flow, SocketKind::Tcp);
+        inbound[*flow] = InboundFlow{tag.slot, client};
       }
     } else {
       uint64_t suppressed = 0;
@@ -250,6 +365,43 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       return;
     }
     arm_accept(tag.slot);
+  }
+
+  void on_udp_readable(Time now, Tag tag, const io_uring_cqe& cqe) {
+    if (tag.slot >= listeners.size() || !listeners[tag.slot].live) return;
+    if (cqe.res >= 0) drain_udp(now, tag.slot);
+    if (!(cqe.flags & IORING_CQE_F_MORE) && listeners[tag.slot].live) arm_udp_poll(tag.slot);
+  }
+
+  // Reads datagrams from published UDP socket `i` until it is empty or
+  // kTapBatch were handled; each goes to the guest through the UDP engine.
+  void drain_udp(Time now, uint32_t i) {
+    listeners[i].backlog = false;
+    for (int n = 0; n < kTapBatch; ++n) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      ssize_t r = ::recvfrom(listeners[i].fd.get(), udp_buf.data(), udp_buf.size(), MSG_DONTWAIT,
+                             reinterpret_cast<sockaddr*>(&ss), &len);
+      if (r < 0) {
+        if (errno != EAGAIN && errno != EINTR) ++stack_counters().host_socket_errors;
+        return;
+      }
+      HostPeer peer = peer_of(ss);
+      const Listener& l = listeners[i];
+      auto flow = stack.on_udp_inbound(now, i, peer, l.guest_port,
+                                       std::span<const std::byte>(udp_buf.data(), static_cast<size_t>(r)), actions,
+                                       l.guest);
+      if (flow) inbound.try_emplace(*flow, InboundFlow{i, peer});
+    }
+    listeners[i].backlog = true;
+    udp_backlog = true;
+  }
+
+  void drain_udp_backlog(Time now) {
+    udp_backlog = false;
+    for (uint32_t i = 0; i < listeners.size(); ++i) {
+      if (listeners[i].live && listeners[i].backlog) drain_udp(now, i);
+    }
   }
 
   void arm_signal_read() {
@@ -488,7 +640,28 @@ struct Dataplane::Impl final : dns::SocketWatcher {
                        writes[i].data.size(), MSG_NOSIGNAL);
   }
 
+  void apply(Time now, SendToPeer& o) {
+    auto& c = stack_counters();
+    sockaddr_storage ss;
+    socklen_t len = sockaddr_of(o.peer, ss);
+    if (o.listener >= listeners.size() || !listeners[o.listener].live || len == 0) {
+      ++c.udp_published_drops;
+      return;
+    }
+    // Plain non-blocking sendto, like the tap writes: a full socket buffer
+    // drops the datagram (UDP may), it never stalls the loop.
+    if (::sendto(listeners[o.listener].fd.get(), o.data.data(), o.data.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                 reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+      ++c.udp_published_drops;
+      uint64_t suppressed = 0;
+      if (write_error_log.allow(now, &suppressed))
+        LOG_DEBUG("reply to a published UDP client failed: %s (%llu similar suppressed)", std::strerror(errno),
+                  static_cast<unsigned long long>(suppressed));
+    }
+  }
+
   void apply(Time, CloseSocket& o) {
+    inbound.erase(o.flow);
     auto it = slot_of_flow.find(o.flow);
     if (it == slot_of_flow.end()) return;
     uint32_t slot = it->second;
@@ -499,14 +672,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         linger lg{1, 0};  // close() sends RST instead of FIN
         ::setsockopt(s.fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
       }
-      // Cancel whatever is in flight on the fd, then close it, in this order
-      // (a hard link runs the close even when there was nothing to cancel).
-      // The ring keeps the socket alive until the cancelled requests finish.
-      int fd = s.fd.release();
-      io_uring_sqe* c = ring->sqe({Op::Cancel, 0, 0});
-      io_uring_prep_cancel_fd(c, fd, IORING_ASYNC_CANCEL_ALL);
-      c->flags |= IOSQE_IO_HARDLINK;
-      io_uring_prep_close(ring->sqe({Op::Cancel, 0, 0}), fd);
+      cancel_and_close(s.fd.release());
       s.live = false;
       if (s.inflight > 0) {
         s.closing = true;  // freed when the last completion is reported
@@ -576,6 +742,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         return on_tcp_completion(now, tag, cqe);
       case Op::Accept:
         return on_accept(now, tag, cqe);
+      case Op::UdpPublished:
+        return on_udp_readable(now, tag, cqe);
+      case Op::Control:
+        return on_control(cqe);
       case Op::Cancel:
       case Op::None:
         return;
@@ -716,7 +886,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
       // Frames waiting on the tap, or actions left by a bounded apply round:
       // do not sleep.
-      if (tap_backlog || !actions.to_tap.empty() || !actions.to_host.empty()) timeout = Duration::zero();
+      if (tap_backlog || udp_backlog || !actions.to_tap.empty() || !actions.to_host.empty())
+        timeout = Duration::zero();
       int rc = ring->submit_and_wait(timeout);
       if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
         LOG_ERROR("io_uring wait failed: %s", std::strerror(-rc));
@@ -726,6 +897,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       ring->for_each_completion([&](const io_uring_cqe& c) { on_completion(now, c); });
       sock_rx->commit();
       if (tap_backlog) drain_tap(now);
+      if (udp_backlog) drain_udp_backlog(now);
       if (deadline && now >= *deadline) on_timers(now);
       apply_actions(now);
     }
@@ -746,8 +918,11 @@ Expected<std::unique_ptr<Dataplane>, std::string> Dataplane::create(UniqueFd tap
 }
 
 int Dataplane::run() { return impl_->run(); }
-void Dataplane::publish_tcp(UniqueFd listener, uint16_t guest_port) {
-  impl_->publish_tcp(std::move(listener), guest_port);
+void Dataplane::publish(PublishedPort port) { impl_->publish(std::move(port)); }
+bool Dataplane::unpublish(uint64_t id) { return impl_->unpublish(id); }
+std::string Dataplane::published_flows_json() const { return impl_->published_flows_json(); }
+void Dataplane::watch_control(int eventfd, std::function<void()> drain) {
+  impl_->watch_control(eventfd, std::move(drain));
 }
 const Stack& Dataplane::stack() const { return impl_->stack; }
 

@@ -145,12 +145,24 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
   dns_.on_reply(now, token, reply, out);
 }
 
-std::optional<FlowId> Stack::on_tcp_inbound(Time now, wire::Ipv4Addr client, uint16_t client_port,
-                                            uint16_t guest_port, Actions& out) {
+wire::Ipv4Addr Stack::seen_from_guest(std::optional<wire::Ipv4Addr> client) const {
   const StackConfig& c = ctx_.cfg;
-  wire::Ipv4Addr seen = client;
-  if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client)) seen = c.gateway;
-  return tcp_.on_inbound(now, seen, client_port, c.guest, guest_port, out);
+  if (!client || client->is_loopback() || client->is_unspecified() || c.cidr.contains(*client)) return c.gateway;
+  return *client;
+}
+
+std::optional<FlowId> Stack::on_tcp_inbound(Time now, wire::Ipv4Addr client, uint16_t client_port,
+                                            uint16_t guest_port, Actions& out,
+                                            std::optional<wire::Ipv4Addr> guest) {
+  return tcp_.on_inbound(now, seen_from_guest(client), client_port, guest.value_or(ctx_.cfg.guest), guest_port,
+                         out);
+}
+
+std::optional<FlowId> Stack::on_udp_inbound(Time now, uint32_t listener, const HostPeer& peer, uint16_t guest_port,
+                                            std::span<const std::byte> data, Actions& out,
+                                            std::optional<wire::Ipv4Addr> guest) {
+  return udp_.on_published_datagram(now, listener, peer, seen_from_guest(peer.ipv4()),
+                                    guest.value_or(ctx_.cfg.guest), guest_port, data, out);
 }
 
 std::optional<Time> Stack::next_deadline() const {

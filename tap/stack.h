@@ -41,12 +41,25 @@ class Stack {
   void on_socket_error(Time now, SocketKind kind, FlowId flow, int err, Actions& out);
   void on_dns_reply(Time now, uint64_t token, const Expected<std::vector<std::byte>, int>& reply,
                     Actions& out);
+  // Published ports. The guest sees each client's own address, except for
+  // clients it could not route back to (loopback, its own subnet, IPv6 or
+  // unknown: `client` nullopt or 0.0.0.0), which appear as the gateway.
+  // `guest` is the address inside the namespace the port leads to (default:
+  // the guest address).
+  //
   // A published TCP port accepted a connection from client:client_port for
-  // guest_port. The guest sees the client's address, except for clients it
-  // could not route back to (loopback, its own subnet), which appear as the
-  // gateway. Returns the flow for the accepted socket, or nullopt to refuse.
+  // guest_port. Returns the flow for the accepted socket, or nullopt to refuse.
   std::optional<FlowId> on_tcp_inbound(Time now, wire::Ipv4Addr client, uint16_t client_port,
-                                       uint16_t guest_port, Actions& out);
+                                       uint16_t guest_port, Actions& out,
+                                       std::optional<wire::Ipv4Addr> guest = std::nullopt);
+  // Published UDP socket `listener` received `data` from `peer` for
+  // guest_port. Returns the flow (nullopt: dropped and counted); the guest's
+  // replies come back as SendToPeer.
+  std::optional<FlowId> on_udp_inbound(Time now, uint32_t listener, const HostPeer& peer, uint16_t guest_port,
+                                       std::span<const std::byte> data, Actions& out,
+                                       std::optional<wire::Ipv4Addr> guest = std::nullopt);
+  // Published UDP socket `listener` is gone: its flows end.
+  void on_udp_listener_closed(uint32_t listener, Actions& out) { udp_.forget_listener(listener, out); }
   // TCP socket results (see TcpEngine); values are -errno on failure.
   void on_tcp_connected(Time now, FlowId flow, int err, Actions& out) { tcp_.on_connected(now, flow, err, out); }
   void on_tcp_readable(Time now, FlowId flow, int err, Actions& out) { tcp_.on_readable(now, flow, err, out); }
@@ -69,6 +82,8 @@ class Stack {
   void on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet, bool offloaded,
                Actions& out);
   void on_udp(Time now, const wire::Ipv4View& ip, bool offloaded, Actions& out);
+  // The source address the guest sees for a host client of a published port.
+  wire::Ipv4Addr seen_from_guest(std::optional<wire::Ipv4Addr> client) const;
 
   EngineContext ctx_;
   FlowId next_flow_ = 1;
