@@ -23,7 +23,8 @@ PIDS+=("$!")
 wait_listening 5353 in_ctr
 netd_attach --configure --disable-dns -p 127.0.0.1:18080:8080 -p 198.51.100.1:18081:8080 -p 18082:9 \
   -p '[::1]:18083:8080' -p '[2001:db8::1]:18084:8080' \
-  -p 127.0.0.1:18053:5353/udp -p 198.51.100.1:18054-18055:5353-5354/udp -p '[::]:18056:5353/udp' 
+  -p 127.0.0.1:18053:5353/udp -p 198.51.100.1:18054-18055:5353-5354/udp -p '[::]:18056:5353/udp' \
+  --api-socket "$T/api.sock"
 client_world() { in_world "$PY" "$SERVERS" tcp-client "$@"; }
 client_host() { "$PY" "$SERVERS" tcp-client "$@"; }
 
@@ -65,6 +66,27 @@ out=$(udp_world 198.51.100.1 18055 nobody) || rc=$?
 ok "UDP from loopback and IPv6 clients (as the gateway); no server behind 18055 -> no answer"
 flows=$(netd_counter udp_published_flows)
 [[ "$flows" -ge 4 ]] || fail "udp_published_flows=$flows"
+
+# The same engine behind the API socket of netd attach: ports added at run time
+# keep the client's address too.
+ctl() { "$NETD_BIN" ctl --socket "$T/api.sock" "$1"; }
+out=$(ctl '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"198.51.100.1","host_port":18090,"guest_port":8080}}')
+[[ "$out" == '{"return":{"id":1}}' ]] || fail "add_hostfwd tcp: $out"
+out=$(ctl '{"execute":"add_hostfwd","arguments":{"proto":"udp","host_addr":"::","host_port":18091,"guest_port":5353}}')
+[[ "$out" == '{"return":{"id":2}}' ]] || fail "add_hostfwd udp on [::]: $out"
+out=$(client_world 198.51.100.1 18090 who) || fail "API forward from the world: $out"
+[[ "$out" == 198.51.100.10\ * ]] || fail "through an API forward the server saw '$out'"
+out=$(udp_world 2001:db8::1 18091 WHO) || fail "API UDP forward on [::]: $out"
+[[ "$out" == 10.0.2.2\ * ]] || fail "through the [::] UDP forward the server saw '$out'"
+out=$(ctl '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":18092,"guest_addr":"10.0.2.2","guest_port":80}}') || true
+[[ "$out" == '{"error":{"desc":"add_hostfwd: guest_addr 10.0.2.2 is not a guest address in 10.0.2.0/24"}}' ]] ||
+  fail "add_hostfwd to the gateway: $out"
+out=$(ctl '{"execute":"remove_hostfwd","arguments":{"id":2}}')
+[[ "$out" == '{"return":{}}' ]] || fail "remove_hostfwd: $out"
+rc=0
+out=$(udp_world 2001:db8::1 18091 WHO) || rc=$?
+[[ $rc -ne 0 ]] || fail "a removed UDP forward still answers: $out"
+ok "netd attach --api-socket: add_hostfwd keeps the world client's address; bad guest_addr refused; remove_hostfwd"
 
 rc=0
 out=$(client_host 127.0.0.1 18082 echo nobody 2>&1) || rc=$?
