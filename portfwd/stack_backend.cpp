@@ -23,7 +23,7 @@ Expected<void, std::string> StackBackend::add(const Forward& f) {
     return unexpected("guest_addr " + f.guest_addr.to_string() + " is not a guest address in " +
                       cfg_.cidr.network().to_string() + "/" + std::to_string(cfg_.cidr.prefix));
   }
-  auto sock = open_host_socket(f.host_addr, f.host_port, f.proto, false);
+  auto sock = open_host_socket(f.host_addr, f.host_port, f.proto, false, unpriv_start_);
   if (!sock) return unexpected(sock.error());
   tap::PublishedPort p;
   p.socket = std::move(*sock);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "portfwd/forward_registry.h"
+#include "portfwd/port_spec.h"
 #include "tap/dataplane.h"
 
 namespace netd::portfwd {
@@ -19,7 +20,9 @@ namespace netd::portfwd {
 class StackBackend final : public ForwardBackend {
  public:
   // `dp` must outlive the backend; `cfg` gives the guest subnet.
-  StackBackend(tap::Dataplane& dp, const tap::StackConfig& cfg) : dp_(dp), cfg_(cfg) {}
+  // Construct before the sandbox: it reads net.ipv4.ip_unprivileged_port_start.
+  StackBackend(tap::Dataplane& dp, const tap::StackConfig& cfg)
+      : dp_(dp), cfg_(cfg), unpriv_start_(unprivileged_port_start()) {}
   // Lets the data plane drain queue() (call before Dataplane::run).
   void attach();
 
@@ -32,6 +35,7 @@ class StackBackend final : public ForwardBackend {
  private:
   tap::Dataplane& dp_;
   tap::StackConfig cfg_;
+  int unpriv_start_;
   ControlQueue queue_;
 };
 

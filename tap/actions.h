@@ -6,13 +6,8 @@
 // keeps the FlowId -> socket map and reports results back by FlowId.
 #pragma once
 
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <variant>
 #include <vector>
@@ -27,7 +22,8 @@ struct TapOffload {
   bool csum_partial = false;  // the L4 checksum field holds only the pseudo-header sum
   uint8_t csum_start = 0;     // where the checksummed L4 segment starts in the frame
   uint8_t csum_offset = 0;    // where its checksum field is, from csum_start
-  uint16_t gso_size = 0;      // > 0: a TCPv4 super-segment of segments this large
+  uint16_t gso_size = 0;      // > 0: a TCP super-segment of segments this large
+  bool gso_v6 = false;        // ... over IPv6 (VIRTIO_NET_HDR_GSO_TCPV6)
   uint16_t hdr_len = 0;       // Ethernet + IP + TCP header bytes (with gso_size)
 };
 
@@ -42,15 +38,15 @@ using FlowId = uint64_t;
 
 enum class SocketKind : uint8_t {
   Udp,   // SOCK_DGRAM UDP, connected to dst:port
-  Ping,  // SOCK_DGRAM IPPROTO_ICMP ("ping socket"), connected to dst
+  Ping,  // SOCK_DGRAM IPPROTO_ICMP / IPPROTO_ICMPV6 ("ping socket"), connected to dst
   Tcp,   // SOCK_STREAM, connected by TcpConnect
 };
 
-// Create a socket of `kind`, connect it to dst:port, and start receiving.
+// Create a socket of `kind` in dst's family, connect it to dst:port, and start receiving.
 struct OpenSocket {
   FlowId flow;
   SocketKind kind;
-  wire::Ipv4Addr dst;
+  wire::IpAddr dst;
   uint16_t port = 0;
 };
 // Send one datagram on the flow's socket (for Ping: an ICMP echo message).
@@ -68,10 +64,10 @@ struct CloseSocket {
 };
 
 // ---- TCP: each reported back through Stack::on_tcp_* with the same flow ----
-// Create a stream socket and connect it to dst:port (non-blocking, via the ring).
+// Create a stream socket in dst's family and connect it to dst:port (non-blocking, via the ring).
 struct TcpConnect {
   FlowId flow;
-  wire::Ipv4Addr dst;
+  wire::IpAddr dst;
   uint16_t port = 0;
 };
 // Wait until the socket is readable (or has an error / EOF), holding no buffer.
@@ -93,25 +89,11 @@ struct TcpShutdown {
   FlowId flow;
 };
 // A host client of a published UDP port, as the loop received it: IPv4 or
-// IPv6, kept whole so replies reach exactly that client. Engines only compare
-// it and ask for its IPv4 form (plain or v4-mapped) to present to the guest.
+// IPv6, kept whole so replies reach exactly that client.
 struct HostPeer {
-  uint8_t family = 0;               // AF_INET or AF_INET6
-  std::array<uint8_t, 16> addr{};   // network order; IPv4 in the first 4 bytes
+  wire::IpAddr addr;
   uint16_t port = 0;
   bool operator==(const HostPeer&) const = default;
-  // The IPv4 address (for AF_INET6 only a v4-mapped one), or nullopt.
-  std::optional<wire::Ipv4Addr> ipv4() const {
-    static constexpr std::array<uint8_t, 12> kMapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    size_t at = 0;
-    if (family == AF_INET6) {
-      if (!std::equal(kMapped.begin(), kMapped.end(), addr.begin())) return std::nullopt;
-      at = 12;
-    } else if (family != AF_INET) {
-      return std::nullopt;
-    }
-    return wire::Ipv4Addr::from_octets(addr[at], addr[at + 1], addr[at + 2], addr[at + 3]);
-  }
 };
 // Send one datagram out of published UDP socket `listener` to `peer` (a
 // reply of the guest to a host client of a published port).

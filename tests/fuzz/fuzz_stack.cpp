@@ -4,8 +4,7 @@
 // DNS relay) are reached too; host-side callbacks are answered with the
 // input's own bytes, and some frames also arrive as datagrams on a published
 // UDP port. The Stack must never crash, hang or read out of bounds.
-#include <sys/socket.h>
-
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -30,8 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // The same bytes as a datagram from a client of a published UDP port,
       // from an address and port the input picks.
       tap::HostPeer peer;
-      peer.family = (std::to_integer<uint8_t>(frame[0]) & 2) ? AF_INET6 : AF_INET;
-      peer.addr[0] = std::to_integer<uint8_t>(frame[1]);
+      std::array<uint8_t, 16> a{};
+      a[0] = std::to_integer<uint8_t>(frame[1]);
+      peer.addr = (std::to_integer<uint8_t>(frame[0]) & 2) ? wire::IpAddr(wire::Ipv6Addr{a})
+                                                           : wire::IpAddr(wire::Ipv4Addr{uint32_t{a[0]} << 24});
       peer.port = std::to_integer<uint16_t>(frame[2]);
       stack.on_udp_inbound(now, 0, peer, 53, frame, out);
     }
