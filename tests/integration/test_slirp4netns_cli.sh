@@ -150,6 +150,13 @@ rc=0
 [[ $rc -ne 0 ]] || fail "UDP forward still answers after remove"
 out=$(ctl '{"execute":"get_counters"}')
 grep -q '"udp_published_in":[1-9]' <<<"$out" || fail "get_counters: $out"
+if [[ "$NETD_HARNESS_OUTER_UID" != 0 ]]; then
+  # (inside the sandbox /proc is out of reach: the sysctl was read before)
+  rc=0
+  out=$(ctl '{"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":80,"guest_port":80}}') || rc=$?
+  [[ $rc -ne 0 ]] && grep -q "ip_unprivileged_port_start" <<<"$out" || fail "add_hostfwd port 80: $out"
+  kill -0 "$NETD_PID" || fail "netd died on a refused privileged port"
+fi
 ok "errors, remove_hostfwd, get_counters"
 
 kill "$WRITER"
