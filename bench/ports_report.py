@@ -107,6 +107,14 @@ def section(facts, header, rows, notes):
         lines += ["n/a reasons:", ""] + [f"{i}. {n}" for i, n in enumerate(notes, 1)] + [""]
     lines += ["How each tool publishes the port:", ""]
     lines += [f"- {t}: {HOW[t]}" for t in HOW if t in [r[0] for r in rows]]
+    lines += [
+        "",
+        "netd-forward and RootlessKit's builtin driver never cross a tap: they join two",
+        "sockets of the host kernel (netd forward with splice), and the connection",
+        "inside the namespace comes from its own loopback, so the source address is",
+        "lost. netd-instack and slirp4netns carry every byte through the tap and the",
+        "container's own TCP stack, which is what lets the server see the client.",
+    ]
     lines += ["", END, ""]
     return "\n".join(lines)
 
