@@ -39,6 +39,7 @@ struct AttachArgs {
   std::string log_level = "info";
   bool no_offload = false;
   std::vector<std::string> publish;
+  std::string api_socket;
   bool sandbox = true;
   bool seccomp = true;
 };
@@ -86,9 +87,15 @@ void build_cli(CLI::App& app, AttachArgs& a) {
   app.add_option("--pid-file", a.pid_file, "write netd's pid to this file (removed at exit)");
   app.add_option("--pcap", a.pcap, "write every frame crossing the tap to this pcap file");
   app.add_option("-p,--publish", a.publish,
-                 "publish a TCP port: [HOSTIP:]HOSTPORT[-END]:GUESTPORT[-END][/tcp] (repeatable). The guest\n"
-                 "sees each client's real address (loopback clients appear as the gateway)")
+                 "publish a port: [HOSTIP:]HOSTPORT[-END]:GUESTPORT[-END][/tcp|/udp] (repeatable; IPv6\n"
+                 "host addresses in brackets). The guest sees each client's real address (loopback\n"
+                 "clients appear as the gateway; IPv6 clients reach an IPv6 guest over IPv6, an\n"
+                 "IPv4-only guest from the gateway); UDP replies leave from the published port")
       ->allow_extra_args(false);
+  app.add_option("--api-socket", a.api_socket,
+                 "serve the JSON control API on this unix socket (mode 0600): slirp4netns'\n"
+                 "add_hostfwd/list_hostfwd/remove_hostfwd (published through the tap stack, client\n"
+                 "addresses kept), list_flows, get_counters; see `netd ctl`");
   app.add_flag("--no-offload", a.no_offload,
                "open the tap without virtio-net offloads (full checksums in --pcap captures; slower)");
   app.add_flag("--enable-sandbox,!--disable-sandbox", a.sandbox,
@@ -148,6 +155,7 @@ int attach(int argc, char** argv) {
   cfg.pcap = a.pcap;
   cfg.no_offload = a.no_offload;
   cfg.publish = a.publish;
+  cfg.api_socket = a.api_socket;
   cfg.sandbox = a.sandbox;
   cfg.seccomp = a.seccomp;
   return run_attach(cfg);

@@ -12,6 +12,13 @@
 #
 # Traffic goes only to namespaces made here: never any other address.
 # Environment: NETD_BIN (the netd binary), NETD_SRC (the source tree).
+#
+# NETD_HARNESS_SUBIDS=1 (set before sourcing): the harness namespace also maps
+# a block of 65535 subordinate ids (newuidmap, /etc/subuid), and inside it
+# /etc/subuid and /etc/subgid give them to root, so a tool that makes user
+# namespaces of its own with newuidmap (RootlessKit) works as it does for a
+# rootless user. Root usually has no /etc/subuid entry: for a root caller the
+# harness lends it one, in a private mount namespace only.
 
 set -euo pipefail
 
@@ -23,6 +30,19 @@ if [[ -z "${NETD_HARNESS_INNER:-}" ]]; then
   NETD_HARNESS_OUTER_UID=$(id -u)
   ns=(unshare --user --map-root-user --net --pid --mount --fork --mount-proc
     env NETD_HARNESS_INNER=1 bash "$0" "$@")
+  if [[ -n "${NETD_HARNESS_SUBIDS:-}" ]]; then
+    ns=(unshare --user --map-root-user --map-auto --net --pid --mount --fork --mount-proc
+      env NETD_HARNESS_INNER=1 bash "$0" "$@")
+    if [[ $NETD_HARNESS_OUTER_UID == 0 ]]; then
+      subid=$(mktemp /tmp/netd-subid.XXXXXX)
+      echo "root:100000:65536" >"$subid"
+      # (removed only afterwards: the harness mounts over these paths, which
+      # the kernel refuses for a bind mount of a deleted file)
+      ns=(unshare --mount --propagation private sh -c \
+        'mount --bind "$0" /etc/subuid && mount --bind "$0" /etc/subgid && "$@"; rc=$?; rm -f "$0"; exit $rc' \
+        "$subid" "${ns[@]}")
+    fi
+  fi
   if [[ -n "${NETD_HARNESS_INTERACTIVE:-}" ]]; then
     exec "${ns[@]}"  # the demo's shell: no time limit, keeps the terminal
   fi
@@ -89,6 +109,11 @@ wait_ns() {
 }
 
 ip link set lo up
+if [[ -n "${NETD_HARNESS_SUBIDS:-}" ]]; then
+  echo "root:1:65535" >"$T/subid"
+  mount --bind "$T/subid" /etc/subuid
+  mount --bind "$T/subid" /etc/subgid
+fi
 # Ping sockets for netd's group (gid 0 in this namespace), as on distributions
 # that allow unprivileged ping.
 sysctl -qw net.ipv4.ping_group_range="0 0"
