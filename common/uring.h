@@ -42,6 +42,7 @@ enum class Op : uint8_t {
   TcpRecv,     // stream socket receive into a caller-owned buffer
   TcpSend,     // stream socket send from a caller-owned buffer
   Accept,      // multishot accept on a published port's listening socket
+  PathEvent,   // inotify read: the watched netns path's directory changed
 };
 
 struct Tag {

@@ -1,6 +1,8 @@
 #include "netd/api_server.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
@@ -154,31 +156,48 @@ ApiServer::~ApiServer() {
   if (impl_->thread.joinable()) impl_->thread.join();
   boost::system::error_code ignore;
   impl_->acceptor.close(ignore);
-  ::unlink(impl_->opts.path.c_str());
+  if (impl_->opts.remove_socket) ::unlink(impl_->opts.path.c_str());
+}
+
+Expected<UniqueFd, std::string> ApiServer::bind(const std::string& path) {
+  if (path.empty()) return unexpected(std::string("empty API socket path"));
+  sockaddr_un sa{};
+  if (path.size() >= sizeof sa.sun_path)
+    return unexpected("API socket path too long (max " + std::to_string(sizeof sa.sun_path - 1) + " bytes): " + path);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return unexpected("API socket path exists and is not a socket: " + path);
+    ::unlink(path.c_str());  // a stale socket of an earlier run
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return unexpected(std::string("API socket: ") + std::strerror(errno));
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  mode_t old = ::umask(0177);  // the socket is born 0600
+  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  int e = errno;
+  ::umask(old);
+  if (rc != 0 || ::listen(fd.get(), SOMAXCONN) != 0) {
+    if (rc == 0) e = errno;
+    return unexpected("cannot listen on API socket " + path + ": " + std::strerror(e));
+  }
+  ::chmod(path.c_str(), 0600);
+  return fd;
 }
 
 Expected<std::unique_ptr<ApiServer>, std::string> ApiServer::start(ApiServerOptions opts) {
-  if (opts.path.empty()) return unexpected(std::string("empty API socket path"));
-  if (opts.path.size() >= sizeof(sockaddr_un{}.sun_path))
-    return unexpected("API socket path too long (max " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
-                      " bytes): " + opts.path);
-  struct stat st {};
-  if (::lstat(opts.path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) return unexpected("API socket path exists and is not a socket: " + opts.path);
-    ::unlink(opts.path.c_str());  // a stale socket of an earlier run
+  UniqueFd listener(opts.listener);
+  opts.listener = -1;
+  if (!listener) {
+    auto fd = bind(opts.path);
+    if (!fd) return unexpected(fd.error());
+    listener = std::move(*fd);
   }
   auto impl = std::make_unique<Impl>();
   impl->opts = std::move(opts);
   boost::system::error_code ec;
-  impl->acceptor.open(stream_protocol(), ec);
-  if (!ec) {
-    mode_t old = ::umask(0177);  // the socket is born 0600
-    impl->acceptor.bind(stream_protocol::endpoint(impl->opts.path), ec);
-    ::umask(old);
-  }
-  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return unexpected("cannot listen on API socket " + impl->opts.path + ": " + ec.message());
-  ::chmod(impl->opts.path.c_str(), 0600);
+  impl->acceptor.assign(stream_protocol(), listener.release(), ec);
+  if (ec) return unexpected("API socket " + impl->opts.path + ": " + ec.message());
   impl->accept();
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/expected.h"
+#include "common/unique_fd.h"
 #include "portfwd/api_request.h"
 #include "portfwd/forward_registry.h"
 
@@ -23,6 +24,12 @@ namespace netd {
 
 struct ApiServerOptions {
   std::string path;
+  // Already bound and listening (ApiServer::bind, before the sandbox hides
+  // the path); start() takes it over. -1: start() binds `path` itself.
+  int listener = -1;
+  // Unlink `path` when the server stops (false when common/exit_cleanup.h
+  // does it from outside the sandbox).
+  bool remove_socket = true;
   portfwd::ApiDefaults defaults;
   // Carries the forwards; null: add/remove/list_flows/get_counters answer
   // with an error. Must outlive the server.
@@ -34,6 +41,9 @@ class ApiServer {
   // Binds the socket and starts the control thread. Returns a one-line
   // message when the path cannot be used.
   static Expected<std::unique_ptr<ApiServer>, std::string> start(ApiServerOptions opts);
+  // Creates the socket at `path` (mode 0600, replacing a stale socket) and
+  // listens on it. Returns a one-line message when the path cannot be used.
+  static Expected<UniqueFd, std::string> bind(const std::string& path);
   // Stops the thread (requests in flight are dropped) and removes the socket.
   // Stop the backend's thread first: a closure it ran afterwards would post
   // its answer to this server's (destroyed) executor.

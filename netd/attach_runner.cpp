@@ -8,10 +8,13 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "common/exit_cleanup.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "dns/upstream.h"
 #include "netd/api_server.h"
 #include "portfwd/forwarder.h"
@@ -118,6 +121,20 @@ class ExitFdWatcher {
   std::thread thread_;
 };
 
+// "/proc/PID/ns/net" -> PID. procfs sends no inotify events, so such a
+// path target is watched through its process instead.
+std::optional<pid_t> proc_pid_of(const std::string& path) {
+  constexpr std::string_view kPrefix = "/proc/", kSuffix = "/ns/net";
+  std::string_view p = path;
+  if (p.size() <= kPrefix.size() + kSuffix.size() || p.substr(0, kPrefix.size()) != kPrefix ||
+      p.substr(p.size() - kSuffix.size()) != kSuffix)
+    return std::nullopt;
+  std::string_view digits = p.substr(kPrefix.size(), p.size() - kPrefix.size() - kSuffix.size());
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  return static_cast<pid_t>(std::stol(std::string(digits)));
+}
+
 }  // namespace
 
 int run_attach(const AttachConfig& a) {
@@ -176,6 +193,7 @@ int run_attach(const AttachConfig& a) {
   dopts.stack = *cfg;
   dopts.dns_upstreams = *servers;
   if (a.target.pid) dopts.watch_pid = a.target.pid;
+  else if (auto pid = proc_pid_of(a.target.netns_path)) dopts.watch_pid = pid;
   else dopts.watch_path = a.target.netns_path;
   dopts.pcap_path = a.pcap;
   dopts.vnet_hdr = topts.offload;
@@ -196,6 +214,51 @@ int run_attach(const AttachConfig& a) {
              m.host_port, m.ctr_port);
   }
 
+  // The last things opened by path: the API socket and the pid file. A
+  // helper outside the sandbox removes both at exit (even after SIGKILL).
+  UniqueFd api_listener;
+  if (!a.api_socket.empty()) {
+    auto l = ApiServer::bind(a.api_socket);
+    if (!l) {
+      std::fprintf(stderr, "%s: %s\n", prog, l.error().c_str());
+      return 1;
+    }
+    api_listener = std::move(*l);
+  }
+  if (!a.pid_file.empty()) {
+    FILE* f = std::fopen(a.pid_file.c_str(), "we");
+    if (!f) {
+      std::fprintf(stderr, "%s: cannot write pid file %s: %m\n", prog, a.pid_file.c_str());
+      ::unlink(a.api_socket.c_str());
+      return 1;
+    }
+    std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
+    std::fclose(f);
+  }
+  ExitCleanup cleanup;
+  if (!a.pid_file.empty() || !a.api_socket.empty()) {
+    auto c = ExitCleanup::start({a.pid_file, a.api_socket});
+    if (!c) {
+      std::fprintf(stderr, "%s: exit clean-up helper: %s\n", prog, c.error().c_str());
+      if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
+      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
+      return 1;
+    }
+    cleanup = std::move(*c);
+  }
+
+  // Still one thread: the sandbox goes up now, and every thread started
+  // below lives in it.
+  if (a.sandbox || a.seccomp) {
+    auto sb = enter_sandbox(SandboxOptions{a.sandbox, a.seccomp});
+    if (!sb) {
+      std::fprintf(stderr, "%s: %s\n", prog, sb.error().c_str());
+      return 1;
+    }
+    LOG_INFO("sandbox: %s%s%s", a.sandbox ? "empty read-only root, no capabilities" : "no sandbox",
+             sb->new_user_namespace ? " (own user namespace)" : "", sb->seccomp ? ", seccomp allow-list" : "");
+  }
+
   // Threads from here on (Dataplane::create blocked the stop signals).
   BackendThread backend;
   std::unique_ptr<ApiServer> api;
@@ -207,9 +270,11 @@ int run_attach(const AttachConfig& a) {
     }
     ApiServerOptions ao;
     ao.path = a.api_socket;
+    ao.listener = api_listener.release();
+    ao.remove_socket = false;  // the clean-up helper does it
     ao.defaults.guest_addr = *portfwd::IpAddress::parse(cfg->guest.to_string());
     ao.backend = backend.backend();
-    auto s = ApiServer::start(ao);
+    auto s = ApiServer::start(std::move(ao));
     if (!s) {
       std::fprintf(stderr, "%s: %s\n", prog, s.error().c_str());
       return 1;
@@ -219,15 +284,6 @@ int run_attach(const AttachConfig& a) {
   ExitFdWatcher exit_watch;
   if (a.exit_fd >= 0) exit_watch.start(a.exit_fd);
 
-  if (!a.pid_file.empty()) {
-    FILE* f = std::fopen(a.pid_file.c_str(), "we");
-    if (!f) {
-      std::fprintf(stderr, "%s: cannot write pid file %s: %m\n", prog, a.pid_file.c_str());
-      return 1;
-    }
-    std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
-    std::fclose(f);
-  }
   LOG_INFO("attached %s in %s: guest %s, gateway %s, dns %s, mtu %u%s", a.tap_name.c_str(),
            a.target.describe().c_str(), cfg->guest.to_string().c_str(), cfg->gateway.to_string().c_str(),
            cfg->dns.to_string().c_str(), a.mtu, cfg->host_loopback ? "" : ", host loopback disabled");
@@ -237,8 +293,8 @@ int run_attach(const AttachConfig& a) {
   }
   int rc = (*dp)->run();
   backend.stop();  // before the API server: its closures post to the server
-  api.reset();     // removes the API socket
-  if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
+  api.reset();
+  cleanup.finish();  // the API socket and the pid file are gone when netd exits
   return rc;
 }
 

@@ -36,6 +36,8 @@ struct AttachArgs {
   std::string log_level = "info";
   bool no_offload = false;
   std::vector<std::string> publish;
+  bool sandbox = true;
+  bool seccomp = true;
 };
 
 void build_cli(CLI::App& app, AttachArgs& a) {
@@ -75,6 +77,12 @@ void build_cli(CLI::App& app, AttachArgs& a) {
       ->allow_extra_args(false);
   app.add_flag("--no-offload", a.no_offload,
                "open the tap without virtio-net offloads (full checksums in --pcap captures; slower)");
+  app.add_flag("--enable-sandbox,!--disable-sandbox", a.sandbox,
+               "after start-up, run in an empty read-only root with no capabilities and no_new_privs\n"
+               "(on by default; see docs/security.md)");
+  app.add_flag("--enable-seccomp,!--disable-seccomp", a.seccomp,
+               "after start-up, allow only the system calls netd needs; any other one stops netd with\n"
+               "a log line naming it (on by default)");
   app.add_option("--log-level", a.log_level, "error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->capture_default_str();
@@ -123,6 +131,8 @@ int attach(int argc, char** argv) {
   cfg.pcap = a.pcap;
   cfg.no_offload = a.no_offload;
   cfg.publish = a.publish;
+  cfg.sandbox = a.sandbox;
+  cfg.seccomp = a.seccomp;
   return run_attach(cfg);
 }
 

@@ -78,9 +78,10 @@ std::string slirp4netns_usage(const char* argv0) {
        "--netns-type=TYPE        specify network namespace type ([path|pid], default=pid;\n"
        "                         tapfd is not supported by netd)\n"
        "--userns-path=PATH       specify user namespace path\n"
-       "--enable-sandbox         enable create-sandbox (netd: not yet, ignored with a warning)\n"
-       "--enable-seccomp         enable seccomp to limit syscalls (netd: not yet, ignored\n"
-       "                         with a warning)\n"
+       "--enable-sandbox         enable create-sandbox: after start-up, an empty read-only\n"
+       "                         root, no capabilities, no_new_privs\n"
+       "--enable-seccomp         enable seccomp to limit syscalls (a blocked call is logged\n"
+       "                         by name and stops the process)\n"
        "--outbound-addr=IPv4     sets outbound ipv4 address to bound to (netd: not supported)\n"
        "--outbound-addr6=IPv6    sets outbound ipv6 address to bound to (netd: not supported)\n"
        "--disable-dns            disables 10.0.2.3 (or configured internal ip) to host dns\n"
@@ -119,7 +120,7 @@ Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv) {
   };
   std::vector<std::string> pos;
   std::string netns_type = "pid", userns_path, target_type = "netns";
-  bool ipv6 = false, sandbox = false, seccomp = false;
+  bool ipv6 = false;
   bool options_done = false;
 
   for (int i = 1; i < argc; ++i) {
@@ -207,8 +208,8 @@ Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv) {
     else if (name == "disable-host-loopback") c.disable_host_loopback = true;
     else if (name == "netns-type") netns_type = value;
     else if (name == "userns-path") userns_path = value;
-    else if (name == "enable-sandbox") sandbox = true;
-    else if (name == "enable-seccomp") seccomp = true;
+    else if (name == "enable-sandbox") c.sandbox = true;
+    else if (name == "enable-seccomp") c.seccomp = true;
     else if (name == "outbound-addr" || name == "outbound-addr6")
       return fail("--" + name + " is not supported by netd yet (outbound traffic uses the host's routing)");
     else if (name == "disable-dns") c.disable_dns = true;
@@ -238,8 +239,6 @@ Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv) {
   if (!cidr) return fail("--cidr: " + cidr.error());
 
   if (ipv6) out.warnings.push_back("--enable-ipv6: IPv6 is not implemented yet; the namespace gets IPv4 only");
-  if (sandbox) out.warnings.push_back("--enable-sandbox: not implemented yet; running without a sandbox");
-  if (seccomp) out.warnings.push_back("--enable-seccomp: not implemented yet; running without a seccomp filter");
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -44,12 +45,48 @@ constexpr int kMaxActionRounds = 8;
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-sockaddr_in to_sockaddr(wire::Ipv4Addr a, uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(a.v);
-  return sa;
+// A socket address for `a`:port in a's family, and its length.
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  sockaddr* get() { return reinterpret_cast<sockaddr*>(&ss); }
+  int family() const { return ss.ss_family; }
+};
+SockAddr to_sockaddr(const wire::IpAddr& a, uint16_t port) {
+  SockAddr s;
+  if (a.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&s.ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    sin->sin_addr.s_addr = htonl(a.v4().v);
+    s.len = sizeof(sockaddr_in);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&s.ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    std::memcpy(sin6->sin6_addr.s6_addr, a.b.data(), 16);
+    s.len = sizeof(sockaddr_in6);
+  }
+  return s;
+}
+
+// The peer of an accepted socket as netd's address type (v4-mapped IPv6
+// peers of a dual-stack listener are IPv4), or nullopt.
+std::optional<std::pair<wire::IpAddr, uint16_t>> peer_of(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  if (ss.ss_family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    return std::pair{wire::IpAddr(wire::Ipv4Addr{ntohl(sin->sin_addr.s_addr)}), ntohs(sin->sin_port)};
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    wire::Ipv6Addr a;
+    std::memcpy(a.b.data(), sin6->sin6_addr.s6_addr, 16);
+    return std::pair{wire::IpAddr(a), ntohs(sin6->sin6_port)};  // a v4-mapped address is IPv4 already
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -66,7 +103,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     // reported; only then is it reused.
     bool closing = false;
     int inflight = 0;
-    sockaddr_in peer{};  // connect() reads it asynchronously
+    SockAddr peer;  // connect() reads it asynchronously
   };
   // A buffer that must live until its write/send completes.
   struct PendingWrite {
@@ -107,8 +144,12 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   UniqueFd signal_fd;
   signalfd_siginfo siginfo{};
   UniqueFd pid_fd;
-  struct stat watched{};
-  Time next_path_check{};
+  // The netns path: an inotify watch on its directory (set up before the
+  // sandbox; it keeps working once netd's root is empty, which a periodic
+  // stat of the path would not).
+  UniqueFd path_watch;
+  std::string watched_name;
+  alignas(inotify_event) std::byte path_events[4096];
   std::optional<PcapWriter> pcap;
   log::RateLimit write_error_log{seconds(10), 3};
   bool running = true;
@@ -164,8 +205,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
                           std::strerror(errno));
       }
     }
-    if (!opts.watch_path.empty() && ::stat(opts.watch_path.c_str(), &watched) != 0)
-      return unexpected("cannot stat " + opts.watch_path + ": " + std::strerror(errno));
+    if (!opts.watch_path.empty()) {
+      auto w = watch_path(opts.watch_path);
+      if (!w) return unexpected(w.error());
+    }
 
     if (!opts.pcap_path.empty()) {
       auto p = PcapWriter::open(opts.pcap_path, kBufferSize);
@@ -189,7 +232,55 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     if (pid_fd) {
       io_uring_prep_poll_add(ring->sqe({Op::PidExit, 0, 0}), pid_fd.get(), POLLIN);
     }
+    if (path_watch) arm_path_read();
     return {};
+  }
+
+  // Watches the directory of `path` for the path's removal or rename (that
+  // is how `ip netns delete` and podman drop a netns file: unmount, unlink).
+  Expected<void, std::string> watch_path(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return unexpected("cannot stat " + path + ": " + std::strerror(errno));
+    auto slash = path.find_last_of('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    watched_name = slash == std::string::npos ? path : path.substr(slash + 1);
+    path_watch.reset(::inotify_init1(IN_CLOEXEC));
+    if (!path_watch) return unexpected(std::string("inotify: ") + std::strerror(errno));
+    if (::inotify_add_watch(path_watch.get(), dir.c_str(),
+                            IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_ONLYDIR) < 0)
+      return unexpected("cannot watch " + dir + " (for " + path + "): " + std::strerror(errno));
+    return {};
+  }
+  void arm_path_read() {
+    io_uring_prep_read(ring->sqe({Op::PathEvent, 0, 0}), path_watch.get(), path_events, sizeof path_events,
+                       static_cast<uint64_t>(-1));
+  }
+  // True when the events in path_events[0, len) say the watched path is gone.
+  bool path_gone(size_t len) const {
+    for (size_t off = 0; off + sizeof(inotify_event) <= len;) {
+      inotify_event ev;
+      std::memcpy(&ev, path_events + off, sizeof ev);
+      if (ev.mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED)) return true;
+      if (ev.len > 0 && off + sizeof ev + ev.len <= len) {
+        const char* name = reinterpret_cast<const char*>(path_events + off + sizeof ev);
+        if (watched_name == std::string_view(name, ::strnlen(name, ev.len))) return true;
+      }
+      off += sizeof ev + ev.len;
+    }
+    return false;
+  }
+  void on_path_event(const io_uring_cqe& cqe) {
+    if (cqe.res > 0 && path_gone(static_cast<size_t>(cqe.res))) {
+      LOG_INFO("%s is gone; stopping", opts.watch_path.c_str());
+      running = false;
+      return;
+    }
+    if (cqe.res < 0 && cqe.res != -EAGAIN && cqe.res != -EINTR) {
+      LOG_WARN("watching %s failed: %s; its removal will not stop netd", opts.watch_path.c_str(),
+               std::strerror(-cqe.res));
+      return;
+    }
+    arm_path_read();
   }
 
   // ---- arming ---------------------------------------------------------------
@@ -208,26 +299,9 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     if (tag.slot >= listeners.size()) return;
     if (cqe.res >= 0) {
       UniqueFd conn(cqe.res);
-      sockaddr_storage ss{};
-      socklen_t len = sizeof ss;
-      wire::Ipv4Addr client{0};  // unknown / IPv6: the guest sees the gateway
-      uint16_t port = 0;
-      if (::getpeername(conn.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-        if (ss.ss_family == AF_INET) {
-          auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-          client = wire::Ipv4Addr{ntohl(sin->sin_addr.s_addr)};
-          port = ntohs(sin->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-          auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-          port = ntohs(sin6->sin6_port);
-          if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-            uint32_t v;
-            std::memcpy(&v, &sin6->sin6_addr.s6_addr[12], 4);
-            client = wire::Ipv4Addr{ntohl(v)};
-          }
-        }
-      }
-      auto flow = stack.on_tcp_inbound(now, client, port, listeners[tag.slot].guest_port, actions);
+      // Unknown peer: the guest sees the gateway (Stack::on_tcp_inbound).
+      auto peer = peer_of(conn.get()).value_or(std::pair{wire::IpAddr(wire::Ipv4Addr{0}), uint16_t{0}});
+      auto flow = stack.on_tcp_inbound(now, peer.first, peer.second, listeners[tag.slot].guest_port, actions);
       if (!flow) {
         linger lg{1, 0};  // refused: the client gets a reset, not a half-open socket
         ::setsockopt(conn.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -341,7 +415,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         h.csum_offset = off.csum_offset;
       }
       if (off.gso_size) {
-        h.gso_type = kVnetGsoTcpv4;
+        h.gso_type = off.gso_v6 ? kVnetGsoTcpv6 : kVnetGsoTcpv4;
         h.gso_size = off.gso_size;
         h.hdr_len = off.hdr_len;
       }
@@ -359,16 +433,32 @@ struct Dataplane::Impl final : dns::SocketWatcher {
 
   Counters& stack_counters() { return stack.counters(); }
 
+  // Says once why IPv6 to the outside fails on this host; the guest gets an
+  // ICMPv6 unreachable per attempt (the engines), the person one log line.
+  bool ipv6_failure_logged = false;
+  void note_socket_failure(const wire::IpAddr& dst, int err) {
+    if (dst.is_v4() || ipv6_failure_logged) return;
+    if (err != EAFNOSUPPORT && err != ENETUNREACH && err != EADDRNOTAVAIL) return;
+    ipv6_failure_logged = true;
+    LOG_WARN("IPv6 from the namespace cannot leave this host: %s (%s); guests get ICMPv6 unreachable",
+             std::strerror(err),
+             err == EAFNOSUPPORT ? "IPv6 is disabled in this kernel"
+                                 : "no IPv6 route or address here: sysctl net.ipv6.conf.*.disable_ipv6?");
+  }
+
   void apply(Time now, OpenSocket& o) {
-    int fd = o.kind == SocketKind::Ping ? ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP)
-                                        : ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    SockAddr sa = to_sockaddr(o.dst, o.port);
+    int proto = 0;
+    if (o.kind == SocketKind::Ping) proto = sa.family() == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
+    int fd = ::socket(sa.family(), SOCK_DGRAM | SOCK_CLOEXEC, proto);
     if (fd < 0) {
+      note_socket_failure(o.dst, errno);
       stack.on_socket_error(now, o.kind, o.flow, errno, actions);
       return;
     }
     UniqueFd sock(fd);
-    sockaddr_in sa = to_sockaddr(o.dst, o.port);
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    if (::connect(sock.get(), sa.get(), sa.len) != 0) {
+      note_socket_failure(o.dst, errno);
       stack.on_socket_error(now, o.kind, o.flow, errno, actions);
       return;
     }
@@ -399,8 +489,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
 
   // ---- TCP ----------------------------------------------------------------
   void apply(Time now, TcpConnect& o) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    SockAddr sa = to_sockaddr(o.dst, o.port);
+    int fd = ::socket(sa.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
+      note_socket_failure(o.dst, errno);
       stack.on_tcp_connected(now, o.flow, -errno, actions);
       return;
     }
@@ -410,9 +502,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     ::setsockopt(sock.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     uint32_t slot = add_socket(std::move(sock), o.flow, SocketKind::Tcp);
     SocketSlot& s = sockets[slot];
-    s.peer = to_sockaddr(o.dst, o.port);
-    io_uring_prep_connect(ring->sqe({Op::TcpConnect, s.generation, slot}), s.fd.get(),
-                          reinterpret_cast<sockaddr*>(&s.peer), sizeof s.peer);
+    s.peer = sa;
+    io_uring_prep_connect(ring->sqe({Op::TcpConnect, s.generation, slot}), s.fd.get(), s.peer.get(), s.peer.len);
     ++s.inflight;
   }
 
@@ -576,6 +667,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         return on_tcp_completion(now, tag, cqe);
       case Op::Accept:
         return on_accept(now, tag, cqe);
+      case Op::PathEvent:
+        return on_path_event(cqe);
       case Op::Cancel:
       case Op::None:
         return;
@@ -681,7 +774,6 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       if (t && (!best || *t < *best)) best = t;
     };
     if (forwarder) consider(forwarder->next_deadline(now));
-    if (!opts.watch_path.empty()) consider(next_path_check);
     consider(accept_retry_at);
     return best;
   }
@@ -697,15 +789,6 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     }
     stack.on_timer(now, actions);
     if (forwarder) forwarder->on_timer();
-    if (!opts.watch_path.empty() && now >= next_path_check) {
-      next_path_check = now + seconds(1);
-      struct stat st {};
-      if (::stat(opts.watch_path.c_str(), &st) != 0 || st.st_ino != watched.st_ino ||
-          st.st_dev != watched.st_dev) {
-        LOG_INFO("%s is gone; stopping", opts.watch_path.c_str());
-        running = false;
-      }
-    }
   }
 
   int run() {

@@ -34,7 +34,7 @@ struct DataplaneOptions {
   StackConfig stack;
   std::vector<dns::UpstreamServer> dns_upstreams;  // empty: DNS queries get SERVFAIL
   std::optional<pid_t> watch_pid;  // exit when this process exits
-  std::string watch_path;          // exit when this path disappears (netns file)
+  std::string watch_path;          // exit when this path is removed or renamed (inotify on its directory)
   std::string pcap_path;           // write every tap frame here
   bool vnet_hdr = false;           // the tap was opened with offloads (TapOptions::offload)
 };

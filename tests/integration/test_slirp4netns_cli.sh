@@ -2,7 +2,8 @@
 # netd as slirp4netns: Podman's exact argument shape against a namespace the
 # test made (netd started through a symlink named slirp4netns); the ready
 # byte, -c configuring 10.0.2.100, the API socket (add/list/remove for UDP and
-# TCP through the interim forwarder), exit-fd hang-up -> exit 0 and the API
+# TCP through the interim forwarder) from inside the sandbox with the seccomp
+# filter on, exit-fd hang-up -> exit 0 and the API
 # socket removed; -h lists every option; a bad --cidr fails with 1.
 source "$(dirname "$0")/lib.sh"
 
@@ -50,8 +51,11 @@ exec {ready_rd}<&-
 [[ "$byte" == "1" ]] || fail "no ready byte (got '$byte')"
 [[ -S "$API" ]] || fail "API socket missing after ready"
 [[ "$(stat -c %a "$API")" == 600 ]] || fail "API socket mode $(stat -c %a "$API")"
-grep -q "enable-sandbox: not implemented" "$NETD_LOG" || fail "no warning for --enable-sandbox"
-ok "ready byte after start-up; API socket 0600; one warning per ignored option"
+grep -q "enable-ipv6: IPv6 is not implemented" "$NETD_LOG" || fail "no warning for --enable-ipv6"
+status=$(cat "/proc/$NETD_PID/status")
+grep -q "^NoNewPrivs:[[:space:]]*1" <<<"$status" && grep -q "^Seccomp:[[:space:]]*2" <<<"$status" ||
+  fail "--enable-sandbox --enable-seccomp: $(grep -E 'NoNewPrivs|Seccomp' <<<"$status")"
+ok "ready byte after start-up; API socket 0600; sandbox and seccomp filter on; a warning for --enable-ipv6"
 
 # (captured first: with pipefail, grep -q closing the pipe early could fail the producer)
 addrs=$(in_ctr ip -4 addr show dev tap0)

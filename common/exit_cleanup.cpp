@@ -1,0 +1,97 @@
+// The exit clean-up helper (see exit_cleanup.h for the theory of operation).
+#include "common/exit_cleanup.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace netd {
+namespace {
+
+struct Owned {
+  std::string path;
+  dev_t dev;
+  ino_t ino;
+};
+
+// The helper's whole life: wait for the word or the hang-up, remove, answer.
+[[noreturn]] void helper_main(int sock, const std::vector<Owned>& files) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(sig, SIG_IGN);
+  ::prctl(PR_SET_NAME, "netd-cleanup", 0, 0, 0);
+  // Hold nothing of netd's: not the tap, not its sockets, not its stdout.
+  if (sock != 3) {
+    ::dup2(sock, 3);
+    sock = 3;
+  }
+  ::close_range(4, ~0U, 0);
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    ::close(null);
+  }
+  char c;
+  while (::read(sock, &c, 1) < 0 && errno == EINTR) {
+  }
+  for (const Owned& f : files) {
+    struct stat st {};
+    if (::lstat(f.path.c_str(), &st) == 0 && st.st_dev == f.dev && st.st_ino == f.ino) ::unlink(f.path.c_str());
+  }
+  (void)!::write(sock, "k", 1);
+  ::_exit(0);
+}
+
+}  // namespace
+
+Expected<ExitCleanup, std::string> ExitCleanup::start(const std::vector<std::string>& paths) {
+  std::vector<Owned> files;
+  for (const auto& p : paths) {
+    if (p.empty()) continue;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return unexpected("cannot stat " + p + ": " + std::strerror(errno));
+    files.push_back({p, st.st_dev, st.st_ino});
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return unexpected(std::string("socketpair: ") + std::strerror(errno));
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int e = errno;
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return unexpected(std::string("fork: ") + std::strerror(e));
+  }
+  if (pid == 0) {
+    ::close(sv[0]);
+    helper_main(sv[1], files);
+  }
+  ::close(sv[1]);
+  ExitCleanup c;
+  c.sock_.reset(sv[0]);
+  c.pid_ = pid;
+  return c;
+}
+
+void ExitCleanup::finish() {
+  if (!sock_) return;
+  if (::write(sock_.get(), "c", 1) == 1) {
+    // The helper answers after removing the files; a stuck file system must
+    // not keep netd from exiting, hence the bound.
+    pollfd p{sock_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 3000) > 0) {
+      char c;
+      (void)!::read(sock_.get(), &c, 1);
+    }
+  }
+  sock_.reset();
+  pid_ = -1;
+}
+
+}  // namespace netd

@@ -1,0 +1,129 @@
+// The sandbox (see sandbox.h for the theory of operation).
+#include "common/sandbox.h"
+
+#include <cap-ng.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "common/seccomp_filter.h"
+
+namespace netd {
+namespace {
+
+std::string sys_error(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+// Threads in this process (the "Threads:" line of /proc/self/status); 0 if unknown.
+int thread_count() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  }
+  return 0;
+}
+
+bool write_proc_file(const char* path, const std::string& text) {
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+// Step 1 for an unprivileged netd: a user namespace in which it keeps its uid
+// and gid. The mapping is best effort: who netd is inside does not matter
+// (it creates no files, and its sockets carry its real ids), and a
+// namespaced root without capabilities may not map its uid 0 at all (that
+// needs CAP_SETFCAP); unmapped, it is "nobody" inside, with the same
+// capabilities there.
+Expected<void, std::string> enter_user_namespace() {
+  uid_t uid = ::geteuid();
+  gid_t gid = ::getegid();
+  if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+    int e = errno;
+    std::string msg = std::string("cannot create the sandbox's user namespace: ") + std::strerror(e);
+    if (e == EPERM || e == ENOSPC)
+      msg += " (user namespaces disabled or exhausted? run with --disable-sandbox)";
+    return unexpected(msg);
+  }
+  // An unprivileged writer must refuse setgroups before it may map a gid.
+  if (write_proc_file("/proc/self/setgroups", "deny"))
+    (void)write_proc_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1\n");
+  (void)write_proc_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1\n");
+  return {};
+}
+
+// Step 2: pivot_root into an empty tmpfs, then make it read-only.
+Expected<void, std::string> empty_root() {
+  // Nothing we do here may propagate back to the namespace we came from.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return unexpected(sys_error("sandbox: making mounts private"));
+  // Any existing directory can host the new root's mount; /tmp always exists.
+  // The tmpfs is tiny: it only ever holds its own root directory.
+  if (::mount("netd-sandbox", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "size=4k,nr_inodes=2,mode=0555") != 0)
+    return unexpected(sys_error("sandbox: mounting an empty tmpfs"));
+  if (::chdir("/tmp") != 0) return unexpected(sys_error("sandbox: chdir to the new root"));
+  // pivot_root(".", "."): the old root ends up stacked on the new one at "/";
+  // detaching "." then drops the whole old tree from this namespace.
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return unexpected(sys_error("sandbox: pivot_root"));
+  if (::umount2(".", MNT_DETACH) != 0) return unexpected(sys_error("sandbox: detaching the old root"));
+  if (::chdir("/") != 0) return unexpected(sys_error("sandbox: chdir /"));
+  if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              nullptr) != 0)
+    return unexpected(sys_error("sandbox: remounting the new root read-only"));
+  return {};
+}
+
+}  // namespace
+
+Expected<SandboxReport, std::string> enter_sandbox(const SandboxOptions& opts) {
+  SandboxReport report;
+  if (opts.isolate) {
+    int threads = thread_count();
+    if (threads != 1) {
+      return unexpected("sandbox: netd runs " + std::to_string(threads) +
+                        " threads; the sandbox must be entered before any thread starts");
+    }
+    capng_get_caps_process();
+    bool admin = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN) != 0;
+    bool bind_low = capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_BIND_SERVICE) != 0;
+    if (!admin) {
+      auto u = enter_user_namespace();
+      if (!u) return unexpected(u.error());
+      report.new_user_namespace = true;
+    } else if (::unshare(CLONE_NEWNS) != 0) {
+      return unexpected(sys_error("sandbox: unsharing the mount namespace"));
+    }
+    // Bounding and ambient sets first: libcap-ng reads /proc to apply them,
+    // and /proc is gone once the root is empty.
+    capng_clear(CAPNG_SELECT_ALL);
+    report.kept_net_bind_service = bind_low && !report.new_user_namespace;
+    if (report.kept_net_bind_service)
+      capng_update(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_NET_BIND_SERVICE);
+    if (capng_apply(static_cast<capng_select_t>(CAPNG_SELECT_BOUNDS | CAPNG_SELECT_AMBIENT)) != 0)
+      return unexpected(std::string("sandbox: cannot empty the capability bounding set"));
+    auto r = empty_root();
+    if (!r) return unexpected(r.error());
+    if (capng_apply(CAPNG_SELECT_CAPS) != 0) return unexpected(std::string("sandbox: cannot drop capabilities"));
+  }
+  if (opts.isolate || opts.seccomp) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return unexpected(sys_error("sandbox: no_new_privs"));
+  }
+  if (opts.seccomp) {
+    auto s = install_seccomp_filter();
+    if (!s) return unexpected(s.error());
+    report.seccomp = true;
+  }
+  return report;
+}
+
+}  // namespace netd

@@ -1,0 +1,216 @@
+// The seccomp allow-list (see seccomp_filter.h for the theory of operation).
+//
+// Adding a system call: append it to kRules with the reason netd needs it
+// (what calls it, and why it cannot happen before the sandbox), then add the
+// same row to the table in docs/security.md; unit_common checks they match.
+#include "common/seccomp_filter.h"
+
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace netd {
+namespace {
+
+// How a rule narrows its system call.
+enum class Limit {
+  None,        // allowed with any arguments
+  InetSocket,  // socket(): AF_INET or AF_INET6 only
+  Thread,      // clone(): CLONE_THREAD set, i.e. a thread, never a process
+  OwnProcess,  // kill()/tgkill(): the first argument is our pid
+  Ioctl,       // ioctl(): FIONBIO and FIONREAD only
+  Enosys,      // not allowed: fails with ENOSYS (callers have a fallback)
+};
+
+struct Rule {
+  SeccompRule r;
+  Limit limit;
+};
+
+// The order and the reasons are those of docs/security.md.
+constexpr Rule kRules[] = {
+    // Memory.
+    {{"brk", "malloc grows the heap"}, Limit::None},
+    {{"mmap", "malloc's large blocks and arenas, thread stacks, io_uring rings"}, Limit::None},
+    {{"munmap", "freeing what mmap mapped"}, Limit::None},
+    {{"mremap", "realloc of large blocks"}, Limit::None},
+    {{"mprotect", "guard pages of new thread stacks, malloc arenas"}, Limit::None},
+    {{"madvise", "malloc and thread exit give unused memory back"}, Limit::None},
+    // Threads (the API server, its port-forwarding backend, the exit-fd watcher).
+    {{"clone", "std::thread: only with CLONE_THREAD, so no new process can be made"}, Limit::Thread},
+    {{"clone3", "refused with ENOSYS (its flags are behind a pointer seccomp cannot read): glibc then uses clone"},
+     Limit::Enosys},
+    {{"set_robust_list", "glibc registers it for every new thread"}, Limit::None},
+    {{"rseq", "glibc registers it for every new thread"}, Limit::None},
+    {{"futex", "mutexes, condition variables, thread joins"}, Limit::None},
+    {{"sched_yield", "lock back-off in the C++ runtime"}, Limit::None},
+    {{"exit", "a thread ends"}, Limit::None},
+    {{"exit_group", "the process ends"}, Limit::None},
+    {{"gettid", "the SIGSYS handler signals its own thread"}, Limit::None},
+    {{"getpid", "the exit-fd watcher and the SIGSYS handler signal their own process"}, Limit::None},
+    // Signals.
+    {{"rt_sigaction", "SIGPIPE ignored, the SIGSYS handler"}, Limit::None},
+    {{"rt_sigprocmask", "threads start with the stop signals blocked (the data plane's signalfd takes them)"},
+     Limit::None},
+    {{"rt_sigreturn", "return from a signal handler"}, Limit::None},
+    {{"restart_syscall", "a wait interrupted by a signal resumes"}, Limit::None},
+    {{"kill", "the exit-fd watcher turns hang-up into SIGTERM: only to netd's own pid"}, Limit::OwnProcess},
+    {{"tgkill", "the SIGSYS handler ends the process with SIGSYS: only within netd's own pid"},
+     Limit::OwnProcess},
+    // Time.
+    {{"clock_gettime", "deadlines and timers (when the vDSO cannot answer)"}, Limit::None},
+    {{"gettimeofday", "the C library's clock (when the vDSO cannot answer)"}, Limit::None},
+    {{"clock_nanosleep", "bounded waits (std::this_thread::sleep_for)"}, Limit::None},
+    {{"nanosleep", "bounded waits"}, Limit::None},
+    // File descriptors netd already holds.
+    {{"read", "the tap, signalfd, eventfds, the API and exit fds"}, Limit::None},
+    {{"write", "the tap, eventfds, the API socket, log lines on stderr"}, Limit::None},
+    {{"readv", "socket reads of the DNS upstream library"}, Limit::None},
+    {{"writev", "frames with a virtio-net header to the tap; DNS over TCP upstream"}, Limit::None},
+    {{"close", "sockets, pipes and fds of ended flows"}, Limit::None},
+    {{"fcntl", "O_NONBLOCK on new sockets"}, Limit::None},
+    {{"ioctl", "FIONBIO and FIONREAD only: the API server's non-blocking mode and readable bytes"}, Limit::Ioctl},
+    {{"pipe2", "splice pipes of port forwards added through the API"}, Limit::None},
+    {{"eventfd2", "wake-ups between threads (API server, forwarding backend, exit-fd watcher)"}, Limit::None},
+    {{"epoll_create1", "the API server's event loop (Boost.Asio)"}, Limit::None},
+    {{"epoll_ctl", "the API server's event loop"}, Limit::None},
+    {{"epoll_wait", "the API server's event loop"}, Limit::None},
+    {{"epoll_pwait", "the API server's event loop"}, Limit::None},
+    {{"timerfd_create", "the API server's timers"}, Limit::None},
+    {{"timerfd_settime", "the API server's timers"}, Limit::None},
+    {{"poll", "the exit-fd watcher waits for hang-up"}, Limit::None},
+    {{"ppoll", "waits on a few fds in the C library"}, Limit::None},
+    {{"getrandom", "DNS query ids and hash seeds"}, Limit::None},
+    // Sockets: every translated flow, published port and DNS query is one.
+    {{"socket", "host sockets for flows, ports and DNS: AF_INET and AF_INET6 only"}, Limit::InetSocket},
+    {{"connect", "host sockets of guest flows and DNS upstreams"}, Limit::None},
+    {{"bind", "ports published through the API"}, Limit::None},
+    {{"listen", "ports published through the API"}, Limit::None},
+    {{"accept", "connections to the API socket (Boost.Asio)"}, Limit::None},
+    {{"accept4", "connections to published ports"}, Limit::None},
+    {{"getsockname", "the address a socket got"}, Limit::None},
+    {{"getpeername", "a published port's client address, passed on to the guest"}, Limit::None},
+    {{"setsockopt", "TCP_NODELAY, SO_LINGER (resets), buffer sizes"}, Limit::None},
+    {{"getsockopt", "SO_ERROR after a non-blocking connect"}, Limit::None},
+    {{"shutdown", "half-close (FIN) of a translated TCP connection"}, Limit::None},
+    {{"sendto", "UDP and ping datagrams, DNS queries"}, Limit::None},
+    {{"recvfrom", "TCP receives tried at once, DNS answers"}, Limit::None},
+    {{"sendmsg", "datagrams with ancillary data; fds to the namespace helper"}, Limit::None},
+    {{"recvmsg", "datagrams with their source; fds from the namespace helper"}, Limit::None},
+    {{"sendmmsg", "batched datagrams"}, Limit::None},
+    {{"recvmmsg", "batched datagrams"}, Limit::None},
+    // io_uring: the data plane's ring, and the forwarding backend's, which is
+    // created on its own thread after the sandbox.
+    {{"io_uring_setup", "the port-forwarding backend creates its ring on its own thread"}, Limit::None},
+    {{"io_uring_enter", "submitting to and waiting on the rings"}, Limit::None},
+    {{"io_uring_register", "provided-buffer rings of new sockets"}, Limit::None},
+};
+
+// Names of every system call number, resolved before the filter is live so
+// the SIGSYS handler can name the culprit without allocating.
+constexpr int kMaxSyscall = 1024;
+const char* g_names[kMaxSyscall];
+
+// Appends `s` to buf[*len..cap) (async-signal-safe).
+void append(char* buf, size_t cap, size_t* len, const char* s) {
+  while (*s && *len + 1 < cap) buf[(*len)++] = *s++;
+}
+void append_number(char* buf, size_t cap, size_t* len, long v) {
+  char digits[24];
+  int n = 0;
+  unsigned long u = v < 0 ? static_cast<unsigned long>(-v) : static_cast<unsigned long>(v);
+  do {
+    digits[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u && n < 23);
+  if (v < 0) append(buf, cap, len, "-");
+  while (n > 0 && *len + 1 < cap) buf[(*len)++] = digits[--n];
+}
+
+void on_sigsys(int, siginfo_t* si, void*) {
+  int nr = si->si_syscall;
+  const char* name = nr >= 0 && nr < kMaxSyscall && g_names[nr] ? g_names[nr] : "unknown";
+  char buf[384];
+  size_t len = 0;
+  append(buf, sizeof buf, &len, "netd[error]: seccomp: blocked system call ");
+  append(buf, sizeof buf, &len, name);
+  append(buf, sizeof buf, &len, " (");
+  append_number(buf, sizeof buf, &len, nr);
+  append(buf, sizeof buf, &len,
+         "); stopping. If netd needs it, add it with its reason to common/seccomp_filter.cpp and "
+         "docs/security.md (or run without seccomp)\n");
+  (void)!::write(STDERR_FILENO, buf, len);
+  // SA_RESETHAND made SIGSYS's action the default again: die of it.
+  ::syscall(SYS_tgkill, ::getpid(), ::syscall(SYS_gettid), SIGSYS);
+  ::_exit(128 + SIGSYS);
+}
+
+int add_rule(scmp_filter_ctx ctx, const Rule& rule) {
+  int nr = seccomp_syscall_resolve_name(rule.r.name);
+  if (nr == __NR_SCMP_ERROR) return -ENOENT;
+  switch (rule.limit) {
+    case Limit::None: return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+    case Limit::Enosys: return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+    case Limit::Thread:
+      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    case Limit::OwnProcess:
+      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                              SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+    case Limit::InetSocket: {
+      int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
+      return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+    }
+    case Limit::Ioctl: {
+      int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIONBIO));
+      return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+    }
+  }
+  return -EINVAL;
+}
+
+}  // namespace
+
+std::span<const SeccompRule> seccomp_rules() {
+  static const auto table = [] {
+    std::array<SeccompRule, std::size(kRules)> t{};
+    for (size_t i = 0; i < std::size(kRules); ++i) t[i] = kRules[i].r;
+    return t;
+  }();
+  return table;
+}
+
+Expected<void, std::string> install_seccomp_filter() {
+  for (int nr = 0; nr < kMaxSyscall; ++nr) {
+    if (!g_names[nr]) g_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);  // kept for life
+  }
+  struct sigaction sa {};
+  sa.sa_sigaction = on_sigsys;
+  sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  if (::sigaction(SIGSYS, &sa, nullptr) != 0)
+    return unexpected(std::string("seccomp: cannot install the SIGSYS handler: ") + std::strerror(errno));
+
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+  if (!ctx) return unexpected(std::string("seccomp: cannot create a filter"));
+  for (const Rule& rule : kRules) {
+    int rc = add_rule(ctx, rule);
+    if (rc != 0) {
+      seccomp_release(ctx);
+      return unexpected(std::string("seccomp: cannot add ") + rule.r.name + ": " + std::strerror(-rc));
+    }
+  }
+  int rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0) return unexpected(std::string("seccomp: cannot load the filter: ") + std::strerror(-rc));
+  return {};
+}
+
+}  // namespace netd
