@@ -17,20 +17,7 @@ printf 'nameserver 198.51.100.10\n' >"$T/resolv.conf"
 mount --bind "$T/resolv.conf" /etc/resolv.conf
 
 # mkctr: a container namespace (own user + net namespace); its pid in CTR.
-# Ready once unshare has exec'd sleep: before that its uid map may not be
-# written yet, and entering it would fail with EPERM.
-mkctr() {
-  unshare --user --map-root-user --net sleep 1000 &
-  CTR=$!
-  PIDS+=("$CTR")
-  local w
-  for ((w = 0; w < 250; w++)); do
-    [[ "$(cat "/proc/$CTR/comm" 2>/dev/null)" == sleep ]] && break
-    sleep 0.02
-  done
-  [[ "$(cat "/proc/$CTR/comm" 2>/dev/null)" == sleep ]] || fail "container $CTR did not start"
-  in_c "$CTR" ip link set lo up
-}
+mkctr() { container_up; }
 # in_c PID CMD...: run CMD in container PID's namespaces.
 in_c() {
   local pid=$1
