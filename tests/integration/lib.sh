@@ -179,6 +179,12 @@ container_up() {
   PIDS+=("$CTR")
   wait_ns "$CTR" user || fail "container user namespace did not appear"
   wait_ns "$CTR" net || fail "container namespace did not appear"
+  # Entering before unshare has written the uid map fails with EPERM: wait
+  # for its exec of sleep, which comes after.
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(cat "/proc/$CTR/comm" 2>/dev/null)" == sleep ]] && break
+    sleep 0.02
+  done
   in_ctr ip link set lo up
 }
 
