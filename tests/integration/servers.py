@@ -6,14 +6,18 @@ Modes:
   dns ADDR PORT                 answer A queries: NAME.test -> 192.0.2.55, others NXDOMAIN
   udp-client ADDR PORT MESSAGE  send MESSAGE, print the reply (exit 1 on timeout,
                                  3 on ICMP port unreachable)
+  udp-flood ADDR PORT SECONDS [FLOWS]  send 1200-byte datagrams as fast as possible for
+                                SECONDS from FLOWS sockets (default 1), ignoring errors
+                                and replies; prints how many were sent
   garbage IFNAME COUNT          send COUNT malformed Ethernet frames on IFNAME (AF_PACKET)
   tcp-server ADDR PORT          TCP peer; the client's first line picks the behaviour:
                                   WHO (answer the client's address), ECHO (echo until EOF), SINK (read to EOF, answer the
                                   sha256), SOURCE N (send N pattern bytes, close),
-                                  RESET N (send N bytes, then RST), SLOW N (stop reading
-                                  for 2 s, then SINK)
+                                  RESET N (send N bytes, then RST), DRAIN N (read N bytes,
+                                  then RST), SLOW N (stop reading for 2 s, then SINK)
   tcp-client ADDR PORT ACTION [ARG]   who | echo MSG | upload N | download N | concurrent N |
-                                  expect-reset N | slow N | half-close N; prints "ok ..."
+                                  expect-reset N | upload-reset N | slow N | half-close N;
+                                  prints "ok ..."
                                   or exits non-zero with the reason
 
 Every server exits on its own after --lifetime seconds (default 120), so a
@@ -102,6 +106,26 @@ def udp_client(addr, port, message):
     except socket.timeout:
         print("timeout")
         sys.exit(1)
+
+
+def udp_flood(addr, port, seconds, flows="1"):
+    socks = []
+    for _ in range(int(flows)):
+        s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
+        s.setblocking(False)
+        s.connect((addr, int(port)))
+        socks.append(s)
+    payload = bytes(1200)
+    sent, end = 0, time.monotonic() + float(seconds)
+    while time.monotonic() < end:
+        for s in socks:
+            for _ in range(64):
+                try:
+                    s.send(payload)
+                    sent += 1
+                except OSError:  # EAGAIN/ENOBUFS/ECONNREFUSED: keep flooding
+                    pass
+    print(sent)
 
 
 def garbage(ifname, count):
@@ -198,6 +222,14 @@ def tcp_handle(conn):
             for c in pattern_chunks(int(cmd[1])):
                 conn.sendall(c)
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif cmd[0] == "DRAIN":
+            left = int(cmd[1])
+            while left > 0:
+                data = conn.recv(min(left, 1 << 20))
+                if not data:
+                    return
+                left -= len(data)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def tcp_server(addr, port):
@@ -271,6 +303,19 @@ def tcp_client(addr, port, action, arg="0"):
                 print("ok reset")
                 return
             die("no reset: clean EOF")
+        elif action == "upload-reset":
+            # The peer resets after reading N bytes: sending (at most 64 N)
+            # must end in ECONNRESET/EPIPE, not hang and not succeed.
+            n = int(arg)
+            c.sendall(f"DRAIN {n}\n".encode())
+            try:
+                for chunk in pattern_chunks(64 * n):
+                    c.sendall(chunk)
+                c.recv(1)
+            except (ConnectionResetError, BrokenPipeError):
+                print("ok reset")
+                return
+            die("no reset while uploading")
 
 
 async def concurrent_echo(addr, port, n):
@@ -293,5 +338,5 @@ async def concurrent_echo(addr, port, n):
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage,
+    {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage, "udp-flood": udp_flood,
      "tcp-server": tcp_server, "tcp-client": tcp_client}[mode](*args)
