@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <unordered_map>
 
 #include "common/log.h"
@@ -95,7 +96,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   UniqueFd tap;
   Stack stack;
   Actions actions;
-  std::vector<SocketSlot> sockets;
+  // A deque, not a vector: an in-flight connect points at its slot's `peer`
+  // (the kernel reads it when the SQE is issued, after later slots may have
+  // been added in the same batch), so slots must never move.
+  std::deque<SocketSlot> sockets;
   std::vector<uint32_t> free_sockets;
   std::unordered_map<FlowId, uint32_t> slot_of_flow;
   std::vector<PendingWrite> writes;
@@ -347,7 +351,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   // ---- buffers that outlive a submission ----------------------------------
   // Index of a free entry of `table` (reusing one from `free_list` first).
   template <class T>
-  static uint32_t take_slot(std::vector<T>& table, std::vector<uint32_t>& free_list) {
+  static uint32_t take_slot(T& table, std::vector<uint32_t>& free_list) {
     if (!free_list.empty()) {
       uint32_t i = free_list.back();
       free_list.pop_back();
