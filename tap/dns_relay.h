@@ -1,5 +1,8 @@
 // The guest's DNS address: queries to it (UDP port 53) are relayed to the
-// upstream forwarder and the answers framed back from the DNS address.
+// upstream forwarder and the answers framed back from the DNS address. Only
+// well-formed standard queries (one question, opcode QUERY) are relayed;
+// anything else is dropped as malformed, so the guest cannot use the relay to
+// send arbitrary bytes to an upstream on the host's loopback.
 //
 // Theory of operation: each query gets a token; the loop hands it to the
 // c-ares Forwarder (dns/upstream.h) as a ForwardDns action and calls
