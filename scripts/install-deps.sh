@@ -8,8 +8,9 @@ build_pkgs=(build-essential cmake pkg-config g++ liburing-dev libnl-3-dev libnl-
   libc-ares-dev libnftables-dev libboost-dev nlohmann-json3-dev libcli11-dev libseccomp-dev libcap-ng-dev
   libgtest-dev libgmock-dev)
 # Tools the demo and the integration tests drive: namespaces (util-linux, iproute2),
-# a DHCP client and ping (busybox), traffic peers (socat, python3), capture (tcpdump).
-test_pkgs=(util-linux iproute2 iputils-ping busybox socat python3 tcpdump dnsutils procps)
+# a DHCP client and ping (busybox), traffic peers (socat, python3), capture (tcpdump),
+# the real nft to read back the bridge networks' firewall (nftables).
+test_pkgs=(util-linux iproute2 iputils-ping busybox socat python3 tcpdump dnsutils procps nftables)
 # The libFuzzer targets need clang and its runtime.
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

@@ -22,7 +22,8 @@ struct TapOffload {
   bool csum_partial = false;  // the L4 checksum field holds only the pseudo-header sum
   uint8_t csum_start = 0;     // where the checksummed L4 segment starts in the frame
   uint8_t csum_offset = 0;    // where its checksum field is, from csum_start
-  uint16_t gso_size = 0;      // > 0: a TCPv4 super-segment of segments this large
+  uint16_t gso_size = 0;      // > 0: a TCP super-segment of segments this large
+  bool gso_v6 = false;        // ... over IPv6 (VIRTIO_NET_HDR_GSO_TCPV6)
   uint16_t hdr_len = 0;       // Ethernet + IP + TCP header bytes (with gso_size)
 };
 
@@ -37,15 +38,15 @@ using FlowId = uint64_t;
 
 enum class SocketKind : uint8_t {
   Udp,   // SOCK_DGRAM UDP, connected to dst:port
-  Ping,  // SOCK_DGRAM IPPROTO_ICMP ("ping socket"), connected to dst
+  Ping,  // SOCK_DGRAM IPPROTO_ICMP / IPPROTO_ICMPV6 ("ping socket"), connected to dst
   Tcp,   // SOCK_STREAM, connected by TcpConnect
 };
 
-// Create a socket of `kind`, connect it to dst:port, and start receiving.
+// Create a socket of `kind` in dst's family, connect it to dst:port, and start receiving.
 struct OpenSocket {
   FlowId flow;
   SocketKind kind;
-  wire::Ipv4Addr dst;
+  wire::IpAddr dst;
   uint16_t port = 0;
 };
 // Send one datagram on the flow's socket (for Ping: an ICMP echo message).
@@ -63,10 +64,10 @@ struct CloseSocket {
 };
 
 // ---- TCP: each reported back through Stack::on_tcp_* with the same flow ----
-// Create a stream socket and connect it to dst:port (non-blocking, via the ring).
+// Create a stream socket in dst's family and connect it to dst:port (non-blocking, via the ring).
 struct TcpConnect {
   FlowId flow;
-  wire::Ipv4Addr dst;
+  wire::IpAddr dst;
   uint16_t port = 0;
 };
 // Wait until the socket is readable (or has an error / EOF), holding no buffer.

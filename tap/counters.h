@@ -23,6 +23,8 @@ namespace netd::tap {
   X(tcp_rst_sent) X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conn_limit)   \
   X(tcp_connect_failed) X(tcp_retransmits) X(tcp_out_of_order)                \
   X(tcp_bytes_to_host) X(tcp_bytes_from_host)                                 \
+  X(ndp_advertisements) X(ndp_router_advertisements)                         \
+  X(dhcpv6_replies) X(dhcpv6_ignored)                                         \
   X(tap_write_errors) X(host_socket_errors)
 
 struct Counters {

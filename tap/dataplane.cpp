@@ -46,12 +46,48 @@ constexpr int kMaxActionRounds = 8;
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-sockaddr_in to_sockaddr(wire::Ipv4Addr a, uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  sa.sin_addr.s_addr = htonl(a.v);
-  return sa;
+// A socket address for `a`:port in a's family, and its length.
+struct SockAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  sockaddr* get() { return reinterpret_cast<sockaddr*>(&ss); }
+  int family() const { return ss.ss_family; }
+};
+SockAddr to_sockaddr(const wire::IpAddr& a, uint16_t port) {
+  SockAddr s;
+  if (a.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&s.ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    sin->sin_addr.s_addr = htonl(a.v4().v);
+    s.len = sizeof(sockaddr_in);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&s.ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    std::memcpy(sin6->sin6_addr.s6_addr, a.b.data(), 16);
+    s.len = sizeof(sockaddr_in6);
+  }
+  return s;
+}
+
+// The peer of an accepted socket as netd's address type (v4-mapped IPv6
+// peers of a dual-stack listener are IPv4), or nullopt.
+std::optional<std::pair<wire::IpAddr, uint16_t>> peer_of(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  if (ss.ss_family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    return std::pair{wire::IpAddr(wire::Ipv4Addr{ntohl(sin->sin_addr.s_addr)}), ntohs(sin->sin_port)};
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    wire::Ipv6Addr a;
+    std::memcpy(a.b.data(), sin6->sin6_addr.s6_addr, 16);
+    return std::pair{wire::IpAddr(a), ntohs(sin6->sin6_port)};  // a v4-mapped address is IPv4 already
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -68,7 +104,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     // reported; only then is it reused.
     bool closing = false;
     int inflight = 0;
-    sockaddr_in peer{};  // connect() reads it asynchronously
+    SockAddr peer;  // connect() reads it asynchronously
   };
   // A buffer that must live until its write/send completes.
   struct PendingWrite {
@@ -96,9 +132,9 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   UniqueFd tap;
   Stack stack;
   Actions actions;
-  // A deque, not a vector: an in-flight connect points at its slot's `peer`
-  // (the kernel reads it when the SQE is issued, after later slots may have
-  // been added in the same batch), so slots must never move.
+  // A deque, not a vector: a slot's address must not move while the kernel may
+  // still read from it (TcpConnect passes &slot.peer to io_uring, and the SQE
+  // is only submitted after later actions of the same batch added slots).
   std::deque<SocketSlot> sockets;
   std::vector<uint32_t> free_sockets;
   std::unordered_map<FlowId, uint32_t> slot_of_flow;
@@ -267,26 +303,9 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     if (tag.slot >= listeners.size()) return;
     if (cqe.res >= 0) {
       UniqueFd conn(cqe.res);
-      sockaddr_storage ss{};
-      socklen_t len = sizeof ss;
-      wire::Ipv4Addr client{0};  // unknown / IPv6: the guest sees the gateway
-      uint16_t port = 0;
-      if (::getpeername(conn.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-        if (ss.ss_family == AF_INET) {
-          auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-          client = wire::Ipv4Addr{ntohl(sin->sin_addr.s_addr)};
-          port = ntohs(sin->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-          auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-          port = ntohs(sin6->sin6_port);
-          if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-            uint32_t v;
-            std::memcpy(&v, &sin6->sin6_addr.s6_addr[12], 4);
-            client = wire::Ipv4Addr{ntohl(v)};
-          }
-        }
-      }
-      auto flow = stack.on_tcp_inbound(now, client, port, listeners[tag.slot].guest_port, actions);
+      // Unknown peer: the guest sees the gateway (Stack::on_tcp_inbound).
+      auto peer = peer_of(conn.get()).value_or(std::pair{wire::IpAddr(wire::Ipv4Addr{0}), uint16_t{0}});
+      auto flow = stack.on_tcp_inbound(now, peer.first, peer.second, listeners[tag.slot].guest_port, actions);
       if (!flow) {
         linger lg{1, 0};  // refused: the client gets a reset, not a half-open socket
         ::setsockopt(conn.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -350,8 +369,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
 
   // ---- buffers that outlive a submission ----------------------------------
   // Index of a free entry of `table` (reusing one from `free_list` first).
-  template <class T>
-  static uint32_t take_slot(T& table, std::vector<uint32_t>& free_list) {
+  template <class Table>
+  static uint32_t take_slot(Table& table, std::vector<uint32_t>& free_list) {
     if (!free_list.empty()) {
       uint32_t i = free_list.back();
       free_list.pop_back();
@@ -400,7 +419,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         h.csum_offset = off.csum_offset;
       }
       if (off.gso_size) {
-        h.gso_type = kVnetGsoTcpv4;
+        h.gso_type = off.gso_v6 ? kVnetGsoTcpv6 : kVnetGsoTcpv4;
         h.gso_size = off.gso_size;
         h.hdr_len = off.hdr_len;
       }
@@ -418,16 +437,32 @@ struct Dataplane::Impl final : dns::SocketWatcher {
 
   Counters& stack_counters() { return stack.counters(); }
 
+  // Says once why IPv6 to the outside fails on this host; the guest gets an
+  // ICMPv6 unreachable per attempt (the engines), the person one log line.
+  bool ipv6_failure_logged = false;
+  void note_socket_failure(const wire::IpAddr& dst, int err) {
+    if (dst.is_v4() || ipv6_failure_logged) return;
+    if (err != EAFNOSUPPORT && err != ENETUNREACH && err != EADDRNOTAVAIL) return;
+    ipv6_failure_logged = true;
+    LOG_WARN("IPv6 from the namespace cannot leave this host: %s (%s); guests get ICMPv6 unreachable",
+             std::strerror(err),
+             err == EAFNOSUPPORT ? "IPv6 is disabled in this kernel"
+                                 : "no IPv6 route or address here: sysctl net.ipv6.conf.*.disable_ipv6?");
+  }
+
   void apply(Time now, OpenSocket& o) {
-    int fd = o.kind == SocketKind::Ping ? ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP)
-                                        : ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    SockAddr sa = to_sockaddr(o.dst, o.port);
+    int proto = 0;
+    if (o.kind == SocketKind::Ping) proto = sa.family() == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
+    int fd = ::socket(sa.family(), SOCK_DGRAM | SOCK_CLOEXEC, proto);
     if (fd < 0) {
+      note_socket_failure(o.dst, errno);
       stack.on_socket_error(now, o.kind, o.flow, errno, actions);
       return;
     }
     UniqueFd sock(fd);
-    sockaddr_in sa = to_sockaddr(o.dst, o.port);
-    if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    if (::connect(sock.get(), sa.get(), sa.len) != 0) {
+      note_socket_failure(o.dst, errno);
       stack.on_socket_error(now, o.kind, o.flow, errno, actions);
       return;
     }
@@ -458,8 +493,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
 
   // ---- TCP ----------------------------------------------------------------
   void apply(Time now, TcpConnect& o) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    SockAddr sa = to_sockaddr(o.dst, o.port);
+    int fd = ::socket(sa.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
+      note_socket_failure(o.dst, errno);
       stack.on_tcp_connected(now, o.flow, -errno, actions);
       return;
     }
@@ -469,9 +506,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     ::setsockopt(sock.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     uint32_t slot = add_socket(std::move(sock), o.flow, SocketKind::Tcp);
     SocketSlot& s = sockets[slot];
-    s.peer = to_sockaddr(o.dst, o.port);
-    io_uring_prep_connect(ring->sqe({Op::TcpConnect, s.generation, slot}), s.fd.get(),
-                          reinterpret_cast<sockaddr*>(&s.peer), sizeof s.peer);
+    s.peer = sa;
+    io_uring_prep_connect(ring->sqe({Op::TcpConnect, s.generation, slot}), s.fd.get(), s.peer.get(), s.peer.len);
     ++s.inflight;
   }
 

@@ -81,8 +81,8 @@ void DhcpServer::reply(const wire::DhcpView& req, uint8_t type, wire::Ipv4Addr y
     else if (!yiaddr.is_unspecified()) dst = yiaddr;
   }
   wire::L2Addrs l2{c.gateway_mac, dst.is_broadcast() ? wire::MacAddr::broadcast() : req.client_mac()};
-  wire::Ipv4Header ip{.src = c.gateway, .dst = dst, .proto = wire::IpProto::Udp};
-  out.to_tap.push_back(wire::build_ipv4_udp(l2, ip, 67, 68, payload));
+  wire::IpHeader ip{.src = c.gateway, .dst = dst, .proto = wire::IpProto::Udp};
+  out.to_tap.push_back(wire::build_ip_udp(l2, ip, 67, 68, payload));
 }
 
 }  // namespace netd::tap

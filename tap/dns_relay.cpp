@@ -18,8 +18,7 @@ bool is_plain_query(std::span<const std::byte> b) {
 }
 }  // namespace
 
-void DnsRelay::on_guest_query(Time now, const wire::Ipv4View& ip, const wire::UdpView& udp,
-                              Actions& out) {
+void DnsRelay::on_guest_query(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out) {
   auto q = udp.payload();
   if (!is_plain_query(q)) {
     ++ctx_.counters.drop_malformed;
@@ -50,8 +49,8 @@ void DnsRelay::on_reply(Time, uint64_t token, const Expected<std::vector<std::by
 }
 
 void DnsRelay::answer(const Pending& p, std::span<const std::byte> message, Actions& out) {
-  wire::Ipv4Header h{.src = ctx_.cfg.dns, .dst = p.guest_ip, .proto = wire::IpProto::Udp};
-  out.to_tap.push_back(wire::build_ipv4_udp(ctx_.to_guest(), h, 53, p.guest_port, message));
+  wire::IpHeader h{.src = ctx_.cfg.dns_for(p.guest_ip), .dst = p.guest_ip, .proto = wire::IpProto::Udp};
+  out.to_tap.push_back(wire::build_ip_udp(ctx_.to_guest(), h, 53, p.guest_port, message));
 }
 
 void DnsRelay::servfail(const Pending& p, Actions& out) {

@@ -1,8 +1,9 @@
-// The guest's DNS address: queries to it (UDP port 53) are relayed to the
-// upstream forwarder and the answers framed back from the DNS address. Only
-// well-formed standard queries (one question, opcode QUERY) are relayed;
-// anything else is dropped as malformed, so the guest cannot use the relay to
-// send arbitrary bytes to an upstream on the host's loopback.
+// The guest's DNS addresses (IPv4 and IPv6): queries to them (UDP port 53)
+// are relayed to the upstream forwarder and the answers framed back from the
+// DNS address of the query's family. Only well-formed standard queries (one
+// question, opcode QUERY) are relayed; anything else is dropped as malformed,
+// so the guest cannot use the relay to send arbitrary bytes to an upstream on
+// the host's loopback.
 //
 // Theory of operation: each query gets a token; the loop hands it to the
 // c-ares Forwarder (dns/upstream.h) as a ForwardDns action and calls
@@ -20,7 +21,7 @@
 #include "common/time.h"
 #include "tap/actions.h"
 #include "tap/engine_context.h"
-#include "tap/wire/ipv4.h"
+#include "tap/wire/ip.h"
 #include "tap/wire/udp.h"
 
 namespace netd::tap {
@@ -32,7 +33,7 @@ class DnsRelay {
 
   explicit DnsRelay(EngineContext& ctx) : ctx_(ctx) {}
 
-  void on_guest_query(Time now, const wire::Ipv4View& ip, const wire::UdpView& udp, Actions& out);
+  void on_guest_query(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out);
   // The forwarder's answer (raw DNS message, id already the guest's) or an
   // error status; errors become SERVFAIL.
   void on_reply(Time now, uint64_t token, const Expected<std::vector<std::byte>, int>& reply,
@@ -43,7 +44,7 @@ class DnsRelay {
 
  private:
   struct Pending {
-    wire::Ipv4Addr guest_ip;
+    wire::IpAddr guest_ip;
     uint16_t guest_port;
     Time deadline;
     std::vector<std::byte> query;  // kept to build SERVFAIL

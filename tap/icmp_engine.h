@@ -1,13 +1,18 @@
-// ICMP echo for the guest.
+// ICMP and ICMPv6 echo for the guest.
 //
-// Theory of operation: echo requests to the addresses netd owns (gateway, DNS)
-// are answered here. Echo requests to any other permitted destination go out
-// through an unprivileged "ping socket" (SOCK_DGRAM/IPPROTO_ICMP) per
+// Theory of operation: echo requests to the addresses netd owns (gateway, DNS,
+// the router's link-local) are answered here. Echo requests to any other
+// permitted destination go out through an unprivileged "ping socket"
+// (SOCK_DGRAM/IPPROTO_ICMP or IPPROTO_ICMPV6, by the flow's family) per
 // (guest identifier, destination) flow; the kernel picks the socket's own
 // identifier, so replies get the guest's identifier written back before they
 // are framed for the guest. If the host forbids ping sockets
 // (net.ipv4.ping_group_range), that is logged once and further echoes are
 // dropped and counted: ping fails the way a filtered network does.
+// A socket that cannot reach the destination at all (no route: e.g. a host
+// without IPv6) makes the guest get a destination unreachable, as a router
+// would send. The family's type numbers come from wire::IcmpDialect; NDP
+// (also ICMPv6) never comes here, the Stack gives it to NdpResponder.
 // Other ICMP messages from the guest are dropped (counted).
 #pragma once
 
@@ -17,8 +22,9 @@
 #include "tap/actions.h"
 #include "tap/engine_context.h"
 #include "tap/flow_table.h"
+#include "tap/icmp_errors.h"
 #include "tap/wire/icmp.h"
-#include "tap/wire/ipv4.h"
+#include "tap/wire/ip.h"
 
 namespace netd::tap {
 
@@ -30,7 +36,7 @@ class IcmpEngine {
   IcmpEngine(EngineContext& ctx, FlowId& next_flow) : ctx_(ctx), flows_(next_flow, kMaxFlows) {}
 
   // A parsed ICMP message from the guest inside `ip`.
-  void on_guest_icmp(Time now, const wire::Ipv4View& ip, const wire::IcmpView& icmp, Actions& out);
+  void on_guest_icmp(Time now, const wire::IpView& ip, const wire::IcmpView& icmp, Actions& out);
   // An ICMP message (header + payload, as a ping socket returns it) on `flow`.
   void on_host_reply(Time now, FlowId flow, std::span<const std::byte> message, Actions& out);
   // The flow's socket failed (open or receive): err is a positive errno.
@@ -43,8 +49,9 @@ class IcmpEngine {
   struct Flow {
     FlowKey key;
     Time last_used;
+    ErrorQuote quote;  // the last echo request, for "unreachable"
   };
-  void reply_locally(const wire::Ipv4View& ip, const wire::IcmpView& icmp, Actions& out);
+  void reply_locally(const wire::IpView& ip, const wire::IcmpView& icmp, Actions& out);
 
   EngineContext& ctx_;
   FlowTable<Flow> flows_;

@@ -1,8 +1,13 @@
 #include "tap/stack.h"
 
+#include <type_traits>
+
 #include "tap/wire/arp.h"
 #include "tap/wire/checksum.h"
 #include "tap/wire/dhcp.h"
+#include "tap/wire/dhcpv6.h"
+#include "tap/wire/ipv6.h"
+#include "tap/wire/ndp.h"
 #include "tap/wire/ethernet.h"
 
 namespace netd::tap {
@@ -11,6 +16,8 @@ Stack::Stack(const StackConfig& cfg)
     : ctx_{cfg},
       arp_(ctx_),
       dhcp_(ctx_),
+      ndp_(ctx_),
+      dhcp6_(ctx_),
       icmp_(ctx_, next_flow_),
       udp_(ctx_, next_flow_),
       dns_(ctx_),
@@ -25,8 +32,10 @@ void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out, b
     return;
   }
   const wire::MacAddr dst = eth->dst();
-  if (dst != ctx_.cfg.gateway_mac && !dst.is_broadcast()) {
-    // Multicast (IPv6 ND, mDNS...) and frames for other stations: nobody here.
+  // IPv6 multicast (33:33:...) carries NDP and DHCPv6; other multicast
+  // (mDNS, ...) and frames for other stations: nobody here.
+  const bool v6_multicast = dst.b[0] == 0x33 && dst.b[1] == 0x33 && eth->ethertype() == wire::EtherType::Ipv6;
+  if (dst != ctx_.cfg.gateway_mac && !dst.is_broadcast() && !v6_multicast) {
     ++ctx_.counters.drop_not_for_us;
     return;
   }
@@ -44,10 +53,81 @@ void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out, b
     case static_cast<uint16_t>(wire::EtherType::Ipv4):
       on_ipv4(now, *eth, eth->payload(), l4_csum_offloaded, out);
       return;
-    default:
-      ++ctx_.counters.drop_unsupported;  // IPv6 arrives with issue 4
+    case static_cast<uint16_t>(wire::EtherType::Ipv6):
+      if (!ctx_.cfg.ipv6) break;
+      on_ipv6(now, *eth, l4_csum_offloaded, out);
       return;
+    default:
+      break;
   }
+  ++ctx_.counters.drop_unsupported;
+}
+
+void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Actions& out) {
+  auto ip6 = wire::Ipv6View::parse(eth.payload());
+  if (!ip6) {
+    ctx_.counters.count_wire_error(ip6.error());
+    return;
+  }
+  if (ip6->is_fragment()) {
+    ++ctx_.counters.drop_fragment;  // no reassembly, as for IPv4
+    return;
+  }
+  const StackConfig& c = ctx_.cfg;
+  const wire::Ipv6Addr src = ip6->src();
+  const wire::Ipv6Addr dst = ip6->dst();
+  if (src.is_multicast()) {
+    ++ctx_.counters.drop_malformed;  // never a valid source (RFC 4291 2.7)
+    return;
+  }
+  if (c.cidr6.contains(src)) {
+    ctx_.guest_mac = eth.src();
+    ctx_.guest6 = src;
+  } else if (src.is_link_local()) {
+    ctx_.guest_mac = eth.src();
+  }
+  ndp_.saw_guest(now);
+  const wire::IpView ip(*ip6);
+
+  // NDP is ICMPv6 types 133..137, to multicast or unicast destinations.
+  if (ip.protocol() == wire::IpProto::Icmpv6) {
+    auto icmp = wire::IcmpView::parse(ip.payload(), ip.pseudo_header(wire::IpProto::Icmpv6));
+    if (icmp && icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= 137) {
+      auto ndp = wire::NdpView::parse(*icmp);
+      if (!ndp) {
+        ctx_.counters.count_wire_error(ndp.error());
+        return;
+      }
+      ndp_.on_ndp(now, ip, *ndp, eth.src(), out);
+      return;
+    }
+  }
+  // Stateless DHCPv6: to All_DHCP_Relay_Agents_and_Servers or to us.
+  static const wire::Ipv6Addr kAllDhcp{{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2}};
+  if (ip.protocol() == wire::IpProto::Udp && (dst == kAllDhcp || c.is_own(ip.dst()))) {
+    auto udp = parse_l4<wire::UdpView>(ip, offloaded);
+    if (!udp) return;
+    if (udp->dst_port() == wire::kDhcpv6ServerPort) {
+      auto msg = wire::Dhcpv6View::parse(udp->payload());
+      if (!msg) {
+        ctx_.counters.count_wire_error(msg.error());
+        return;
+      }
+      dhcp6_.on_message(ip, udp->src_port(), *msg, out);
+      return;
+    }
+    if (dst == kAllDhcp) {
+      ++ctx_.counters.drop_not_for_us;
+      return;
+    }
+    on_udp(now, ip, *udp, out);
+    return;
+  }
+  if (dst.is_multicast()) {
+    ++ctx_.counters.drop_not_for_us;  // MLD reports, mDNS, ...: no other listener on this link
+    return;
+  }
+  on_ip(now, ip, offloaded, out);
 }
 
 void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet,
@@ -63,70 +143,95 @@ void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std
     ++ctx_.counters.drop_fragment;
     return;
   }
-  const wire::Ipv4Addr src = ip->src();
-  if (src == ctx_.cfg.guest) ctx_.guest_mac = eth.src();
+  if (ip->src() == ctx_.cfg.guest) ctx_.guest_mac = eth.src();
+  if (ip->protocol() == wire::IpProto::Udp && ip->dst().is_broadcast()) {
+    on_udp_v4_broadcast(*ip, offloaded, out);
+    return;
+  }
+  on_ip(now, *ip, offloaded, out);
+}
 
-  switch (ip->protocol()) {
-    case wire::IpProto::Icmp: {
-      auto icmp = wire::IcmpView::parse(ip->payload());
+void Stack::on_ip(Time now, const wire::IpView& ip, bool offloaded, Actions& out) {
+  switch (ip.protocol()) {
+    case wire::IpProto::Icmp:
+    case wire::IpProto::Icmpv6: {
+      if ((ip.protocol() == wire::IpProto::Icmp) != !ip.is_v6()) break;  // ICMPv4 over IPv6 or vice versa
+      auto icmp = ip.is_v6() ? wire::IcmpView::parse(ip.payload(), ip.pseudo_header(wire::IpProto::Icmpv6))
+                             : wire::IcmpView::parse(ip.payload());
       if (!icmp) {
         ctx_.counters.count_wire_error(icmp.error());
         return;
       }
-      icmp_.on_guest_icmp(now, *ip, *icmp, out);
+      icmp_.on_guest_icmp(now, ip, *icmp, out);
       return;
     }
-    case wire::IpProto::Udp:
-      on_udp(now, *ip, offloaded, out);
+    case wire::IpProto::Udp: {
+      auto udp = parse_l4<wire::UdpView>(ip, offloaded);
+      if (!udp) return;
+      on_udp(now, ip, *udp, out);
       return;
+    }
     case wire::IpProto::Tcp: {
-      auto tcp = offloaded ? wire::TcpView::parse_checksum_offloaded(ip->payload())
-                           : wire::TcpView::parse(ip->payload(),
-                                                  wire::ipv4_pseudo_header(src, ip->dst(), wire::IpProto::Tcp,
-                                                                           static_cast<uint16_t>(ip->payload().size())));
-      if (!tcp) {
-        ctx_.counters.count_wire_error(tcp.error());
-        return;
-      }
-      tcp_.on_guest_segment(now, *ip, *tcp, out);
+      auto tcp = parse_l4<wire::TcpView>(ip, offloaded);
+      if (!tcp) return;
+      tcp_.on_guest_segment(now, ip, *tcp, out);
       return;
     }
     default:
-      ++ctx_.counters.drop_unsupported;
-      return;
+      break;
   }
+  ++ctx_.counters.drop_unsupported;
 }
 
-void Stack::on_udp(Time now, const wire::Ipv4View& ip, bool offloaded, Actions& out) {
-  auto udp = offloaded ? wire::UdpView::parse_checksum_offloaded(ip.payload())
-                       : wire::UdpView::parse(ip.payload(),
-                                              wire::ipv4_pseudo_header(ip.src(), ip.dst(), wire::IpProto::Udp,
-                                                                       static_cast<uint16_t>(ip.payload().size())));
-  if (!udp) {
-    ctx_.counters.count_wire_error(udp.error());
-    return;
-  }
-  if (udp->dst_port() == 67) {
-    if (ip.dst().is_broadcast() || ip.dst() == ctx_.cfg.gateway) {
-      auto dhcp = wire::DhcpView::parse(udp->payload());
-      if (!dhcp) {
-        ctx_.counters.count_wire_error(dhcp.error());
-        return;
-      }
-      if (ip.src().is_unspecified() || ip.src() == ctx_.cfg.guest) ctx_.guest_mac = dhcp->client_mac();
-      dhcp_.on_message(*dhcp, out);
-      return;
+template <class View>
+std::optional<View> Stack::parse_l4(const wire::IpView& ip, bool offloaded) {
+  constexpr wire::IpProto proto = std::is_same_v<View, wire::UdpView> ? wire::IpProto::Udp : wire::IpProto::Tcp;
+  auto v = [&]() -> Expected<View, wire::WireError> {
+    if (offloaded) return View::parse_checksum_offloaded(ip.payload());
+    if constexpr (proto == wire::IpProto::Udp) {
+      // A zero UDP checksum means "none" over IPv4 only (RFC 8200 8.1).
+      return View::parse(ip.payload(), ip.pseudo_header(proto), !ip.is_v6());
+    } else {
+      return View::parse(ip.payload(), ip.pseudo_header(proto));
     }
+  }();
+  if (!v) {
+    ctx_.counters.count_wire_error(v.error());
+    return std::nullopt;
   }
-  if (ip.dst() == ctx_.cfg.dns && udp->dst_port() == 53) {
-    dns_.on_guest_query(now, ip, *udp, out);
+  return *v;
+}
+
+void Stack::on_udp_v4_broadcast(const wire::Ipv4View& ip, bool offloaded, Actions& out) {
+  // Only DHCP listens on 255.255.255.255.
+  auto udp = parse_l4<wire::UdpView>(ip, offloaded);
+  if (!udp) return;
+  if (udp->dst_port() == 67) return on_dhcp(ip.src(), *udp, out);
+  ++ctx_.counters.drop_not_for_us;  // nobody else on this segment listens
+}
+
+void Stack::on_dhcp(const wire::IpAddr& src, const wire::UdpView& udp, Actions& out) {
+  auto dhcp = wire::DhcpView::parse(udp.payload());
+  if (!dhcp) {
+    ctx_.counters.count_wire_error(dhcp.error());
     return;
   }
-  if (ip.dst().is_broadcast() || ip.dst() == ctx_.cfg.cidr.broadcast()) {
+  if (src.is_unspecified() || src == wire::IpAddr(ctx_.cfg.guest)) ctx_.guest_mac = dhcp->client_mac();
+  dhcp_.on_message(*dhcp, out);
+}
+
+void Stack::on_udp(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out) {
+  const StackConfig& c = ctx_.cfg;
+  if (udp.dst_port() == 67 && ip.dst() == wire::IpAddr(c.gateway)) return on_dhcp(ip.src(), udp, out);
+  if (udp.dst_port() == 53 && ip.dst() == c.dns_for(ip.dst())) {
+    dns_.on_guest_query(now, ip, udp, out);
+    return;
+  }
+  if (!ip.is_v6() && ip.dst().v4() == c.cidr.broadcast()) {
     ++ctx_.counters.drop_not_for_us;  // nobody else on this segment listens
     return;
   }
-  udp_.on_guest_datagram(now, ip, *udp, out);
+  udp_.on_guest_datagram(now, ip, udp, out);
 }
 
 void Stack::on_socket_data(Time now, SocketKind kind, FlowId flow, std::span<const std::byte> data,
@@ -145,17 +250,19 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
   dns_.on_reply(now, token, reply, out);
 }
 
-std::optional<FlowId> Stack::on_tcp_inbound(Time now, wire::Ipv4Addr client, uint16_t client_port,
+std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
                                             uint16_t guest_port, Actions& out) {
   const StackConfig& c = ctx_.cfg;
-  wire::Ipv4Addr seen = client;
-  if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client)) seen = c.gateway;
+  wire::IpAddr seen = client;
+  if (!client.is_v4()) seen = c.gateway;  // IPv6 clients reach an IPv4 guest: issue 4's last step
+  else if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4())) seen = c.gateway;
   return tcp_.on_inbound(now, seen, client_port, c.guest, guest_port, out);
 }
 
 std::optional<Time> Stack::next_deadline() const {
   std::optional<Time> best;
-  for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline(), tcp_.next_deadline()}) {
+  for (auto t : {icmp_.next_deadline(), udp_.next_deadline(), dns_.next_deadline(), tcp_.next_deadline(),
+                 ndp_.next_deadline()}) {
     if (t && (!best || *t < *best)) best = t;
   }
   return best;
@@ -166,6 +273,7 @@ void Stack::on_timer(Time now, Actions& out) {
   udp_.on_timer(now, out);
   dns_.on_timer(now, out);
   tcp_.on_timer(now, out);
+  ndp_.on_timer(now, out);
 }
 
 }  // namespace netd::tap

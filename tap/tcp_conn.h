@@ -26,6 +26,7 @@
 #include "tap/actions.h"
 #include "tap/byte_ring.h"
 #include "tap/flow_key.h"
+#include "tap/icmp_errors.h"
 #include "tap/wire/types.h"
 
 namespace netd::tap {
@@ -83,8 +84,7 @@ struct TcpConn {
   uint64_t timer_gen = 0;     // invalidates stale heap entries
 
   // The guest's SYN (IP header + 8 bytes), quoted in ICMP errors.
-  std::array<std::byte, 68> syn_quote{};
-  size_t syn_quote_len = 0;
+  ErrorQuote syn_quote;
 
   bool io_in_flight() const { return connecting || send_len > 0 || rx != Rx::Idle; }
 };

@@ -68,7 +68,7 @@ void TcpEngine::set_state(TcpConn& c, TcpState to) {
 
 // ---- guest segments ---------------------------------------------------------
 
-void TcpEngine::on_guest_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp,
+void TcpEngine::on_guest_segment(Time now, const wire::IpView& ip, const wire::TcpView& tcp,
                                  Actions& out) {
   graveyard_.clear();
   FlowKey key{ip.src(), tcp.src_port(), ip.dst(), tcp.dst_port()};
@@ -108,7 +108,7 @@ void TcpEngine::on_guest_segment(Time now, const wire::Ipv4View& ip, const wire:
   push_to_guest(now, c, out);
 }
 
-void TcpEngine::on_new_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out) {
+void TcpEngine::on_new_segment(Time now, const wire::IpView& ip, const wire::TcpView& tcp, Actions& out) {
   if (tcp.rst()) return;
   if (!tcp.syn() || tcp.ack_flag()) {
     send_rst_for(ip, tcp, out);  // no such connection
@@ -140,25 +140,21 @@ void TcpEngine::on_new_segment(Time now, const wire::Ipv4View& ip, const wire::T
   c.iss = wire::SeqNum(isn_state_ ^ (key.guest_port * 2654435761u));
   c.snd_una = c.iss;
   c.snd_nxt = c.iss + 1;
-  uint16_t guest_mss = opts.mss.value_or(536);
-  uint32_t our_max = ctx_.cfg.mtu > 40 ? ctx_.cfg.mtu - 40 : 536;
-  c.mss = static_cast<uint16_t>(std::min<uint32_t>(guest_mss, std::min<uint32_t>(our_max, 65495)));
+  c.mss = static_cast<uint16_t>(std::min<uint32_t>(opts.mss.value_or(default_mss(key)), mss_limit(key)));
   if (opts.window_scale) {
     c.guest_wscale = std::min<uint8_t>(*opts.window_scale, 14);
     c.our_wscale = kOurWindowScale;
   }
   c.guest_window = tcp.window();  // never scaled in a SYN
-  auto quote = wire::icmp_error_quote(ip);
-  c.syn_quote_len = std::min(quote.size(), c.syn_quote.size());
-  std::copy_n(quote.begin(), c.syn_quote_len, c.syn_quote.begin());
+  c.syn_quote.keep(ip);
 
   c.connecting = true;
   out.to_host.push_back(TcpConnect{id, *host, tcp.dst_port()});
   arm_timer(now, c, kConnectTimeout);
 }
 
-std::optional<FlowId> TcpEngine::on_inbound(Time now, wire::Ipv4Addr peer, uint16_t peer_port,
-                                            wire::Ipv4Addr guest, uint16_t guest_port, Actions& out) {
+std::optional<FlowId> TcpEngine::on_inbound(Time now, const wire::IpAddr& peer, uint16_t peer_port,
+                                            const wire::IpAddr& guest, uint16_t guest_port, Actions& out) {
   graveyard_.clear();
   FlowKey key{guest, guest_port, peer, peer_port};
   if (by_key_.count(key)) return std::nullopt;  // that 4-tuple is in use
@@ -179,12 +175,12 @@ std::optional<FlowId> TcpEngine::on_inbound(Time now, wire::Ipv4Addr peer, uint1
   c.our_wscale = kOurWindowScale;  // offered; dropped if the guest does not scale
   c.rto = kInitialRto;
   c.state = TcpState::SynSent;
-  if (ctx_.guest_mac.is_broadcast()) {
+  if (ctx_.guest_mac.is_broadcast() && guest.is_v4()) {
     // The guest has not spoken yet: ask for its MAC; the SYN retransmission
     // will find it (a SYN to the broadcast MAC is not taken by TCP).
     wire::L2Addrs l2{ctx_.cfg.gateway_mac, wire::MacAddr::broadcast()};
     out.to_tap.push_back(wire::build_arp(l2, wire::kArpRequest, ctx_.cfg.gateway_mac, ctx_.cfg.gateway,
-                                         wire::MacAddr{}, guest));
+                                         wire::MacAddr{}, guest.v4()));
   }
   send_segment(c, c.iss, wire::kTcpSyn, {}, true, out);
   arm_timer(now, c, c.rto);
@@ -206,8 +202,7 @@ void TcpEngine::on_syn_sent_segment(Time now, TcpConn& c, const wire::TcpView& t
   } else {
     c.our_wscale = 0;  // scaling needs both sides (RFC 7323)
   }
-  uint32_t our_max = ctx_.cfg.mtu > 40 ? ctx_.cfg.mtu - 40 : 536;
-  c.mss = static_cast<uint16_t>(std::min<uint32_t>(opts.mss.value_or(536), std::min<uint32_t>(our_max, 65495)));
+  c.mss = static_cast<uint16_t>(std::min<uint32_t>(opts.mss.value_or(default_mss(c.key)), mss_limit(c.key)));
   c.guest_window = tcp.window();  // never scaled in a SYN
   c.snd_una = tcp.ack();
   c.retries = 0;
@@ -218,7 +213,7 @@ void TcpEngine::on_syn_sent_segment(Time now, TcpConn& c, const wire::TcpView& t
   (void)now;
 }
 
-void TcpEngine::on_ack(Time now, TcpConn& c, const wire::Ipv4View& ip, const wire::TcpView& tcp,
+void TcpEngine::on_ack(Time now, TcpConn& c, const wire::IpView& ip, const wire::TcpView& tcp,
                        Actions& out) {
   const wire::SeqNum ack = tcp.ack();
   if (c.state == TcpState::SynReceived) {
@@ -394,6 +389,17 @@ void TcpEngine::push_to_guest(Time now, TcpConn& c, Actions& out) {
 
 // ---- segments to the guest --------------------------------------------------
 
+uint32_t TcpEngine::mss_limit(const FlowKey& k) const {
+  // The tap's MTU less the IP and TCP headers, and what one packet can carry.
+  const uint32_t headers = k.family() == wire::IpFamily::V4 ? 40 : 60;
+  return std::min<uint32_t>(ctx_.cfg.mtu > headers ? ctx_.cfg.mtu - headers : 536, 65495);
+}
+
+uint16_t TcpEngine::default_mss(const FlowKey& k) {
+  // RFC 9293 3.7.1: without an MSS option, assume the family's minimum.
+  return k.family() == wire::IpFamily::V4 ? 536 : 1220;
+}
+
 uint16_t TcpEngine::window_field(TcpConn& c) {
   uint32_t free = static_cast<uint32_t>(c.to_host.free());
   if (c.guest_fin) free = 0;
@@ -413,22 +419,21 @@ void TcpEngine::send_segment(TcpConn& c, wire::SeqNum seq, uint8_t flags, std::s
   if (syn_options) {
     // The SYN-ACK's window is never scaled; offer what our queue holds.
     s.window = static_cast<uint16_t>(std::min<size_t>(c.to_host.capacity(), 65535));
-    uint32_t mss = ctx_.cfg.mtu > 40 ? ctx_.cfg.mtu - 40 : 536;
-    s.mss = static_cast<uint16_t>(std::min<uint32_t>(mss, 65495));
+    s.mss = static_cast<uint16_t>(mss_limit(c.key));
     if (c.our_wscale) s.wscale = c.our_wscale;
   } else {
     s.window = window_field(c);
   }
   s.checksum_partial = ctx_.cfg.tap_offload;
-  wire::Ipv4Header h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
-  Frame f = wire::build_ipv4_tcp(ctx_.to_guest(), h, s, payload);
+  wire::IpHeader h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
+  Frame f = wire::build_ip_tcp(ctx_.to_guest(), h, s, payload);
   if (s.checksum_partial && !f.empty()) {
-    constexpr size_t kL4Start = wire::kEthernetHeaderLen + 20;  // netd sends no IP options
     f.offload.csum_partial = true;
-    f.offload.csum_start = kL4Start;
+    f.offload.csum_start = static_cast<uint8_t>(wire::kEthernetHeaderLen + wire::ip_header_len(h));
     f.offload.csum_offset = 16;
     if (payload.size() > c.mss) {
       f.offload.gso_size = c.mss;
+      f.offload.gso_v6 = h.src.is_v6();
       f.offload.hdr_len = static_cast<uint16_t>(f.size() - payload.size());
     }
   }
@@ -439,7 +444,7 @@ void TcpEngine::send_ack(TcpConn& c, Actions& out) {
   send_segment(c, c.snd_nxt, wire::kTcpAck, {}, false, out);
 }
 
-void TcpEngine::send_rst_for(const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out) {
+void TcpEngine::send_rst_for(const wire::IpView& ip, const wire::TcpView& tcp, Actions& out) {
   if (tcp.rst()) return;  // never answer a reset
   wire::TcpSegmentSpec s{};
   s.sport = tcp.dst_port();
@@ -452,8 +457,8 @@ void TcpEngine::send_rst_for(const wire::Ipv4View& ip, const wire::TcpView& tcp,
     s.ack = tcp.seq() + len;
     s.flags = wire::kTcpRst | wire::kTcpAck;
   }
-  wire::Ipv4Header h{.src = ip.dst(), .dst = ip.src(), .proto = wire::IpProto::Tcp};
-  out.to_tap.push_back(wire::build_ipv4_tcp(ctx_.to_guest(), h, s, {}));
+  wire::IpHeader h{.src = ip.dst(), .dst = ip.src(), .proto = wire::IpProto::Tcp};
+  out.to_tap.push_back(wire::build_ip_tcp(ctx_.to_guest(), h, s, {}));
   ++ctx_.counters.tcp_rst_sent;
 }
 
@@ -479,11 +484,10 @@ void TcpEngine::on_connected(Time now, FlowId flow, int err, Actions& out) {
     int e = -err;
     LOG_DEBUG("tcp connect to %s:%u failed: %s", c->key.dst_ip.to_string().c_str(), c->key.dst_port,
               std::strerror(e));
-    if ((e == EHOSTUNREACH || e == ENETUNREACH) && c->syn_quote_len > 0) {
-      wire::Ipv4Header h{.src = c->key.dst_ip, .dst = c->key.guest_ip, .proto = wire::IpProto::Icmp};
-      uint8_t code = e == EHOSTUNREACH ? wire::kIcmpHostUnreachable : wire::kIcmpNetUnreachable;
-      out.to_tap.push_back(wire::build_ipv4_icmp(ctx_.to_guest(), h, wire::kIcmpDestUnreachable, code, 0,
-                                                 std::span(c->syn_quote.data(), c->syn_quote_len)));
+    auto code = unreachable_code(c->key.family(), e);
+    if (code && e != ECONNREFUSED && c->syn_quote.len > 0) {
+      // No route (or no IPv6 on the host): the guest hears it as from a router.
+      send_unreachable(ctx_, c->key.dst_ip, c->key.guest_ip, *code, c->syn_quote, out);
       close(*c, false, false, out);
     } else {
       close(*c, true, false, out);  // refused, timed out, reset: RST
@@ -642,8 +646,8 @@ void TcpEngine::close(TcpConn& c, bool rst_guest, bool abort_host, Actions& out)
     s.seq = c.state == TcpState::Connecting ? wire::SeqNum(0) : c.snd_nxt;
     s.ack = c.rcv_nxt;
     s.flags = wire::kTcpRst | wire::kTcpAck;
-    wire::Ipv4Header h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
-    out.to_tap.push_back(wire::build_ipv4_tcp(ctx_.to_guest(), h, s, {}));
+    wire::IpHeader h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
+    out.to_tap.push_back(wire::build_ip_tcp(ctx_.to_guest(), h, s, {}));
     ++ctx_.counters.tcp_rst_sent;
   }
   set_state(c, TcpState::Closed);

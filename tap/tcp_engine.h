@@ -48,7 +48,7 @@
 #include "tap/engine_context.h"
 #include "tap/flow_key.h"
 #include "tap/tcp_conn.h"
-#include "tap/wire/ipv4.h"
+#include "tap/wire/ip.h"
 #include "tap/wire/tcp.h"
 
 namespace netd::tap {
@@ -63,23 +63,24 @@ class TcpEngine {
   static constexpr int kMaxRetries = 10;
   static constexpr int kMaxSynRetries = 5;  // published ports: ~6 s until the client is reset
   static constexpr uint8_t kOurWindowScale = 7;
-  // Largest TCP payload of one IPv4 packet: with tap offloads netd sends
-  // super-segments this large and the guest kernel takes them as GSO.
+  // Largest TCP payload of one IPv4 packet (IPv6 could carry 20 bytes more;
+  // one limit keeps it simple): with tap offloads netd sends super-segments
+  // this large and the guest kernel takes them as GSO.
   static constexpr size_t kMaxSuperSegment = 65535 - 20 - 20;
 
   TcpEngine(EngineContext& ctx, FlowId& next_flow);
   ~TcpEngine();
 
   // A parsed segment from the guest.
-  void on_guest_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
+  void on_guest_segment(Time now, const wire::IpView& ip, const wire::TcpView& tcp, Actions& out);
 
   // A published port accepted a host connection from peer:peer_port (as the
   // guest will see it) for guest:guest_port. Starts the handshake towards the
   // guest and returns the new flow, whose socket is the accepted one (already
   // connected), or nullopt when the connection must be refused (limit, or
   // that 4-tuple in use).
-  std::optional<FlowId> on_inbound(Time now, wire::Ipv4Addr peer, uint16_t peer_port, wire::Ipv4Addr guest,
-                                   uint16_t guest_port, Actions& out);
+  std::optional<FlowId> on_inbound(Time now, const wire::IpAddr& peer, uint16_t peer_port,
+                                   const wire::IpAddr& guest, uint16_t guest_port, Actions& out);
 
   // Results of the requests in Actions, by flow. err/res are -errno on failure.
   void on_connected(Time now, FlowId flow, int err, Actions& out);
@@ -104,9 +105,9 @@ class TcpEngine {
   TcpConn* complete(FlowId flow, void (*done)(TcpConn&));
   void set_state(TcpConn& c, TcpState to);
 
-  void on_new_segment(Time now, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
+  void on_new_segment(Time now, const wire::IpView& ip, const wire::TcpView& tcp, Actions& out);
   void on_syn_sent_segment(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out);
-  void on_ack(Time now, TcpConn& c, const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
+  void on_ack(Time now, TcpConn& c, const wire::IpView& ip, const wire::TcpView& tcp, Actions& out);
   void on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out);
 
   // Sends what the guest's window allows from from_host, then FIN if due.
@@ -119,8 +120,11 @@ class TcpEngine {
   void send_segment(TcpConn& c, wire::SeqNum seq, uint8_t flags, std::span<const std::byte> payload,
                     bool syn_options, Actions& out);
   void send_ack(TcpConn& c, Actions& out);
-  void send_rst_for(const wire::Ipv4View& ip, const wire::TcpView& tcp, Actions& out);
+  void send_rst_for(const wire::IpView& ip, const wire::TcpView& tcp, Actions& out);
   uint16_t window_field(TcpConn& c);
+  // The largest segment the tap's MTU allows in the connection's family.
+  uint32_t mss_limit(const FlowKey& k) const;
+  static uint16_t default_mss(const FlowKey& k);
 
   void arm_timer(Time now, TcpConn& c, Duration after);
   void disarm_timer(TcpConn& c) { c.rto_armed = false; ++c.timer_gen; }

@@ -1,18 +1,15 @@
 #include "tap/udp_engine.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "common/log.h"
 #include "tap/address_map.h"
 #include "tap/wire/builder.h"
-#include "tap/wire/icmp.h"
 
 namespace netd::tap {
 
-void UdpEngine::on_guest_datagram(Time now, const wire::Ipv4View& ip, const wire::UdpView& udp,
-                                  Actions& out) {
+void UdpEngine::on_guest_datagram(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out) {
   auto host = host_destination(ctx_.cfg, ip.dst());
   if (!host || udp.dst_port() == 0) {
     ++ctx_.counters.drop_policy;
@@ -31,9 +28,7 @@ void UdpEngine::on_guest_datagram(Time now, const wire::Ipv4View& ip, const wire
   }
   Flow* f = flows_.find(*id);
   f->last_used = now;
-  auto q = wire::icmp_error_quote(ip);
-  f->quote_len = std::min(q.size(), f->quote.size());
-  std::copy_n(q.begin(), f->quote_len, f->quote.begin());
+  f->quote.keep(ip);
 
   auto payload = udp.payload();
   out.to_host.push_back(SendOnSocket{*id, std::vector<std::byte>(payload.begin(), payload.end())});
@@ -45,32 +40,25 @@ void UdpEngine::on_host_datagram(Time now, FlowId flow, std::span<const std::byt
   if (!f) return;
   f->last_used = now;
   f->replied = true;
-  wire::Ipv4Header h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Udp};
-  out.to_tap.push_back(
-      wire::build_ipv4_udp(ctx_.to_guest(), h, f->key.dst_port, f->key.guest_port, data));
+  wire::IpHeader h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Udp};
+  out.to_tap.push_back(wire::build_ip_udp(ctx_.to_guest(), h, f->key.dst_port, f->key.guest_port, data));
   ++ctx_.counters.udp_from_host;
 }
 
 void UdpEngine::on_host_error(Time now, FlowId flow, int err, Actions& out) {
   Flow* f = flows_.find(flow);
   if (!f) return;
-  uint8_t code;
-  switch (err) {
-    case ECONNREFUSED: code = wire::kIcmpPortUnreachable; break;
-    case EHOSTUNREACH: code = wire::kIcmpHostUnreachable; break;
-    case ENETUNREACH: code = wire::kIcmpNetUnreachable; break;
-    default:
-      ++ctx_.counters.host_socket_errors;
-      LOG_DEBUG("udp flow %llu: %s", static_cast<unsigned long long>(flow), std::strerror(err));
-      return;
+  auto code = unreachable_code(f->key.family(), err);
+  if (!code) {
+    ++ctx_.counters.host_socket_errors;
+    LOG_DEBUG("udp flow %llu: %s", static_cast<unsigned long long>(flow), std::strerror(err));
+    return;
   }
   f->last_used = now;
-  if (f->quote_len == 0) return;
+  if (f->quote.len == 0) return;
   // The error comes "from" the destination the guest addressed, as a router
   // or the host itself would send it.
-  wire::Ipv4Header h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Icmp};
-  out.to_tap.push_back(wire::build_ipv4_icmp(ctx_.to_guest(), h, wire::kIcmpDestUnreachable, code, 0,
-                                             std::span(f->quote.data(), f->quote_len)));
+  send_unreachable(ctx_, f->key.dst_ip, f->key.guest_ip, *code, f->quote, out);
   ++ctx_.counters.udp_port_unreachable;
 }
 

@@ -3,23 +3,26 @@
 // Theory of operation: each guest 4-tuple is a flow with one connected UDP
 // socket on the host (the loop opens it on OpenSocket); guest datagrams are
 // sent on it, datagrams the socket receives are framed back to the guest with
-// the addresses the guest used (so a reply from 127.0.0.1 appears to come
-// from the gateway). A flow expires like conntrack: 30 s if the host never
+// the addresses the guest used (so a reply from 127.0.0.1 or ::1 appears to
+// come from the gateway). IPv4 and IPv6 flows are the same code: the flow's
+// key carries the family, and the socket is opened in it. A flow expires like conntrack: 30 s if the host never
 // answered, 120 s once it did. When the host reports ECONNREFUSED (an ICMP
 // port unreachable arrived on the connected socket) the guest gets the same
 // ICMP error, quoting its last datagram of that flow, so `nc -u`/DNS clients
 // fail fast instead of timing out. DNS to the DNS address and DHCP do not come
-// here (the Stack routes them to their own engines).
+// here (the Stack routes them to their own engines). Other socket errors
+// that have an ICMP equivalent (no route, host unreachable; a host without
+// IPv6) become that error, as from a real network.
 #pragma once
 
-#include <array>
 #include <optional>
 
 #include "common/time.h"
 #include "tap/actions.h"
 #include "tap/engine_context.h"
 #include "tap/flow_table.h"
-#include "tap/wire/ipv4.h"
+#include "tap/icmp_errors.h"
+#include "tap/wire/ip.h"
 #include "tap/wire/udp.h"
 
 namespace netd::tap {
@@ -33,7 +36,7 @@ class UdpEngine {
   UdpEngine(EngineContext& ctx, FlowId& next_flow) : ctx_(ctx), flows_(next_flow, kMaxFlows) {}
 
   // A parsed guest datagram (`udp` inside `ip`).
-  void on_guest_datagram(Time now, const wire::Ipv4View& ip, const wire::UdpView& udp, Actions& out);
+  void on_guest_datagram(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out);
   // A datagram the flow's host socket received.
   void on_host_datagram(Time now, FlowId flow, std::span<const std::byte> data, Actions& out);
   // The flow's socket reported an error (positive errno), e.g. ECONNREFUSED.
@@ -47,10 +50,8 @@ class UdpEngine {
     FlowKey key;
     Time last_used;
     bool replied = false;
-    // IPv4 header + first 8 bytes of the guest's last datagram (RFC 792
-    // quote for ICMP errors), at most 60 + 8 bytes.
-    std::array<std::byte, 68> quote{};
-    size_t quote_len = 0;
+    ErrorQuote quote;  // the guest's last datagram, for ICMP errors
+
   };
 
   EngineContext& ctx_;

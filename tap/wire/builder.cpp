@@ -9,6 +9,7 @@
 #include "tap/wire/ethernet.h"
 #include "tap/wire/icmp.h"
 #include "tap/wire/ipv4.h"
+#include "tap/wire/ipv6.h"
 #include "tap/wire/tcp.h"
 #include "tap/wire/udp.h"
 
@@ -16,9 +17,15 @@ namespace netd::wire {
 
 namespace {
 
-constexpr size_t kIpOff = kEthernetHeaderLen;                // IPv4 header in a frame
-constexpr size_t kL4Off = kEthernetHeaderLen + kIpv4MinHeaderLen;  // L4 header (no IP options)
-constexpr size_t kMaxIpPayload = 65535 - kIpv4MinHeaderLen;
+constexpr size_t kIpOff = kEthernetHeaderLen;  // IP header in a frame
+
+// Where the L4 header starts in a frame for `ip` (no IP options or extension headers).
+constexpr size_t l4_off(const IpHeader& ip) { return kEthernetHeaderLen + ip_header_len(ip); }
+// The largest L4 segment one packet carries: IPv4's total length counts its
+// header, IPv6's payload length does not.
+constexpr size_t max_l4(const IpHeader& ip) { return ip.src.is_v4() ? 65535 - kIpv4MinHeaderLen : 65535; }
+
+constexpr EtherType ether_type(const IpHeader& ip) { return ip.src.is_v4() ? EtherType::Ipv4 : EtherType::Ipv6; }
 
 // Writes the 14-byte Ethernet header at the start of `out`.
 void write_ethernet(std::span<std::byte> out, const L2Addrs& l2, EtherType type) {
@@ -27,9 +34,20 @@ void write_ethernet(std::span<std::byte> out, const L2Addrs& l2, EtherType type)
   store_be16(out, 12, static_cast<uint16_t>(type));
 }
 
-// Writes a 20-byte IPv4 header (no options) at kIpOff for `l4_len` payload
-// bytes of protocol `proto`, with its checksum. Requires l4_len <= kMaxIpPayload.
-void write_ipv4(std::span<std::byte> out, const Ipv4Header& ip, IpProto proto, size_t l4_len) {
+// Writes the IP header for `ip` at kIpOff for `l4_len` payload bytes of
+// protocol `proto`: 20 bytes of IPv4 (no options, with its checksum) or 40 of
+// IPv6 (flow label 0). Requires l4_len <= max_l4(ip).
+void write_ip(std::span<std::byte> out, const IpHeader& ip, IpProto proto, size_t l4_len) {
+  if (ip.src.is_v6()) {
+    std::span<std::byte> h = out.subspan(kIpOff, kIpv6HeaderLen);
+    store_be32(h, 0, (uint32_t{6} << 28) | (uint32_t{ip.tos} << 20));
+    store_be16(h, 4, static_cast<uint16_t>(l4_len));
+    store_u8(h, 6, static_cast<uint8_t>(proto));
+    store_u8(h, 7, ip.ttl);
+    store_ipv6(h, 8, ip.src.v6());
+    store_ipv6(h, 24, ip.dst.v6());
+    return;
+  }
   std::span<std::byte> h = out.subspan(kIpOff, kIpv4MinHeaderLen);
   store_u8(h, 0, 0x45);  // version 4, IHL 5
   store_u8(h, 1, ip.tos);
@@ -39,8 +57,8 @@ void write_ipv4(std::span<std::byte> out, const Ipv4Header& ip, IpProto proto, s
   store_u8(h, 8, ip.ttl);
   store_u8(h, 9, static_cast<uint8_t>(proto));
   store_be16(h, 10, 0);
-  store_be32(h, 12, ip.src.v);
-  store_be32(h, 16, ip.dst.v);
+  store_be32(h, 12, ip.src.v4().v);
+  store_be32(h, 16, ip.dst.v4().v);
   store_be16(h, 10, internet_checksum(h));
 }
 
@@ -81,9 +99,8 @@ void write_tcp_options(std::span<std::byte> o, const TcpSegmentSpec& spec) {
 }
 
 // Computes and stores the L4 checksum of `seg` at `csum_off` within it.
-void store_l4_checksum(std::span<std::byte> seg, size_t csum_off, const Ipv4Header& ip,
-                       IpProto proto) {
-  Checksum c = ipv4_pseudo_header(ip.src, ip.dst, proto, static_cast<uint16_t>(seg.size()));
+void store_l4_checksum(std::span<std::byte> seg, size_t csum_off, const IpHeader& ip, IpProto proto) {
+  Checksum c = ip_pseudo_header(ip.src, ip.dst, proto, static_cast<uint32_t>(seg.size()));
   store_be16(seg, csum_off, 0);
   c.add(seg);
   uint16_t sum = c.finish();
@@ -112,14 +129,14 @@ std::vector<std::byte> build_arp(const L2Addrs& l2, uint16_t op, MacAddr sender_
   return f;
 }
 
-size_t write_ipv4_udp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Header& ip,
-                      uint16_t sport, uint16_t dport, std::span<const std::byte> payload) {
+size_t write_ip_udp(std::span<std::byte> out, const L2Addrs& l2, const IpHeader& ip, uint16_t sport,
+                    uint16_t dport, std::span<const std::byte> payload) {
   const size_t l4_len = kUdpHeaderLen + payload.size();
-  const size_t total = kL4Off + l4_len;
-  if (l4_len > kMaxIpPayload || out.size() < total) return 0;
-  write_ethernet(out, l2, EtherType::Ipv4);
-  write_ipv4(out, ip, IpProto::Udp, l4_len);
-  std::span<std::byte> seg = out.subspan(kL4Off, l4_len);
+  const size_t total = l4_off(ip) + l4_len;
+  if (l4_len > max_l4(ip) || out.size() < total) return 0;
+  write_ethernet(out, l2, ether_type(ip));
+  write_ip(out, ip, IpProto::Udp, l4_len);
+  std::span<std::byte> seg = out.subspan(l4_off(ip), l4_len);
   store_be16(seg, 0, sport);
   store_be16(seg, 2, dport);
   store_be16(seg, 4, static_cast<uint16_t>(l4_len));
@@ -130,46 +147,50 @@ size_t write_ipv4_udp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Hea
   return total;
 }
 
-std::vector<std::byte> build_ipv4_udp(const L2Addrs& l2, const Ipv4Header& ip, uint16_t sport,
-                                      uint16_t dport, std::span<const std::byte> payload) {
-  if (kUdpHeaderLen + payload.size() > kMaxIpPayload) return {};
-  std::vector<std::byte> f(frame_overhead_ipv4_udp() + payload.size());
-  write_ipv4_udp(f, l2, ip, sport, dport, payload);
+std::vector<std::byte> build_ip_udp(const L2Addrs& l2, const IpHeader& ip, uint16_t sport, uint16_t dport,
+                                    std::span<const std::byte> payload) {
+  if (kUdpHeaderLen + payload.size() > max_l4(ip)) return {};
+  std::vector<std::byte> f(frame_overhead_udp(ip) + payload.size());
+  write_ip_udp(f, l2, ip, sport, dport, payload);
   return f;
 }
 
-std::vector<std::byte> build_ipv4_icmp(const L2Addrs& l2, const Ipv4Header& ip, uint8_t type,
-                                       uint8_t code, uint32_t rest_of_header,
-                                       std::span<const std::byte> payload) {
+std::vector<std::byte> build_ip_icmp(const L2Addrs& l2, const IpHeader& ip, uint8_t type, uint8_t code,
+                                     uint32_t rest_of_header, std::span<const std::byte> payload) {
   const size_t l4_len = kIcmpHeaderLen + payload.size();
-  if (l4_len > kMaxIpPayload) return {};
-  std::vector<std::byte> f(kL4Off + l4_len);
+  if (l4_len > max_l4(ip)) return {};
+  const IpProto proto = ip.src.is_v4() ? IpProto::Icmp : IpProto::Icmpv6;
+  std::vector<std::byte> f(l4_off(ip) + l4_len);
   std::span<std::byte> out(f);
-  write_ethernet(out, l2, EtherType::Ipv4);
-  write_ipv4(out, ip, IpProto::Icmp, l4_len);
-  std::span<std::byte> m = out.subspan(kL4Off);
+  write_ethernet(out, l2, ether_type(ip));
+  write_ip(out, ip, proto, l4_len);
+  std::span<std::byte> m = out.subspan(l4_off(ip));
   store_u8(m, 0, type);
   store_u8(m, 1, code);
   store_be16(m, 2, 0);
   store_be32(m, 4, rest_of_header);
   store_bytes(m, kIcmpHeaderLen, payload);
-  store_be16(m, 2, internet_checksum(m));
+  // ICMPv6 sums the pseudo-header too; ICMPv4 only the message.
+  Checksum c = proto == IpProto::Icmpv6 ? ip_pseudo_header(ip.src, ip.dst, proto, static_cast<uint32_t>(l4_len))
+                                        : Checksum{};
+  c.add(m);
+  store_be16(m, 2, c.finish());
   return f;
 }
 
-size_t frame_overhead_ipv4_tcp(const TcpSegmentSpec& spec) {
-  return kL4Off + kTcpMinHeaderLen + tcp_options_len(spec);
+size_t frame_overhead_tcp(const IpHeader& ip, const TcpSegmentSpec& spec) {
+  return l4_off(ip) + kTcpMinHeaderLen + tcp_options_len(spec);
 }
 
-size_t write_ipv4_tcp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Header& ip,
-                      const TcpSegmentSpec& spec, std::span<const std::byte> payload) {
+size_t write_ip_tcp(std::span<std::byte> out, const L2Addrs& l2, const IpHeader& ip,
+                    const TcpSegmentSpec& spec, std::span<const std::byte> payload) {
   const size_t hl = kTcpMinHeaderLen + tcp_options_len(spec);
   const size_t l4_len = hl + payload.size();
-  const size_t total = kL4Off + l4_len;
-  if (l4_len > kMaxIpPayload || out.size() < total) return 0;
-  write_ethernet(out, l2, EtherType::Ipv4);
-  write_ipv4(out, ip, IpProto::Tcp, l4_len);
-  std::span<std::byte> seg = out.subspan(kL4Off, l4_len);
+  const size_t total = l4_off(ip) + l4_len;
+  if (l4_len > max_l4(ip) || out.size() < total) return 0;
+  write_ethernet(out, l2, ether_type(ip));
+  write_ip(out, ip, IpProto::Tcp, l4_len);
+  std::span<std::byte> seg = out.subspan(l4_off(ip), l4_len);
   store_be16(seg, 0, spec.sport);
   store_be16(seg, 2, spec.dport);
   store_be32(seg, 4, spec.seq.value());
@@ -182,7 +203,7 @@ size_t write_ipv4_tcp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Hea
   // Skip the copy when the caller already read the payload into place.
   if (payload.data() != seg.subspan(hl).data()) store_bytes(seg, hl, payload);
   if (spec.checksum_partial) {
-    Checksum c = ipv4_pseudo_header(ip.src, ip.dst, IpProto::Tcp, static_cast<uint16_t>(l4_len));
+    Checksum c = ip_pseudo_header(ip.src, ip.dst, IpProto::Tcp, static_cast<uint32_t>(l4_len));
     // finish() returns the complement; the partial convention wants the sum.
     store_be16(seg, 16, static_cast<uint16_t>(~c.finish()));
   } else {
@@ -191,11 +212,10 @@ size_t write_ipv4_tcp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Hea
   return total;
 }
 
-std::vector<std::byte> build_ipv4_tcp(const L2Addrs& l2, const Ipv4Header& ip,
-                                      const TcpSegmentSpec& spec,
-                                      std::span<const std::byte> payload) {
-  std::vector<std::byte> f(frame_overhead_ipv4_tcp(spec) + payload.size());
-  size_t n = write_ipv4_tcp(f, l2, ip, spec, payload);
+std::vector<std::byte> build_ip_tcp(const L2Addrs& l2, const IpHeader& ip, const TcpSegmentSpec& spec,
+                                    std::span<const std::byte> payload) {
+  std::vector<std::byte> f(frame_overhead_tcp(ip, spec) + payload.size());
+  size_t n = write_ip_tcp(f, l2, ip, spec, payload);
   f.resize(n);  // 0 (empty) when the payload does not fit one packet
   return f;
 }

@@ -1,20 +1,26 @@
 // Emitters: whole Ethernet frames for the guest, so engines never touch offsets.
 //
-// Theory of operation: each builder writes Ethernet + IPv4 + L4 headers at
+// Theory of operation: each builder writes Ethernet + IP + L4 headers at
 // the same named offsets the views read, fills every length field from the
 // payload size and computes every checksum (IPv4 header, UDP/TCP with the
-// pseudo-header, ICMP over the message). Whatever a builder emits parses back
-// through the views with valid checksums; the unit tests check exactly that.
+// pseudo-header, ICMP over the message, ICMPv6 with the pseudo-header).
+// Whatever a builder emits parses back through the views with valid
+// checksums; the unit tests check exactly that.
+//
+// The family comes from the IpHeader's addresses: IPv4 addresses make a
+// 20-byte IPv4 header (and ICMP), IPv6 addresses a 40-byte IPv6 header with
+// no extension headers (and ICMPv6). One builder per L4 protocol serves both.
 //
 // build_* return a fresh std::vector; an empty vector means the payload does
-// not fit one IPv4 packet (total length > 65535). The write_* variants are for
+// not fit one IP packet (more than 65535 bytes after the IPv4 header's start,
+// or in the IPv6 payload). The write_* variants are for
 // the hot path: they write into caller memory and return the number of bytes
 // written, or 0 if `out` is too small. They also accept a payload that
 // already sits at out[frame_overhead_*()...] (read straight from a socket into
 // the frame buffer); it is then not copied. Any other overlap of payload and
 // `out` is not allowed.
 //
-// Ipv4Header::proto is ignored by the L4 builders, which always write the
+// IpHeader::proto is ignored by the L4 builders, which always write the
 // protocol they emit. Frames are not padded to the 60-byte Ethernet minimum:
 // a TAP device takes short frames as they are.
 #pragma once
@@ -26,7 +32,7 @@
 #include <vector>
 
 #include "tap/wire/dhcp.h"
-#include "tap/wire/ipv4_quote.h"
+#include "tap/wire/ip.h"
 #include "tap/wire/types.h"
 
 namespace netd::wire {
@@ -35,14 +41,17 @@ struct L2Addrs {
   MacAddr src, dst;
 };
 
-struct Ipv4Header {
-  Ipv4Addr src, dst;
+struct IpHeader {
+  IpAddr src, dst;                // both IPv4 or both IPv6
   IpProto proto = IpProto::Udp;
-  uint8_t ttl = 64;
-  uint16_t id = 0;
-  bool dont_fragment = true;
-  uint8_t tos = 0;
+  uint8_t ttl = 64;               // IPv6: hop limit
+  uint16_t id = 0;                // IPv4 only
+  bool dont_fragment = true;      // IPv4 only
+  uint8_t tos = 0;                // IPv6: traffic class
 };
+
+// Bytes of the IP header a builder writes for `ip` (20 or 40).
+constexpr size_t ip_header_len(const IpHeader& ip) { return ip.src.is_v4() ? 20 : 40; }
 
 struct TcpSegmentSpec {
   uint16_t sport = 0, dport = 0;
@@ -63,28 +72,27 @@ struct TcpSegmentSpec {
 std::vector<std::byte> build_arp(const L2Addrs& l2, uint16_t op, MacAddr sender_mac,
                                  Ipv4Addr sender_ip, MacAddr target_mac, Ipv4Addr target_ip);
 
-// Ethernet + IPv4 + UDP. The UDP checksum is always computed (0 is sent as 0xffff).
-std::vector<std::byte> build_ipv4_udp(const L2Addrs& l2, const Ipv4Header& ip, uint16_t sport,
-                                      uint16_t dport, std::span<const std::byte> payload);
-constexpr size_t frame_overhead_ipv4_udp() { return 14 + 20 + 8; }
-size_t write_ipv4_udp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Header& ip,
-                      uint16_t sport, uint16_t dport, std::span<const std::byte> payload);
+// Ethernet + IP + UDP. The UDP checksum is always computed (0 is sent as 0xffff).
+std::vector<std::byte> build_ip_udp(const L2Addrs& l2, const IpHeader& ip, uint16_t sport,
+                                    uint16_t dport, std::span<const std::byte> payload);
+constexpr size_t frame_overhead_udp(const IpHeader& ip) { return 14 + ip_header_len(ip) + 8; }
+size_t write_ip_udp(std::span<std::byte> out, const L2Addrs& l2, const IpHeader& ip, uint16_t sport,
+                    uint16_t dport, std::span<const std::byte> payload);
 
-// Ethernet + IPv4 + ICMP: type, code, the 4-byte rest of header, then payload
-// (echo data, or icmp_error_quote() of the offending packet for errors).
-std::vector<std::byte> build_ipv4_icmp(const L2Addrs& l2, const Ipv4Header& ip, uint8_t type,
-                                       uint8_t code, uint32_t rest_of_header,
-                                       std::span<const std::byte> payload);
+// Ethernet + IP + ICMP (ICMPv6 over IPv6): type, code, the 4-byte rest of
+// header, then payload (echo data, NDP fields and options, or
+// icmp_error_quote() of the offending packet for errors).
+std::vector<std::byte> build_ip_icmp(const L2Addrs& l2, const IpHeader& ip, uint8_t type, uint8_t code,
+                                     uint32_t rest_of_header, std::span<const std::byte> payload);
 
-// Bytes before the TCP payload: Ethernet + IPv4 + TCP header with options.
-size_t frame_overhead_ipv4_tcp(const TcpSegmentSpec& spec);
-// Ethernet + IPv4 + TCP (options padded to 4 bytes, checksum computed).
+// Bytes before the TCP payload: Ethernet + IP + TCP header with options.
+size_t frame_overhead_tcp(const IpHeader& ip, const TcpSegmentSpec& spec);
+// Ethernet + IP + TCP (options padded to 4 bytes, checksum computed).
 // Returns the frame length, or 0 if `out` is too small or the payload too large.
-size_t write_ipv4_tcp(std::span<std::byte> out, const L2Addrs& l2, const Ipv4Header& ip,
-                      const TcpSegmentSpec& spec, std::span<const std::byte> payload);
-std::vector<std::byte> build_ipv4_tcp(const L2Addrs& l2, const Ipv4Header& ip,
-                                      const TcpSegmentSpec& spec,
-                                      std::span<const std::byte> payload);
+size_t write_ip_tcp(std::span<std::byte> out, const L2Addrs& l2, const IpHeader& ip,
+                    const TcpSegmentSpec& spec, std::span<const std::byte> payload);
+std::vector<std::byte> build_ip_tcp(const L2Addrs& l2, const IpHeader& ip, const TcpSegmentSpec& spec,
+                                    std::span<const std::byte> payload);
 
 // Builds the UDP payload of a BOOTREPLY answering `request`.
 //

@@ -66,6 +66,20 @@ Checksum ipv4_pseudo_header(Ipv4Addr src, Ipv4Addr dst, IpProto p, uint16_t l4_l
   return c;
 }
 
+Checksum ipv6_pseudo_header(const Ipv6Addr& src, const Ipv6Addr& dst, IpProto p, uint32_t l4_len) {
+  Checksum c;
+  c.add(std::as_bytes(std::span(src.b)));
+  c.add(std::as_bytes(std::span(dst.b)));
+  c.add32(l4_len);
+  c.add16(static_cast<uint16_t>(p));
+  return c;
+}
+
+Checksum ip_pseudo_header(const IpAddr& src, const IpAddr& dst, IpProto p, uint32_t l4_len) {
+  if (src.is_v4()) return ipv4_pseudo_header(src.v4(), dst.v4(), p, static_cast<uint16_t>(l4_len));
+  return ipv6_pseudo_header(src.v6(), dst.v6(), p, l4_len);
+}
+
 uint16_t internet_checksum(std::span<const std::byte> data) {
   Checksum c;
   c.add(data);

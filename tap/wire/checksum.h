@@ -1,4 +1,5 @@
-// The internet checksum (RFC 1071) and the IPv4 pseudo-header (RFC 768, RFC 9293).
+// The internet checksum (RFC 1071) and the IPv4 and IPv6 pseudo-headers
+// (RFC 768, RFC 9293, RFC 8200 8.1).
 //
 // Theory of operation: the checksum is the one's complement of the one's
 // complement sum of 16-bit big-endian words. The sum is associative and
@@ -46,6 +47,13 @@ uint32_t ipv4_pseudo_header_sum(Ipv4Addr src, Ipv4Addr dst, IpProto p, uint16_t 
 // UdpView::parse / TcpView::parse, which add the segment and verify.
 // `l4_len` is the length of the UDP/TCP segment (header + data).
 Checksum ipv4_pseudo_header(Ipv4Addr src, Ipv4Addr dst, IpProto p, uint16_t l4_len);
+
+// The IPv6 pseudo-header: src, dst, upper-layer length (32 bits), three zero
+// bytes and the next-header value. ICMPv6 uses it too (unlike ICMPv4).
+Checksum ipv6_pseudo_header(const Ipv6Addr& src, const Ipv6Addr& dst, IpProto p, uint32_t l4_len);
+
+// The pseudo-header of whichever family `src` and `dst` are (both the same).
+Checksum ip_pseudo_header(const IpAddr& src, const IpAddr& dst, IpProto p, uint32_t l4_len);
 
 // The checksum of one buffer: 0 if `data` contains a correct checksum field.
 uint16_t internet_checksum(std::span<const std::byte> data);

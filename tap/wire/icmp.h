@@ -1,11 +1,15 @@
-// ICMPv4 messages (RFC 792).
+// ICMPv4 (RFC 792) and ICMPv6 (RFC 4443) messages.
 //
-// Theory of operation: every ICMP message starts with type(1) code(1)
-// checksum(2) and a 4-byte "rest of header" whose meaning depends on the
-// type (identifier + sequence for echo, next-hop MTU for "fragmentation
-// needed", unused otherwise). The checksum covers the whole message with no
-// pseudo-header, so parse() verifies it over exactly the span it is given,
-// which must be the IPv4 payload (already bounded by total length).
+// Theory of operation: every ICMP message of either family starts with
+// type(1) code(1) checksum(2) and a 4-byte "rest of header" whose meaning
+// depends on the type (identifier + sequence for echo, next-hop MTU for
+// "fragmentation needed", unused otherwise). The ICMPv4 checksum covers the
+// message alone; the ICMPv6 one also covers the IPv6 pseudo-header, so
+// parse() takes a Checksum already seeded with it (empty for ICMPv4) and
+// verifies over exactly the span it is given, which must be the IP payload
+// (already bounded by the packet length). The type numbers differ between
+// the families; IcmpDialect names the ones the engines use, per family, so
+// one engine serves both.
 #pragma once
 
 #include <cstddef>
@@ -32,13 +36,53 @@ constexpr uint8_t kIcmpHostUnreachable = 1;
 constexpr uint8_t kIcmpPortUnreachable = 3;
 constexpr uint8_t kIcmpFragNeeded = 4;
 
+// ICMPv6 types (RFC 4443, RFC 4861).
+constexpr uint8_t kIcmpv6DestUnreachable = 1;
+constexpr uint8_t kIcmpv6PacketTooBig = 2;
+constexpr uint8_t kIcmpv6TimeExceeded = 3;
+constexpr uint8_t kIcmpv6EchoRequest = 128;
+constexpr uint8_t kIcmpv6EchoReply = 129;
+constexpr uint8_t kNdpRouterSolicitation = 133;
+constexpr uint8_t kNdpRouterAdvertisement = 134;
+constexpr uint8_t kNdpNeighborSolicitation = 135;
+constexpr uint8_t kNdpNeighborAdvertisement = 136;
+// ICMPv6 destination-unreachable codes.
+constexpr uint8_t kIcmpv6NoRoute = 0;
+constexpr uint8_t kIcmpv6AddressUnreachable = 3;
+constexpr uint8_t kIcmpv6PortUnreachable = 4;
+
+// The numbers one engine needs to speak ICMP in either family.
+struct IcmpDialect {
+  IpProto proto;
+  uint8_t echo_request, echo_reply, dest_unreachable;
+  uint8_t net_unreachable, host_unreachable, port_unreachable;  // dest-unreachable codes
+};
+constexpr IcmpDialect kIcmpV4{IpProto::Icmp,        kIcmpEchoRequest,       kIcmpEchoReply,
+                              kIcmpDestUnreachable, kIcmpNetUnreachable,    kIcmpHostUnreachable,
+                              kIcmpPortUnreachable};
+constexpr IcmpDialect kIcmpV6{IpProto::Icmpv6,        kIcmpv6EchoRequest,        kIcmpv6EchoReply,
+                              kIcmpv6DestUnreachable, kIcmpv6NoRoute,            kIcmpv6AddressUnreachable,
+                              kIcmpv6PortUnreachable};
+constexpr const IcmpDialect& icmp_dialect(IpFamily f) { return f == IpFamily::V4 ? kIcmpV4 : kIcmpV6; }
+
 class IcmpView {
  public:
-  // Takes the whole ICMP message. Truncated below 8 bytes; BadChecksum if
+  // Takes the whole ICMPv4 message. Truncated below 8 bytes; BadChecksum if
   // the checksum over the message does not verify.
-  static Expected<IcmpView, WireError> parse(std::span<const std::byte> msg) {
+  static Expected<IcmpView, WireError> parse(std::span<const std::byte> msg) { return parse(msg, Checksum{}); }
+  // The same for ICMPv6: `pseudo` is seeded with the IPv6 pseudo-header
+  // (IpView::pseudo_header(IpProto::Icmpv6)) and consumed.
+  static Expected<IcmpView, WireError> parse(std::span<const std::byte> msg, Checksum pseudo) {
     if (msg.size() < kIcmpHeaderLen) return unexpected(WireError::Truncated);
-    if (internet_checksum(msg) != 0) return unexpected(WireError::BadChecksum);
+    pseudo.add(msg);
+    if (pseudo.finish() != 0) return unexpected(WireError::BadChecksum);
+    return IcmpView(msg);
+  }
+  // Only the size check: for messages a ping socket returns, whose checksum
+  // the host kernel has verified already (and, for ICMPv6, over a
+  // pseudo-header netd does not see).
+  static Expected<IcmpView, WireError> parse_unverified(std::span<const std::byte> msg) {
+    if (msg.size() < kIcmpHeaderLen) return unexpected(WireError::Truncated);
     return IcmpView(msg);
   }
 

@@ -1,10 +1,9 @@
-// TCP segments (RFC 9293) over IPv4, and the options netd cares about.
+// TCP segments (RFC 9293) over IPv4 and IPv6, and the options netd cares about.
 //
 // Theory of operation: the fixed header is 20 bytes; the data offset (in
 // 32-bit words, >= 5) says where options end and data begins. parse() takes
-// the IPv4 payload (bounded by total length) and a Checksum seeded with the
-// pseudo-header (ipv4_pseudo_header(src, dst, IpProto::Tcp, segment.size())),
-// checks sizes (Truncated below 20 bytes, BadHeaderLength for an offset < 5
+// the IP payload (bounded by the packet length) and a Checksum seeded with
+// the pseudo-header (IpView::pseudo_header(IpProto::Tcp)), checks sizes (Truncated below 20 bytes, BadHeaderLength for an offset < 5
 // or beyond the segment) and verifies the checksum over the whole segment
 // (BadChecksum).
 //

@@ -1,8 +1,11 @@
 // Text forms of the wire types and the error names. See types.h.
 #include "tap/wire/types.h"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "tap/wire/bytes.h"
 
@@ -28,6 +31,21 @@ std::optional<uint8_t> parse_octet(std::string_view s) {
   }
   if (v > 255) return std::nullopt;
   return static_cast<uint8_t>(v);
+}
+
+// "addr/n" with n a decimal 0..max_prefix without leading zeros; nullopt otherwise.
+template <class Cidr, class Addr>
+std::optional<Cidr> parse_cidr(std::string_view s, unsigned max_prefix) {
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto addr = Addr::parse(s.substr(0, slash));
+  if (!addr) return std::nullopt;
+  std::string_view p = s.substr(slash + 1);
+  if (p.empty() || p.size() > 3 || (p.size() > 1 && p[0] == '0')) return std::nullopt;
+  unsigned prefix = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
+  if (ec != std::errc{} || end != p.data() + p.size() || prefix > max_prefix) return std::nullopt;
+  return Cidr{*addr, static_cast<uint8_t>(prefix)};
 }
 
 }  // namespace
@@ -84,20 +102,46 @@ std::string Ipv4Addr::to_string() const {
   return buf;
 }
 
-std::optional<Ipv4Cidr> Ipv4Cidr::parse(std::string_view s) {
-  size_t slash = s.find('/');
-  if (slash == std::string_view::npos) return std::nullopt;
-  auto addr = Ipv4Addr::parse(s.substr(0, slash));
-  if (!addr) return std::nullopt;
-  std::string_view p = s.substr(slash + 1);
-  if (p.empty() || p.size() > 2 || (p.size() > 1 && p[0] == '0')) return std::nullopt;
-  unsigned prefix = 0;
-  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
-  if (ec != std::errc{} || end != p.data() + p.size() || prefix > 32) return std::nullopt;
-  return Ipv4Cidr{*addr, static_cast<uint8_t>(prefix)};
-}
+std::optional<Ipv4Cidr> Ipv4Cidr::parse(std::string_view s) { return parse_cidr<Ipv4Cidr, Ipv4Addr>(s, 32); }
 
 std::string Ipv4Cidr::to_string() const { return addr.to_string() + "/" + std::to_string(prefix); }
+
+std::optional<Ipv6Addr> Ipv6Addr::parse(std::string_view s) {
+  // inet_pton implements RFC 4291 2.2 exactly; it needs a terminated string.
+  if (s.empty() || s.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  char buf[INET6_ADDRSTRLEN];
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = '\0';
+  Ipv6Addr a;
+  if (::inet_pton(AF_INET6, buf, a.b.data()) != 1) return std::nullopt;
+  return a;
+}
+
+std::string Ipv6Addr::to_string() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (!::inet_ntop(AF_INET6, b.data(), buf, sizeof buf)) return "?";
+  return buf;
+}
+
+std::optional<Ipv6Cidr> Ipv6Cidr::parse(std::string_view s) { return parse_cidr<Ipv6Cidr, Ipv6Addr>(s, 128); }
+
+std::string Ipv6Cidr::to_string() const { return addr.to_string() + "/" + std::to_string(prefix); }
+
+std::optional<IpAddr> IpAddr::parse(std::string_view s) {
+  if (auto a = Ipv4Addr::parse(s)) return IpAddr(*a);
+  if (auto a = Ipv6Addr::parse(s)) return IpAddr(*a);
+  return std::nullopt;
+}
+
+Ipv6Addr load_ipv6(std::span<const std::byte> bytes, size_t off) {
+  Ipv6Addr a;
+  for (size_t i = 0; i < 16; ++i) a.b[i] = load_u8(bytes, off + i);
+  return a;
+}
+
+void store_ipv6(std::span<std::byte> bytes, size_t off, const Ipv6Addr& a) {
+  for (size_t i = 0; i < 16; ++i) store_u8(bytes, off + i, a.b[i]);
+}
 
 const char* to_string(WireError e) {
   switch (e) {

@@ -6,11 +6,13 @@
 // crash. Random bytes almost never carry valid checksums, which would keep
 // the fuzzer out of everything behind a checksum check, so each input is
 // walked twice: as given (exercising rejection) and as a copy whose IPv4,
-// ICMP, UDP and TCP checksums the harness has repaired. Whatever parses is
+// ICMP/ICMPv6, UDP and TCP checksums the harness has repaired (for IPv6 the
+// upper layer after the extension headers, found with the view's own walk). Whatever parses is
 // also fed to the emitters, whose output must parse back with the same
 // fields (a mismatch traps).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -19,10 +21,13 @@
 #include "tap/wire/bytes.h"
 #include "tap/wire/checksum.h"
 #include "tap/wire/dhcp.h"
+#include "tap/wire/dhcpv6.h"
 #include "tap/wire/ethernet.h"
 #include "tap/wire/icmp.h"
 #include "tap/wire/ipv4.h"
-#include "tap/wire/ipv4_quote.h"
+#include "tap/wire/ipv6.h"
+#include "tap/wire/ndp.h"
+#include "tap/wire/ip.h"
 #include "tap/wire/tcp.h"
 #include "tap/wire/udp.h"
 
@@ -68,10 +73,52 @@ void walk_dhcp(std::span<const std::byte> payload) {
   check(back->message_type() == kDhcpOffer);
 }
 
-void walk_tcp(const Ipv4View& ip) {
+// Parses a frame the builders made back to its IP layer (either family).
+std::optional<IpView> ip_of_built(std::span<const std::byte> f) {
+  auto eth = EthernetView::parse(f);
+  check(eth.has_value());
+  if (eth->ethertype() == EtherType::Ipv4) {
+    auto ip = Ipv4View::parse(eth->payload());
+    check(ip.has_value());
+    return IpView(*ip);
+  }
+  auto ip = Ipv6View::parse(eth->payload());
+  check(ip.has_value());
+  return IpView(*ip);
+}
+
+void walk_dhcpv6(std::span<const std::byte> payload) {
+  auto m = Dhcpv6View::parse(payload);
+  if (!m) return;
+  touch(m->msg_type() + m->transaction_id());
+  for (uint16_t code : {kDhcpv6OptClientId, kDhcpv6OptServerId, kDhcpv6OptOro, uint16_t{0xffff}})
+    if (auto o = m->option(code)) touch(*o);
+  Dhcpv6Reply r(kDhcpv6Reply, m->transaction_id());
+  if (auto c = m->option(kDhcpv6OptClientId)) r.add_option(kDhcpv6OptClientId, *c);
+  auto back = Dhcpv6View::parse(r.bytes());
+  check(back.has_value() && back->transaction_id() == m->transaction_id());
+}
+
+void walk_ndp(const IcmpView& icmp) {
+  auto n = NdpView::parse(icmp);
+  if (!n) return;
+  touch(n->type() + n->na_flags() + n->cur_hop_limit() + n->ra_flags() + n->router_lifetime() +
+        n->reachable_time() + n->retrans_timer());
+  if (n->type() == kNdpNeighborSolicitation || n->type() == kNdpNeighborAdvertisement) {
+    for (uint8_t b : n->target().b) touch(b);
+  }
+  for (uint8_t t : {kNdpOptSourceLinkAddr, kNdpOptTargetLinkAddr}) {
+    if (auto m = n->link_addr(t)) touch(*m);
+  }
+  touch(n->mtu().value_or(0));
+  if (auto p = n->prefix_info()) touch(p->prefix_len + p->flags + p->valid_lifetime + p->preferred_lifetime);
+  if (auto r = n->rdnss()) touch(r->first);
+  touch(n->options());
+}
+
+void walk_tcp(const IpView& ip) {
   auto seg = ip.payload();
-  auto t = TcpView::parse(seg, ipv4_pseudo_header(ip.src(), ip.dst(), IpProto::Tcp,
-                                                  static_cast<uint16_t>(seg.size())));
+  auto t = TcpView::parse(seg, ip.pseudo_header(IpProto::Tcp));
   if (!t) {
     // The option walker on its own, over whatever follows a fixed header.
     if (seg.size() > kTcpMinHeaderLen) {
@@ -95,15 +142,10 @@ void walk_tcp(const Ipv4View& ip) {
                       .ack = t->ack(), .flags = t->flags(), .window = t->window(),
                       .mss = o.mss, .wscale = o.window_scale,
                       .sack_permitted = o.sack_permitted};
-  auto f = build_ipv4_tcp({}, {.src = ip.src(), .dst = ip.dst()}, spec, t->payload());
+  auto f = build_ip_tcp({}, {.src = ip.src(), .dst = ip.dst()}, spec, t->payload());
   if (f.empty()) return;  // payload too large for one packet with these options
-  auto eth2 = EthernetView::parse(f);
-  check(eth2.has_value());
-  auto ip2 = Ipv4View::parse(eth2->payload());
-  check(ip2.has_value());
-  auto t2 = TcpView::parse(ip2->payload(),
-                           ipv4_pseudo_header(ip2->src(), ip2->dst(), IpProto::Tcp,
-                                              static_cast<uint16_t>(ip2->payload().size())));
+  auto ip2 = ip_of_built(f);
+  auto t2 = TcpView::parse(ip2->payload(), ip2->pseudo_header(IpProto::Tcp));
   check(t2.has_value());
   check(t2->seq() == t->seq() && t2->ack() == t->ack() && t2->flags() == t->flags());
   check(t2->payload().size() == t->payload().size());
@@ -112,23 +154,20 @@ void walk_tcp(const Ipv4View& ip) {
         o2.sack_permitted == o.sack_permitted);
 }
 
-void walk_udp(const Ipv4View& ip) {
+void walk_udp(const IpView& ip) {
   auto seg = ip.payload();
-  auto u = UdpView::parse(seg, ipv4_pseudo_header(ip.src(), ip.dst(), IpProto::Udp,
-                                                  static_cast<uint16_t>(seg.size())));
+  auto u = UdpView::parse(seg, ip.pseudo_header(IpProto::Udp), !ip.is_v6());
   if (!u) return;
   touch(u->src_port() + u->dst_port() + u->length() + u->checksum());
   touch(u->payload());
   touch(u->datagram());
-  walk_dhcp(u->payload());
-  auto f = build_ipv4_udp({}, {.src = ip.dst(), .dst = ip.src()}, u->dst_port(), u->src_port(),
+  if (ip.is_v6()) walk_dhcpv6(u->payload());
+  else walk_dhcp(u->payload());
+  auto f = build_ip_udp({}, {.src = ip.dst(), .dst = ip.src()}, u->dst_port(), u->src_port(),
                           u->payload());
-  check(!f.empty());
-  auto ip2 = Ipv4View::parse(std::span<const std::byte>(f).subspan(kEthernetHeaderLen));
-  check(ip2.has_value());
-  auto u2 = UdpView::parse(ip2->payload(),
-                           ipv4_pseudo_header(ip2->src(), ip2->dst(), IpProto::Udp,
-                                              static_cast<uint16_t>(ip2->payload().size())));
+  if (f.empty()) return;  // an IPv6 payload of 65535 leaves no room for our header
+  auto ip2 = ip_of_built(f);
+  auto u2 = UdpView::parse(ip2->payload(), ip2->pseudo_header(IpProto::Udp), !ip2->is_v6());
   check(u2.has_value());
   check(u2->src_port() == u->dst_port() && u2->payload().size() == u->payload().size());
 }
@@ -144,6 +183,37 @@ void walk_icmp(const Ipv4View& ip) {
   if (auto inner = Ipv4View::parse(m->payload())) touch(inner->header());
 }
 
+void walk_ipv6(std::span<const std::byte> b) {
+  auto ip6 = Ipv6View::parse(b);
+  if (!ip6) return;
+  touch(ip6->traffic_class() + ip6->flow_label() + ip6->payload_length() + ip6->next_header() +
+        ip6->hop_limit() + static_cast<uint8_t>(ip6->protocol()) + ip6->is_fragment() + ip6->header_length());
+  touch(ip6->header());
+  touch(ip6->packet());
+  touch(ip6->payload());
+  const IpView ip(*ip6);
+  auto quote = icmp_error_quote(ip);
+  touch(quote);
+  auto err = build_ip_icmp({}, {.src = ip.dst(), .dst = ip.src()}, kIcmpv6DestUnreachable,
+                           kIcmpv6PortUnreachable, 0, quote);
+  auto eip = ip_of_built(err);
+  auto em = IcmpView::parse(eip->payload(), eip->pseudo_header(IpProto::Icmpv6));
+  check(em.has_value());
+  check(em->payload().size() == quote.size());
+  if (ip6->is_fragment()) return;
+  switch (ip.protocol()) {
+    case IpProto::Icmpv6:
+      if (auto m = IcmpView::parse(ip.payload(), ip.pseudo_header(IpProto::Icmpv6))) {
+        touch(m->type() + m->code() + m->echo_id() + m->echo_seq());
+        walk_ndp(*m);
+      }
+      break;
+    case IpProto::Udp: walk_udp(ip); break;
+    case IpProto::Tcp: walk_tcp(ip); break;
+    default: break;
+  }
+}
+
 void walk_ipv4(std::span<const std::byte> b) {
   auto ip = Ipv4View::parse(b);
   if (!ip) return;
@@ -157,7 +227,7 @@ void walk_ipv4(std::span<const std::byte> b) {
   auto quote = icmp_error_quote(*ip);
   touch(quote);
   // Any parsed packet can be answered with an ICMP error that parses back.
-  auto err = build_ipv4_icmp({}, {.src = ip->dst(), .dst = ip->src()}, kIcmpDestUnreachable,
+  auto err = build_ip_icmp({}, {.src = ip->dst(), .dst = ip->src()}, kIcmpDestUnreachable,
                              kIcmpPortUnreachable, 0, quote);
   auto eip = Ipv4View::parse(std::span<const std::byte>(err).subspan(kEthernetHeaderLen));
   check(eip.has_value());
@@ -192,6 +262,8 @@ void walk_frame(std::span<const std::byte> frame) {
     }
   } else if (eth->ethertype() == EtherType::Ipv4) {
     walk_ipv4(eth->payload());
+  } else if (eth->ethertype() == EtherType::Ipv6) {
+    walk_ipv6(eth->payload());
   }
 }
 
@@ -205,10 +277,28 @@ void repair(std::span<std::byte> covered, size_t field, Checksum seed, bool udp)
   store_be16(covered, field, c);
 }
 
+// The same for IPv6: the view's own walk finds the upper layer.
+void repair_ipv6(std::span<std::byte> ip) {
+  auto v = Ipv6View::parse(ip);
+  if (!v || v->is_fragment()) return;
+  const IpView iv(*v);
+  std::span<std::byte> l4 = ip.subspan(v->header_length(), v->payload().size());
+  const uint8_t proto = static_cast<uint8_t>(v->protocol());
+  if (proto == 58 && l4.size() >= kIcmpHeaderLen) {
+    repair(l4, 2, iv.pseudo_header(IpProto::Icmpv6), false);
+  } else if (proto == 17 && l4.size() >= kUdpHeaderLen) {
+    size_t len = load_be16(l4, 4);
+    if (len >= kUdpHeaderLen && len <= l4.size()) repair(l4.first(len), 6, iv.pseudo_header(IpProto::Udp), true);
+  } else if (proto == 6 && l4.size() >= kTcpMinHeaderLen) {
+    repair(l4, 16, iv.pseudo_header(IpProto::Tcp), false);
+  }
+}
+
 // Recomputes every checksum the walk verifies, where the lengths allow it.
 void repair_frame(std::vector<std::byte>& f) {
   std::span<std::byte> s(f);
   if (s.size() < kEthernetHeaderLen + kIpv4MinHeaderLen) return;
+  if (load_be16(s, 12) == 0x86dd) return repair_ipv6(s.subspan(kEthernetHeaderLen));
   if (load_be16(s, 12) != 0x0800) return;
   std::span<std::byte> ip = s.subspan(kEthernetHeaderLen);
   size_t hl = size_t{load_u8(ip, 0) & 0x0fu} * 4;

@@ -41,12 +41,12 @@ class StackTest : public ::testing::Test {
   }
   wire::L2Addrs from_guest() const { return {kGuestMac, stack_.config().gateway_mac}; }
   Frame guest_udp(Ipv4Addr dst, uint16_t sport, uint16_t dport, std::string_view payload) {
-    wire::Ipv4Header h{.src = kGuest, .dst = dst, .proto = wire::IpProto::Udp};
-    return wire::build_ipv4_udp(from_guest(), h, sport, dport, wire::testdata::str_bytes(payload));
+    wire::IpHeader h{.src = kGuest, .dst = dst, .proto = wire::IpProto::Udp};
+    return wire::build_ip_udp(from_guest(), h, sport, dport, wire::testdata::str_bytes(payload));
   }
   Frame guest_echo(Ipv4Addr dst, uint16_t id, uint16_t seq) {
-    wire::Ipv4Header h{.src = kGuest, .dst = dst, .proto = wire::IpProto::Icmp};
-    return wire::build_ipv4_icmp(from_guest(), h, wire::kIcmpEchoRequest, 0, (uint32_t{id} << 16) | seq,
+    wire::IpHeader h{.src = kGuest, .dst = dst, .proto = wire::IpProto::Icmp};
+    return wire::build_ip_icmp(from_guest(), h, wire::kIcmpEchoRequest, 0, (uint32_t{id} << 16) | seq,
                                  wire::testdata::str_bytes("ping-payload"));
   }
   void feed(std::span<const std::byte> f) { stack_.on_frame(now_, f, out_); }
@@ -177,8 +177,8 @@ TEST_F(StackTest, EchoToWorldOpensOnePingSocketPerFlowAndRewritesId) {
   EXPECT_EQ(open->kind, SocketKind::Ping);
   EXPECT_EQ(open->dst, kWorld);
   // The kernel's ping socket answers with its own identifier (0x9999 here).
-  wire::Ipv4Header h{.src = kWorld, .dst = kGuest, .proto = wire::IpProto::Icmp};
-  Frame reply = wire::build_ipv4_icmp({}, h, wire::kIcmpEchoReply, 0, (0x9999u << 16) | 2,
+  wire::IpHeader h{.src = kWorld, .dst = kGuest, .proto = wire::IpProto::Icmp};
+  Frame reply = wire::build_ip_icmp({}, h, wire::kIcmpEchoReply, 0, (0x9999u << 16) | 2,
                                       wire::testdata::str_bytes("ping-payload"));
   auto icmp_msg = std::span<const std::byte>(reply).subspan(14 + 20);
   out_.clear();
@@ -224,8 +224,8 @@ TEST(UdpPolicy, HostLoopbackDisabledDropsGatewayTraffic) {
   cfg->host_loopback = false;
   Stack stack(*cfg);
   Actions out;
-  wire::Ipv4Header h{.src = kGuest, .dst = kGateway, .proto = wire::IpProto::Udp};
-  stack.on_frame(Time{}, wire::build_ipv4_udp({kGuestMac, cfg->gateway_mac}, h, 1, 5007, {}), out);
+  wire::IpHeader h{.src = kGuest, .dst = kGateway, .proto = wire::IpProto::Udp};
+  stack.on_frame(Time{}, wire::build_ip_udp({kGuestMac, cfg->gateway_mac}, h, 1, 5007, {}), out);
   EXPECT_TRUE(out.to_host.empty());
   EXPECT_EQ(stack.counters().drop_policy, 1u);
 }
@@ -298,8 +298,8 @@ std::vector<std::byte> dns_query() {
 
 TEST_F(StackTest, DnsQueryIsForwardedAndAnswerFramedFromDnsAddress) {
   auto q = dns_query();
-  wire::Ipv4Header h{.src = kGuest, .dst = kDns, .proto = wire::IpProto::Udp};
-  feed(wire::build_ipv4_udp(from_guest(), h, 33333, 53, q));
+  wire::IpHeader h{.src = kGuest, .dst = kDns, .proto = wire::IpProto::Udp};
+  feed(wire::build_ip_udp(from_guest(), h, 33333, 53, q));
   ASSERT_EQ(out_.to_host.size(), 1u);
   auto& fwd = std::get<ForwardDns>(out_.to_host[0]);
   EXPECT_EQ(fwd.query, q);
@@ -334,8 +334,8 @@ TEST_F(StackTest, DnsRelaysOnlyStandardQueries) {
 
 TEST_F(StackTest, DnsUpstreamTimeoutAnswersServfailWithinDeadline) {
   auto q = dns_query();
-  wire::Ipv4Header h{.src = kGuest, .dst = kDns, .proto = wire::IpProto::Udp};
-  feed(wire::build_ipv4_udp(from_guest(), h, 33333, 53, q));
+  wire::IpHeader h{.src = kGuest, .dst = kDns, .proto = wire::IpProto::Udp};
+  feed(wire::build_ip_udp(from_guest(), h, 33333, 53, q));
   out_.clear();
   auto deadline = stack_.next_deadline();
   ASSERT_TRUE(deadline);
@@ -362,8 +362,8 @@ TEST_F(StackTest, TcpSynToWorldStartsAHostConnect) {
   s.seq = wire::SeqNum(1000);
   s.flags = wire::kTcpSyn;
   s.window = 65535;
-  wire::Ipv4Header h{.src = kGuest, .dst = kWorld, .proto = wire::IpProto::Tcp};
-  feed(wire::build_ipv4_tcp(from_guest(), h, s, {}));
+  wire::IpHeader h{.src = kGuest, .dst = kWorld, .proto = wire::IpProto::Tcp};
+  feed(wire::build_ip_tcp(from_guest(), h, s, {}));
   EXPECT_TRUE(out_.to_tap.empty());  // no SYN-ACK before the host socket is connected
   ASSERT_EQ(out_.to_host.size(), 1u);
   auto& c = std::get<TcpConnect>(out_.to_host[0]);

@@ -181,8 +181,8 @@ class TcpHarness {
     return s;
   }
   void feed(const wire::TcpSegmentSpec& s, std::string_view payload = {}) {
-    wire::Ipv4Header h{.src = kGuest, .dst = dst, .proto = wire::IpProto::Tcp};
-    last_frame = wire::build_ipv4_tcp({kGuestMac, stack.config().gateway_mac}, h, s, as_bytes(payload));
+    wire::IpHeader h{.src = kGuest, .dst = dst, .proto = wire::IpProto::Tcp};
+    last_frame = wire::build_ip_tcp({kGuestMac, stack.config().gateway_mac}, h, s, as_bytes(payload));
     ASSERT_FALSE(last_frame.empty());
     run([&] { stack.on_frame(now, last_frame, out); });
   }

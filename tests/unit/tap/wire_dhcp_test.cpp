@@ -111,7 +111,7 @@ TEST(WireDhcp, DecodesCapturedRequestAndOffer) {
   EXPECT_EQ(load_be32(*dns, 0), Ipv4Addr::from_octets(10, 0, 2, 3).v);
 }
 
-// The udhcpd answers, rebuilt with DhcpReplyBuilder + build_ipv4_udp.
+// The udhcpd answers, rebuilt with DhcpReplyBuilder + build_ip_udp.
 std::vector<std::byte> rebuild_reply(uint8_t type) {
   auto disc = DhcpView::parse(dhcp_of(bytes(testdata::kDhcpDiscoverFrame)));
   EXPECT_TRUE(disc);
@@ -123,9 +123,9 @@ std::vector<std::byte> rebuild_reply(uint8_t type) {
   r.add_addrs(kDhcpOptDns, dns);
   auto payload = r.finish();
   EXPECT_EQ(payload.size(), kDhcpMinReplyLen);
-  Ipv4Header h{.src = kPeerIp, .dst = Ipv4Addr{0xffffffffu}, .proto = IpProto::Udp,
+  IpHeader h{.src = kPeerIp, .dst = Ipv4Addr{0xffffffffu}, .proto = IpProto::Udp,
                .dont_fragment = false};
-  return build_ipv4_udp({.src = kPeerMac, .dst = MacAddr::broadcast()}, h, kDhcpServerPort,
+  return build_ip_udp({.src = kPeerMac, .dst = MacAddr::broadcast()}, h, kDhcpServerPort,
                         kDhcpClientPort, payload);
 }
 

@@ -8,7 +8,7 @@
 #include "tap/wire/ethernet.h"
 #include "tap/wire/icmp.h"
 #include "tap/wire/ipv4.h"
-#include "tap/wire/ipv4_quote.h"
+#include "tap/wire/ip.h"
 #include "wire_frames.h"
 
 namespace netd::wire {
@@ -268,18 +268,18 @@ TEST(WireIcmp, BuilderReproducesCapturedEchoReply) {
   ASSERT_TRUE(req_ip);
   auto req = IcmpView::parse(req_ip->payload());
   ASSERT_TRUE(req);
-  Ipv4Header h{.src = kPeerIp, .dst = kGuestIp, .proto = IpProto::Icmp, .ttl = 64,
+  IpHeader h{.src = kPeerIp, .dst = kGuestIp, .proto = IpProto::Icmp, .ttl = 64,
                .id = 0x4962, .dont_fragment = false};
-  auto f = build_ipv4_icmp({.src = kPeerMac, .dst = kGuestMac}, h, kIcmpEchoReply, 0,
+  auto f = build_ip_icmp({.src = kPeerMac, .dst = kGuestMac}, h, kIcmpEchoReply, 0,
                            req->rest_of_header(), req->payload());
   EXPECT_EQ(f, vec(bytes(testdata::kIcmpEchoReplyFrame)));
 }
 
 TEST(WireIcmp, BuilderReproducesCapturedPortUnreachable) {
   // Linux quotes the whole (small) datagram; give the builder the same.
-  Ipv4Header h{.src = kPeerIp, .dst = kGuestIp, .proto = IpProto::Icmp, .ttl = 64,
+  IpHeader h{.src = kPeerIp, .dst = kGuestIp, .proto = IpProto::Icmp, .ttl = 64,
                .id = 0x497e, .dont_fragment = false, .tos = 0xc0};
-  auto f = build_ipv4_icmp({.src = kPeerMac, .dst = kGuestMac}, h, kIcmpDestUnreachable,
+  auto f = build_ip_icmp({.src = kPeerMac, .dst = kGuestMac}, h, kIcmpDestUnreachable,
                            kIcmpPortUnreachable, 0, ip_of(bytes(testdata::kUdpFrame)));
   EXPECT_EQ(f, vec(bytes(testdata::kIcmpPortUnreachFrame)));
 }
@@ -287,8 +287,8 @@ TEST(WireIcmp, BuilderReproducesCapturedPortUnreachable) {
 TEST(WireIcmp, BuiltErrorWithQuoteParsesBack) {
   auto orig = Ipv4View::parse(ip_of(bytes(testdata::kUdpFrame)));
   ASSERT_TRUE(orig);
-  Ipv4Header h{.src = kPeerIp, .dst = kGuestIp, .proto = IpProto::Icmp};
-  auto f = build_ipv4_icmp({.src = kPeerMac, .dst = kGuestMac}, h, kIcmpDestUnreachable,
+  IpHeader h{.src = kPeerIp, .dst = kGuestIp, .proto = IpProto::Icmp};
+  auto f = build_ip_icmp({.src = kPeerMac, .dst = kGuestMac}, h, kIcmpDestUnreachable,
                            kIcmpFragNeeded, 1400, icmp_error_quote(*orig));
   auto eth = EthernetView::parse(f);
   ASSERT_TRUE(eth);

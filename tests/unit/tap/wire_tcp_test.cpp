@@ -98,7 +98,7 @@ TEST(WireTcp, BuilderReproducesCapturedSynSynAckAndData) {
   TcpSegmentSpec syn{.sport = 47734, .dport = 80, .seq = SeqNum(0x45d33c49), .ack = SeqNum(0),
                      .flags = kTcpSyn, .window = 0xfaf0, .mss = 1460, .wscale = 10,
                      .sack_permitted = true};
-  EXPECT_EQ(build_ipv4_tcp({.src = kGuestMac, .dst = kPeerMac},
+  EXPECT_EQ(build_ip_tcp({.src = kGuestMac, .dst = kPeerMac},
                            {.src = kGuestIp, .dst = kPeerIp, .proto = IpProto::Tcp, .id = 0xdcee},
                            syn, {}),
             vec(bytes(testdata::kTcpSynFrame)));
@@ -106,14 +106,14 @@ TEST(WireTcp, BuilderReproducesCapturedSynSynAckAndData) {
   TcpSegmentSpec synack{.sport = 80, .dport = 47734, .seq = SeqNum(0xa736797b),
                         .ack = SeqNum(0x45d33c4a), .flags = kTcpSyn | kTcpAck, .window = 0xfaf0,
                         .mss = 1460, .wscale = 10, .sack_permitted = true};
-  EXPECT_EQ(build_ipv4_tcp({.src = kPeerMac, .dst = kGuestMac},
+  EXPECT_EQ(build_ip_tcp({.src = kPeerMac, .dst = kGuestMac},
                            {.src = kPeerIp, .dst = kGuestIp, .proto = IpProto::Tcp, .id = 0},
                            synack, {}),
             vec(bytes(testdata::kTcpSynAckFrame)));
 
   TcpSegmentSpec data{.sport = 47734, .dport = 80, .seq = SeqNum(0x45d33c4a),
                       .ack = SeqNum(0xa736797d), .flags = kTcpPsh | kTcpAck, .window = 0x3f};
-  EXPECT_EQ(build_ipv4_tcp({.src = kGuestMac, .dst = kPeerMac},
+  EXPECT_EQ(build_ip_tcp({.src = kGuestMac, .dst = kPeerMac},
                            {.src = kGuestIp, .dst = kPeerIp, .proto = IpProto::Tcp, .id = 0xdcf0},
                            data, str_bytes("hello\n")),
             vec(bytes(testdata::kTcpDataFrame)));
@@ -213,14 +213,15 @@ TEST(WireTcpOptions, WrongSizeForKindIgnored) {
 }
 
 TEST(WireTcpBuilder, OptionsRoundTripAndOverhead) {
+  const IpHeader kV4{.src = kPeerIp, .dst = kGuestIp};
   TcpSegmentSpec s{.sport = 1, .dport = 2, .seq = SeqNum(0xfffffff0), .ack = SeqNum(5),
                    .flags = kTcpSyn | kTcpAck, .window = 65535, .mss = 1400};
-  EXPECT_EQ(frame_overhead_ipv4_tcp(s), 14u + 20 + 24);
+  EXPECT_EQ(frame_overhead_tcp(kV4, s), 14u + 20 + 24);
   s.sack_permitted = true;
-  EXPECT_EQ(frame_overhead_ipv4_tcp(s), 14u + 20 + 28);
+  EXPECT_EQ(frame_overhead_tcp(kV4, s), 14u + 20 + 28);
   s.wscale = 14;
-  EXPECT_EQ(frame_overhead_ipv4_tcp(s), 14u + 20 + 32);
-  auto f = build_ipv4_tcp({}, {.src = kPeerIp, .dst = kGuestIp}, s, str_bytes("xyz"));
+  EXPECT_EQ(frame_overhead_tcp(kV4, s), 14u + 20 + 32);
+  auto f = build_ip_tcp({}, {.src = kPeerIp, .dst = kGuestIp}, s, str_bytes("xyz"));
   auto tcp = tcp_of(f);
   ASSERT_TRUE(tcp);
   EXPECT_EQ(tcp->seq(), SeqNum(0xfffffff0));
@@ -242,24 +243,24 @@ TEST(WireTcpBuilder, OptionsRoundTripAndOverhead) {
 TEST(WireTcpBuilder, WriterInPlacePayloadAndShortBuffer) {
   TcpSegmentSpec s{.sport = 80, .dport = 47734, .seq = SeqNum(1), .ack = SeqNum(2),
                    .flags = kTcpAck, .window = 100};
-  Ipv4Header h{.src = kPeerIp, .dst = kGuestIp};
-  const size_t ovh = frame_overhead_ipv4_tcp(s);
+  IpHeader h{.src = kPeerIp, .dst = kGuestIp};
+  const size_t ovh = frame_overhead_tcp(h, s);
   EXPECT_EQ(ovh, 54u);
   std::vector<std::byte> buf(ovh + 5);
   // Too small by one byte.
-  EXPECT_EQ(write_ipv4_tcp(std::span<std::byte>(buf).first(ovh + 4), {}, h, s,
+  EXPECT_EQ(write_ip_tcp(std::span<std::byte>(buf).first(ovh + 4), {}, h, s,
                            str_bytes("12345")),
             0u);
   // Payload already in place (as if read from a socket into the frame buffer).
   auto hello = str_bytes("hello");
   std::copy(hello.begin(), hello.end(), buf.begin() + static_cast<std::ptrdiff_t>(ovh));
-  size_t n = write_ipv4_tcp(buf, {}, h, s, std::span<const std::byte>(buf).subspan(ovh, 5));
+  size_t n = write_ip_tcp(buf, {}, h, s, std::span<const std::byte>(buf).subspan(ovh, 5));
   ASSERT_EQ(n, ovh + 5);
   auto tcp = tcp_of(buf);
   ASSERT_TRUE(tcp);
   EXPECT_EQ(vec(tcp->payload()), vec(hello));
   // The same frame as the copying builder.
-  EXPECT_EQ(buf, build_ipv4_tcp({}, h, s, hello));
+  EXPECT_EQ(buf, build_ip_tcp({}, h, s, hello));
 }
 
 }  // namespace

@@ -161,5 +161,70 @@ TEST(WireEtherType, ComparesWithRawField) {
   EXPECT_FALSE(EtherType::Ipv6 == uint16_t{0x0800});
 }
 
+TEST(WireIpv6Addr, ParseAndPrint) {
+  auto a = Ipv6Addr::parse("fd00::2");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->b[0], 0xfd);
+  EXPECT_EQ(a->b[15], 2);
+  EXPECT_EQ(a->to_string(), "fd00::2");
+  EXPECT_EQ(Ipv6Addr::parse("FD00:0:0:0:0:0:0:2")->to_string(), "fd00::2");
+  EXPECT_EQ(Ipv6Addr::parse("::1"), Ipv6Addr::loopback());
+  for (const char* s : {"", "fd00::2::3", "fd00::/64", "[::1]", "fe80::1%eth0", "12345::", "1.2.3.4", "g::"})
+    EXPECT_FALSE(Ipv6Addr::parse(s)) << s;
+}
+
+TEST(WireIpv6Addr, Classes) {
+  EXPECT_TRUE(Ipv6Addr{}.is_unspecified());
+  EXPECT_TRUE(Ipv6Addr::loopback().is_loopback());
+  EXPECT_TRUE(Ipv6Addr::parse("ff02::1")->is_multicast());
+  EXPECT_TRUE(Ipv6Addr::parse("fe80::1")->is_link_local());
+  EXPECT_TRUE(Ipv6Addr::parse("febf::1")->is_link_local());
+  EXPECT_FALSE(Ipv6Addr::parse("fec0::1")->is_link_local());
+  EXPECT_TRUE(Ipv6Addr::parse("::ffff:10.0.2.2")->is_v4_mapped());
+  EXPECT_FALSE(Ipv6Addr::parse("fd00::2")->is_v4_mapped());
+}
+
+TEST(WireIpv6Addr, SolicitedNodeGroupAndMac) {
+  auto a = *Ipv6Addr::parse("fd00::12:3456");
+  EXPECT_EQ(a.solicited_node(), *Ipv6Addr::parse("ff02::1:ff12:3456"));
+  EXPECT_EQ(a.solicited_node().multicast_mac(), *MacAddr::parse("33:33:ff:12:34:56"));
+}
+
+TEST(WireIpv6Cidr, ParseContainsAndHosts) {
+  auto c = Ipv6Cidr::parse("fd00::/64");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->prefix, 64);
+  EXPECT_EQ(c->to_string(), "fd00::/64");
+  EXPECT_EQ(c->host(2), *Ipv6Addr::parse("fd00::2"));
+  EXPECT_EQ(c->host(0x1ff), *Ipv6Addr::parse("fd00::1ff"));
+  EXPECT_TRUE(c->contains(*Ipv6Addr::parse("fd00::5054:ff:fe12:3456")));
+  EXPECT_FALSE(c->contains(*Ipv6Addr::parse("fd00:0:0:1::1")));
+  EXPECT_EQ(Ipv6Cidr::parse("fd00:1:2:3:4::/60")->network(), *Ipv6Addr::parse("fd00:1:2::"));
+  EXPECT_TRUE(Ipv6Cidr::parse("::/0")->contains(*Ipv6Addr::parse("2001:db8::1")));
+  for (const char* s : {"fd00::", "fd00::/129", "fd00::/064", "fd00::/", "10.0.2.0/24", "fd00::/6a"})
+    EXPECT_FALSE(Ipv6Cidr::parse(s)) << s;
+}
+
+TEST(WireIpAddr, HoldsEitherFamily) {
+  IpAddr v4 = Ipv4Addr::from_octets(10, 0, 2, 2);
+  IpAddr v6 = *Ipv6Addr::parse("fd00::2");
+  EXPECT_TRUE(v4.is_v4());
+  EXPECT_TRUE(v6.is_v6());
+  EXPECT_EQ(v4.v4(), Ipv4Addr::from_octets(10, 0, 2, 2));
+  EXPECT_EQ(v4.to_string(), "10.0.2.2");
+  EXPECT_EQ(v6.to_string(), "fd00::2");
+  EXPECT_NE(v4, v6);
+  EXPECT_EQ(IpAddr::parse("10.0.2.2"), v4);
+  EXPECT_EQ(IpAddr::parse("fd00::2"), v6);
+  EXPECT_FALSE(IpAddr::parse("fd00::2/64"));
+  EXPECT_TRUE(IpAddr(Ipv4Addr::from_octets(127, 0, 0, 1)).is_loopback());
+  EXPECT_TRUE(IpAddr(Ipv6Addr::loopback()).is_loopback());
+  EXPECT_TRUE(IpAddr(*Ipv6Addr::parse("ff02::1")).is_multicast());
+  EXPECT_TRUE(IpAddr(Ipv4Addr{0}).is_unspecified());
+  EXPECT_TRUE(IpAddr(Ipv6Addr{}).is_unspecified());
+  // 0.0.0.0 and :: are different addresses of different families.
+  EXPECT_NE(IpAddr(Ipv4Addr{0}), IpAddr(Ipv6Addr{}));
+}
+
 }  // namespace
 }  // namespace netd::wire

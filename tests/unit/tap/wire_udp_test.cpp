@@ -50,8 +50,8 @@ TEST(WireUdp, DecodesCapturedDatagram) {
 }
 
 TEST(WireUdp, BuilderReproducesCaptureByteForByte) {
-  Ipv4Header h{.src = kGuestIp, .dst = kPeerIp, .proto = IpProto::Udp, .ttl = 64, .id = 0x6e40};
-  auto f = build_ipv4_udp({.src = kGuestMac, .dst = kPeerMac}, h, 40000, 53,
+  IpHeader h{.src = kGuestIp, .dst = kPeerIp, .proto = IpProto::Udp, .ttl = 64, .id = 0x6e40};
+  auto f = build_ip_udp({.src = kGuestMac, .dst = kPeerMac}, h, 40000, 53,
                           str_bytes("hello netd"));
   EXPECT_EQ(f, vec(bytes(testdata::kUdpFrame)));
 }
@@ -108,15 +108,15 @@ TEST(WireUdp, ZeroChecksumMeansNone) {
 }
 
 TEST(WireUdp, ComputedZeroIsSentAsAllOnes) {
-  Ipv4Header h{.src = kGuestIp, .dst = kPeerIp};
+  IpHeader h{.src = kGuestIp, .dst = kPeerIp};
   L2Addrs l2{.src = kGuestMac, .dst = kPeerMac};
   std::byte data[2] = {};
-  auto first = build_ipv4_udp(l2, h, 1000, 2000, data);
+  auto first = build_ip_udp(l2, h, 1000, 2000, data);
   // Choose the payload word equal to the first checksum: the sum then becomes
   // 0xffff and the checksum 0.
   uint16_t c = load_be16(first, kL4Offset + 6);
   store_be16(data, 0, c);
-  auto f = build_ipv4_udp(l2, h, 1000, 2000, data);
+  auto f = build_ip_udp(l2, h, 1000, 2000, data);
   EXPECT_EQ(load_be16(f, kL4Offset + 6), 0xffff);
   auto udp = UdpView::parse(std::span<const std::byte>(f).subspan(kL4Offset), pseudo(10));
   ASSERT_TRUE(udp);
@@ -125,10 +125,10 @@ TEST(WireUdp, ComputedZeroIsSentAsAllOnes) {
 TEST(WireUdp, BuiltDatagramParsesBack) {
   std::vector<std::byte> payload(1000);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = std::byte(i * 7);
-  Ipv4Header h{.src = kPeerIp, .dst = kGuestIp, .ttl = 255, .id = 77, .dont_fragment = false,
+  IpHeader h{.src = kPeerIp, .dst = kGuestIp, .ttl = 255, .id = 77, .dont_fragment = false,
                .tos = 0x10};
-  auto f = build_ipv4_udp({.src = kPeerMac, .dst = kGuestMac}, h, 53, 33333, payload);
-  ASSERT_EQ(f.size(), frame_overhead_ipv4_udp() + payload.size());
+  auto f = build_ip_udp({.src = kPeerMac, .dst = kGuestMac}, h, 53, 33333, payload);
+  ASSERT_EQ(f.size(), frame_overhead_udp(h) + payload.size());
   auto eth = EthernetView::parse(f);
   ASSERT_TRUE(eth);
   EXPECT_EQ(eth->src(), kPeerMac);
@@ -148,14 +148,14 @@ TEST(WireUdp, BuiltDatagramParsesBack) {
 }
 
 TEST(WireUdp, WriterChecksRoomAndSize) {
-  std::vector<std::byte> out(frame_overhead_ipv4_udp() + 9);
-  Ipv4Header h{.src = kGuestIp, .dst = kPeerIp};
-  EXPECT_EQ(write_ipv4_udp(out, {}, h, 1, 2, str_bytes("hello netd")), 0u);
-  EXPECT_EQ(write_ipv4_udp(out, {}, h, 1, 2, str_bytes("hello net")), out.size());
+  IpHeader h{.src = kGuestIp, .dst = kPeerIp};
+  std::vector<std::byte> out(frame_overhead_udp(h) + 9);
+  EXPECT_EQ(write_ip_udp(out, {}, h, 1, 2, str_bytes("hello netd")), 0u);
+  EXPECT_EQ(write_ip_udp(out, {}, h, 1, 2, str_bytes("hello net")), out.size());
   std::vector<std::byte> huge(65535 - 20 - 8 + 1);
-  EXPECT_TRUE(build_ipv4_udp({}, h, 1, 2, huge).empty());
+  EXPECT_TRUE(build_ip_udp({}, h, 1, 2, huge).empty());
   huge.pop_back();
-  EXPECT_EQ(build_ipv4_udp({}, h, 1, 2, huge).size(), 14u + 65535u);
+  EXPECT_EQ(build_ip_udp({}, h, 1, 2, huge).size(), 14u + 65535u);
 }
 
 }  // namespace
