@@ -6,12 +6,13 @@
 // ready byte are written, so "ready" means packets flow. The sequence itself
 // is shared with `netd slirp4netns`: netd/attach_runner.h.
 #include <CLI/CLI.hpp>
-#include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "common/log.h"
 #include "netd/attach_runner.h"
+#include "netd/cli_parse.h"
 #include "netd/commands.h"
 #include "netd/target_arg.h"
 
@@ -115,28 +116,34 @@ void build_cli(CLI::App& app, AttachArgs& a) {
 }
 
 }  // namespace
+}  // namespace netd::cmd
 
-int attach(int argc, char** argv) {
+namespace netd::cli {
+
+ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  ParsedAttach r;
   CLI::App app{"", "netd attach"};
-  AttachArgs a;
-  build_cli(app, a);
+  cmd::AttachArgs a;
+  cmd::build_cli(app, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    r.exit_status = app.exit(e, out, err);
+    return r;
   }
-  log::set_level(log::parse_level(a.log_level));
-
+  r.level = log::parse_level(a.log_level);
   if (!a.netns_path.empty() && !a.target.empty()) {
-    std::fprintf(stderr, "netd attach: give either a positional target or --netns, not both\n");
-    return 2;
+    err << "netd attach: give either a positional target or --netns, not both\n";
+    r.exit_status = 2;
+    return r;
   }
-  auto target = cli::parse_target(a.netns_path.empty() ? a.target : a.netns_path, a.userns_path);
+  auto target = parse_target(a.netns_path.empty() ? a.target : a.netns_path, a.userns_path);
   if (!target) {
-    std::fprintf(stderr, "netd attach: %s\n", target.error().c_str());
-    return 2;
+    err << "netd attach: " << target.error() << "\n";
+    r.exit_status = 2;
+    return r;
   }
-  AttachConfig cfg;
+  AttachConfig& cfg = r.cfg;
   cfg.prog = "netd attach";
   cfg.target = *target;
   cfg.tap_name = a.tap_name;
@@ -158,7 +165,18 @@ int attach(int argc, char** argv) {
   cfg.api_socket = a.api_socket;
   cfg.sandbox = a.sandbox;
   cfg.seccomp = a.seccomp;
-  return run_attach(cfg);
+  return r;
+}
+
+}  // namespace netd::cli
+
+namespace netd::cmd {
+
+int attach(int argc, char** argv) {
+  auto p = cli::parse_attach_args(argc, argv, std::cout, std::cerr);
+  if (p.exit_status) return *p.exit_status;
+  log::set_level(p.level);
+  return run_attach(p.cfg);
 }
 
 }  // namespace netd::cmd

@@ -159,10 +159,12 @@ wait_listening() {
 }
 
 # world_server MODE PORT [ADDR]: a servers.py peer on 198.51.100.10 (or ADDR,
-# e.g. 2001:db8::10).
+# e.g. 2001:db8::10); SERVER_PID is the peer's own pid (nsenter execs it), so
+# a test can kill exactly it.
 world_server() {
-  in_world "$PY" "$SERVERS" "$1" "${3:-198.51.100.10}" "$2" &
-  PIDS+=("$!")
+  nsenter --net="/proc/$WORLD/ns/net" -- "$PY" "$SERVERS" "$1" "${3:-198.51.100.10}" "$2" &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
   wait_listening "$2" in_world
 }
 # host_server MODE PORT [ADDR]: a servers.py peer on the host's 127.0.0.1 (or ADDR, e.g. ::1).
@@ -191,6 +193,13 @@ container_up() {
 in_ctr() {
   nsenter --preserve-credentials --user="/proc/$CTR/ns/user" --net="/proc/$CTR/ns/net" -- "$@"
 }
+# in_ctr_bg CMD...: in_ctr in the background; BG_PID is CMD's own pid (nsenter
+# execs it), so a test can kill exactly that process.
+in_ctr_bg() {
+  nsenter --preserve-credentials --user="/proc/$CTR/ns/user" --net="/proc/$CTR/ns/net" -- "$@" &
+  BG_PID=$!
+  PIDS+=("$BG_PID")
+}
 
 # wait_slaac [PREFIX]: prints the container's global address on tap0 in
 # PREFIX (default fd00::) once duplicate address detection finished; fails
@@ -209,9 +218,10 @@ wait_slaac() {
   fail "no SLAAC address on tap0: $(in_ctr ip -6 addr show dev tap0)"
 }
 
-# netd_attach [ARGS...]: start `netd attach ARGS... $CTR` and wait for its
-# ready byte. DNS goes to the world's test server unless ARGS say otherwise.
-netd_attach() {
+# run_netd_ready ARGS...: start "$NETD_BIN" ARGS... in the background with fd 3
+# as its ready fd (and fd 5 reading $NETD_EXIT_PIPE, /dev/null when unset),
+# capabilities dropped for an unprivileged outer user; wait for the ready byte.
+run_netd_ready() {
   local fifo="$T/ready"
   rm -f "$fifo"
   mkfifo "$fifo"
@@ -220,13 +230,35 @@ netd_attach() {
   if [[ "$NETD_HARNESS_OUTER_UID" != 0 ]]; then
     run=(setpriv --bounding-set=-all --inh-caps=-all)
   fi
-  "${run[@]}" "$NETD_BIN" attach --ready-fd 3 "$@" "$CTR" 3>"$fifo" >>"$NETD_LOG" 2>&1 &
+  "${run[@]}" "$NETD_BIN" "$@" 3>"$fifo" 5<"${NETD_EXIT_PIPE:-/dev/null}" >>"$NETD_LOG" 2>&1 &
   NETD_PID=$!
   PIDS+=("$NETD_PID")
   local byte=""
   read -r -t 10 -n 1 byte <&"$ready_fd" || true
   exec {ready_fd}<&-
-  [[ "$byte" == "1" ]] || fail "netd attach did not become ready (got '$byte')"
+  [[ "$byte" == "1" ]] || fail "netd $1 did not become ready (got '$byte')"
+}
+
+# netd_attach [ARGS...]: start `netd attach ARGS... $CTR` and wait for its
+# ready byte. DNS goes to the world's test server unless ARGS say otherwise.
+netd_attach() { run_netd_ready attach --ready-fd 3 "$@" "$CTR"; }
+
+# netd_slirp4netns [ARGS...]: `netd slirp4netns -r 3 ARGS...` (with `-e 5`
+# reading $NETD_EXIT_PIPE when that is set), until ready.
+netd_slirp4netns() {
+  local exit_fd=()
+  if [[ -n "${NETD_EXIT_PIPE:-}" ]]; then exit_fd=(-e 5); fi
+  run_netd_ready slirp4netns -r 3 "${exit_fd[@]}" "$@"
+}
+
+# wait_exit PID SECONDS: until PID exits (bounded); its exit status in $EXIT_RC.
+wait_exit() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && return 1
+  EXIT_RC=0
+  wait "$1" || EXIT_RC=$?
+  return 0
 }
 
 # dhcp_lease: run busybox udhcpc on tap0 in the container, apply the lease.
