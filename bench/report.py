@@ -199,7 +199,14 @@ def write_md(path, facts, header, rows, notes, png):
         "the same clients on the host against 127.0.0.1 directly (lo MTU 65536, or 1500",
         "for the MTU 1500 lines): the ceiling for any tap path. Retransmits (retr) are",
         "iperf3's sender count; UDP is iperf3 -u -b 0, so loss shows the sender",
-        "outrunning the path.",
+        "outrunning the path. The TCP-over-IPv6 lines do the same over IPv6: the",
+        "container talks to fd00::2, which netd, slirp4netns (started with",
+        "--enable-ipv6) and pasta (given fd00::100 and gateway fd00::2) map to the",
+        "host's ::1, where iperf3 listens; loopback runs against ::1.",
+        "",
+        "The machine is shared with other work (builds, tests): runs use few rounds",
+        "to keep the load they add short, and the load averages above say how busy",
+        "it was.",
         "",
     ]
     # bench/ports.sh keeps its own section in the same file: carry it over.
