@@ -78,10 +78,11 @@ RouteSocket::~RouteSocket() {
   if (sk_) nl_socket_free(sk_);  // closes the fd
 }
 
-std::vector<std::string> RouteSocket::link_names() {
+Expected<std::vector<std::string>, std::string> RouteSocket::link_names() {
   std::vector<std::string> out;
   nl_cache* cache = nullptr;
-  if (rtnl_link_alloc_cache(sk_, AF_UNSPEC, &cache) < 0 || !cache) return out;
+  int rc = rtnl_link_alloc_cache(sk_, AF_UNSPEC, &cache);
+  if (rc < 0 || !cache) return unexpected("cannot list links: " + nlerr(rc < 0 ? rc : -NLE_NOMEM));
   for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
     const char* name = rtnl_link_get_name(reinterpret_cast<rtnl_link*>(o));
     if (name) out.emplace_back(name);

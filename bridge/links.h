@@ -34,8 +34,8 @@ class RouteSocket {
   RouteSocket& operator=(RouteSocket&&) noexcept;
   ~RouteSocket();
 
-  // Names of every link in the socket's namespace (empty on error).
-  std::vector<std::string> link_names();
+  // Names of every link in the socket's namespace.
+  Expected<std::vector<std::string>, std::string> link_names();
   // ifindex of `name`, or 0 when there is no such link.
   int index_of(const std::string& name);
   // Creates bridge `name` unless present, gives it `gateway`/prefix, sets it up.

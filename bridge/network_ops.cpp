@@ -8,11 +8,15 @@
 #include <cstring>
 #include <ctime>
 
+#include "bridge/crash_point.h"
+#include "bridge/dns_service.h"
 #include "bridge/ipam.h"
 #include "bridge/links.h"
 #include "bridge/lock.h"
 #include "bridge/nft_apply.h"
+#include "bridge/published_ports.h"
 #include "bridge/rootless_netns.h"
+#include "dns/ip.h"
 #include "common/log.h"
 #include "common/netns.h"
 
@@ -55,21 +59,10 @@ Expected<StateLock, std::string> lock_state(const Paths& p) {
 
 Expected<void, std::string> save_state(const Paths& p, const Network& n, const NetworkState& s) {
   if (auto d = ensure_dir(p.state_dir()); !d) return d;
-  if (auto w = write_file_atomic(p.state_file(n.name), serialize_state(s)); !w) return w;
-  // The DNS name table (aardvark-dns format) for the embedded DNS server.
-  std::string dns_file = p.dns_dir() + "/" + n.name;
-  if (!n.dns_enabled || s.members.empty()) {
-    ::unlink(dns_file.c_str());
-    return {};
-  }
-  if (auto d = ensure_dir(p.dns_dir()); !d) return d;
-  return write_file_atomic(dns_file, dns_names(n, s));
+  return write_file_atomic(p.state_file(n.name), serialize_state(s));
 }
 
-void drop_state(const Paths& p, const std::string& name) {
-  ::unlink(p.state_file(name).c_str());
-  ::unlink((p.dns_dir() + "/" + name).c_str());
-}
+void drop_state(const Paths& p, const std::string& name) { ::unlink(p.state_file(name).c_str()); }
 
 // Rebuilds table inet netd from every network that currently has members.
 Expected<void, std::string> sync_firewall(const Paths& p, const RootlessNetns& rn) {
@@ -88,41 +81,109 @@ Expected<void, std::string> sync_firewall(const Paths& p, const RootlessNetns& r
     f.gateway = v4->gateway;
     f.internal = n.internal;
     f.dns_enabled = n.dns_enabled;
+    for (const auto& m : st->members) {
+      auto ip = parse_ipv4(m.ipv4);
+      if (!ip) continue;
+      for (const auto& port : m.ports)
+        f.ports.push_back(PortMapping{port.proto, port.host_port, port.container_port, *ip, m.container});
+    }
     fw.push_back(std::move(f));
   }
   return apply_firewall(rn.target(), fw);
 }
 
-// After a new rootless netns was created, members recorded against the old
-// one no longer have links: forget them.
-void drop_stale_members(const Paths& p) {
-  auto nets = list_networks(p);
-  if (!nets) return;
-  for (const auto& n : *nets) {
-    auto st = load_state(p, n.name);
-    if (!st || st->members.empty()) continue;
-    LOG_WARN("network %s: dropping %zu member(s) left from a previous rootless netns", n.name.c_str(),
-             st->members.size());
-    drop_state(p, n.name);
-  }
+// Undoes what a member was given in the rootless netns: its forwards and its
+// veth (which takes the container's end with it). Problems are logged: the
+// caller is removing the member either way.
+void release_member(const Paths& p, RouteSocket& sock, const Member& m) {
+  for (const auto& port : m.ports)
+    if (port.forward_id)
+      if (auto r = remove_forward(p, port.forward_id); !r)
+        LOG_WARN("container %s: cannot remove the forward of port %u: %s", m.container.c_str(), port.host_port,
+                 r.error().c_str());
+  if (auto r = sock.delete_link(m.host_veth); !r) LOG_WARN("%s", r.error().c_str());
 }
 
-// Repair after a call was killed between creating a veth and recording it:
-// a veth in the rootless netns that no state file mentions is deleted
-// (deleting it also removes its peer from the container). Runs under the lock.
-void delete_orphan_veths(const Paths& p, RouteSocket& sock) {
-  std::vector<std::string> known;
-  if (auto nets = list_networks(p)) {
-    for (const auto& n : *nets)
-      if (auto st = load_state(p, n.name))
-        for (const auto& m : st->members) known.push_back(m.host_veth);
+// Brings the recorded state and the rootless netns back in line after an
+// interrupted call, a crash, or a container that went away. Runs under the
+// lock, before every change:
+//  - a veth in the rootless netns that no member records is deleted (a call
+//    killed between creating it and recording it);
+//  - a member whose veth is gone is dropped and its lease released (its
+//    container's netns died, or the rootless netns was re-created);
+//  - a bridge of a network without members is deleted;
+//  - an outward-engine forward that no member records is removed.
+// The caller then rewrites the firewall and the DNS server from the state.
+void reconcile(const Paths& p, const RootlessNetns& rn, RouteSocket& sock) {
+  auto links = sock.link_names();
+  auto nets = list_networks(p);
+  if (!links || !nets) {
+    LOG_WARN("cannot check the rootless netns for leftovers: %s", (!links ? links.error() : nets.error()).c_str());
+    return;
   }
-  for (const auto& name : sock.link_names()) {
+  auto has_link = [&](const std::string& name) { return std::find(links->begin(), links->end(), name) != links->end(); };
+  std::vector<std::string> known_veths;
+  std::vector<uint64_t> known_forwards;
+  for (const auto& n : *nets) {
+    auto st = load_state(p, n.name);
+    if (!st) continue;
+    size_t before = st->members.size();
+    std::erase_if(st->members, [&](const Member& m) {
+      if (has_link(m.host_veth)) return false;
+      LOG_WARN("network %s: container %s is gone (its veth %s no longer exists); releasing %s", n.name.c_str(),
+               m.container.c_str(), m.host_veth.c_str(), m.ipv4.c_str());
+      return true;
+    });
+    if (st->members.size() != before) (void)save_state(p, n, *st);
+    for (const auto& m : st->members) {
+      known_veths.push_back(m.host_veth);
+      for (const auto& port : m.ports) known_forwards.push_back(port.forward_id);
+    }
+    if (st->members.empty() && has_link(n.network_interface)) {
+      LOG_WARN("network %s has no containers: deleting its bridge %s", n.name.c_str(), n.network_interface.c_str());
+      (void)sock.delete_link(n.network_interface);
+    }
+  }
+  for (const auto& name : *links) {
     if (name.rfind("veth", 0) != 0) continue;
-    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    if (std::find(known_veths.begin(), known_veths.end(), name) != known_veths.end()) continue;
     LOG_WARN("deleting %s in the rootless netns: no network records it (an interrupted call?)", name.c_str());
     (void)sock.delete_link(name);
   }
+  if (!rn.attach_pid) return;
+  auto fwds = list_forwards(p);
+  if (!fwds) {
+    LOG_WARN("%s", fwds.error().c_str());
+    return;
+  }
+  for (uint64_t id : *fwds) {
+    if (std::find(known_forwards.begin(), known_forwards.end(), id) != known_forwards.end()) continue;
+    LOG_WARN("removing port forward %llu: no container records it (an interrupted call?)",
+             static_cast<unsigned long long>(id));
+    (void)remove_forward(p, id);
+  }
+}
+
+// The end of every change: firewall, then names. A DNS problem is reported
+// but does not fail the change (the network works without names).
+Expected<void, std::string> sync_services(const Paths& p, const RootlessNetns& rn) {
+  if (auto f = sync_firewall(p, rn); !f) return f;
+  if (auto d = sync_dns(p, rn); !d) LOG_WARN("DNS: %s", d.error().c_str());
+  return {};
+}
+
+// Which member (network, container) already publishes proto/host_port.
+std::optional<std::string> port_owner(const Paths& p, const PublishedPort& want) {
+  auto nets = list_networks(p);
+  if (!nets) return std::nullopt;
+  for (const auto& n : *nets) {
+    auto st = load_state(p, n.name);
+    if (!st) continue;
+    for (const auto& m : st->members)
+      for (const auto& port : m.ports)
+        if (port.proto == want.proto && port.host_port == want.host_port) return m.container + " on network " + n.name;
+  }
+  return std::nullopt;
 }
 
 NsTarget container_target(const std::string& netns) {
@@ -247,6 +308,10 @@ Expected<Network, std::string> create_network(const Paths& p, const CreateOption
   n.subnets.push_back(Subnet{to_string(subnet), to_string(gw), std::nullopt});
   n.internal = o.internal;
   n.dns_enabled = !o.disable_dns;
+  for (const auto& d : o.dns_servers) {
+    if (!dns::IpAddr::parse(d)) return unexpected("--dns '" + d + "' is not an IP address");
+    n.network_dns_servers.push_back(d);
+  }
   n.options["isolate"] = "true";
   if (auto d = ensure_dir(p.config_dir); !d) return unexpected(d.error());
   if (auto w = write_file_atomic(p.network_file(n.name), serialize_network(n)); !w) return unexpected(w.error());
@@ -263,21 +328,19 @@ Expected<void, std::string> remove_network(const Paths& p, const std::string& na
   if (rn) {
     auto sock = RouteSocket::open_in(rn->target());
     if (!sock) return unexpected(sock.error());
-    if (st) {
-      for (const auto& m : st->members) {
-        if (auto r = sock->delete_link(m.host_veth); !r) LOG_WARN("%s", r.error().c_str());
-      }
-    }
+    if (st)
+      for (const auto& m : st->members) release_member(p, *sock, m);
     if (auto r = sock->delete_link(n->network_interface); !r) return unexpected(r.error());
   }
   drop_state(p, name);
   if (::unlink(p.network_file(name).c_str()) != 0)
     return unexpected("cannot remove " + p.network_file(name) + ": " + std::strerror(errno));
+  crash_point("rm-after-state");
   auto rest = list_networks(p);
   if (rest && rest->empty()) {
-    remove_rootless_netns(p);  // the table goes with the namespace
+    remove_rootless_netns(p);  // the table and the DNS server go with it
   } else if (rn) {
-    if (auto f = sync_firewall(p, *rn); !f) return unexpected(f.error());
+    return sync_services(p, *rn);
   }
   return {};
 }
@@ -289,6 +352,13 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   if (o.interface.empty() || o.interface.size() > 15 || o.interface.find('/') != std::string::npos)
     return unexpected("invalid interface name '" + o.interface + "' (1-15 characters, no '/')");
   if (o.netns.empty()) return unexpected(std::string("--netns is required (a netns path or a pid)"));
+  auto ports = parse_publish(o.publish);
+  if (!ports) return unexpected(ports.error());
+  for (size_t i = 0; i < ports->size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if ((*ports)[i].proto == (*ports)[j].proto && (*ports)[i].host_port == (*ports)[j].host_port)
+        return unexpected("host port " + std::to_string((*ports)[i].host_port) + "/" + (*ports)[i].proto +
+                          " is published twice");
 
   auto lock = lock_state(p);
   if (!lock) return unexpected(lock.error());
@@ -296,20 +366,31 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   if (!n) return unexpected(n.error());
   auto v4 = first_ipv4(*n);
   if (!v4) return unexpected("network " + n->name + " has no IPv4 subnet");
+  if (!ports->empty() && n->internal)
+    return unexpected("network " + n->name + " is internal: nothing reaches it from outside, so -p cannot publish");
 
   NsTarget ctr = container_target(o.netns);
   auto ctr_net = open_netns(ctr);
   if (!ctr_net) return unexpected(ctr_net.error());
 
-  bool created = false;
-  auto rn = ensure_rootless_netns(p, &created);
+  auto rn = ensure_rootless_netns(p);
   if (!rn) return unexpected(rn.error());
-  if (created) drop_stale_members(p);
+  auto rsock = RouteSocket::open_in(rn->target());
+  if (!rsock) return unexpected(rsock.error());
+  reconcile(p, *rn, *rsock);
 
   auto st = load_state(p, n->name);
   if (!st) return unexpected(st.error());
   if (st->find(o.container))
     return unexpected("container " + o.container + " is already connected to network " + n->name);
+  for (const auto& port : *ports) {
+    if (auto owner = port_owner(p, port))
+      return unexpected("host port " + std::to_string(port.host_port) + "/" + port.proto + " is already published by " +
+                        *owner);
+  }
+  if (!ports->empty() && !rn->attach_pid)
+    return unexpected("published ports need the rootless netns' outward engine, which is not running (see " +
+                      p.attach_log() + ")");
 
   const Subnet& sub = n->subnets.front();
   Ipv4 addr;
@@ -325,9 +406,6 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   }
 
   // Links: the bridge (with its first member), then the veth pair.
-  auto rsock = RouteSocket::open_in(rn->target());
-  if (!rsock) return unexpected(rsock.error());
-  delete_orphan_veths(p, *rsock);
   bool new_bridge = rsock->index_of(n->network_interface) == 0;
   if (auto b = rsock->ensure_bridge(n->network_interface, v4->gateway, v4->subnet.prefix); !b)
     return unexpected(b.error());
@@ -346,12 +424,13 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   m.host_veth = "veth" + random_hex(4);
 
   auto undo = [&](const std::string& why) -> Expected<Member, std::string> {
-    (void)rsock->delete_link(m.host_veth);
+    release_member(p, *rsock, m);
     if (st->members.empty()) (void)rsock->delete_link(n->network_interface);
     return unexpected(why);
   };
   if (auto v = rsock->create_veth(m.host_veth, rsock->index_of(n->network_interface), m.interface, ctr_net->get()); !v)
     return undo(v.error());
+  crash_point("connect-after-veth");
   auto csock = RouteSocket::open_in(ctr);
   if (!csock) return undo(csock.error());
   if (auto r = csock->set_up("lo"); !r) return undo(r.error());
@@ -360,10 +439,22 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   if (!n->internal) {
     if (auto r = csock->add_default_route(m.interface, v4->gateway); !r) return undo(r.error());
   }
+  for (auto port : *ports) {
+    auto id = add_forward(p, port);
+    if (!id) return undo("-p " + port.host_ip + ":" + std::to_string(port.host_port) + ":" +
+                         std::to_string(port.container_port) + "/" + port.proto + ": " + id.error());
+    port.forward_id = *id;
+    m.ports.push_back(port);
+  }
+  crash_point("connect-after-forward");
 
   st->members.push_back(m);
-  if (auto s = save_state(p, *n, *st); !s) return undo(s.error());
-  if (auto f = sync_firewall(p, *rn); !f) {
+  if (auto s = save_state(p, *n, *st); !s) {
+    st->members.pop_back();
+    return undo(s.error());
+  }
+  crash_point("connect-after-state");
+  if (auto f = sync_services(p, *rn); !f) {
     st->members.pop_back();
     (void)save_state(p, *n, *st);
     return undo(f.error());
@@ -379,20 +470,22 @@ Expected<void, std::string> disconnect_container(const Paths& p, const std::stri
   if (!n) return unexpected(n.error());
   auto st = load_state(p, network);
   if (!st) return unexpected(st.error());
-  const Member* m = st->find(container);
-  if (!m) return unexpected("container " + container + " is not connected to network " + network);
-  std::string veth = m->host_veth;
+  const Member* found = st->find(container);
+  if (!found) return unexpected("container " + container + " is not connected to network " + network);
+  Member m = *found;
   std::erase_if(st->members, [&](const Member& x) { return x.container == container; });
 
   if (auto rn = find_rootless_netns(p)) {
     auto sock = RouteSocket::open_in(rn->target());
     if (!sock) return unexpected(sock.error());
-    if (auto r = sock->delete_link(veth); !r) return unexpected(r.error());
+    release_member(p, *sock, m);
     if (st->members.empty()) {
       if (auto r = sock->delete_link(n->network_interface); !r) return unexpected(r.error());
     }
     if (auto s = save_state(p, *n, *st); !s) return unexpected(s.error());
-    return sync_firewall(p, *rn);
+    crash_point("disconnect-after-state");
+    reconcile(p, *rn, *sock);
+    return sync_services(p, *rn);
   }
   return save_state(p, *n, *st);
 }

@@ -6,13 +6,19 @@
 // another and IPAM never hands out an address twice. Definitions live in the
 // config dir (network_config.h), leases and what was created for each member
 // in the runtime dir (network_state.h), both written atomically. The order in
-// connect is: reserve nothing until the links exist, then record the lease,
-// then regenerate the firewall; a failure undoes the links it made. The
-// bridge exists while its network has members; the rootless netns exists
-// while any network exists and something was connected. When a new rootless
-// netns had to be created, members recorded against the old one are stale
-// (their veths died with it) and are dropped — that is the repair after a
-// crash or a reboot.
+// connect is: reserve nothing until the links and forwards exist, then record
+// the member, then regenerate the firewall and the DNS server
+// (dns_service.h); a failure undoes what it made. The bridge exists while its
+// network has members; the rootless netns exists while any network exists
+// and something was connected.
+//
+// Repair: a call can be killed at any instant (crash_point.h names the
+// dangerous ones for tests). Before changing anything, connect and disconnect
+// reconcile the rootless netns with the records: unrecorded veths and port
+// forwards are removed, members whose veth vanished (their container died,
+// or the rootless netns was re-created after a reboot) are dropped, bridges
+// without members deleted; the firewall and the DNS server are then
+// regenerated from the records.
 #pragma once
 
 #include <optional>
@@ -33,6 +39,7 @@ struct CreateOptions {
   bool internal = false;
   bool disable_dns = false;
   bool ipv6 = false;  // not supported yet: create fails clearly
+  std::vector<std::string> dns_servers;  // upstreams of the network's DNS (network_dns_servers)
 };
 
 struct ConnectOptions {
@@ -42,6 +49,7 @@ struct ConnectOptions {
   std::vector<std::string> aliases;
   std::optional<std::string> ip;
   std::string interface = "eth0";
+  std::vector<std::string> publish;  // -p specs (published_ports.h)
 };
 
 Expected<Network, std::string> create_network(const Paths& p, const CreateOptions& o);

@@ -22,12 +22,20 @@ std::vector<Ipv4> NetworkState::leased() const {
 std::string serialize_state(const NetworkState& s) {
   json ms = json::array();
   for (const auto& m : s.members) {
+    json ports = json::array();
+    for (const auto& p : m.ports)
+      ports.push_back({{"proto", p.proto},
+                       {"host_ip", p.host_ip},
+                       {"host_port", p.host_port},
+                       {"container_port", p.container_port},
+                       {"forward_id", p.forward_id}});
     ms.push_back({{"container", m.container},
                   {"aliases", m.aliases},
                   {"ipv4", m.ipv4},
                   {"netns", m.netns},
                   {"interface", m.interface},
-                  {"host_veth", m.host_veth}});
+                  {"host_veth", m.host_veth},
+                  {"ports", std::move(ports)}});
   }
   json j{{"network", s.network}, {"members", std::move(ms)}};
   return j.dump(2) + "\n";
@@ -48,6 +56,17 @@ Expected<NetworkState, std::string> parse_state(std::string_view text) {
         m.netns = e.value("netns", "");
         m.interface = e.value("interface", "eth0");
         m.host_veth = e.value("host_veth", "");
+        if (auto pt = e.find("ports"); pt != e.end() && pt->is_array()) {
+          for (const auto& x : *pt) {
+            PublishedPort p;
+            p.proto = x.value("proto", "tcp");
+            p.host_ip = x.value("host_ip", "0.0.0.0");
+            p.host_port = x.at("host_port").get<uint16_t>();
+            p.container_port = x.at("container_port").get<uint16_t>();
+            p.forward_id = x.value("forward_id", uint64_t{0});
+            m.ports.push_back(std::move(p));
+          }
+        }
         s.members.push_back(std::move(m));
       }
     }
@@ -55,18 +74,6 @@ Expected<NetworkState, std::string> parse_state(std::string_view text) {
   } catch (const json::exception& e) {
     return unexpected(std::string("state file is malformed: ") + e.what());
   }
-}
-
-std::string dns_names(const Network& n, const NetworkState& s) {
-  std::string out;
-  if (auto v4 = first_ipv4(n)) out += to_string(v4->gateway);
-  out += "\n";
-  for (const auto& m : s.members) {
-    out += m.container + " " + m.ipv4 + "  " + m.container;
-    for (const auto& a : m.aliases) out += "," + a;
-    out += "\n";
-  }
-  return out;
 }
 
 }  // namespace netd::bridge

@@ -4,12 +4,14 @@
 // Theory of operation: one JSON file per network in the runtime dir
 // (paths.h), rewritten whole under the state lock. Each member records the
 // container name, its aliases and addresses — this list is also the name
-// registration the embedded DNS serves (dns_names() renders it in
-// aardvark-dns' config format) — plus the container netns it was connected to,
-// the interface name inside it and the host-side veth on the bridge.
-// Parsing and serialization are pure.
+// registration the embedded DNS serves (dns_registration.h) — plus the
+// container netns it was connected to, the interface name inside it, the
+// host-side veth on the bridge and its published ports with the outward
+// engine's forward ids (published_ports.h). Parsing and serialization are
+// pure.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,15 @@
 
 namespace netd::bridge {
 
+struct PublishedPort {
+  std::string proto = "tcp";  // "tcp" or "udp"
+  std::string host_ip;        // as given ("0.0.0.0" by default)
+  uint16_t host_port = 0;
+  uint16_t container_port = 0;
+  uint64_t forward_id = 0;    // id of the outward engine's forward (0: none yet)
+  bool operator==(const PublishedPort&) const = default;
+};
+
 struct Member {
   std::string container;             // --name
   std::vector<std::string> aliases;  // --alias
@@ -27,6 +38,7 @@ struct Member {
   std::string netns;                 // the --netns argument as given (path or pid)
   std::string interface = "eth0";    // name inside the container
   std::string host_veth;             // veth end on the bridge in the rootless netns
+  std::vector<PublishedPort> ports;  // -p
   bool operator==(const Member&) const = default;
 };
 
@@ -41,10 +53,5 @@ struct NetworkState {
 
 std::string serialize_state(const NetworkState& s);
 Expected<NetworkState, std::string> parse_state(std::string_view text);
-
-// The network's name table in aardvark-dns' config file format: the gateway
-// on the first line, then "ID IPV4 IPV6 NAME[,ALIAS...]" per member. The
-// member's container name stands in for the container id.
-std::string dns_names(const Network& n, const NetworkState& s);
 
 }  // namespace netd::bridge

@@ -11,7 +11,7 @@ std::string comment(const FirewallNetwork& n, const std::string& what) {
 
 // Rules are emitted once per purpose; the comment list mirrors them exactly.
 struct Emitter {
-  std::string forward, input, prerouting, postrouting;
+  std::string forward, input, prerouting, output, postrouting;
   std::vector<std::string> comments;
 
   void add(std::string& chain, const FirewallNetwork& n, const std::string& what, const std::string& rule) {
@@ -48,10 +48,14 @@ Emitter emit(const std::vector<FirewallNetwork>& nets) {
 
     if (!n.internal) {
       for (const auto& p : n.ports) {
-        e.add(e.prerouting, n,
-              "port:" + p.container + ":" + p.protocol + ":" + std::to_string(p.host_port),
-              "fib daddr type local " + p.protocol + " dport " + std::to_string(p.host_port) +
-                  " dnat ip to " + to_string(p.container_ip) + ":" + std::to_string(p.container_port));
+        const std::string id = p.container + ":" + p.protocol + ":" + std::to_string(p.host_port);
+        const std::string dnat = "fib daddr type local " + p.protocol + " dport " + std::to_string(p.host_port) +
+                                 " dnat ip to " + to_string(p.container_ip) + ":" + std::to_string(p.container_port);
+        // Arriving through the tap (the engine's in-stack carrier: the
+        // client's own source address), and made inside the namespace (a
+        // carrier that connects from here: the source is local).
+        e.add(e.prerouting, n, "port:" + id, dnat);
+        e.add(e.output, n, "port-local:" + id, dnat);
       }
       e.add(e.postrouting, n, "masquerade",
             "ip saddr " + sub + " ip daddr != " + sub + " ip daddr != 224.0.0.0/4 masquerade");
@@ -76,6 +80,7 @@ std::string nft_script(const std::vector<FirewallNetwork>& nets) {
   s += chain("forward", "type filter hook forward priority filter", e.forward);
   s += chain("input", "type filter hook input priority filter", e.input);
   s += chain("prerouting", "type nat hook prerouting priority dstnat", e.prerouting);
+  s += chain("output", "type nat hook output priority -100", e.output);
   s += chain("postrouting", "type nat hook postrouting priority srcnat", e.postrouting);
   s += "}\n";
   return s;

@@ -13,6 +13,9 @@
 //   input       DNS (udp/tcp 53) to a network's gateway accepted; internal
 //               networks reach no other local address
 //   prerouting  DNAT of published ports (destination is a local address)
+//               arriving through the outward engine's tap
+//   output      the same DNAT for connections made inside the rootless netns
+//               (published_ports.h: which one applies depends on the carrier)
 //   postrouting masquerade of traffic leaving a subnet, except to multicast
 #pragma once
 

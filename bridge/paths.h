@@ -2,7 +2,7 @@
 //
 // Config (network definitions, NAME.json): $NETD_CONFIG_DIR, else
 // $XDG_CONFIG_HOME/netd/networks, else ~/.config/netd/networks.
-// Runtime state (lock, leases, rootless netns record, DNS name tables):
+// Runtime state (lock, leases, rootless netns record, helper logs and sockets):
 // $NETD_RUNTIME_DIR, else $XDG_RUNTIME_DIR/netd, else /tmp/netd-UID.
 // The functions only compute paths; ensure_dir() creates one (mode 0700).
 #pragma once
@@ -21,9 +21,16 @@ struct Paths {
   std::string lock_file() const { return runtime_dir + "/lock"; }
   std::string state_dir() const { return runtime_dir + "/networks"; }
   std::string state_file(const std::string& name) const { return state_dir() + "/" + name + ".json"; }
-  std::string dns_dir() const { return runtime_dir + "/dns"; }
   std::string netns_record() const { return runtime_dir + "/rootless-netns.json"; }
+  // The outward engine (netd slirp4netns) of the rootless netns.
   std::string attach_log() const { return runtime_dir + "/attach.log"; }
+  std::string attach_socket() const { return runtime_dir + "/attach.sock"; }
+  // The embedded DNS server in the rootless netns (dns_service.h).
+  std::string dns_record() const { return runtime_dir + "/dns.json"; }
+  std::string dns_pid_file() const { return runtime_dir + "/dns.pid"; }
+  std::string dns_log() const { return runtime_dir + "/dns.log"; }
+  std::string dns_reload_request() const { return runtime_dir + "/dns.reload"; }
+  std::string dns_reload_done() const { return runtime_dir + "/dns.applied"; }
 };
 
 // Reads the environment (see above).

@@ -12,45 +12,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "bridge/dns_service.h"
+#include "bridge/spawn.h"
 #include "common/log.h"
+#include "bridge/crash_point.h"
+#include "common/unique_fd.h"
 
 namespace netd::bridge {
 
 namespace {
 
 constexpr const char* kHolderName = "netd-netns";
-
-std::string proc_file(pid_t pid, const char* what) { return "/proc/" + std::to_string(pid) + "/" + what; }
-
-bool owned_by_us(pid_t pid) {
-  struct stat st {};
-  return ::stat(proc_file(pid, "").c_str(), &st) == 0 && st.st_uid == ::getuid();
-}
-
-std::string comm_of(pid_t pid) {
-  auto c = read_file(proc_file(pid, "comm"));
-  if (!c) return {};
-  std::string s = *c;
-  while (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
-
-bool verify(pid_t pid, unsigned long long start, const char* comm) {
-  if (pid <= 0 || !owned_by_us(pid)) return false;
-  auto st = process_start_time(pid);
-  if (!st || *st != start) return false;
-  // A zombie keeps its pid and start time but no longer holds namespaces.
-  auto stat = read_file(proc_file(pid, "stat"));
-  auto close = stat ? stat->rfind(')') : std::string::npos;
-  if (close == std::string::npos || close + 2 >= stat->size()) return false;
-  char state = (*stat)[close + 2];
-  if (state == 'Z' || state == 'X') return false;
-  return comm == nullptr || comm_of(pid) == comm;
-}
 
 void write_proc(const std::string& path, const std::string& text) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -84,11 +61,17 @@ void stdio_to(const std::string& out_path) {
   if (out > 2) ::close(out);
 }
 
-// The holder: never returns. Reports "R" or "E<message>" on `report`.
-[[noreturn]] void holder_main(int report, uid_t uid, gid_t gid) {
-  // Drop every inherited fd first (the state lock among them) but `report`.
-  if (report > 3) ::close_range(3, static_cast<unsigned>(report - 1), 0);
-  ::close_range(static_cast<unsigned>(report + 1), ~0u, 0);
+// The holder: never returns. Reports "R" or "E<message>" on `report`, then
+// waits on `commit` for the byte 'C': the parent sends it only after the
+// holder (and its outward engine) are recorded. If the parent dies first
+// (killed mid-call), the read sees EOF and the holder exits, so a crash can
+// never leave a holder that no record names.
+[[noreturn]] void holder_main(int report, int commit, uid_t uid, gid_t gid) {
+  // Drop every inherited fd first (the state lock among them) but the pipes.
+  int lo = std::min(report, commit), hi = std::max(report, commit);
+  if (lo > 3) ::close_range(3, static_cast<unsigned>(lo - 1), 0);
+  if (hi > lo + 1) ::close_range(static_cast<unsigned>(lo + 1), static_cast<unsigned>(hi - 1), 0);
+  ::close_range(static_cast<unsigned>(hi + 1), ~0u, 0);
   ::setsid();
   stdio_to("");
   std::string err;
@@ -105,55 +88,80 @@ void stdio_to(const std::string& out_path) {
   (void)!::write(report, msg.data(), msg.size());
   ::close(report);
   if (!err.empty()) ::_exit(1);
+  char c = 0;
+  ssize_t n;
+  while ((n = ::read(commit, &c, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1 || c != 'C') ::_exit(0);
+  ::close(commit);
   for (;;) ::pause();
 }
 
-Expected<pid_t, std::string> spawn_holder() {
-  int p[2];
+struct Holder {
+  pid_t pid = 0;
+  UniqueFd commit;  // write 'C' to keep the holder; close to let it exit
+};
+
+Expected<Holder, std::string> spawn_holder() {
+  int p[2], c[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return unexpected(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(c, O_CLOEXEC) != 0) {
+    ::close(p[0]);
+    ::close(p[1]);
+    return unexpected(std::string("pipe: ") + std::strerror(errno));
+  }
   uid_t uid = ::getuid();
   gid_t gid = ::getgid();
   pid_t pid = ::fork();
   if (pid < 0) return unexpected(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
     ::close(p[0]);
-    holder_main(p[1], uid, gid);
+    ::close(c[1]);
+    holder_main(p[1], c[0], uid, gid);
   }
   ::close(p[1]);
+  ::close(c[0]);
+  Holder h{pid, UniqueFd(c[1])};
   char buf[512];
   ssize_t n;
   while ((n = ::read(p[0], buf, sizeof buf)) < 0 && errno == EINTR) {
   }
   ::close(p[0]);
-  if (n > 0 && buf[0] == 'R') return pid;
+  if (n > 0 && buf[0] == 'R') return h;
   ::waitpid(pid, nullptr, 0);
   if (n > 1) return unexpected(std::string(buf + 1, static_cast<size_t>(n - 1)));
   return unexpected(std::string("the rootless netns holder died while starting"));
 }
 
-// Starts `netd attach` for the holder's namespaces. Returns its pid, or 0
-// after explaining on stderr why the rootless netns has no way out.
+// Starts the outward engine for the holder's namespaces: `netd slirp4netns`
+// with the command line podman gives slirp4netns for its rootless netns, plus
+// an API socket that carries published ports (netd network connect -p).
+// Returns its pid, or 0 after explaining on stderr why the rootless netns has
+// no way out.
 pid_t spawn_attach(const Paths& p, pid_t holder) {
-  LOG_INFO("starting 'netd attach' for the rootless netns (pid %d); log: %s", static_cast<int>(holder),
+  LOG_INFO("starting 'netd slirp4netns' for the rootless netns (pid %d); log: %s", static_cast<int>(holder),
            p.attach_log().c_str());
   int rp[2];
   if (::pipe2(rp, O_CLOEXEC) != 0) return 0;
   std::string net = "/proc/" + std::to_string(holder) + "/ns/net";
   std::string user = "/proc/" + std::to_string(holder) + "/ns/user";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setsid();
-    stdio_to(p.attach_log());
-    ::dup2(rp[1], 3);  // dup2 clears CLOEXEC on the copy
-    ::close_range(4, ~0u, 0);
-    const char* argv[] = {"netd", "attach", "--configure", "--ready-fd", "3", "--userns", user.c_str(),
-                          "--netns", net.c_str(), nullptr};
-    ::execv("/proc/self/exe", const_cast<char* const*>(argv));
-    ::_exit(127);
-  }
+  SpawnOptions so;
+  so.args = {"slirp4netns",
+             "--configure",
+             "--mtu=" + std::to_string(kOutwardMtu),
+             "--ready-fd=3",
+             "--api-socket=" + p.attach_socket(),
+             "--netns-type=path",
+             "--userns-path=" + user,
+             net,
+             "tap0"};
+  so.log_path = p.attach_log();
+  so.fd3 = rp[1];
+  auto pid = spawn_netd(so);
   ::close(rp[1]);
-  if (pid < 0) {
+  if (!pid) {
     ::close(rp[0]);
+    LOG_WARN("cannot start 'netd slirp4netns': %s", pid.error().c_str());
     return 0;
   }
   pollfd pfd{rp[0], POLLIN, 0};
@@ -162,15 +170,13 @@ pid_t spawn_attach(const Paths& p, pid_t holder) {
   ssize_t n = rc > 0 ? ::read(rp[0], &c, 1) : 0;
   ::close(rp[0]);
   if (rc == 0) {
-    LOG_WARN("'netd attach' did not report ready within 5 s; keeping it running");
-    return pid;
+    LOG_WARN("'netd slirp4netns' did not report ready within 5 s; keeping it running");
+    return *pid;
   }
-  if (n == 1) return pid;
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (n == 1) return *pid;
+  int code = wait_child(*pid, 2000).value_or(-1);
   LOG_WARN(
-      "'netd attach' failed (exit %d, see %s): the rootless netns has no outward connectivity; "
+      "'netd slirp4netns' failed (exit %d, see %s): the rootless netns has no outward connectivity; "
       "networks still work locally (container <-> container)",
       code, p.attach_log().c_str());
   return 0;
@@ -203,10 +209,8 @@ std::optional<RootlessNetns> load_record(const Paths& p) {
   }
 }
 
-void stop(pid_t pid) {
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, WNOHANG);  // reaps it when it is our child
-}
+void stop(pid_t pid) { kill_process(pid); }
+bool verify(pid_t pid, unsigned long long start, const char* comm) { return is_live_process(pid, start, comm); }
 
 }  // namespace
 
@@ -214,25 +218,6 @@ NsTarget RootlessNetns::target() const {
   NsTarget t;
   t.pid = pid;
   return t;
-}
-
-std::optional<unsigned long long> process_start_time(pid_t pid) {
-  auto text = read_file(proc_file(pid, "stat"));
-  if (!text) return std::nullopt;
-  // comm (field 2) may hold spaces and parentheses: count from the last ')'.
-  auto close = text->rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  size_t pos = close + 1;
-  // Fields 3.. follow; start time is field 22, i.e. the 20th after ')'.
-  for (int field = 3; field < 22; ++field) {
-    pos = text->find(' ', pos + 1);
-    if (pos == std::string::npos) return std::nullopt;
-  }
-  try {
-    return std::stoull(text->substr(pos + 1));
-  } catch (...) {
-    return std::nullopt;
-  }
 }
 
 std::optional<RootlessNetns> find_rootless_netns(const Paths& p) {
@@ -249,6 +234,7 @@ std::optional<RootlessNetns> find_rootless_netns(const Paths& p) {
   if (!verify(r->pid, r->start_time, kHolderName)) {
     LOG_WARN("rootless netns holder pid %d is gone; removing the stale record", static_cast<int>(r->pid));
     if (r->attach_pid && verify(r->attach_pid, r->attach_start_time, nullptr)) stop(r->attach_pid);
+    stop_dns(p);  // it may keep the old network namespace alive
     ::unlink(p.netns_record().c_str());
     return std::nullopt;
   }
@@ -259,10 +245,10 @@ Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool*
   if (created) *created = false;
   if (auto r = find_rootless_netns(p)) return *r;
   if (auto d = ensure_dir(p.runtime_dir); !d) return unexpected(d.error());
-  auto pid = spawn_holder();
-  if (!pid) return unexpected(pid.error());
+  auto h = spawn_holder();
+  if (!h) return unexpected(h.error());
   RootlessNetns r;
-  r.pid = *pid;
+  r.pid = h->pid;
   auto st = process_start_time(r.pid);
   if (!st) {
     stop(r.pid);
@@ -270,20 +256,28 @@ Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool*
   }
   r.start_time = *st;
   LOG_INFO("created the rootless netns (holder pid %d, %s)", static_cast<int>(r.pid), r.net_path().c_str());
-  if (auto s = save_record(p, r); !s) {
-    stop(r.pid);
-    return unexpected(s.error());
-  }
+  crash_point("netns-before-attach");
   r.attach_pid = spawn_attach(p, r.pid);
   if (r.attach_pid) {
     if (auto ast = process_start_time(r.attach_pid)) r.attach_start_time = *ast;
-    (void)save_record(p, r);
+  }
+  crash_point("netns-before-record");
+  if (auto s = save_record(p, r); !s) {
+    if (r.attach_pid) stop(r.attach_pid);
+    stop(r.pid);
+    return unexpected(s.error());
+  }
+  // Recorded: from now on the holder stays until remove_rootless_netns().
+  if (::write(h->commit.get(), "C", 1) != 1) {
+    ::unlink(p.netns_record().c_str());
+    return unexpected(std::string("the rootless netns holder died while starting"));
   }
   if (created) *created = true;
   return r;
 }
 
 void remove_rootless_netns(const Paths& p) {
+  stop_dns(p);
   auto r = load_record(p);
   if (r) {
     if (r->attach_pid && verify(r->attach_pid, r->attach_start_time, nullptr)) stop(r->attach_pid);

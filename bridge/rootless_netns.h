@@ -11,9 +11,16 @@
 // removed and a new holder made. Everything that enters the namespace does so
 // through run_in_netns() with target pid = holder (common/netns.h).
 //
-// Outward connectivity comes from `netd attach`, spawned once when the holder
-// is created (its pid is recorded too). When attach is unavailable networks
-// still work between containers; ensure() says so on stderr.
+// Creation is crash-safe: the holder waits on a pipe for a commit byte that
+// netd sends only after the record is written; a netd killed before that
+// closes the pipe by dying, and the holder exits, so no holder outlives its
+// record.
+//
+// Outward connectivity comes from `netd slirp4netns` (the attach engine with
+// slirp4netns' command line, as podman runs slirp4netns for its rootless
+// netns), spawned once when the holder is created, with an API socket that
+// carries published ports (its pid is recorded too). When it is unavailable
+// networks still work between containers; ensure() says so on stderr.
 // The caller holds the state lock (lock.h) around every function here.
 #pragma once
 
@@ -27,6 +34,11 @@
 #include "common/netns.h"
 
 namespace netd::bridge {
+
+// The outward engine's addresses (slirp4netns' default 10.0.2.0/24): the
+// rootless netns is its guest 10.0.2.100, its DNS forwarder is 10.0.2.3.
+inline constexpr unsigned kOutwardMtu = 65520;
+inline constexpr const char* kOutwardDns = "10.0.2.3";
 
 struct RootlessNetns {
   pid_t pid = 0;
@@ -48,8 +60,5 @@ Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool*
 
 // Stops attach and the holder (only if they verify as ours) and removes the record.
 void remove_rootless_netns(const Paths& p);
-
-// Start time of a process from /proc/PID/stat, or nullopt.
-std::optional<unsigned long long> process_start_time(pid_t pid);
 
 }  // namespace netd::bridge

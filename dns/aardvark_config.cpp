@@ -19,13 +19,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string o(s);
-  for (char& c : o)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return o;
-}
-
 // Comma list of addresses of one family; empty column -> empty list.
 bool parse_ips(std::string_view col, bool want_v6, std::vector<IpAddr>& out) {
   if (col.empty()) return true;
@@ -59,6 +52,13 @@ bool valid_name(std::string_view n) {
 }
 
 }  // namespace
+
+std::string lower_ascii(std::string_view s) {
+  std::string o(s);
+  for (char& c : o)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return o;
+}
 
 Expected<NetworkConfig, std::string> parse_network_file(std::string_view file_name,
                                                         std::string_view text,
@@ -121,7 +121,7 @@ Expected<NetworkConfig, std::string> parse_network_file(std::string_view file_na
         bad = true;
         break;
       }
-      std::string ln = lower(n);
+      std::string ln = lower_ascii(n);
       if (ln.back() == '.') ln.pop_back();
       if (!ln.empty() && std::find(c.names.begin(), c.names.end(), ln) == c.names.end())
         c.names.push_back(std::move(ln));

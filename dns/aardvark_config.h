@@ -37,6 +37,9 @@ struct NetworkConfig {
   std::vector<ContainerEntry> containers;
 };
 
+// ASCII letters lowercased (DNS names compare case-insensitively).
+std::string lower_ascii(std::string_view s);
+
 // Parses one network file. `file_name` gives the network name and the %int
 // flag. Warnings (one line each) are appended to `warnings`.
 Expected<NetworkConfig, std::string> parse_network_file(std::string_view file_name,

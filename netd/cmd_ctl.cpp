@@ -2,18 +2,12 @@
 // `netd slirp4netns --api-socket`). Sends one JSON request, shuts down its
 // write side, prints the reply. Exit 0 for {"return":...}, 1 for
 // {"error":...}, 2 for bad arguments or when the socket cannot be reached.
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
-#include "common/unique_fd.h"
 #include "netd/commands.h"
+#include "portfwd/api_client.h"
 
 namespace netd::cmd {
 
@@ -36,45 +30,13 @@ int ctl(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) {
-    std::fprintf(stderr, "netd ctl: socket path too long: %s\n", path.c_str());
+  auto reply = portfwd::api_call(path, request, timeout);
+  if (!reply) {
+    std::fprintf(stderr, "netd ctl: %s\n", reply.error().c_str());
     return 2;
   }
-  std::memcpy(sa.sun_path, path.c_str(), path.size());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    std::fprintf(stderr, "netd ctl: cannot connect to %s: %s\n", path.c_str(), std::strerror(errno));
-    return 2;
-  }
-  timeval tv{static_cast<time_t>(timeout), 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  size_t off = 0;
-  while (off < request.size()) {
-    ssize_t n = ::send(fd.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      std::fprintf(stderr, "netd ctl: send: %s\n", std::strerror(errno));
-      return 2;
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::shutdown(fd.get(), SHUT_WR);
-  std::string reply;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      std::fprintf(stderr, "netd ctl: no reply: %s\n", std::strerror(errno));
-      return 2;
-    }
-    reply.append(buf, static_cast<size_t>(n));
-  }
-  std::printf("%s\n", reply.c_str());
-  return reply.rfind("{\"return\"", 0) == 0 ? 0 : 1;
+  std::printf("%s\n", reply->c_str());
+  return reply->rfind("{\"return\"", 0) == 0 ? 0 : 1;
 }
 
 }  // namespace netd::cmd

@@ -11,6 +11,12 @@
 // (sockets for addresses that stay are kept); with no address left, the pid
 // file is removed and the process exits 0. SIGTERM/SIGINT: remove the pid
 // file, exit 0.
+//
+// Native mode (--netd-runtime): instead of an aardvark config directory the
+// server reads netd's own networks and their members
+// (bridge/dns_registration.h); `netd network` starts it inside the rootless
+// netns and acknowledges each reload through dns.reload/dns.applied
+// (bridge/dns_service.h). The pid file is then RUNTIME/dns.pid.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -23,6 +29,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "bridge/dns_registration.h"
+#include "bridge/dns_service.h"
 #include "common/log.h"
 #include "dns/aardvark_config.h"
 #include "dns/names.h"
@@ -50,6 +58,17 @@ struct DnsArgs {
   bool no_cache = false;
   int upstream_timeout_ms = 700;
   std::string log_level = "info";
+  std::string log_file;      // daemon's stdout/stderr (default /dev/null)
+  std::string netd_config;   // native mode: netd's network definitions
+  std::string netd_runtime;  // native mode (when set): netd's runtime dir
+
+  bool native() const { return !netd_runtime.empty(); }
+  bridge::Paths paths() const {
+    bridge::Paths p = bridge::default_paths();
+    if (!netd_config.empty()) p.config_dir = netd_config;
+    p.runtime_dir = netd_runtime;
+    return p;
+  }
 };
 
 std::vector<UpstreamServer> default_upstreams(const DnsArgs& a, std::string* err) {
@@ -73,15 +92,16 @@ std::vector<UpstreamServer> default_upstreams(const DnsArgs& a, std::string* err
   return out;
 }
 
-Expected<std::shared_ptr<const NameTable>, std::string> load_table(const std::string& dir) {
+Expected<std::shared_ptr<const NameTable>, std::string> load_table(const DnsArgs& a) {
   std::vector<std::string> warnings;
-  auto nets = dns::load_config_dir(dir, warnings);
+  auto nets = a.native() ? bridge::load_dns_configs(a.paths(), warnings) : dns::load_config_dir(a.config, warnings);
   for (const auto& w : warnings) LOG_WARN("%s", w.c_str());
   if (!nets) return unexpected(nets.error());
   return std::shared_ptr<const NameTable>(std::make_shared<NameTable>(std::move(*nets)));
 }
 
-std::string pid_path(const DnsArgs& a) { return a.config + "/aardvark.pid"; }
+std::string pid_path(const DnsArgs& a) { return a.native() ? a.paths().dns_pid_file() : a.config + "/aardvark.pid"; }
+std::string config_name(const DnsArgs& a) { return a.native() ? "netd's networks in " + a.netd_runtime : a.config; }
 
 bool write_pid_file(const DnsArgs& a, std::string* err) {
   std::string tmp = pid_path(a) + ".tmp";
@@ -144,13 +164,13 @@ int run(const DnsArgs& a, const char* prog) {
     std::fprintf(stderr, "%s: %s\n", prog, err.c_str());
     return 1;
   }
-  auto table = load_table(a.config);
+  auto table = load_table(a);
   if (!table) {
     std::fprintf(stderr, "%s: %s\n", prog, table.error().c_str());
     return 1;
   }
   if ((*table)->listen_addresses().empty()) {
-    LOG_INFO("no listen addresses in %s, nothing to do", a.config.c_str());
+    LOG_INFO("no listen addresses in %s, nothing to do", config_name(a).c_str());
     return 0;
   }
   if (ups.empty()) LOG_WARN("no upstream DNS servers: only container names will resolve");
@@ -192,12 +212,14 @@ int run(const DnsArgs& a, const char* prog) {
 
   if (!a.foreground) {
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull >= 0) {
-      ::dup2(devnull, 0);
-      ::dup2(devnull, 1);
-      ::dup2(devnull, 2);
-      ::close(devnull);
+    int out = a.log_file.empty() ? devnull : ::open(a.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    if (out >= 0) {
+      ::dup2(out, 1);
+      ::dup2(out, 2);
     }
+    if (out >= 0 && out != devnull) ::close(out);
+    if (devnull >= 0) ::close(devnull);
   }
   pipe_out.report("ok");
 
@@ -212,7 +234,10 @@ int run(const DnsArgs& a, const char* prog) {
       io.stop();
       return;
     }
-    auto next = load_table(a.config);
+    // Native mode: the request number is read before the table, so the
+    // acknowledgement covers every change made before it was requested.
+    uint64_t request = a.native() ? bridge::dns_reload_requested(a.paths()) : 0;
+    auto next = load_table(a);
     if (!next) {
       LOG_WARN("reload: %s; keeping the old configuration", next.error().c_str());
     } else if ((*next)->listen_addresses().empty()) {
@@ -228,6 +253,7 @@ int run(const DnsArgs& a, const char* prog) {
       }
       for (const auto& e : server.apply(*next)) LOG_WARN("reload: %s", e.c_str());
       LOG_INFO("reloaded: %zu networks, %zu listeners", (*next)->networks().size(), server.listener_count());
+      if (a.native()) bridge::dns_reload_applied(a.paths(), request);
     }
     signals.async_wait(on_signal);
   };
@@ -276,6 +302,12 @@ int dns(int argc, char** argv) {
   app.add_option("--upstream-timeout", a.upstream_timeout_ms, "(netd) Per-attempt upstream timeout, ms (2 attempts)")
       ->default_val(700)
       ->check(CLI::Range(10, 10000));
+  app.add_option("--log-file", a.log_file, "(netd) Where the daemon logs (default: nowhere, /dev/null)");
+  app.add_option("--netd-runtime", a.netd_runtime,
+                 "(netd) Serve netd's own networks (netd network) instead of --config: their runtime dir; "
+                 "the pid file is DIR/dns.pid");
+  app.add_option("--netd-config", a.netd_config,
+                 "(netd) With --netd-runtime: the network definitions dir (default as netd network)");
   auto* level_opt = app.add_option("--log-level", a.log_level,
                                    "(netd) error, warn, info or debug (default: info in the foreground, warn as a daemon)")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
@@ -312,7 +344,7 @@ int dns(int argc, char** argv) {
     return 0;
   }
   if (*run_cmd) {
-    if (a.config.empty()) {
+    if (a.config.empty() && !a.native()) {
       std::fprintf(stderr, "%s: run needs --config DIR\n", prog);
       return 1;
     }

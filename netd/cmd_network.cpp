@@ -29,12 +29,19 @@ nlohmann::json inspect_json(const Paths& p, const Network& n) {
   nlohmann::json members = nlohmann::json::array();
   if (st) {
     for (const auto& m : st->members) {
+      nlohmann::json ports = nlohmann::json::array();
+      for (const auto& pp : m.ports)
+        ports.push_back({{"protocol", pp.proto},
+                         {"host_ip", pp.host_ip},
+                         {"host_port", pp.host_port},
+                         {"container_port", pp.container_port}});
       members.push_back({{"name", m.container},
                          {"aliases", m.aliases},
                          {"ipv4", m.ipv4},
                          {"interface", m.interface},
                          {"netns", m.netns},
-                         {"host_veth", m.host_veth}});
+                         {"host_veth", m.host_veth},
+                         {"ports", std::move(ports)}});
     }
   }
   j["containers"] = members;
@@ -45,7 +52,10 @@ constexpr const char* kFooter =
     "\nNetworks live in a per-user rootless network namespace (see 'netd rootless-netns').\n"
     "Definitions: $NETD_CONFIG_DIR, else $XDG_CONFIG_HOME/netd/networks, else\n"
     "~/.config/netd/networks (netavark's network JSON). State: $NETD_RUNTIME_DIR, else\n"
-    "$XDG_RUNTIME_DIR/netd. Published ports (-p) are not supported yet.";
+    "$XDG_RUNTIME_DIR/netd. Containers on a network with DNS resolve each other's names and\n"
+    "aliases at the gateway address (port 53), served by netd's DNS server in the rootless netns.\n"
+    "Published ports (connect -p) are carried into the rootless netns by its outward engine\n"
+    "and DNAT'd to the container.";
 
 }  // namespace
 
@@ -62,6 +72,9 @@ int network(int argc, char** argv) {
   create->add_flag("--internal", co.internal, "no traffic in or out of the network, only between its containers");
   create->add_flag("--disable-dns", co.disable_dns, "do not register container names for DNS on this network");
   create->add_flag("--ipv6", co.ipv6, "dual-stack network (not supported yet: fails with an error)");
+  create->add_option("--dns", co.dns_servers,
+                     "upstream DNS server (IP) for names the network's DNS does not know (repeatable; "
+                     "default: the host's resolvers through the rootless netns' outward engine)");
   create->add_option("NAME", co.name, "network name: letters, digits, '_', '.', '-'")->required();
 
   bool quiet = false;
@@ -79,7 +92,6 @@ int network(int argc, char** argv) {
 
   ConnectOptions cc;
   std::string ip;
-  std::vector<std::string> ports;
   auto* connect = app.add_subcommand("connect", "Connect a container (a network namespace) to a network.");
   connect->add_option("NAME", cc.network, "network name")->required();
   connect->add_option("--netns", cc.netns, "the container: a network namespace file or a pid")->required();
@@ -87,7 +99,10 @@ int network(int argc, char** argv) {
   connect->add_option("--alias", cc.aliases, "extra DNS name for the container (repeatable)");
   connect->add_option("--ip", ip, "static IPv4 address inside the subnet (default: next free)");
   connect->add_option("--interface", cc.interface, "interface name inside the container (default: eth0)");
-  connect->add_option("-p,--publish", ports, "publish a port (not supported yet: fails with an error)");
+  connect->add_option("-p,--publish", cc.publish,
+                      "publish a port: [HOSTIP:]HOSTPORT[-END]:CPORT[-END][/tcp|udp] (repeatable); the host\n"
+                      "port leads to the container's port until it disconnects")
+      ->allow_extra_args(false);
 
   auto* disconnect = app.add_subcommand("disconnect", "Disconnect a container from a network.");
   disconnect->add_option("NAME", name, "network name")->required();
@@ -139,7 +154,6 @@ int network(int argc, char** argv) {
     return 0;
   }
   if (connect->parsed()) {
-    if (!ports.empty()) return fail("published ports (-p) are not supported yet");
     if (!ip.empty()) cc.ip = ip;
     auto m = connect_container(p, cc);
     if (!m) return fail(m.error());

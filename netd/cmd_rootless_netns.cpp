@@ -18,6 +18,7 @@
 #include "bridge/lock.h"
 #include "bridge/network_ops.h"
 #include "bridge/rootless_netns.h"
+#include "bridge/spawn.h"
 #include "netd/commands.h"
 
 namespace netd::cmd {
@@ -71,21 +72,12 @@ int rootless_netns(int argc, char** argv) {
   }
   if (!rn) return fail("there is no rootless netns yet (connect a container with 'netd network connect' first)");
 
-  auto user = ::open(rn->user_path().c_str(), O_RDONLY | O_CLOEXEC);
-  auto net = ::open(rn->net_path().c_str(), O_RDONLY | O_CLOEXEC);
-  if (user < 0 || net < 0) return fail("cannot open the namespaces of holder pid " + std::to_string(rn->pid) + ": " + std::strerror(errno));
-
   std::fprintf(stderr, "netd: entering the rootless netns (holder pid %d); exit to leave\n", static_cast<int>(rn->pid));
   pid_t child = ::fork();
   if (child < 0) return fail(std::string("fork: ") + std::strerror(errno));
   if (child == 0) {
-    // Our own user namespace when running as root with the same mapping is fine to re-join.
-    if (::setns(user, CLONE_NEWUSER) != 0 && errno != EINVAL) {
-      std::fprintf(stderr, "netd rootless-netns: cannot join the user namespace: %s\n", std::strerror(errno));
-      ::_exit(126);
-    }
-    if (::setns(net, CLONE_NEWNET) != 0) {
-      std::fprintf(stderr, "netd rootless-netns: cannot join the network namespace: %s\n", std::strerror(errno));
+    if (auto j = bridge::join_rootless_netns(rn->pid); !j) {
+      std::fprintf(stderr, "netd rootless-netns: %s\n", j.error().c_str());
       ::_exit(126);
     }
     ::setenv("NETD_ROOTLESS_NETNS", "1", 1);
@@ -96,8 +88,6 @@ int rootless_netns(int argc, char** argv) {
     std::fprintf(stderr, "netd rootless-netns: cannot run %s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);
   }
-  ::close(user);
-  ::close(net);
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }

@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <unordered_map>
 
 #include "common/log.h"
@@ -154,7 +155,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   UniqueFd tap;
   Stack stack;
   Actions actions;
-  std::vector<SocketSlot> sockets;
+  // A deque, not a vector: a slot's address must not move while the kernel may
+  // still read from it (TcpConnect passes &slot.peer to io_uring, and the SQE
+  // is only submitted after later actions of the same batch added slots).
+  std::deque<SocketSlot> sockets;
   std::vector<uint32_t> free_sockets;
   std::unordered_map<FlowId, uint32_t> slot_of_flow;
   std::vector<PendingWrite> writes;
@@ -498,8 +502,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
 
   // ---- buffers that outlive a submission ----------------------------------
   // Index of a free entry of `table` (reusing one from `free_list` first).
-  template <class T>
-  static uint32_t take_slot(std::vector<T>& table, std::vector<uint32_t>& free_list) {
+  template <class Table>
+  static uint32_t take_slot(Table& table, std::vector<uint32_t>& free_list) {
     if (!free_list.empty()) {
       uint32_t i = free_list.back();
       free_list.pop_back();

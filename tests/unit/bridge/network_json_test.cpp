@@ -96,20 +96,18 @@ TEST(NetworkStateJson, RoundTripAndLeases) {
   s.network = "web";
   s.members.push_back({"c1", {"db", "cache"}, "10.89.0.2", "/proc/1/ns/net", "eth0", "vethabc"});
   s.members.push_back({"c2", {}, "10.89.0.3", "4242", "eth1", "vethdef"});
+  s.members[1].ports.push_back({"udp", "127.0.0.1", 5353, 53, 7});
+  s.members[1].ports.push_back({"tcp", "0.0.0.0", 8080, 80, 8});
   auto back = parse_state(serialize_state(s));
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(*back, s);
   EXPECT_EQ(back->leased().size(), 2u);
   ASSERT_TRUE(back->find("c2"));
   EXPECT_EQ(back->find("c2")->interface, "eth1");
+  ASSERT_EQ(back->find("c2")->ports.size(), 2u);
+  EXPECT_EQ(back->find("c2")->ports[0].forward_id, 7u);
+  EXPECT_EQ(back->find("c2")->ports[1].container_port, 80);
   EXPECT_FALSE(back->find("c3"));
   EXPECT_FALSE(parse_state("{\"members\":[{\"ipv4\":\"1.2.3.4\"}]}"));
   EXPECT_FALSE(parse_state("nope"));
-}
-
-TEST(DnsNames, AardvarkFormat) {
-  Network n = sample();
-  NetworkState s;
-  s.members.push_back({"c1", {"db"}, "10.89.0.2", "", "eth0", "v"});
-  EXPECT_EQ(dns_names(n, s), "10.89.0.1\nc1 10.89.0.2  c1,db\n");
 }

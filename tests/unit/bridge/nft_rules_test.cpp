@@ -67,6 +67,13 @@ TEST(NftRules, PublishedPortsDnat) {
   auto s = nft_script({n});
   EXPECT_TRUE(has(s, "fib daddr type local tcp dport 8080 dnat ip to 10.89.0.2:80 comment \"netd:a:port:web:tcp:8080\""));
   EXPECT_TRUE(has(s, "fib daddr type local udp dport 5353 dnat ip to 10.89.0.3:53"));
+  // The same DNAT for connections made inside the rootless netns, in its own chain.
+  EXPECT_TRUE(has(s, "fib daddr type local tcp dport 8080 dnat ip to 10.89.0.2:80 comment \"netd:a:port-local:web:tcp:8080\""));
+  auto out = s.find("chain output {");
+  ASSERT_NE(out, std::string::npos);
+  EXPECT_TRUE(has(s, "type nat hook output priority -100; policy accept;"));
+  EXPECT_GT(s.find("port-local:web:tcp:8080"), out);
+  EXPECT_LT(s.find("\"netd:a:port:web:tcp:8080\""), out);
   auto n2 = n;
   n2.internal = true;
   EXPECT_FALSE(has(nft_script({n2}), "dnat"));
@@ -75,6 +82,7 @@ TEST(NftRules, PublishedPortsDnat) {
 TEST(NftRules, CommentsMatchRules) {
   std::vector<FirewallNetwork> nets{net("a", "netdbr0", "10.89.0.0/24", "10.89.0.1", false),
                                     net("b", "netdbr1", "10.89.1.0/24", "10.89.1.1", true)};
+  nets[0].ports.push_back({"tcp", 8080, 80, *parse_ipv4("10.89.0.2"), "web"});
   auto s = nft_script(nets);
   auto cs = expected_comments(nets);
   size_t rules = 0;
