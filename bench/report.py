@@ -26,6 +26,8 @@ PEERS = ["slirp4netns", "pasta", "pasta-new", "loopback"]
 METRICS = [
     ("tcp_c2h_65520", "TCP container->host, MTU 65520", "Gbit/s", True, "tcp_c2h_65520", "iperf_tcp"),
     ("tcp_h2c_65520", "TCP host->container, MTU 65520", "Gbit/s", True, "tcp_h2c_65520", "iperf_tcp"),
+    ("tcp6_c2h_65520", "TCP over IPv6 container->host ::1, MTU 65520", "Gbit/s", True, "tcp6_c2h_65520", "iperf_tcp"),
+    ("tcp6_h2c_65520", "TCP over IPv6 host ::1->container, MTU 65520", "Gbit/s", True, "tcp6_h2c_65520", "iperf_tcp"),
     ("tcp_c2h_1500", "TCP container->host, MTU 1500", "Gbit/s", True, "tcp_c2h_1500", "iperf_tcp"),
     ("tcp_h2c_1500", "TCP host->container, MTU 1500", "Gbit/s", True, "tcp_h2c_1500", "iperf_tcp"),
     ("udp_c2h_65520", "UDP container->host, 1400 B, received", "Gbit/s", True, "udp_c2h_65520", "iperf_udp"),
@@ -222,6 +224,7 @@ def draw(path, table, tools, facts):
     panels = [
         ("Throughput, Gbit/s\n(higher is better)", False,
          [("tcp_c2h_65520", "TCP c->h\n65520"), ("tcp_h2c_65520", "TCP h->c\n65520"),
+          ("tcp6_c2h_65520", "TCP6 c->h\n65520"), ("tcp6_h2c_65520", "TCP6 h->c\n65520"),
           ("tcp_c2h_1500", "TCP c->h\n1500"), ("tcp_h2c_1500", "TCP h->c\n1500"),
           ("udp_c2h_65520", "UDP c->h\nreceived")]),
         ("Request/response latency, us, log scale\n(lower is better)", True,

@@ -60,7 +60,7 @@ fi
 # The namespace part's hard limit: generous per line, so it only ends a run
 # that hangs (a normal full run of 4 tools takes about 2 minutes per round).
 ntools=$(wc -w <<<"$TOOLS")
-LIMIT=$((120 + ROUNDS * ntools * (6 * (DUR + 3) + 15)))
+LIMIT=$((120 + ROUNDS * ntools * (8 * (DUR + 3) + 15)))
 
 # Machine facts and versions, for the report.
 pasta_version() { dpkg-query -W -f='${Version}' passt 2>/dev/null || echo unknown; }

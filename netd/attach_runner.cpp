@@ -103,6 +103,21 @@ int run_attach(const AttachConfig& a) {
   }
   cfg->mtu = a.mtu;
   cfg->host_loopback = !a.disable_host_loopback;
+  cfg->ipv6 = a.ipv6;
+  if (a.ipv6 && a.mtu < 1280) {
+    // IPv6 links carry at least 1280 bytes (RFC 8200 5): keep such a guest IPv4-only.
+    LOG_WARN("IPv6 disabled: MTU %u is below IPv6's minimum of 1280", a.mtu);
+    cfg->ipv6 = false;
+  }
+  if (auto r = cfg->set_cidr6(a.cidr6); !r) {
+    std::fprintf(stderr, "%s: --cidr6: %s\n", prog, r.error().c_str());
+    return a.arg_error_status;
+  }
+  if (auto r = cfg->set_dns_search(a.dns_search); !r) {
+    std::fprintf(stderr, "%s: --dns-search: %s\n", prog, r.error().c_str());
+    return a.arg_error_status;
+  }
+
   auto servers = dns_servers(a);
   if (!servers) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
@@ -121,6 +136,7 @@ int run_attach(const AttachConfig& a) {
   topts.guest_cidr = cfg->guest.to_string() + "/" + std::to_string(cfg->cidr.prefix);
   topts.gateway = cfg->gateway.to_string();
   if (!a.mac.empty()) topts.mac = a.mac;
+  topts.ipv6 = cfg->ipv6;
   topts.offload = !a.no_offload;
   auto tapfd = tap::open_tap(a.target, topts);
   if (!tapfd) {
@@ -228,6 +244,10 @@ int run_attach(const AttachConfig& a) {
   LOG_INFO("attached %s in %s: guest %s, gateway %s, dns %s, mtu %u%s", a.tap_name.c_str(),
            a.target.describe().c_str(), cfg->guest.to_string().c_str(), cfg->gateway.to_string().c_str(),
            cfg->dns.to_string().c_str(), a.mtu, cfg->host_loopback ? "" : ", host loopback disabled");
+  if (cfg->ipv6) {
+    LOG_INFO("IPv6: prefix %s (guest by SLAAC), gateway %s, dns %s", cfg->cidr6.to_string().c_str(),
+             cfg->gateway6.to_string().c_str(), cfg->dns6.to_string().c_str());
+  }
   if (a.ready_fd >= 0) {
     if (::write(a.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", a.ready_fd);
     ::close(a.ready_fd);

@@ -33,6 +33,9 @@ struct AttachConfig {
   bool configure = false;
   unsigned mtu = 65520;
   std::string cidr = "10.0.2.0/24";
+  bool ipv6 = true;                        // netd slirp4netns: only with --enable-ipv6
+  std::string cidr6 = "fd00::/64";
+  std::vector<std::string> dns_search;     // DHCPv6 search list
   bool disable_host_loopback = false;
   std::vector<std::string> dns_upstreams;  // empty: /etc/resolv.conf
   bool disable_dns = false;

@@ -115,7 +115,9 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     // reported; only then is it reused.
     bool closing = false;
     int inflight = 0;
-    SockAddr peer;  // connect() reads it asynchronously
+    // connect() reads it when the ring submits, after later actions may have
+    // grown `sockets`: so it lives on the heap, where moves leave it alone.
+    std::unique_ptr<SockAddr> peer;
   };
   // A buffer that must live until its write/send completes.
   struct PendingWrite {
@@ -639,8 +641,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     ::setsockopt(sock.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     uint32_t slot = add_socket(std::move(sock), o.flow, SocketKind::Tcp);
     SocketSlot& s = sockets[slot];
-    s.peer = sa;
-    io_uring_prep_connect(ring->sqe({Op::TcpConnect, s.generation, slot}), s.fd.get(), s.peer.get(), s.peer.len);
+    s.peer = std::make_unique<SockAddr>(sa);
+    io_uring_prep_connect(ring->sqe({Op::TcpConnect, s.generation, slot}), s.fd.get(), s.peer->get(), s.peer->len);
     ++s.inflight;
   }
 

@@ -48,11 +48,14 @@ class Stack {
   void on_socket_error(Time now, SocketKind kind, FlowId flow, int err, Actions& out);
   void on_dns_reply(Time now, uint64_t token, const Expected<std::vector<std::byte>, int>& reply,
                     Actions& out);
-  // Published ports lead to the guest's IPv4 address. The guest sees each
+  // Published ports. An IPv6 client reaches the guest over IPv6 once netd
+  // knows the guest's IPv6 address (learned from its DAD), unless `guest`
+  // names an IPv4 address; everything else goes over IPv4. The guest sees each
   // client's own address, except for clients it could not route back to
-  // (loopback, its own subnet, IPv6 clients, unknown ones: 0.0.0.0), which
-  // appear as the gateway. `guest` is the address inside the namespace the
-  // port leads to (default: the guest address).
+  // (loopback, link-local, its own subnet, IPv6 clients carried over IPv4,
+  // unknown ones: 0.0.0.0), which appear as the gateway of that family.
+  // `guest` is the IPv4 address inside the namespace the port leads to
+  // (default: the guest address; an API forward's guest_addr).
   //
   // A published TCP port accepted a connection from client:client_port for
   // guest_port. Returns the flow for the accepted socket, or nullopt to refuse.
@@ -98,8 +101,13 @@ class Stack {
   // and returns nullopt on failure.
   template <class View>
   std::optional<View> parse_l4(const wire::IpView& ip, bool offloaded);
-  // The source address the guest sees for a host client of a published port.
-  wire::Ipv4Addr seen_from_guest(const wire::IpAddr& client) const;
+  // How a published port's host client enters the guest: the source address
+  // the guest sees and the guest address, always of one family.
+  struct InboundPath {
+    wire::IpAddr seen;
+    wire::IpAddr guest;
+  };
+  InboundPath inbound_path(const wire::IpAddr& client, std::optional<wire::Ipv4Addr> guest) const;
 
   EngineContext ctx_;
   FlowId next_flow_ = 1;

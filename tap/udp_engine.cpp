@@ -61,10 +61,10 @@ void UdpEngine::on_host_datagram(Time now, FlowId flow, std::span<const std::byt
 }
 
 std::optional<FlowId> UdpEngine::on_published_datagram(Time now, uint32_t listener, const HostPeer& peer,
-                                                       wire::Ipv4Addr seen, wire::Ipv4Addr guest,
+                                                       const wire::IpAddr& seen, const wire::IpAddr& guest,
                                                        uint16_t guest_port, std::span<const std::byte> data,
                                                        Actions& out) {
-  if (data.size() > kMaxPayload) {
+  if (data.size() > (guest.is_v4() ? kMaxPayload : kMaxPayload6)) {
     // An IPv6 client can send more than one IPv4 datagram holds.
     ++ctx_.counters.udp_published_drops;
     return std::nullopt;

@@ -41,8 +41,10 @@ class UdpEngine {
   static constexpr size_t kMaxFlows = 4096;
   static constexpr Duration kUnrepliedTimeout = seconds(30);
   static constexpr Duration kRepliedTimeout = seconds(120);
-  // Largest payload of one IPv4 UDP datagram (65535 - IPv4 and UDP headers).
+  // Largest payload of one UDP datagram to the guest: IPv4's total length
+  // counts the IPv4 and UDP headers, IPv6's payload length only the UDP header.
   static constexpr size_t kMaxPayload = 65535 - 20 - 8;
+  static constexpr size_t kMaxPayload6 = 65535 - 8;
 
   UdpEngine(EngineContext& ctx, FlowId& next_flow) : ctx_(ctx), flows_(next_flow, kMaxFlows) {}
 
@@ -55,7 +57,8 @@ class UdpEngine {
   // Returns the flow, or nullopt when the datagram was dropped (counted: the
   // table is full, or that 4-tuple belongs to another client).
   std::optional<FlowId> on_published_datagram(Time now, uint32_t listener, const HostPeer& peer,
-                                              wire::Ipv4Addr seen, wire::Ipv4Addr guest, uint16_t guest_port,
+                                              const wire::IpAddr& seen, const wire::IpAddr& guest,
+                                              uint16_t guest_port,
                                               std::span<const std::byte> data, Actions& out);
   // The published socket `listener` was closed: its inbound flows end.
   void forget_listener(uint32_t listener, Actions& out);

@@ -136,6 +136,16 @@ world_up() {
 
 in_world() { nsenter --net="/proc/$WORLD/ns/net" -- "$@"; }
 
+# world_ipv6_up: IPv6 on the world link (after world_up): the world host is
+# 2001:db8::10/64, the host side 2001:db8::1 (documentation prefix, RFC 3849;
+# it exists only on this veth). nodad: usable at once.
+world_ipv6_up() {
+  ip addr add 2001:db8::1/64 dev veth-h nodad
+  in_world ip addr add 2001:db8::10/64 dev veth-w nodad
+  in_world ip -6 route add default via 2001:db8::1
+  retry 30 ping -6 -c1 -W1 2001:db8::10 || fail "world host not reachable over IPv6 from the host namespace"
+}
+
 # wait_listening PORT [CMD-PREFIX...]: until something listens on PORT (TCP
 # or UDP) in the namespace the prefix runs in; servers start in the background.
 wait_listening() {
@@ -148,15 +158,18 @@ wait_listening() {
   fail "nothing listens on port $port"
 }
 
-# world_server MODE PORT: a servers.py peer on 198.51.100.10.
+# world_server MODE PORT [ADDR]: a servers.py peer on 198.51.100.10 (or ADDR,
+# e.g. 2001:db8::10); SERVER_PID is the peer's own pid (nsenter execs it), so
+# a test can kill exactly it.
 world_server() {
-  in_world "$PY" "$SERVERS" "$1" 198.51.100.10 "$2" &
-  PIDS+=("$!")
+  nsenter --net="/proc/$WORLD/ns/net" -- "$PY" "$SERVERS" "$1" "${3:-198.51.100.10}" "$2" &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
   wait_listening "$2" in_world
 }
-# host_server MODE PORT: a servers.py peer on the host's 127.0.0.1.
+# host_server MODE PORT [ADDR]: a servers.py peer on the host's 127.0.0.1 (or ADDR, e.g. ::1).
 host_server() {
-  "$PY" "$SERVERS" "$1" 127.0.0.1 "$2" &
+  "$PY" "$SERVERS" "$1" "${3:-127.0.0.1}" "$2" &
   PIDS+=("$!")
   wait_listening "$2" env
 }
@@ -168,16 +181,47 @@ container_up() {
   PIDS+=("$CTR")
   wait_ns "$CTR" user || fail "container user namespace did not appear"
   wait_ns "$CTR" net || fail "container namespace did not appear"
+  # Entering before unshare has written the uid map fails with EPERM: wait
+  # for its exec of sleep, which comes after.
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(cat "/proc/$CTR/comm" 2>/dev/null)" == sleep ]] && break
+    sleep 0.02
+  done
   in_ctr ip link set lo up
 }
 
 in_ctr() {
   nsenter --preserve-credentials --user="/proc/$CTR/ns/user" --net="/proc/$CTR/ns/net" -- "$@"
 }
+# in_ctr_bg CMD...: in_ctr in the background; BG_PID is CMD's own pid (nsenter
+# execs it), so a test can kill exactly that process.
+in_ctr_bg() {
+  nsenter --preserve-credentials --user="/proc/$CTR/ns/user" --net="/proc/$CTR/ns/net" -- "$@" &
+  BG_PID=$!
+  PIDS+=("$BG_PID")
+}
 
-# netd_attach [ARGS...]: start `netd attach ARGS... $CTR` and wait for its
-# ready byte. DNS goes to the world's test server unless ARGS say otherwise.
-netd_attach() {
+# wait_slaac [PREFIX]: prints the container's global address on tap0 in
+# PREFIX (default fd00::) once duplicate address detection finished; fails
+# after 20 s.
+wait_slaac() {
+  local a
+  for ((i = 0; i < 100; i++)); do
+    a=$(in_ctr ip -6 -o addr show dev tap0 scope global | grep -v tentative |
+      grep -o "${1:-fd00::}[0-9a-f:]*/64" || true)
+    if [[ -n "$a" ]]; then
+      echo "$a"
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "no SLAAC address on tap0: $(in_ctr ip -6 addr show dev tap0)"
+}
+
+# run_netd_ready ARGS...: start "$NETD_BIN" ARGS... in the background with fd 3
+# as its ready fd (and fd 5 reading $NETD_EXIT_PIPE, /dev/null when unset),
+# capabilities dropped for an unprivileged outer user; wait for the ready byte.
+run_netd_ready() {
   local fifo="$T/ready"
   rm -f "$fifo"
   mkfifo "$fifo"
@@ -186,13 +230,35 @@ netd_attach() {
   if [[ "$NETD_HARNESS_OUTER_UID" != 0 ]]; then
     run=(setpriv --bounding-set=-all --inh-caps=-all)
   fi
-  "${run[@]}" "$NETD_BIN" attach --ready-fd 3 "$@" "$CTR" 3>"$fifo" >>"$NETD_LOG" 2>&1 &
+  "${run[@]}" "$NETD_BIN" "$@" 3>"$fifo" 5<"${NETD_EXIT_PIPE:-/dev/null}" >>"$NETD_LOG" 2>&1 &
   NETD_PID=$!
   PIDS+=("$NETD_PID")
   local byte=""
   read -r -t 10 -n 1 byte <&"$ready_fd" || true
   exec {ready_fd}<&-
-  [[ "$byte" == "1" ]] || fail "netd attach did not become ready (got '$byte')"
+  [[ "$byte" == "1" ]] || fail "netd $1 did not become ready (got '$byte')"
+}
+
+# netd_attach [ARGS...]: start `netd attach ARGS... $CTR` and wait for its
+# ready byte. DNS goes to the world's test server unless ARGS say otherwise.
+netd_attach() { run_netd_ready attach --ready-fd 3 "$@" "$CTR"; }
+
+# netd_slirp4netns [ARGS...]: `netd slirp4netns -r 3 ARGS...` (with `-e 5`
+# reading $NETD_EXIT_PIPE when that is set), until ready.
+netd_slirp4netns() {
+  local exit_fd=()
+  if [[ -n "${NETD_EXIT_PIPE:-}" ]]; then exit_fd=(-e 5); fi
+  run_netd_ready slirp4netns -r 3 "${exit_fd[@]}" "$@"
+}
+
+# wait_exit PID SECONDS: until PID exits (bounded); its exit status in $EXIT_RC.
+wait_exit() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && return 1
+  EXIT_RC=0
+  wait "$1" || EXIT_RC=$?
+  return 0
 }
 
 # dhcp_lease: run busybox udhcpc on tap0 in the container, apply the lease.

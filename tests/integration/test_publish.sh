@@ -21,7 +21,9 @@ wait_listening 8080 in_ctr
 in_ctr "$PY" "$SERVERS" udp-echo 0.0.0.0 5353 &
 PIDS+=("$!")
 wait_listening 5353 in_ctr
-netd_attach --configure --disable-dns -p 127.0.0.1:18080:8080 -p 198.51.100.1:18081:8080 -p 18082:9 \
+# IPv4-only guest: IPv6 clients of published ports then appear as the gateway
+# over IPv4 (test_ipv6.sh covers IPv6 clients reaching an IPv6 guest).
+netd_attach --configure --disable-dns --disable-ipv6 -p 127.0.0.1:18080:8080 -p 198.51.100.1:18081:8080 -p 18082:9 \
   -p '[::1]:18083:8080' -p '[2001:db8::1]:18084:8080' \
   -p 127.0.0.1:18053:5353/udp -p 198.51.100.1:18054-18055:5353-5354/udp -p '[::]:18056:5353/udp' \
   --api-socket "$T/api.sock"

@@ -54,11 +54,11 @@ exec {ready_rd}<&-
 [[ "$byte" == "1" ]] || fail "no ready byte (got '$byte')"
 [[ -S "$API" ]] || fail "API socket missing after ready"
 [[ "$(stat -c %a "$API")" == 600 ]] || fail "API socket mode $(stat -c %a "$API")"
-grep -q "enable-ipv6: IPv6 is not implemented" "$NETD_LOG" || fail "no warning for --enable-ipv6"
+grep -q "IPv6: prefix fd00::/64" "$NETD_LOG" || fail "--enable-ipv6 did not turn IPv6 on"
 status=$(cat "/proc/$NETD_PID/status")
 grep -q "^NoNewPrivs:[[:space:]]*1" <<<"$status" && grep -q "^Seccomp:[[:space:]]*2" <<<"$status" ||
   fail "--enable-sandbox --enable-seccomp: $(grep -E 'NoNewPrivs|Seccomp' <<<"$status")"
-ok "ready byte after start-up; API socket 0600; sandbox and seccomp filter on; a warning for --enable-ipv6"
+ok "ready byte after start-up; API socket 0600; sandbox and seccomp filter on; IPv6 on"
 
 # (captured first: with pipefail, grep -q closing the pipe early could fail the producer)
 addrs=$(in_ctr ip -4 addr show dev tap0)
@@ -69,6 +69,10 @@ grep -q "default via 10.0.2.2" <<<"$routes" || fail "default route missing: $rou
 grep -q "mtu 65520" <<<"$link" || fail "MTU not applied: $link"
 in_ctr ping -c 1 -W 2 10.0.2.2 >/dev/null || fail "ping gateway"
 ok "-c: 10.0.2.100/24, default route, MTU; gateway answers"
+# --enable-ipv6: the guest autoconfigures in fd00::/64 and reaches fd00::2.
+wait_slaac >/dev/null
+in_ctr ping -6 -c 1 -W 3 fd00::2 >/dev/null || fail "--enable-ipv6: no IPv6 to fd00::2: $(in_ctr ip -6 addr show dev tap0)"
+ok "--enable-ipv6: SLAAC address in fd00::/64, fd00::2 answers"
 
 in_ctr "$PY" "$SERVERS" udp-echo 10.0.2.100 5353 &
 PIDS+=("$!")

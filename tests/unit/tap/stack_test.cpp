@@ -438,6 +438,26 @@ TEST_F(StackTest, DnsQueryIsForwardedAndAnswerFramedFromDnsAddress) {
   EXPECT_EQ(ip.dst(), kGuest);
 }
 
+TEST_F(StackTest, DnsRelaysOnlyStandardQueries) {
+  // The upstream may be on the host's loopback: nothing but a query may reach it.
+  auto q = dns_query();
+  auto response = q;
+  response[2] = std::byte{0x81};  // QR set
+  auto notify = q;
+  notify[2] = std::byte{0x21};  // opcode NOTIFY (4)
+  auto two_questions = q;
+  two_questions[5] = std::byte{2};
+  auto truncated_question = std::vector<std::byte>(q.begin(), q.end() - 3);
+  std::vector<std::byte> http(18, std::byte{'G'});
+  for (const auto& bad : {response, notify, two_questions, truncated_question, http, std::vector<std::byte>(12)}) {
+    wire::IpHeader h{.src = kGuest, .dst = kDns, .proto = wire::IpProto::Udp};
+    feed(wire::build_ip_udp(from_guest(), h, 33333, 53, bad));
+    EXPECT_TRUE(out_.to_host.empty());
+  }
+  EXPECT_EQ(stack_.counters().drop_malformed, 6u);
+  EXPECT_EQ(stack_.counters().dns_queries, 0u);
+}
+
 TEST_F(StackTest, DnsUpstreamTimeoutAnswersServfailWithinDeadline) {
   auto q = dns_query();
   wire::IpHeader h{.src = kGuest, .dst = kDns, .proto = wire::IpProto::Udp};
