@@ -209,12 +209,14 @@ def write_md(path, facts, header, rows, notes, png):
         "it was.",
         "",
     ]
-    # bench/ports.sh keeps its own section in the same file: carry it over.
-    marker = "<!-- bench/ports.sh: begin -->"
+    # bench/ports.sh and bench/dns.sh keep their own sections at the end of
+    # the same file (after this part): carry them over.
+    markers = ["<!-- bench/ports.sh: begin -->", "<!-- dns-bench:begin -->"]
     if os.path.exists(path):
         old = open(path, encoding="utf-8").read()
-        if marker in old:
-            lines += [marker + old.split(marker, 1)[1].rstrip("\n"), ""]
+        starts = [old.index(m) for m in markers if m in old]
+        if starts:
+            lines += [old[min(starts):].rstrip("\n"), ""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 
