@@ -113,7 +113,8 @@ void release_member(const Paths& p, RouteSocket& sock, const Member& m) {
 //  - a member whose veth is gone is dropped and its lease released (its
 //    container's netns died, or the rootless netns was re-created);
 //  - a bridge of a network without members is deleted;
-//  - an outward-engine forward that no member records is removed.
+//  - an outward-engine forward that no member records is removed, and a
+//    recorded one the engine lacks (a restarted engine) is added again.
 // The caller then rewrites the firewall and the DNS server from the state.
 void reconcile(const Paths& p, const RootlessNetns& rn, RouteSocket& sock) {
   auto links = sock.link_names();
@@ -162,6 +163,28 @@ void reconcile(const Paths& p, const RootlessNetns& rn, RouteSocket& sock) {
     LOG_WARN("removing port forward %llu: no container records it (an interrupted call?)",
              static_cast<unsigned long long>(id));
     (void)remove_forward(p, id);
+  }
+  // Recorded forwards the engine does not have (it was restarted): publish again.
+  for (const auto& n : *nets) {
+    auto st = load_state(p, n.name);
+    if (!st) continue;
+    bool changed = false;
+    for (auto& m : st->members) {
+      for (auto& port : m.ports) {
+        if (std::find(fwds->begin(), fwds->end(), port.forward_id) != fwds->end()) continue;
+        auto id = add_forward(p, port);
+        if (!id) {
+          LOG_WARN("container %s: cannot publish port %u again: %s", m.container.c_str(), port.host_port,
+                   id.error().c_str());
+          continue;
+        }
+        LOG_WARN("container %s: port %u/%s published again (the outward engine was restarted)", m.container.c_str(),
+                 port.host_port, port.proto.c_str());
+        port.forward_id = *id;
+        changed = true;
+      }
+    }
+    if (changed) (void)save_state(p, n, *st);
   }
 }
 

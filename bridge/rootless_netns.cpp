@@ -243,7 +243,18 @@ std::optional<RootlessNetns> find_rootless_netns(const Paths& p) {
 
 Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool* created) {
   if (created) *created = false;
-  if (auto r = find_rootless_netns(p)) return *r;
+  if (auto r = find_rootless_netns(p)) {
+    // The holder lives; the engine may have died (crash, OOM, kill): start a
+    // new one. Its forwards are gone with it; reconcile publishes them again.
+    if (r->attach_pid && verify(r->attach_pid, r->attach_start_time, nullptr)) return *r;
+    LOG_WARN("the rootless netns' outward engine (pid %d) is gone; starting a new one", static_cast<int>(r->attach_pid));
+    r->attach_pid = spawn_attach(p, r->pid);
+    r->attach_start_time = 0;
+    if (r->attach_pid)
+      if (auto ast = process_start_time(r->attach_pid)) r->attach_start_time = *ast;
+    if (auto s = save_record(p, *r); !s) return unexpected(s.error());
+    return *r;
+  }
   if (auto d = ensure_dir(p.runtime_dir); !d) return unexpected(d.error());
   auto h = spawn_holder();
   if (!h) return unexpected(h.error());
