@@ -136,6 +136,10 @@ Expected<Holder, std::string> spawn_holder() {
 // Starts the outward engine for the holder's namespaces: `netd slirp4netns`
 // with the command line podman gives slirp4netns for its rootless netns, plus
 // an API socket that carries published ports (netd network connect -p).
+// Not yet with --enable-sandbox/--enable-seccomp: under that seccomp filter a
+// forward whose bind fails stops the engine (the error message reads
+// ip_unprivileged_port_start with openat, which the filter blocks), and every
+// network would lose its way out.
 // Returns its pid, or 0 after explaining on stderr why the rootless netns has
 // no way out.
 pid_t spawn_attach(const Paths& p, pid_t holder) {
