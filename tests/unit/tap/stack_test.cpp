@@ -324,8 +324,8 @@ TEST_F(StackTest, DnsRelaysOnlyStandardQueries) {
   auto truncated_question = std::vector<std::byte>(q.begin(), q.end() - 3);
   std::vector<std::byte> http(18, std::byte{'G'});
   for (const auto& bad : {response, notify, two_questions, truncated_question, http, std::vector<std::byte>(12)}) {
-    wire::Ipv4Header h{.src = kGuest, .dst = kDns, .proto = wire::IpProto::Udp};
-    feed(wire::build_ipv4_udp(from_guest(), h, 33333, 53, bad));
+    wire::IpHeader h{.src = kGuest, .dst = kDns, .proto = wire::IpProto::Udp};
+    feed(wire::build_ip_udp(from_guest(), h, 33333, 53, bad));
     EXPECT_TRUE(out_.to_host.empty());
   }
   EXPECT_EQ(stack_.counters().drop_malformed, 6u);
