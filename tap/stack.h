@@ -55,10 +55,22 @@ class Stack {
   std::optional<FlowId> on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
                                        uint16_t guest_port, Actions& out);
   // TCP socket results (see TcpEngine); values are -errno on failure.
-  void on_tcp_connected(Time now, FlowId flow, int err, Actions& out) { tcp_.on_connected(now, flow, err, out); }
-  void on_tcp_readable(Time now, FlowId flow, int err, Actions& out) { tcp_.on_readable(now, flow, err, out); }
-  void on_tcp_received(Time now, FlowId flow, int res, Actions& out) { tcp_.on_received(now, flow, res, out); }
-  void on_tcp_sent(Time now, FlowId flow, int res, Actions& out) { tcp_.on_sent(now, flow, res, out); }
+  void on_tcp_connected(Time now, FlowId flow, int err, Actions& out) {
+    tcp_.on_connected(now, flow, err, out);
+    tcp_.feed_starved(out);
+  }
+  void on_tcp_readable(Time now, FlowId flow, int err, Actions& out) {
+    tcp_.on_readable(now, flow, err, out);
+    tcp_.feed_starved(out);
+  }
+  void on_tcp_received(Time now, FlowId flow, int res, Actions& out) {
+    tcp_.on_received(now, flow, res, out);
+    tcp_.feed_starved(out);
+  }
+  void on_tcp_sent(Time now, FlowId flow, int res, Actions& out) {
+    tcp_.on_sent(now, flow, res, out);
+    tcp_.feed_starved(out);
+  }
 
   // The earliest time on_timer() has work to do, if any.
   std::optional<Time> next_deadline() const;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "tap/stack.h"
+#include "tap/tcp_engine.h"
 #include "tap/wire/builder.h"
 #include "tap/wire/ethernet.h"
 #include "tap/wire/ip.h"
@@ -61,8 +62,17 @@ FlowId flow_of(const HostOp& op) {
   }, op);
 }
 
+// Small limits, so the fuzzer reaches them: 4 pending connects, and a TCP
+// memory budget of two ring chunks (starved connections, zero windows).
+StackConfig small_limits() {
+  StackConfig c = *StackConfig::from_cidr("10.0.2.0/24");
+  c.tcp_max_connecting = 4;
+  c.tcp_buffer_budget = 2 * TcpEngine::kQueueBytes;
+  return c;
+}
+
 struct Driver {
-  StackConfig cfg = *StackConfig::from_cidr("10.0.2.0/24");
+  StackConfig cfg = small_limits();
   Stack stack{cfg};
   Actions out;
   Time now{seconds(1)};
