@@ -87,6 +87,7 @@ struct TcpConn {
 
   // ---- timers ----
   bool connecting = false;    // TcpConnect in flight
+  bool starved = false;       // waiting in TcpEngine::starved_ for a ring chunk
   Time rto_at{};              // retransmission (or persist / connect) deadline
   bool rto_armed = false;
   Duration rto{};

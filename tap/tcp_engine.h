@@ -41,6 +41,7 @@
 // is a deadline the loop asks for through next_deadline().
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -97,6 +98,9 @@ class TcpEngine {
 
   std::optional<Time> next_deadline() const;
   void on_timer(Time now, Actions& out);
+  // Gives connections starved by the memory budget their turn once chunks are
+  // free again; the Stack calls it after every TCP event.
+  void feed_starved(Actions& out);
 
   size_t conn_count() const { return conns_.size(); }
   // For tests: the state of the connection with this guest 4-tuple.
@@ -150,7 +154,12 @@ class TcpEngine {
 
   EngineContext& ctx_;
   FlowId& next_flow_;
-  ChunkPool pool_{kQueueBytes, 64};
+  ChunkPool pool_;
+  size_t connecting_ = 0;  // TcpConnect requests in flight (the cfg's tcp_max_connecting)
+  // Connections that wanted a ring chunk while the pool's budget was spent;
+  // fed (pump_from_host / window update) as chunks come back.
+  std::deque<FlowId> starved_;
+  void starve(TcpConn& c);
   std::unordered_map<FlowId, std::unique_ptr<TcpConn>> conns_;
   std::unordered_map<FlowKey, FlowId, FlowKeyHash> by_key_;
   // Connections freed during the current event; destroyed at the next one,

@@ -122,6 +122,7 @@ StackConfig test_config(uint32_t mtu = 65520) {
   EXPECT_TRUE(c.has_value());
   c->mtu = mtu;
   c->tap_offload = false;  // plain frames with full checksums, one segment per frame
+  c->tcp_max_connecting = TcpEngine::kMaxConns;  // ConnectionLimit* tests fill the table with SYNs
   return *c;
 }
 
@@ -1707,6 +1708,33 @@ TEST_F(TcpNoConnection, ConnectionsAreCountedAndKeptApart) {
   connected();
   EXPECT_EQ(state(), TcpState::SynReceived);
   EXPECT_EQ(counters().tcp_conns_closed, 1u);
+}
+
+TEST(TcpLimits, PendingConnectsBeyondTheCapAreRefusedWithRst) {
+  auto cfg = test_config();
+  cfg.tcp_max_connecting = 2;
+  TcpHarness h(cfg);
+  h.gport = 2000;
+  h.syn();
+  ASSERT_EQ(h.count<TcpConnect>(), 1u);
+  FlowId first = h.flow;
+  h.gport = 2001;
+  h.syn();
+  ASSERT_EQ(h.count<TcpConnect>(), 1u);
+  h.gport = 2002;
+  h.syn();
+  EXPECT_EQ(h.count<TcpConnect>(), 0u);
+  auto r = h.only_seg();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->flags, kRst | kAck);
+  EXPECT_EQ(h.counters().tcp_connect_limit, 1u);
+  h.flow = first;
+  h.gport = 2000;
+  h.connected();  // one connect finished: room for one more
+  h.gport = 2003;
+  h.syn();
+  EXPECT_EQ(h.count<TcpConnect>(), 1u);
+  EXPECT_EQ(h.counters().tcp_connect_limit, 1u);
 }
 
 TEST_F(TcpNoConnection, ConnectionLimitRefusesNewSynsWithRst) {
