@@ -108,13 +108,16 @@ class Ring {
   // `timeout` passes (nullopt: no limit). Returns 0 or -errno (-ETIME/-EINTR
   // are normal wake-ups).
   int submit_and_wait(std::optional<Duration> timeout);
-  // Calls fn(const io_uring_cqe&) for every completion ready now, then marks
-  // them seen. Returns how many there were.
+  // Calls fn(const io_uring_cqe&) for the completions ready now, at most
+  // `max` of them, then marks those seen. Returns how many there were. The
+  // rest stay queued for the next call (a later submit_and_wait returns at
+  // once while any are ready).
   template <class Fn>
-  unsigned for_each_completion(Fn&& fn) {
+  unsigned for_each_completion(Fn&& fn, unsigned max = ~0u) {
     unsigned head, n = 0;
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(&ring_, head, cqe) {
+      if (n == max) break;
       fn(*cqe);
       ++n;
     }

@@ -41,6 +41,8 @@ constexpr uint32_t kBufferSize = 65536 + 256;
 constexpr size_t kVnetHdrLen = sizeof(VnetHeader);
 // Frames read per readiness notification before other completions get a turn.
 constexpr int kTapBatch = 64;
+// Completions handled per loop round (see run()).
+constexpr unsigned kCompletionBatch = 256;
 // Bounded work per wake-up when actions trigger more actions synchronously.
 constexpr int kMaxActionRounds = 8;
 
@@ -117,12 +119,6 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     int inflight = 0;
     SockAddr peer;  // connect() reads it at submit time (see `sockets`)
   };
-  // A buffer that must live until its write/send completes.
-  struct PendingWrite {
-    std::vector<std::byte> data;
-    uint32_t socket_slot = 0;  // for sends: whose error to report
-    uint16_t socket_generation = 0;
-  };
   // A published port: its host socket and where its traffic goes. Slots are
   // never reused (ports are added rarely), so a completion for a removed
   // one finds it not live.
@@ -161,8 +157,6 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   std::deque<SocketSlot> sockets;
   std::vector<uint32_t> free_sockets;
   std::unordered_map<FlowId, uint32_t> slot_of_flow;
-  std::vector<PendingWrite> writes;
-  std::vector<uint32_t> free_writes;
   std::unique_ptr<dns::Forwarder> forwarder;
   std::unordered_map<int, PollState> polls;
   std::vector<Listener> listeners;
@@ -513,16 +507,6 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     table.emplace_back();
     return static_cast<uint32_t>(table.size() - 1);
   }
-  uint32_t hold(std::vector<std::byte> data, uint32_t slot = 0, uint16_t gen = 0) {
-    uint32_t i = take_slot(writes, free_writes);
-    writes[i] = PendingWrite{std::move(data), slot, gen};
-    return i;
-  }
-  void release(uint32_t i) {
-    if (i >= writes.size()) return;
-    writes[i].data = {};
-    free_writes.push_back(i);
-  }
 
   // ---- actions -> submissions ---------------------------------------------
   void apply_actions(Time now) {
@@ -724,13 +708,23 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     }
   }
 
-  void apply(Time, SendOnSocket& o) {
+  // A datagram (UDP, or an echo request on a ping socket) goes out with a
+  // plain non-blocking send, like the tap writes: it either leaves at once or
+  // is dropped (a full send buffer: counted, as a router with a full queue
+  // would). A ring send would wait for room while holding a copy of every
+  // datagram of a flood (measured: 34 000 in flight, 30 MB).
+  void apply(Time now, SendOnSocket& o) {
     auto it = slot_of_flow.find(o.flow);
     if (it == slot_of_flow.end()) return;  // the open failed; the engine was told
     SocketSlot& s = sockets[it->second];
-    uint32_t i = hold(std::move(o.data), it->second, s.generation);
-    io_uring_prep_send(ring->sqe({Op::SocketSend, 0, i}), s.fd.get(), writes[i].data.data(),
-                       writes[i].data.size(), MSG_NOSIGNAL);
+    if (::send(s.fd.get(), o.data.data(), o.data.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return;
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+      ++stack_counters().host_send_full;
+      return;
+    }
+    // ECONNREFUSED and friends: an ICMP error the connected socket recorded.
+    stack.on_socket_error(now, s.kind, s.flow, err, actions);
   }
 
   void apply(Time now, SendToPeer& o) {
@@ -810,17 +804,6 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         if (!(cqe.flags & IORING_CQE_F_MORE)) arm_tap_poll();
         return;
       case Op::SocketRecv: return on_socket_recv(now, tag, cqe);
-      case Op::SocketSend: {
-        if (tag.slot >= writes.size()) return;
-        PendingWrite& w = writes[tag.slot];
-        if (cqe.res < 0 && w.socket_slot < sockets.size()) {
-          SocketSlot& s = sockets[w.socket_slot];
-          if (s.live && s.generation == w.socket_generation)
-            stack.on_socket_error(now, s.kind, s.flow, -cqe.res, actions);
-        }
-        release(tag.slot);
-        return;
-      }
       case Op::PollFd: return on_poll(tag, cqe);
       case Op::SignalRead: return on_signal(cqe);
       case Op::PidExit:
@@ -841,6 +824,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       case Op::Control:
         return on_control(cqe);
       case Op::Cancel:
+      case Op::SocketSend:  // netd forward's; datagrams here are sent directly
       case Op::None:
         return;
     }
@@ -968,9 +952,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       auto deadline = next_deadline(now);
       std::optional<Duration> timeout;
       if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
-      // Frames waiting on the tap, or actions left by a bounded apply round:
-      // do not sleep.
-      if (tap_backlog || udp_backlog || !actions.to_tap.empty() || !actions.to_host.empty())
+      // Frames waiting on the tap, actions left by a bounded apply round, or
+      // completions left by a bounded round: do not sleep.
+      if (tap_backlog || udp_backlog || !actions.to_tap.empty() || !actions.to_host.empty() ||
+          io_uring_cq_ready(ring->raw()) > 0)
         timeout = Duration::zero();
       int rc = ring->submit_and_wait(timeout);
       if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
@@ -978,7 +963,11 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         return 1;
       }
       now = Clock::now();
-      ring->for_each_completion([&](const io_uring_cqe& c) { on_completion(now, c); });
+      // At most kCompletionBatch per round: every completion may add a frame
+      // for the guest, and those are written only in apply_actions, so an
+      // unbounded round (a full completion queue after the loop was
+      // descheduled in a flood) would hold thousands of frames at once.
+      ring->for_each_completion([&](const io_uring_cqe& c) { on_completion(now, c); }, kCompletionBatch);
       sock_rx->commit();
       if (tap_backlog) drain_tap(now);
       if (udp_backlog) drain_udp_backlog(now);
