@@ -35,6 +35,8 @@
 HERE_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../tests/integration/lib.sh
 source "$HERE_BENCH/../tests/integration/lib.sh"
+# shellcheck source=common.sh
+source "$HERE_BENCH/common.sh"
 trap - ERR
 set +e
 
@@ -53,13 +55,6 @@ iperf_server() {
   IPERF_SRV=$!
   PIDS+=("$IPERF_SRV")
   retry 30 bash -c "ss -Hltn 'sport = :$IPERF_PORT' | grep -q LISTEN"
-}
-stop_pid() {
-  [[ -n "$1" ]] || return 0
-  kill "$1" 2>/dev/null
-  for ((k = 0; k < 30; k++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
 }
 
 # run_client TOOL CMD...: runs CMD in the tool's client place (the container, or
@@ -114,12 +109,6 @@ wait_default_route() {
   return 1
 }
 
-# wait_ready_fifo FIFO_FD: the tool's ready byte, within 10 s.
-read_ready() {
-  local byte=""
-  read -r -t 10 -n 1 byte <&"$1" || true
-  [[ "$byte" == 1 ]]
-}
 
 # start_tool TOOL MTU: a new container and TOOL attached to it; sets TOOL_PID.
 # Returns non-zero (reason in $START_ERR) when the tool did not come up.

@@ -209,6 +209,12 @@ def write_md(path, facts, header, rows, notes, png):
         "it was.",
         "",
     ]
+    # bench/ports.sh keeps its own section in the same file: carry it over.
+    marker = "<!-- bench/ports.sh: begin -->"
+    if os.path.exists(path):
+        old = open(path, encoding="utf-8").read()
+        if marker in old:
+            lines += [marker + old.split(marker, 1)[1].rstrip("\n"), ""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 

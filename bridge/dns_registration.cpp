@@ -33,7 +33,8 @@ std::vector<dns::NetworkConfig> dns_configs(const std::vector<Network>& nets,
         continue;
       }
       dns::ContainerEntry e;
-      e.id = m.container;
+      // One container on several networks is one id, so it sees all of them.
+      e.id = m.netns_id.empty() ? "name:" + m.container : "netns:" + m.netns_id;
       e.v4.push_back(*a);
       e.names.push_back(dns::lower_ascii(m.container));
       for (const auto& al : m.aliases) e.names.push_back(dns::lower_ascii(al));

@@ -10,6 +10,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -132,6 +133,17 @@ Expected<void, std::string> RouteSocket::ensure_bridge(const std::string& name, 
     LinkPtr l{rtnl_link_alloc()};
     rtnl_link_set_name(l.p, name.c_str());
     rtnl_link_set_type(l.p, "bridge");
+    // A bridge without an address of its own takes the lowest address of its
+    // ports, so it changes when members come and go, and every container's
+    // ARP entry for the gateway goes stale (queries to the DNS server time out
+    // until it is re-resolved). A fixed, random, locally administered address
+    // keeps the gateway where the containers last saw it.
+    unsigned char mac[6];
+    if (::getrandom(mac, sizeof mac, 0) == static_cast<ssize_t>(sizeof mac)) {
+      mac[0] = static_cast<unsigned char>((mac[0] & 0xfe) | 0x02);
+      AddrPtr a{nl_addr_build(AF_LLC, mac, sizeof mac)};
+      if (a.p) rtnl_link_set_addr(l.p, a.p);
+    }
     int rc = rtnl_link_add(sk_, l.p, NLM_F_CREATE | NLM_F_EXCL);
     if (rc < 0 && rc != -NLE_EXIST) return unexpected("cannot create bridge " + name + ": " + nlerr(rc));
   }

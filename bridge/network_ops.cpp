@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -420,6 +421,9 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   m.aliases = o.aliases;
   m.ipv4 = to_string(addr);
   m.netns = o.netns;
+  struct stat ns_st {};
+  if (::fstat(ctr_net->get(), &ns_st) == 0)
+    m.netns_id = std::to_string(ns_st.st_dev) + ":" + std::to_string(ns_st.st_ino);
   m.interface = o.interface;
   m.host_veth = "veth" + random_hex(4);
 

@@ -33,6 +33,7 @@ std::string serialize_state(const NetworkState& s) {
                   {"aliases", m.aliases},
                   {"ipv4", m.ipv4},
                   {"netns", m.netns},
+                  {"netns_id", m.netns_id},
                   {"interface", m.interface},
                   {"host_veth", m.host_veth},
                   {"ports", std::move(ports)}});
@@ -54,6 +55,7 @@ Expected<NetworkState, std::string> parse_state(std::string_view text) {
         m.aliases = e.value("aliases", std::vector<std::string>{});
         m.ipv4 = e.value("ipv4", "");
         m.netns = e.value("netns", "");
+        m.netns_id = e.value("netns_id", "");
         m.interface = e.value("interface", "eth0");
         m.host_veth = e.value("host_veth", "");
         if (auto pt = e.find("ports"); pt != e.end() && pt->is_array()) {

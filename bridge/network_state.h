@@ -36,6 +36,7 @@ struct Member {
   std::vector<std::string> aliases;  // --alias
   std::string ipv4;                  // leased address, "10.89.0.2"
   std::string netns;                 // the --netns argument as given (path or pid)
+  std::string netns_id;              // "DEV:INO" of that netns: one container on several networks
   std::string interface = "eth0";    // name inside the container
   std::string host_veth;             // veth end on the bridge in the rootless netns
   std::vector<PublishedPort> ports;  // -p

@@ -6,12 +6,13 @@
 // ready byte are written, so "ready" means packets flow. The sequence itself
 // is shared with `netd slirp4netns`: netd/attach_runner.h.
 #include <CLI/CLI.hpp>
-#include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "common/log.h"
 #include "netd/attach_runner.h"
+#include "netd/cli_parse.h"
 #include "netd/commands.h"
 #include "netd/target_arg.h"
 
@@ -39,6 +40,7 @@ struct AttachArgs {
   std::string log_level = "info";
   bool no_offload = false;
   std::vector<std::string> publish;
+  std::string api_socket;
   bool sandbox = true;
   bool seccomp = true;
 };
@@ -86,9 +88,15 @@ void build_cli(CLI::App& app, AttachArgs& a) {
   app.add_option("--pid-file", a.pid_file, "write netd's pid to this file (removed at exit)");
   app.add_option("--pcap", a.pcap, "write every frame crossing the tap to this pcap file");
   app.add_option("-p,--publish", a.publish,
-                 "publish a TCP port: [HOSTIP:]HOSTPORT[-END]:GUESTPORT[-END][/tcp] (repeatable). The guest\n"
-                 "sees each client's real address (loopback clients appear as the gateway)")
+                 "publish a port: [HOSTIP:]HOSTPORT[-END]:GUESTPORT[-END][/tcp|/udp] (repeatable; IPv6\n"
+                 "host addresses in brackets). The guest sees each client's real address (loopback\n"
+                 "clients appear as the gateway; IPv6 clients reach an IPv6 guest over IPv6, an\n"
+                 "IPv4-only guest from the gateway); UDP replies leave from the published port")
       ->allow_extra_args(false);
+  app.add_option("--api-socket", a.api_socket,
+                 "serve the JSON control API on this unix socket (mode 0600): slirp4netns'\n"
+                 "add_hostfwd/list_hostfwd/remove_hostfwd (published through the tap stack, client\n"
+                 "addresses kept), list_flows, get_counters; see `netd ctl`");
   app.add_flag("--no-offload", a.no_offload,
                "open the tap without virtio-net offloads (full checksums in --pcap captures; slower)");
   app.add_flag("--enable-sandbox,!--disable-sandbox", a.sandbox,
@@ -108,28 +116,34 @@ void build_cli(CLI::App& app, AttachArgs& a) {
 }
 
 }  // namespace
+}  // namespace netd::cmd
 
-int attach(int argc, char** argv) {
+namespace netd::cli {
+
+ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  ParsedAttach r;
   CLI::App app{"", "netd attach"};
-  AttachArgs a;
-  build_cli(app, a);
+  cmd::AttachArgs a;
+  cmd::build_cli(app, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    r.exit_status = app.exit(e, out, err);
+    return r;
   }
-  log::set_level(log::parse_level(a.log_level));
-
+  r.level = log::parse_level(a.log_level);
   if (!a.netns_path.empty() && !a.target.empty()) {
-    std::fprintf(stderr, "netd attach: give either a positional target or --netns, not both\n");
-    return 2;
+    err << "netd attach: give either a positional target or --netns, not both\n";
+    r.exit_status = 2;
+    return r;
   }
-  auto target = cli::parse_target(a.netns_path.empty() ? a.target : a.netns_path, a.userns_path);
+  auto target = parse_target(a.netns_path.empty() ? a.target : a.netns_path, a.userns_path);
   if (!target) {
-    std::fprintf(stderr, "netd attach: %s\n", target.error().c_str());
-    return 2;
+    err << "netd attach: " << target.error() << "\n";
+    r.exit_status = 2;
+    return r;
   }
-  AttachConfig cfg;
+  AttachConfig& cfg = r.cfg;
   cfg.prog = "netd attach";
   cfg.target = *target;
   cfg.tap_name = a.tap_name;
@@ -148,9 +162,21 @@ int attach(int argc, char** argv) {
   cfg.pcap = a.pcap;
   cfg.no_offload = a.no_offload;
   cfg.publish = a.publish;
+  cfg.api_socket = a.api_socket;
   cfg.sandbox = a.sandbox;
   cfg.seccomp = a.seccomp;
-  return run_attach(cfg);
+  return r;
+}
+
+}  // namespace netd::cli
+
+namespace netd::cmd {
+
+int attach(int argc, char** argv) {
+  auto p = cli::parse_attach_args(argc, argv, std::cout, std::cerr);
+  if (p.exit_status) return *p.exit_status;
+  log::set_level(p.level);
+  return run_attach(p.cfg);
 }
 
 }  // namespace netd::cmd

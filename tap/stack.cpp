@@ -260,22 +260,31 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
   dns_.on_reply(now, token, reply, out);
 }
 
-std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
-                                            uint16_t guest_port, Actions& out) {
+Stack::InboundPath Stack::inbound_path(const wire::IpAddr& client, std::optional<wire::Ipv4Addr> guest) const {
   const StackConfig& c = ctx_.cfg;
-  if (client.is_v6() && c.ipv6 && ctx_.guest6) {
-    // An IPv6 client reaches the guest over IPv6, from its own address unless
-    // the guest could not answer it there (loopback, link-local, its own prefix).
+  if (!guest && client.is_v6() && c.ipv6 && ctx_.guest6) {
     const wire::Ipv6Addr v6 = client.v6();
-    wire::IpAddr seen = client;
-    if (v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || c.cidr6.contains(v6)) seen = c.gateway6;
-    return tcp_.on_inbound(now, seen, client_port, *ctx_.guest6, guest_port, out);
+    bool unroutable = v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || c.cidr6.contains(v6);
+    return {unroutable ? wire::IpAddr(c.gateway6) : client, *ctx_.guest6};
   }
-  // IPv4 clients, and IPv6 clients of a guest without IPv6: over IPv4.
-  wire::IpAddr seen = client;
-  if (!client.is_v4() || client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4()))
-    seen = c.gateway;
-  return tcp_.on_inbound(now, seen, client_port, c.guest, guest_port, out);
+  // IPv4 clients, and IPv6 clients of a guest without (known) IPv6.
+  bool unroutable =
+      !client.is_v4() || client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4());
+  return {unroutable ? wire::IpAddr(c.gateway) : client, guest.value_or(c.guest)};
+}
+
+std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
+                                            uint16_t guest_port, Actions& out,
+                                            std::optional<wire::Ipv4Addr> guest) {
+  InboundPath p = inbound_path(client, guest);
+  return tcp_.on_inbound(now, p.seen, client_port, p.guest, guest_port, out);
+}
+
+std::optional<FlowId> Stack::on_udp_inbound(Time now, uint32_t listener, const HostPeer& peer, uint16_t guest_port,
+                                            std::span<const std::byte> data, Actions& out,
+                                            std::optional<wire::Ipv4Addr> guest) {
+  InboundPath p = inbound_path(peer.addr, guest);
+  return udp_.on_published_datagram(now, listener, peer, p.seen, p.guest, guest_port, data, out);
 }
 
 std::optional<Time> Stack::next_deadline() const {

@@ -84,13 +84,16 @@ if grep -q "10.89.200.0/24 .*masquerade" "$T/nft"; then fail "internal network i
 ok "table inet netd holds isolation, internal drops, masquerade and DNS accept rules"
 
 log "disconnect"
+bridge_mac() { rn ip -br link show netdbr0 | awk '{print $3}'; }
+MAC=$(bridge_mac)
 HV2=$(host_veth front c2)
 "$NETD" network disconnect front --name c2 || fail "disconnect c2"
 if in_c "$C2" ip link show eth0 >/dev/null 2>&1; then fail "c2 still has eth0"; fi
 if rn ip link show "$HV2" >/dev/null 2>&1; then fail "host veth $HV2 still exists"; fi
 if grep -q '"c2"' "$NETD_RUNTIME_DIR/networks/front.json"; then fail "c2 still recorded"; fi
 if "$NETD" network disconnect front --name c2 >/dev/null 2>&1; then fail "second disconnect succeeded"; fi
-ok "disconnect removes the veth pair and the record"
+[[ "$(bridge_mac)" == "$MAC" ]] || fail "the bridge's MAC changed from $MAC to $(bridge_mac) (containers' ARP entries go stale)"
+ok "disconnect removes the veth pair and the record; the gateway's MAC stays $MAC"
 
 log "20 concurrent connects"
 "$NETD" network create many >/dev/null || fail "create many"
