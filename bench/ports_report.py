@@ -21,8 +21,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report import load_one, md_table, read_facts, text_table  # noqa: E402
 
-BEGIN = "<!-- bench/ports.sh: begin -->"
-END = "<!-- bench/ports.sh: end -->"
+BEGIN = "<!-- ports-bench:begin -->"
+END = "<!-- ports-bench:end -->"
 WORLD_CLIENT = "198.51.100.10"
 HOW = {
     "loopback": "iperf3 over the host's lo, no container (ceiling)",

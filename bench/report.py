@@ -17,6 +17,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import sys
 
 TOOLS = ["loopback", "netd", "slirp4netns", "pasta", "pasta-new"]
@@ -209,14 +210,14 @@ def write_md(path, facts, header, rows, notes, png):
         "it was.",
         "",
     ]
-    # bench/ports.sh keeps its own section in the same file: carry it over.
-    marker = "<!-- bench/ports.sh: begin -->"
+    # Sections other scripts keep in the same file (e.g. bench/dns.sh's,
+    # between "<!-- NAME:begin -->" and "<!-- NAME:end -->") stay as they are.
+    kept = []
     if os.path.exists(path):
         old = open(path, encoding="utf-8").read()
-        if marker in old:
-            lines += [marker + old.split(marker, 1)[1].rstrip("\n"), ""]
+        kept = [m.group(0) for m in re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", old, flags=re.S)]
     with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(lines + [k + "\n" for k in kept]))
 
 
 COLORS = {"loopback": "#9e9e9e", "netd": "#1565c0", "slirp4netns": "#ef6c00", "pasta": "#2e7d32",

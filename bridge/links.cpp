@@ -45,6 +45,12 @@ nl_addr* build_v4(Ipv4 a, int prefix) {
   return n;
 }
 
+nl_addr* build_v6(const Ipv6& a, int prefix) {
+  nl_addr* n = nl_addr_build(AF_INET6, a.b.data(), a.b.size());
+  if (n) nl_addr_set_prefixlen(n, prefix);
+  return n;
+}
+
 }  // namespace
 
 Expected<RouteSocket, std::string> RouteSocket::open_in(const NsTarget& target) {
@@ -112,20 +118,29 @@ Expected<void, std::string> RouteSocket::set_up(const std::string& name) {
   return {};
 }
 
-Expected<void, std::string> RouteSocket::add_address(const std::string& name, Ipv4 addr, int prefix) {
+Expected<void, std::string> RouteSocket::add_addr(const std::string& name, nl_addr* local, const std::string& text,
+                                                  bool nodad) {
   int idx = index_of(name);
   if (idx == 0) return unexpected("cannot find link " + name);
   rtnl_addr* a = rtnl_addr_alloc();
-  AddrPtr local{build_v4(addr, prefix)};
   rtnl_addr_set_ifindex(a, idx);
-  rtnl_addr_set_local(a, local.p);
-  rtnl_addr_set_prefixlen(a, prefix);
+  rtnl_addr_set_local(a, local);
+  rtnl_addr_set_prefixlen(a, nl_addr_get_prefixlen(local));
+  if (nodad) rtnl_addr_set_flags(a, IFA_F_NODAD);
   int rc = rtnl_addr_add(sk_, a, 0);
   rtnl_addr_put(a);
-  if (rc < 0 && rc != -NLE_EXIST)
-    return unexpected("cannot add address " + to_string(addr) + "/" + std::to_string(prefix) + " to " +
-                      name + ": " + nlerr(rc));
+  if (rc < 0 && rc != -NLE_EXIST) return unexpected("cannot add address " + text + " to " + name + ": " + nlerr(rc));
   return {};
+}
+
+Expected<void, std::string> RouteSocket::add_address(const std::string& name, Ipv4 addr, int prefix) {
+  AddrPtr local{build_v4(addr, prefix)};
+  return add_addr(name, local.p, to_string(addr) + "/" + std::to_string(prefix), false);
+}
+
+Expected<void, std::string> RouteSocket::add_address(const std::string& name, const Ipv6& addr, int prefix) {
+  AddrPtr local{build_v6(addr, prefix)};
+  return add_addr(name, local.p, to_string(addr) + "/" + std::to_string(prefix), true);
 }
 
 Expected<void, std::string> RouteSocket::ensure_bridge(const std::string& name, Ipv4 gateway, int prefix) {
@@ -179,24 +194,35 @@ Expected<void, std::string> RouteSocket::delete_link(const std::string& name) {
   return {};
 }
 
-Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, Ipv4 gateway) {
+Expected<void, std::string> RouteSocket::add_default(const std::string& name, int family, nl_addr* dst, nl_addr* gw,
+                                                     const std::string& text) {
   int idx = index_of(name);
   if (idx == 0) return unexpected("cannot find link " + name);
   rtnl_route* r = rtnl_route_alloc();
-  AddrPtr dst{build_v4(Ipv4{0}, 0)};
-  AddrPtr gw{build_v4(gateway, 32)};
-  rtnl_route_set_family(r, AF_INET);
+  rtnl_route_set_family(r, static_cast<uint8_t>(family));
   rtnl_route_set_table(r, RT_TABLE_MAIN);
-  rtnl_route_set_dst(r, dst.p);
+  rtnl_route_set_dst(r, dst);
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   rtnl_route_nh_set_ifindex(nh, idx);
-  rtnl_route_nh_set_gateway(nh, gw.p);
+  rtnl_route_nh_set_gateway(nh, gw);
   rtnl_route_add_nexthop(r, nh);  // r owns nh now
   int rc = rtnl_route_add(sk_, r, NLM_F_CREATE);
   rtnl_route_put(r);
   if (rc < 0 && rc != -NLE_EXIST)
-    return unexpected("cannot add default route via " + to_string(gateway) + " on " + name + ": " + nlerr(rc));
+    return unexpected("cannot add default route via " + text + " on " + name + ": " + nlerr(rc));
   return {};
+}
+
+Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, Ipv4 gateway) {
+  AddrPtr dst{build_v4(Ipv4{0}, 0)};
+  AddrPtr gw{build_v4(gateway, 32)};
+  return add_default(name, AF_INET, dst.p, gw.p, to_string(gateway));
+}
+
+Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, const Ipv6& gateway) {
+  AddrPtr dst{build_v6(Ipv6{}, 0)};
+  AddrPtr gw{build_v6(gateway, 128)};
+  return add_default(name, AF_INET6, dst.p, gw.p, to_string(gateway));
 }
 
 Expected<void, std::string> write_sysctl_in(const NsTarget& target, const std::string& path,

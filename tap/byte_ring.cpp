@@ -6,6 +6,7 @@
 namespace netd::tap {
 
 std::unique_ptr<std::byte[]> ChunkPool::get() {
+  if (!available()) return nullptr;
   ++outstanding_;
   if (!cache_.empty()) {
     auto c = std::move(cache_.back());
@@ -25,6 +26,7 @@ void ChunkPool::put(std::unique_ptr<std::byte[]> chunk) {
 std::span<std::byte> ByteRing::writable() {
   if (!buf_) {
     buf_ = pool_->get();
+    if (!buf_) return {};
     head_ = 0;
   }
   const size_t cap = capacity();

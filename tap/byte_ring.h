@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
@@ -20,18 +21,24 @@
 namespace netd::tap {
 
 // A bounded cache of equal-sized chunks, so bulk transfers do not pay for a
-// large malloc/free (often mmap/munmap) every time a queue empties.
+// large malloc/free (often mmap/munmap) every time a queue empties. At most
+// `max_outstanding` chunks are lent at once: that is the memory budget of all
+// connections together (get() then returns null and the rings stay empty).
 class ChunkPool {
  public:
-  ChunkPool(size_t chunk_size, size_t max_cached) : size_(chunk_size), max_cached_(max_cached) {}
+  ChunkPool(size_t chunk_size, size_t max_cached, size_t max_outstanding = SIZE_MAX)
+      : size_(chunk_size), max_cached_(max_cached), max_outstanding_(max_outstanding) {}
   size_t chunk_size() const { return size_; }
+  // A chunk, or null when the budget is spent.
   std::unique_ptr<std::byte[]> get();
   void put(std::unique_ptr<std::byte[]> chunk);
   size_t outstanding() const { return outstanding_; }
+  bool available() const { return outstanding_ < max_outstanding_; }
 
  private:
   size_t size_;
   size_t max_cached_;
+  size_t max_outstanding_;
   size_t outstanding_ = 0;
   std::vector<std::unique_ptr<std::byte[]>> cache_;
 };
@@ -45,11 +52,13 @@ class ByteRing {
 
   size_t capacity() const { return pool_->chunk_size(); }
   size_t size() const { return size_; }
-  size_t free() const { return capacity() - size_; }
+  // Room for more bytes; 0 without a chunk while the pool's budget is spent.
+  size_t free() const { return buf_ || pool_->available() ? capacity() - size_ : 0; }
   bool empty() const { return size_ == 0; }
   bool has_storage() const { return static_cast<bool>(buf_); }
 
-  // Contiguous free space at the tail (takes a chunk from the pool if needed).
+  // Contiguous free space at the tail (takes a chunk from the pool if needed;
+  // empty when the ring is full or the pool's budget is spent).
   std::span<std::byte> writable();
   void commit(size_t n);
   // Appends as much of `data` as fits; returns the number of bytes taken.

@@ -24,6 +24,7 @@ namespace netd::tap {
   X(dns_queries) X(dns_replies) X(dns_servfail) X(dns_pending_limit)            \
   X(tcp_rst_sent) X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conn_limit)   \
   X(tcp_connect_failed) X(tcp_retransmits) X(tcp_out_of_order)                \
+  X(tcp_connect_limit) X(tcp_buffer_limit) X(fd_exhausted)                    \
   X(tcp_bytes_to_host) X(tcp_bytes_from_host)                                 \
   X(ndp_advertisements) X(ndp_router_advertisements)                         \
   X(dhcpv6_replies) X(dhcpv6_ignored)                                         \

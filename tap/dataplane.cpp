@@ -184,6 +184,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   alignas(inotify_event) std::byte path_events[4096];
   std::optional<PcapWriter> pcap;
   log::RateLimit write_error_log{seconds(10), 3};
+  log::RateLimit fd_exhaustion_log{seconds(10), 1};
   bool running = true;
   int exit_status = 0;
 
@@ -583,14 +584,27 @@ struct Dataplane::Impl final : dns::SocketWatcher {
                                  : "no IPv6 route or address here: sysctl net.ipv6.conf.*.disable_ipv6?");
   }
 
+  // Out of file descriptors: the guest's new flows are refused (TCP: RST,
+  // UDP: ICMP administratively prohibited, by the engines); say so, rarely.
+  void note_fd_exhaustion(Time now, int err) {
+    if (err != EMFILE && err != ENFILE) return;
+    uint64_t suppressed = 0;
+    if (fd_exhaustion_log.allow(now, &suppressed))
+      LOG_WARN("out of file descriptors (%s): new connections from the guest are refused "
+               "(%llu similar suppressed; raise RLIMIT_NOFILE)",
+               std::strerror(err), static_cast<unsigned long long>(suppressed));
+  }
+
   void apply(Time now, OpenSocket& o) {
     SockAddr sa = to_sockaddr(o.dst, o.port);
     int proto = 0;
     if (o.kind == SocketKind::Ping) proto = sa.family() == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
     int fd = ::socket(sa.family(), SOCK_DGRAM | SOCK_CLOEXEC, proto);
     if (fd < 0) {
-      note_socket_failure(o.dst, errno);
-      stack.on_socket_error(now, o.kind, o.flow, errno, actions);
+      int e = errno;  // the notes below may log, which may change errno
+      note_fd_exhaustion(now, e);
+      note_socket_failure(o.dst, e);
+      stack.on_socket_error(now, o.kind, o.flow, e, actions);
       return;
     }
     UniqueFd sock(fd);
@@ -629,8 +643,11 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     SockAddr sa = to_sockaddr(o.dst, o.port);
     int fd = ::socket(sa.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      note_socket_failure(o.dst, errno);
-      stack.on_tcp_connected(now, o.flow, -errno, actions);
+      int e = errno;  // the notes below may log, which may change errno
+      note_socket_failure(o.dst, e);
+      note_fd_exhaustion(now, e);
+      if (e == EMFILE || e == ENFILE) ++stack_counters().fd_exhausted;
+      stack.on_tcp_connected(now, o.flow, -e, actions);
       return;
     }
     UniqueFd sock(fd);

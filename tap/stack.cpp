@@ -185,6 +185,7 @@ void Stack::on_ip(Time now, const wire::IpView& ip, bool offloaded, Actions& out
       auto tcp = parse_l4<wire::TcpView>(ip, offloaded);
       if (!tcp) return;
       tcp_.on_guest_segment(now, ip, *tcp, out);
+      tcp_.feed_starved(out);
       return;
     }
     default:
@@ -301,6 +302,7 @@ void Stack::on_timer(Time now, Actions& out) {
   udp_.on_timer(now, out);
   dns_.on_timer(now, out);
   tcp_.on_timer(now, out);
+  tcp_.feed_starved(out);
   ndp_.on_timer(now, out);
 }
 

@@ -71,10 +71,22 @@ class Stack {
   // Published UDP socket `listener` is gone: its flows end.
   void on_udp_listener_closed(uint32_t listener, Actions& out) { udp_.forget_listener(listener, out); }
   // TCP socket results (see TcpEngine); values are -errno on failure.
-  void on_tcp_connected(Time now, FlowId flow, int err, Actions& out) { tcp_.on_connected(now, flow, err, out); }
-  void on_tcp_readable(Time now, FlowId flow, int err, Actions& out) { tcp_.on_readable(now, flow, err, out); }
-  void on_tcp_received(Time now, FlowId flow, int res, Actions& out) { tcp_.on_received(now, flow, res, out); }
-  void on_tcp_sent(Time now, FlowId flow, int res, Actions& out) { tcp_.on_sent(now, flow, res, out); }
+  void on_tcp_connected(Time now, FlowId flow, int err, Actions& out) {
+    tcp_.on_connected(now, flow, err, out);
+    tcp_.feed_starved(out);
+  }
+  void on_tcp_readable(Time now, FlowId flow, int err, Actions& out) {
+    tcp_.on_readable(now, flow, err, out);
+    tcp_.feed_starved(out);
+  }
+  void on_tcp_received(Time now, FlowId flow, int res, Actions& out) {
+    tcp_.on_received(now, flow, res, out);
+    tcp_.feed_starved(out);
+  }
+  void on_tcp_sent(Time now, FlowId flow, int res, Actions& out) {
+    tcp_.on_sent(now, flow, res, out);
+    tcp_.feed_starved(out);
+  }
 
   // The earliest time on_timer() has work to do, if any.
   std::optional<Time> next_deadline() const;

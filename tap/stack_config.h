@@ -26,6 +26,12 @@ struct StackConfig {
   // The tap has virtio-net offloads (IFF_VNET_HDR + TUNSETOFFLOAD): TCP frames
   // to the guest may leave their checksum partial and be GSO super-segments.
   bool tap_offload = false;
+  // Limits (docs/security.md): TCP connections still connecting on the host
+  // (more are refused with RST), and the memory all TCP connections may hold
+  // in their byte rings together (beyond it, rings stay empty: the guest sees
+  // a zero window, host reads wait, nothing is refused).
+  size_t tcp_max_connecting = 4096;
+  size_t tcp_buffer_budget = size_t{256} << 20;
 
   // ---- IPv6 ----
   bool ipv6 = true;                 // false: IPv6 frames are dropped as before

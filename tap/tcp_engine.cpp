@@ -42,7 +42,10 @@ const char* to_string(TcpState s) {
 void TcpEngine::set_trace(bool on) { g_trace = on; }
 
 TcpEngine::TcpEngine(EngineContext& ctx, FlowId& next_flow)
-    : ctx_(ctx), next_flow_(next_flow), isn_state_(std::random_device{}()) {}
+    : ctx_(ctx),
+      next_flow_(next_flow),
+      pool_(kQueueBytes, 64, std::max<size_t>(2, ctx.cfg.tcp_buffer_budget / kQueueBytes)),
+      isn_state_(std::random_device{}()) {}
 
 TcpEngine::~TcpEngine() = default;
 
@@ -125,6 +128,11 @@ void TcpEngine::on_new_segment(Time now, const wire::IpView& ip, const wire::Tcp
     send_rst_for(ip, tcp, out);
     return;
   }
+  if (connecting_ >= ctx_.cfg.tcp_max_connecting) {
+    ++ctx_.counters.tcp_connect_limit;  // a SYN flood to slow destinations
+    send_rst_for(ip, tcp, out);
+    return;
+  }
   FlowId id = next_flow_++;
   FlowKey key{ip.src(), tcp.src_port(), ip.dst(), tcp.dst_port()};
   auto conn = std::make_unique<TcpConn>(id, key, pool_);
@@ -149,6 +157,7 @@ void TcpEngine::on_new_segment(Time now, const wire::IpView& ip, const wire::Tcp
   c.syn_quote.keep(ip);
 
   c.connecting = true;
+  ++connecting_;
   out.to_host.push_back(TcpConnect{id, *host, tcp.dst_port()});
   arm_timer(now, c, kConnectTimeout);
 }
@@ -279,6 +288,7 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
   wire::SeqNum seq = tcp.seq();
   if (seq > c.rcv_nxt) {
     ++ctx_.counters.tcp_out_of_order;
+    keep_early(c, seq, data, fin);
     send_ack(c, out);  // duplicate ACK: the guest fills the hole
     return;
   }
@@ -292,9 +302,12 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
     data = data.subspan(skip);
   }
   size_t taken = c.to_host.append(data);
+  if (taken < data.size() && !c.to_host.has_storage()) starve(c);  // zero window until memory frees
   c.rcv_nxt += static_cast<uint32_t>(taken);
   ctx_.counters.tcp_bytes_to_host += taken;
-  if (fin && taken == data.size()) {
+  bool fin_reached = fin && taken == data.size();
+  if (!fin_reached && taken == data.size()) fin_reached = take_early(c);
+  if (fin_reached) {
     c.rcv_nxt += 1;
     c.guest_fin = true;
     switch (c.state) {
@@ -307,6 +320,47 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
   pump_to_host(c, out);
   maybe_finish(c, out);
   (void)now;
+}
+
+void TcpEngine::keep_early(TcpConn& c, wire::SeqNum seq, std::span<const std::byte> data, bool fin) {
+  uint32_t end = static_cast<uint32_t>(seq - c.rcv_nxt) + static_cast<uint32_t>(data.size());
+  // Kept only if the queue could take it once the hole is filled (which is
+  // what the window we advertise says, too).
+  if (data.empty() || end > c.to_host.free() || c.early_bytes + data.size() > kMaxEarlyBytes ||
+      c.early.size() >= kMaxEarlySegments)
+    return;  // dropped: the guest retransmits it
+  auto at = c.early.begin();
+  while (at != c.early.end() && at->seq < seq) ++at;
+  if (at != c.early.end() && at->seq == seq && at->data.size() >= data.size()) return;  // have it
+  c.early.insert(at, TcpConn::EarlySegment{seq, std::vector<std::byte>(data.begin(), data.end()), fin});
+  c.early_bytes += data.size();
+}
+
+bool TcpEngine::take_early(TcpConn& c) {
+  bool fin_reached = false;
+  size_t used = 0;  // segments at the front that are taken or stale
+  for (auto& s : c.early) {
+    if (s.seq > c.rcv_nxt) break;  // the next hole
+    ++used;
+    uint32_t skip = static_cast<uint32_t>(c.rcv_nxt - s.seq);
+    if (skip > s.data.size()) continue;  // entirely old (overlapped by what came in order)
+    auto rest = std::span<const std::byte>(s.data).subspan(skip);
+    size_t taken = c.to_host.append(rest);
+    c.rcv_nxt += static_cast<uint32_t>(taken);
+    ctx_.counters.tcp_bytes_to_host += taken;
+    if (taken < rest.size()) break;  // the queue is full: the guest retransmits the rest
+    if (s.fin) {
+      fin_reached = true;
+      break;
+    }
+  }
+  for (size_t i = 0; i < used; ++i) c.early_bytes -= c.early[i].data.size();
+  c.early.erase(c.early.begin(), c.early.begin() + static_cast<std::ptrdiff_t>(used));
+  if (fin_reached) {
+    c.early.clear();  // nothing follows a FIN
+    c.early_bytes = 0;
+  }
+  return fin_reached;
 }
 
 bool TcpEngine::maybe_finish(TcpConn& c, Actions& out) {
@@ -346,7 +400,10 @@ void TcpEngine::pump_from_host(TcpConn& c, Actions& out) {
     return;
   }
   auto room = c.from_host.writable();
-  if (room.empty()) return;  // full: the guest's ACKs will make room
+  if (room.empty()) {
+    if (!c.from_host.has_storage()) starve(c);  // over the memory budget
+    return;  // full: the guest's ACKs will make room
+  }
   c.rx = TcpConn::Rx::Receiving;
   out.to_host.push_back(TcpRecv{c.id, room});
 }
@@ -477,6 +534,7 @@ TcpConn* TcpEngine::complete(FlowId flow, void (*done)(TcpConn&)) {
 }
 
 void TcpEngine::on_connected(Time now, FlowId flow, int err, Actions& out) {
+  if (TcpConn* k = find(flow); k && k->connecting && connecting_ > 0) --connecting_;
   TcpConn* c = complete(flow, [](TcpConn& k) { k.connecting = false; });
   if (!c || c->state != TcpState::Connecting) return;
   if (err != 0) {
@@ -511,7 +569,10 @@ void TcpEngine::on_readable(Time now, FlowId flow, int err, Actions& out) {
   }
   // Readable (data, EOF or a pending error): receive into a buffer now.
   auto room = c->from_host.writable();
-  if (room.empty()) return;
+  if (room.empty()) {
+    if (!c->from_host.has_storage()) starve(*c);  // over the memory budget
+    return;
+  }
   c->rx = TcpConn::Rx::Receiving;
   out.to_host.push_back(TcpRecv{c->id, room});
   (void)now;
@@ -566,6 +627,25 @@ void TcpEngine::arm_timer(Time now, TcpConn& c, Duration after) {
   c.rto_armed = true;
   ++c.timer_gen;
   timers_.push({c.rto_at, c.id, c.timer_gen});
+}
+
+void TcpEngine::starve(TcpConn& c) {
+  if (c.starved) return;
+  c.starved = true;
+  starved_.push_back(c.id);
+  ++ctx_.counters.tcp_buffer_limit;
+}
+
+void TcpEngine::feed_starved(Actions& out) {
+  while (!starved_.empty() && pool_.available()) {
+    FlowId id = starved_.front();
+    starved_.pop_front();
+    TcpConn* c = find(id);
+    if (!c || c->state == TcpState::Closed) continue;
+    c->starved = false;
+    if (c->rx == TcpConn::Rx::Idle) pump_from_host(*c, out);
+    send_ack(*c, out);  // the window the guest saw as zero may be open again
+  }
 }
 
 std::optional<Time> TcpEngine::next_deadline() const {

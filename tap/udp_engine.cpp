@@ -35,7 +35,12 @@ void UdpEngine::on_guest_datagram(Time now, const wire::IpView& ip, const wire::
   if (!id) {
     id = flows_.insert(Flow{key, now});
     if (!id) {
+      // At the limit: refused as by a firewall, so the application learns
+      // at once instead of waiting for answers that cannot come.
       ++ctx_.counters.udp_flow_limit;
+      ErrorQuote q;
+      q.keep(ip);
+      send_unreachable(ctx_, ip.dst(), ip.src(), wire::icmp_dialect(key.family()).admin_prohibited, q, out);
       return;
     }
     out.to_host.push_back(OpenSocket{*id, SocketKind::Udp, *host, udp.dst_port()});
@@ -105,6 +110,15 @@ void UdpEngine::forget_listener(uint32_t listener, Actions& out) {
 void UdpEngine::on_host_error(Time now, FlowId flow, int err, Actions& out) {
   Flow* f = flows_.find(flow);
   if (!f) return;
+  if (err == EMFILE || err == ENFILE) {
+    // No socket for this flow (netd is out of file descriptors): refuse the
+    // datagram and forget the flow, so the next one tries again.
+    ++ctx_.counters.fd_exhausted;
+    send_unreachable(ctx_, f->key.dst_ip, f->key.guest_ip, wire::icmp_dialect(f->key.family()).admin_prohibited,
+                     f->quote, out);
+    flows_.erase(flow, out);
+    return;
+  }
   auto code = unreachable_code(f->key.family(), err);
   if (!code) {
     ++ctx_.counters.host_socket_errors;

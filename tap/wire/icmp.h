@@ -57,13 +57,14 @@ struct IcmpDialect {
   IpProto proto;
   uint8_t echo_request, echo_reply, dest_unreachable;
   uint8_t net_unreachable, host_unreachable, port_unreachable;  // dest-unreachable codes
+  uint8_t admin_prohibited;  // dest-unreachable code: refused by policy (netd's limits)
 };
 constexpr IcmpDialect kIcmpV4{IpProto::Icmp,        kIcmpEchoRequest,       kIcmpEchoReply,
                               kIcmpDestUnreachable, kIcmpNetUnreachable,    kIcmpHostUnreachable,
-                              kIcmpPortUnreachable};
+                              kIcmpPortUnreachable, 13 /* communication administratively prohibited */};
 constexpr IcmpDialect kIcmpV6{IpProto::Icmpv6,        kIcmpv6EchoRequest,        kIcmpv6EchoReply,
                               kIcmpv6DestUnreachable, kIcmpv6NoRoute,            kIcmpv6AddressUnreachable,
-                              kIcmpv6PortUnreachable};
+                              kIcmpv6PortUnreachable, 1 /* administratively prohibited */};
 constexpr const IcmpDialect& icmp_dialect(IpFamily f) { return f == IpFamily::V4 ? kIcmpV4 : kIcmpV6; }
 
 class IcmpView {

@@ -25,9 +25,12 @@
 #include <vector>
 
 #include "tap/stack.h"
+#include "tap/tcp_engine.h"
 #include "tap/wire/builder.h"
 #include "tap/wire/ethernet.h"
+#include "tap/wire/ip.h"
 #include "tap/wire/ipv4.h"
+#include "tap/wire/ipv6.h"
 #include "tap/wire/tcp.h"
 
 namespace {
@@ -59,20 +62,39 @@ FlowId flow_of(const HostOp& op) {
   }, op);
 }
 
+// Small limits, so the fuzzer reaches them: 4 pending connects, and a TCP
+// memory budget of two ring chunks (starved connections, zero windows).
+StackConfig small_limits() {
+  StackConfig c = *StackConfig::from_cidr("10.0.2.0/24");
+  c.tcp_max_connecting = 4;
+  c.tcp_buffer_budget = 2 * TcpEngine::kQueueBytes;
+  return c;
+}
+
 struct Driver {
-  StackConfig cfg = *StackConfig::from_cidr("10.0.2.0/24");
+  StackConfig cfg = small_limits();
   Stack stack{cfg};
   Actions out;
   Time now{seconds(1)};
   std::vector<HostOp> pending;     // requests still waiting for their answer
   std::optional<std::vector<std::byte>> last_tcp_to_guest;
 
+  // The IP packet of an Ethernet frame, either family.
+  static std::optional<wire::IpView> ip_of(const wire::EthernetView& eth) {
+    if (eth.ethertype() == static_cast<uint16_t>(wire::EtherType::Ipv4)) {
+      if (auto v4 = wire::Ipv4View::parse(eth.payload())) return wire::IpView(*v4);
+    } else if (eth.ethertype() == static_cast<uint16_t>(wire::EtherType::Ipv6)) {
+      if (auto v6 = wire::Ipv6View::parse(eth.payload())) return wire::IpView(*v6);
+    }
+    return std::nullopt;
+  }
+
   // Moves what the stack asked for into `pending`, the way the loop would.
   void collect() {
     for (auto& f : out.to_tap) {
       auto eth = wire::EthernetView::parse(f);
       if (!eth) continue;
-      auto ip = wire::Ipv4View::parse(eth->payload());
+      auto ip = ip_of(*eth);
       if (ip && ip->protocol() == wire::IpProto::Tcp) last_tcp_to_guest = f;
     }
     auto ops = std::move(out.to_host);
@@ -143,7 +165,7 @@ struct Driver {
     if (!last_tcp_to_guest) return;
     auto eth = wire::EthernetView::parse(*last_tcp_to_guest);
     if (!eth) return;
-    auto ip = wire::Ipv4View::parse(eth->payload());
+    auto ip = ip_of(*eth);
     if (!ip) return;
     auto tcp = wire::TcpView::parse_checksum_offloaded(ip->payload());
     if (!tcp) return;
@@ -155,8 +177,8 @@ struct Driver {
     s.flags = static_cast<uint8_t>(flags | wire::kTcpAck);
     s.window = 65535;
     if (s.flags & wire::kTcpSyn) s.mss = 1460;
-    wire::Ipv4Header h{.src = ip->dst(), .dst = ip->src(), .proto = wire::IpProto::Tcp};
-    auto frame = wire::build_ipv4_tcp({eth->dst(), eth->src()}, h, s, payload);
+    wire::IpHeader h{.src = ip->dst(), .dst = ip->src(), .proto = wire::IpProto::Tcp};
+    auto frame = wire::build_ip_tcp({eth->dst(), eth->src()}, h, s, payload);
     stack.on_frame(now, frame, out);
   }
 };
@@ -181,7 +203,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 2: d.answer(in); break;
       case 3: {
         uint16_t port = in.u16();
-        wire::Ipv4Addr client{0xC6336402u + (port & 3)};  // 198.51.100.2..5
+        // 198.51.100.2..5, or 2001:db8::2..5 (bit 2 of the port)
+        wire::IpAddr client = wire::Ipv4Addr{0xC6336402u + (port & 3)};
+        if (port & 4) {
+          wire::Ipv6Addr v6{};
+          v6.b = {0x20, 0x01, 0x0d, 0xb8};
+          v6.b[15] = static_cast<uint8_t>(2 + (port & 3));
+          client = v6;
+        }
         auto flow = d.stack.on_tcp_inbound(d.now, client, static_cast<uint16_t>(40000 + (port >> 8)), port, d.out);
         (void)flow;  // the accepted socket then reads/writes like any TCP flow
         break;

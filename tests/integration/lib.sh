@@ -267,7 +267,7 @@ dhcp_lease() {
 #!/bin/sh
 case "$1" in
   bound|renew)
-    ip addr flush dev "$interface"
+    ip -4 addr flush dev "$interface"  # not IPv6: the link-local address stays for SLAAC
     ip addr add "$ip/$mask" dev "$interface"
     [ -n "$router" ] && ip route replace default via "$router" dev "$interface"
     [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"

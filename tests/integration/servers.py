@@ -241,11 +241,10 @@ def probe(ifname, gwmac, port, *addrs):
                 print(f"icmp echo reply from {src}")
         elif f[12:14] == b"\x86\xdd" and len(f) >= 58:
             proto, src = f[20], socket.inet_ntop(socket.AF_INET6, f[22:38])
-            l4b = f[54:]  # no extension headers in anything netd sends
-            if proto == 6 and len(l4b) >= 14 and struct.unpack("!H", l4b[2:4])[0] == sport:
-                print(f"tcp reply from {src} flags {l4b[13]:#x}")
-            elif proto in (6, 17) and struct.unpack("!H", l4b[2:4])[0] == sport:
-                print(f"ipv6 {proto} reply from {src}")
+            if proto == 6 and len(f) >= 68 and struct.unpack("!H", f[56:58])[0] == sport:
+                print(f"tcp reply from {src} flags {f[67]:#x}")
+            elif proto == 17 and struct.unpack("!H", f[56:58])[0] == sport:
+                print(f"udp reply from {src}")
 
 
 def garbage(ifname, count):

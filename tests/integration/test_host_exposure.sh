@@ -5,6 +5,8 @@
 # guest tries ordinary sockets to the gateway and DNS addresses, and
 # hand-made TCP SYN / UDP / ICMP echo frames (IPv4 and IPv6) to loopback,
 # unspecified, broadcast and the gateway; only refusals (RST) may come back.
+# IPv6 sockets (the guest's SLAAC address) to the IPv6 gateway and DNS
+# addresses likewise.
 # DNS: queries to the DNS address are relayed as whole DNS messages to the
 # configured upstream (here the tripwire itself on host loopback, which never
 # answers, so the relay may retry); anything that is not a DNS query never
@@ -23,6 +25,9 @@ dhcp_lease
 in_ctr ping -c 1 -W 2 10.0.2.2 >/dev/null || fail "the gateway itself must answer ping"
 gwmac=$(in_ctr ip neigh show 10.0.2.2 | awk '{print $5}')
 [[ -n "$gwmac" ]] || fail "no gateway MAC"
+# IPv6: the guest takes its address from netd's router advertisement (SLAAC).
+slaac() { in_ctr ip -6 addr show dev tap0 scope global | grep -q "inet6 fd00::"; }
+retry 100 slaac || fail "no SLAAC address on tap0"
 
 # check_probe ADDR...: hand-made frames; only refusals (RST, flags 0x14) and
 # netd's own echo replies for the gateway and DNS addresses may answer.
@@ -37,7 +42,7 @@ tripwire_quiet() {
   [[ ! -s "$T/hits" ]] || fail "host loopback was reached: $(cat "$T/hits")"
 }
 
-for dst in 10.0.2.2 10.0.2.3; do
+for dst in 10.0.2.2 10.0.2.3 fd00::2 fd00::3; do
   rc=0
   in_ctr "$PY" "$SERVERS" tcp-client "$dst" "$P" echo leak >/dev/null 2>&1 || rc=$?
   [[ $rc -ne 0 ]] || fail "TCP to $dst:$P was answered"
@@ -46,7 +51,7 @@ for dst in 10.0.2.2 10.0.2.3; do
   [[ $rc -ne 0 ]] || fail "UDP to $dst:$P was answered"
 done
 tripwire_quiet
-ok "--disable-host-loopback: TCP and UDP to the gateway and DNS addresses reach nothing"
+ok "--disable-host-loopback: TCP and UDP to the gateway and DNS addresses (IPv4 and IPv6) reach nothing"
 
 check_probe 127.0.0.1 127.1.2.3 0.0.0.0 10.0.2.2 10.0.2.3 10.0.2.255 255.255.255.255 ::1 ::ffff:127.0.0.1
 tripwire_quiet
@@ -72,9 +77,12 @@ netd_attach --dns-upstream 198.51.100.10
 dhcp_lease
 check_probe 127.0.0.1 127.1.2.3 0.0.0.0 10.0.2.3 ::1
 tripwire_quiet
-out=$(in_ctr "$PY" "$SERVERS" udp-client 10.0.2.2 "$P" via-gateway) || true
-for ((i = 0; i < 30; i++)); do [[ -s "$T/hits" ]] && break; sleep 0.1; done
-grep -q "^udp 127.0.0.1 from 127.0.0.1" "$T/hits" || fail "host loopback enabled: the gateway did not lead there"
-ok "host loopback enabled: only the gateway address reaches 127.0.0.1"
+retry 100 slaac || fail "no SLAAC address on tap0"
+in_ctr "$PY" "$SERVERS" udp-client 10.0.2.2 "$P" via-gateway >/dev/null 2>&1 || true
+in_ctr "$PY" "$SERVERS" udp-client fd00::2 "$P" via-gateway6 >/dev/null 2>&1 || true
+for ((i = 0; i < 30; i++)); do [[ $(wc -l <"$T/hits") -ge 2 ]] && break; sleep 0.1; done
+grep -q "^udp 127.0.0.1 from 127.0.0.1" "$T/hits" && grep -q "^udp ::1 from ::1" "$T/hits" ||
+  fail "host loopback enabled: the gateway addresses did not lead there: $(cat "$T/hits")"
+ok "host loopback enabled: only the gateway addresses reach 127.0.0.1 and ::1"
 grep -q "seccomp: blocked" "$NETD_LOG" && fail "a system call was blocked"
 pass

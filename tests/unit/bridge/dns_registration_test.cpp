@@ -107,3 +107,16 @@ TEST(DnsRegistration, OneContainerOnTwoNetworksSeesBoth) {
   }
   EXPECT_FALSE(t.lookup(t.scope(ip("10.89.1.2"), ip("10.89.1.1")), "web").found);
 }
+
+TEST(DnsRegistration, Ipv6NetworksServeAaaaAndListenOnBothGateways) {
+  auto n = net("six", "10.89.4.0/24", "10.89.4.1");
+  n.subnets.push_back({"fd89:0:0:4::/64", "fd89:0:0:4::1", std::nullopt});
+  auto m = member("web", "10.89.4.2");
+  m.ipv6 = "fd89:0:0:4::2";
+  std::vector<std::string> w;
+  auto cfgs = dns_configs({n}, {{"six", {m}}}, w);
+  ASSERT_EQ(cfgs.size(), 1u);
+  EXPECT_EQ(cfgs[0].listen, (std::vector<dns::IpAddr>{ip("10.89.4.1"), ip("fd89:0:0:4::1")}));
+  ASSERT_EQ(cfgs[0].containers[0].v6.size(), 1u);
+  EXPECT_EQ(cfgs[0].containers[0].v6[0], ip("fd89:0:0:4::2"));
+}

@@ -267,6 +267,41 @@ TEST_F(StackTest, UdpConnectionRefusedBecomesIcmpPortUnreachableQuotingTheDatagr
   EXPECT_GE(icmp->payload().size(), 28u);
 }
 
+// ---- limits -----------------------------------------------------------------
+
+TEST_F(StackTest, UdpFlowLimitAnswersAdministrativelyProhibited) {
+  for (uint16_t i = 0; i < UdpEngine::kMaxFlows; ++i) feed(guest_udp(kWorld, static_cast<uint16_t>(20000 + i), 7, "x"));
+  ASSERT_EQ(stack_.udp_flows(), UdpEngine::kMaxFlows);
+  out_.clear();
+  feed(guest_udp(kWorld, 19999, 7, "one too many"));
+  EXPECT_TRUE(out_.to_host.empty());
+  ASSERT_EQ(out_.to_tap.size(), 1u);
+  auto ip = ip_of(out_.to_tap[0]);
+  EXPECT_EQ(ip.src(), kWorld);
+  auto icmp = wire::IcmpView::parse(ip.payload());
+  ASSERT_TRUE(icmp);
+  EXPECT_EQ(icmp->type(), wire::kIcmpDestUnreachable);
+  EXPECT_EQ(icmp->code(), 13);  // communication administratively prohibited
+  EXPECT_EQ(stack_.counters().udp_flow_limit, 1u);
+}
+
+TEST_F(StackTest, UdpSocketOutOfFdsRefusesAndForgetsTheFlow) {
+  feed(guest_udp(kWorld, 40000, 7, "x"));
+  FlowId flow = std::get<OpenSocket>(out_.to_host[0]).flow;
+  out_.clear();
+  stack_.on_socket_error(now_, SocketKind::Udp, flow, EMFILE, out_);
+  ASSERT_EQ(out_.to_tap.size(), 1u);
+  auto icmp = wire::IcmpView::parse(ip_of(out_.to_tap[0]).payload());
+  ASSERT_TRUE(icmp);
+  EXPECT_EQ(icmp->code(), 13);
+  EXPECT_EQ(stack_.counters().fd_exhausted, 1u);
+  EXPECT_EQ(stack_.udp_flows(), 0u);
+  out_.clear();
+  feed(guest_udp(kWorld, 40000, 7, "again"));  // the next datagram tries a new socket
+  ASSERT_FALSE(out_.to_host.empty());
+  EXPECT_TRUE(std::holds_alternative<OpenSocket>(out_.to_host[0]));
+}
+
 TEST_F(StackTest, UdpFlowsExpireAfterIdleTimeout) {
   feed(guest_udp(kWorld, 40000, 7, "x"));
   EXPECT_EQ(stack_.udp_flows(), 1u);

@@ -122,6 +122,7 @@ StackConfig test_config(uint32_t mtu = 65520) {
   EXPECT_TRUE(c.has_value());
   c->mtu = mtu;
   c->tap_offload = false;  // plain frames with full checksums, one segment per frame
+  c->tcp_max_connecting = TcpEngine::kMaxConns;  // ConnectionLimit* tests fill the table with SYNs
   return *c;
 }
 
@@ -784,7 +785,7 @@ TEST_F(TcpEstablished, OneSendAtATimeKeepsTheBytesInOrder) {
   EXPECT_EQ(host_takes(), "second");
 }
 
-TEST_F(TcpEstablished, OutOfOrderSegmentGetsDuplicateAckAndIsNotQueued) {
+TEST_F(TcpEstablished, EarlySegmentGetsDuplicateAckAndFollowsWhenTheHoleFills) {
   establish();
   data_at(isn + 1 + 5, "WORLD");
   auto a = only_seg();
@@ -797,8 +798,34 @@ TEST_F(TcpEstablished, OutOfOrderSegmentGetsDuplicateAckAndIsNotQueued) {
   data("hello");
   auto a2 = only_seg();
   ASSERT_TRUE(a2);
-  EXPECT_EQ(a2->ack, isn + 1 + 5);
-  EXPECT_EQ(host_takes(), "hello") << "the early segment was not kept";
+  EXPECT_EQ(a2->ack, isn + 1 + 10) << "the kept segment is acknowledged with the hole";
+  EXPECT_EQ(host_takes(), "helloWORLD");
+}
+
+TEST_F(TcpEstablished, EarlySegmentsInAnyOrderOverlappingOrRepeatedComeOutOnce) {
+  establish();
+  data_at(isn + 1 + 10, "KLMNO");
+  data_at(isn + 1 + 5, "FGHIJ");
+  data_at(isn + 1 + 10, "KLMNO");   // repeated
+  data_at(isn + 1 + 8, "IJKLM");    // overlaps both
+  EXPECT_EQ(count<TcpSend>(), 0u);
+  data("ABCDE");
+  auto a = only_seg();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->ack, isn + 1 + 15);
+  EXPECT_EQ(host_takes(), "ABCDEFGHIJKLMNO");
+}
+
+TEST_F(TcpEstablished, EarlyFinIsTakenWhenItsHoleFills) {
+  establish();
+  feed(spec(g_nxt + 5, kAck | kPsh | kFin), "WORLD");
+  EXPECT_EQ(state(), TcpState::Established);
+  data("hello");
+  auto a = only_seg();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->ack, isn + 1 + 11) << "data and FIN acknowledged";
+  EXPECT_EQ(state(), TcpState::CloseWait);
+  EXPECT_EQ(host_takes(), "helloWORLD");
 }
 
 TEST_F(TcpEstablished, SegmentBeyondTheWindowIsNotQueued) {
@@ -1681,6 +1708,33 @@ TEST_F(TcpNoConnection, ConnectionsAreCountedAndKeptApart) {
   connected();
   EXPECT_EQ(state(), TcpState::SynReceived);
   EXPECT_EQ(counters().tcp_conns_closed, 1u);
+}
+
+TEST(TcpLimits, PendingConnectsBeyondTheCapAreRefusedWithRst) {
+  auto cfg = test_config();
+  cfg.tcp_max_connecting = 2;
+  TcpHarness h(cfg);
+  h.gport = 2000;
+  h.syn();
+  ASSERT_EQ(h.count<TcpConnect>(), 1u);
+  FlowId first = h.flow;
+  h.gport = 2001;
+  h.syn();
+  ASSERT_EQ(h.count<TcpConnect>(), 1u);
+  h.gport = 2002;
+  h.syn();
+  EXPECT_EQ(h.count<TcpConnect>(), 0u);
+  auto r = h.only_seg();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->flags, kRst | kAck);
+  EXPECT_EQ(h.counters().tcp_connect_limit, 1u);
+  h.flow = first;
+  h.gport = 2000;
+  h.connected();  // one connect finished: room for one more
+  h.gport = 2003;
+  h.syn();
+  EXPECT_EQ(h.count<TcpConnect>(), 1u);
+  EXPECT_EQ(h.counters().tcp_connect_limit, 1u);
 }
 
 TEST_F(TcpNoConnection, ConnectionLimitRefusesNewSynsWithRst) {
