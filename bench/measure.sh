@@ -25,7 +25,10 @@
 # Raw results land in $BENCH_OUT/raw/TOOL/METRIC.rN.json for round N (iperf3
 # -J output or one netd-bench-rr JSON line) with .err beside it when the
 # measurement failed (METRIC.err: the tool did not start); a failure never
-# stops the run. Everything is bounded by timeouts.
+# stops the run. Everything is bounded by timeouts. METRIC.rN.cpu holds the
+# tool's CPU seconds (all its threads, from /proc/PID/task/*/schedstat)
+# spent during that line: on a shared machine the CPU a tool needs for a
+# given amount of work is steadier than the throughput it reaches.
 #
 # Environment: NETD_BIN, BENCH_RR (the probe), BENCH_OUT, BENCH_TOOLS
 # (space-separated subset of "loopback netd slirp4netns pasta pasta-new"),
@@ -163,6 +166,13 @@ start_tool() {
   done
   return 0
 }
+# cpu_ns PID: the CPU time all threads of the process have used so far, in
+# nanoseconds (the first field of each thread's schedstat: exact, where
+# /proc/PID/stat counts 10 ms ticks, too coarse for a 30 ms latency line).
+cpu_ns() {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
+}
+
 # mark_failed TOOL REASON METRIC...: every METRIC is n/a for REASON.
 mark_failed() {
   local tool=$1 why=$2
@@ -178,6 +188,8 @@ measure() {
   local tool=$1 metric=$2 sfx=$3
   CTR=${CTRS[$tool]:-}
   [[ "$tool" == loopback && "$metric" == *_1500 ]] && ip link set lo mtu 1500
+  local pid=${TPIDS[$tool]:-} cpu0=0
+  [[ -n "$pid" ]] && cpu0=$(cpu_ns "$pid")
   case "$metric" in
     tcp_c2h_*) iperf "$tool" "$metric.$sfx" ;;
     tcp_h2c_* | tcp6_h2c_*) iperf "$tool" "$metric.$sfx" -R ;;
@@ -187,12 +199,22 @@ measure() {
     udp_rr) rr "$tool" "$metric.$sfx" udp-rr "$N_RR" ;;
     tcp_crr) rr "$tool" "$metric.$sfx" tcp-crr "$N_CRR" ;;
   esac
+  if [[ -n "$pid" ]]; then
+    awk -v a="$cpu0" -v b="$(cpu_ns "$pid")" 'BEGIN {printf "%.6f\n", (b - a) / 1e9}' >"$RAW/$tool/$metric.$sfx.cpu"
+  fi
   [[ "$tool" == loopback ]] && ip link set lo mtu 65536
 }
 
 declare -A METRICS_AT=(
   [65520]="tcp_c2h_65520 tcp_h2c_65520 tcp6_c2h_65520 tcp6_h2c_65520 udp_c2h_65520 tcp_rr udp_rr tcp_crr"
   [1500]="tcp_c2h_1500 tcp_h2c_1500")
+if [[ -n "${BENCH_LINES:-}" ]]; then
+  for mtu in "${!METRICS_AT[@]}"; do
+    keep=""
+    for m in ${METRICS_AT[$mtu]}; do grep -qw -- "$m" <<<"$BENCH_LINES" && keep+=" $m"; done
+    METRICS_AT[$mtu]=${keep# }
+  done
+fi
 
 mkdir -p "$RAW" "$BENCH_OUT/logs"
 "$BENCH_RR" server 127.0.0.1 "$RR_PORT" 900 >"$BENCH_OUT/logs/rr-server.log" 2>&1 &
@@ -210,6 +232,7 @@ ip -6 route add default via 2001:db8::10
 # from its peers', which keeps ratios steady on a machine whose load drifts.
 declare -A CTRS TPIDS
 for mtu in 65520 1500; do
+  [[ -n "${METRICS_AT[$mtu]}" ]] || continue
   active=()
   for tool in ${BENCH_TOOLS}; do
     mkdir -p "$RAW/$tool"

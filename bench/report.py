@@ -9,7 +9,10 @@ about the machine and the tool versions. This script reads them into
 {metric: {tool: value or reason}}, prints the table with absolute numbers and
 netd/peer ratios, and optionally writes the Markdown report (--md) and a bar
 chart (--png, matplotlib). A failed measurement is "n/a" with its reason in a
-footnote; it never makes this script fail.
+footnote; it never makes this script fail. METRIC.rN.cpu (the tool's CPU
+seconds during that line) gives a second table: each tool's CPU per unit of
+work (per GB carried, per round trip, per connection), which a loaded machine
+disturbs less than the rates themselves.
 
 Usage: report.py RESULTS [--md FILE] [--png FILE]
 """
@@ -38,6 +41,69 @@ METRICS = [
     ("udp_rr_p99", "UDP request/response 64 B, p99", "us", False, "udp_rr", "p99"),
     ("tcp_crr", "TCP connect+request+close", "conn/s", True, "tcp_crr", "cps"),
 ]
+
+
+# CPU per unit of work: raw file, label, unit, and how to get the work done
+# (GB received, round trips, connections) from the same round's result.
+CPU_LINES = [
+    ("tcp_c2h_65520", "TCP container->host, MTU 65520", "ms/GB", "gb"),
+    ("tcp_h2c_65520", "TCP host->container, MTU 65520", "ms/GB", "gb"),
+    ("tcp6_c2h_65520", "TCP over IPv6 container->host, MTU 65520", "ms/GB", "gb"),
+    ("tcp6_h2c_65520", "TCP over IPv6 host->container, MTU 65520", "ms/GB", "gb"),
+    ("tcp_c2h_1500", "TCP container->host, MTU 1500", "ms/GB", "gb"),
+    ("tcp_h2c_1500", "TCP host->container, MTU 1500", "ms/GB", "gb"),
+    ("udp_c2h_65520", "UDP container->host, 1400 B (per GB received)", "ms/GB", "gb"),
+    ("tcp_rr", "TCP request/response 64 B", "us/round trip", "n"),
+    ("udp_rr", "UDP request/response 64 B", "us/round trip", "n"),
+    ("tcp_crr", "TCP connect+request+close", "us/conn", "n"),
+]
+
+
+def cpu_per_work(base, work):
+    """The tool's CPU per unit of work for one round (BASE.json + BASE.cpu), or None."""
+    try:
+        cpu = float(open(base + ".cpu", encoding="utf-8").read())
+        with open(base + ".json", encoding="utf-8") as f:
+            data = json.load(f)
+        if work == "gb":
+            done = data["end"].get("sum_received", data["end"].get("sum"))["bytes"] / 1e9
+            return cpu * 1e3 / done if done > 0 else None
+        done = data["n"]
+        return cpu * 1e6 / done if done > 0 else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def load_cpu(results, tools):
+    """{raw: {tool: median CPU per unit of work}} for the tools that ran as a process."""
+    table = {}
+    for raw, _label, _unit, work in CPU_LINES:
+        row = {}
+        for tool in tools:
+            rounds = sorted(glob.glob(os.path.join(results, "raw", tool, raw + ".r*.cpu")))
+            got = sorted(v for v in (cpu_per_work(r[: -len(".cpu")], work) for r in rounds) if v is not None)
+            if got:
+                row[tool] = got[(len(got) - 1) // 2]
+        if row:
+            table[raw] = row
+    return table
+
+
+def build_cpu_rows(cpu, tools):
+    """Header and rows of the CPU table (tools without a process, like loopback, are left out)."""
+    tools = [t for t in tools if any(t in r for r in cpu.values())]
+    peers = [p for p in PEERS if p in tools and p != "netd"]
+    header = ["line", "unit"] + tools + [f"netd/{p}" for p in peers]
+    rows = []
+    for raw, label, unit, _work in CPU_LINES:
+        if raw not in cpu:
+            continue
+        row = cpu[raw]
+        cells = [label, "CPU " + unit] + [f"{row[t]:.1f}" if t in row else "n/a" for t in tools]
+        for p in peers:
+            cells.append(f"{row['netd'] / row[p]:.2f}x" if "netd" in row and row.get(p) else "n/a")
+        rows.append(cells)
+    return header, rows
 
 
 def read_facts(results):
@@ -123,6 +189,8 @@ def build_rows(table, tools):
     rows, notes = [], []  # notes: one per distinct (tool, reason)
     for mid, label, unit, hib, _raw, _kind in METRICS:
         row = table[mid]
+        if all(v == "not measured" for v in row.values()):
+            continue  # a line left out (run.sh --lines)
         cells = [label, unit, "higher" if hib else "lower"]
         for tool in tools:
             v = row.get(tool)
@@ -156,7 +224,7 @@ def md_table(header, rows):
     return "\n".join(out)
 
 
-def write_md(path, facts, header, rows, notes, png):
+def write_md(path, facts, header, rows, notes, png, cpu_rows=None):
     tools = facts.get("tools", "").split()
     lines = [
         "# Benchmarks: netd side by side with slirp4netns and pasta",
@@ -190,6 +258,14 @@ def write_md(path, facts, header, rows, notes, png):
         lines.append("")
         lines += [f"{i}. {n}" for i, n in enumerate(notes, 1)]
         lines.append("")
+    if cpu_rows and cpu_rows[1]:
+        lines += [
+            "CPU time each tool spent per unit of work during the same lines (all threads,",
+            "from /proc/PID/task/*/schedstat; lower is better, ratios below 1 favour netd):",
+            "",
+            md_table(*cpu_rows),
+            "",
+        ]
     if png:
         lines += [f"![benchmark chart]({os.path.basename(png)})", ""]
     lines += [
@@ -288,6 +364,10 @@ def main():
     print(text_table(header, rows))
     for i, n in enumerate(notes, 1):
         print(f"[{i}] {n}")
+    cpu_rows = build_cpu_rows(load_cpu(a.results, tools), tools)
+    if cpu_rows[1]:
+        print()
+        print(text_table(*cpu_rows))
     if a.png:
         try:
             draw(a.png, table, tools, facts)
@@ -296,7 +376,7 @@ def main():
             print(f"report: no chart ({e}); install python3-matplotlib", file=sys.stderr)
             a.png = None
     if a.md:
-        write_md(a.md, facts, header, rows, notes, a.png)
+        write_md(a.md, facts, header, rows, notes, a.png, cpu_rows)
         print(f"report: {a.md}")
 
 

@@ -2,7 +2,8 @@
 # bench/run.sh: netd side by side with slirp4netns and pasta (from Debian),
 # with host loopback as the ceiling, in one run on this machine.
 #
-#   bench/run.sh [--quick] [--rounds N] [--pasta PATH] [--tools "loopback netd ..."] [--no-docs]
+#   bench/run.sh [--quick] [--rounds N] [--pasta PATH] [--tools "loopback netd ..."]
+#                [--lines "tcp_h2c_65520 tcp_rr ..."] [--no-docs]
 #
 # Theory of operation: three steps, each in its own file.
 #  1. here: install the benchmark's packages (bench/install-deps.sh), build
@@ -12,6 +13,7 @@
 #     latency and connections per second with bench/rr.cpp, each line for all
 #     tools back to back, N rounds (default 1; the median is reported); raw results in a
 #     results directory (under build-bench/), failures recorded as reasons;
+#     each tool's CPU time (user + system) during each line is recorded too;
 #  3. bench/report.py: the table with netd/peer ratios on stdout, and
 #     docs/benchmarks.md + docs/benchmarks.png (unless --no-docs).
 # Only 127.0.0.1 and namespaces made by the run carry traffic. The whole run
@@ -26,6 +28,7 @@ QUICK=0
 ROUNDS=1
 PASTA_NEW=""
 TOOLS="loopback netd slirp4netns pasta"
+LINES=""
 DOCS=1
 while (($#)); do
   case "$1" in
@@ -33,11 +36,17 @@ while (($#)); do
     --rounds) ROUNDS=${2:?--rounds needs a number}; shift ;;
     --pasta) PASTA_NEW=$(realpath "${2:?--pasta needs a path}"); shift ;;
     --tools) TOOLS=${2:?--tools needs a list}; shift ;;
+    --lines) LINES=${2:?--lines needs a list}; shift ;;
     --no-docs) DOCS=0 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
+done
+ALL_LINES="tcp_c2h_65520 tcp_h2c_65520 tcp6_c2h_65520 tcp6_h2c_65520 udp_c2h_65520 tcp_rr udp_rr tcp_crr
+  tcp_c2h_1500 tcp_h2c_1500"
+for l in $LINES; do
+  grep -qw -- "$l" <<<"$ALL_LINES" || { echo "run.sh: unknown line $l (one of:" $ALL_LINES")" >&2; exit 2; }
 done
 if [[ -n "$PASTA_NEW" ]]; then
   [[ -x "$PASTA_NEW" ]] || { echo "run.sh: --pasta $PASTA_NEW is not executable" >&2; exit 2; }
@@ -76,11 +85,12 @@ source bench/common.sh
   echo "n_crr=$N_CRR"
   echo "tools=$TOOLS"
   echo "rounds=$ROUNDS"
+  [[ -n "$LINES" ]] && echo "lines=$LINES"
 } >"$OUT/facts.txt"
 
 echo "bench: tools: $TOOLS; $ROUNDS round(s); iperf3 -t $DUR; $N_RR round trips; $N_CRR connections; results in $OUT" >&2
 run_measure bench/measure.sh BENCH_RR="$ROOT/build-bench/bin/netd-bench-rr" BENCH_TOOLS="$TOOLS" BENCH_DUR=$DUR \
-  BENCH_N_RR=$N_RR BENCH_N_CRR=$N_CRR BENCH_ROUNDS=$ROUNDS BENCH_PASTA_NEW="$PASTA_NEW"
+  BENCH_N_RR=$N_RR BENCH_N_CRR=$N_CRR BENCH_ROUNDS=$ROUNDS BENCH_PASTA_NEW="$PASTA_NEW" BENCH_LINES="$LINES"
 
 args=("$OUT")
 ((DOCS)) && args+=(--md docs/benchmarks.md --png docs/benchmarks.png)
