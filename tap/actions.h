@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <variant>
 #include <vector>
@@ -28,10 +29,26 @@ struct TapOffload {
 };
 
 // A frame for the guest: its bytes plus offload metadata for the tap.
+//
+// A TCP data segment is the vector (Ethernet, IP and TCP headers) followed
+// on the wire by `tail`, its payload, which stays where the host socket's
+// bytes already are (the connection's ring): the loop writes both with one
+// writev, and 64 KiB super-segments are never copied or allocated per frame.
+// `tail_owner` keeps that memory alive until the frame is gone (ByteRing).
+// Code that needs the whole frame in one buffer (pcap, tests) uses flat().
 struct Frame : std::vector<std::byte> {
   Frame() = default;
   Frame(std::vector<std::byte>&& bytes) : std::vector<std::byte>(std::move(bytes)) {}  // NOLINT: implicit by design
   TapOffload offload;
+  std::span<const std::byte> tail;
+  std::shared_ptr<const void> tail_owner;
+
+  size_t wire_size() const { return size() + tail.size(); }
+  std::vector<std::byte> flat() const {
+    std::vector<std::byte> all(begin(), end());
+    all.insert(all.end(), tail.begin(), tail.end());
+    return all;
+  }
 };
 // Never reused within one netd process (64 bits do not wrap in practice).
 using FlowId = uint64_t;

@@ -5,7 +5,7 @@
 
 namespace netd::tap {
 
-std::unique_ptr<std::byte[]> ChunkPool::get() {
+ChunkPool::Chunk ChunkPool::get() {
   if (!available()) return nullptr;
   ++outstanding_;
   if (!cache_.empty()) {
@@ -14,13 +14,14 @@ std::unique_ptr<std::byte[]> ChunkPool::get() {
     return c;
   }
   // Not value-initialised: the ring only ever exposes bytes written into it.
-  return std::unique_ptr<std::byte[]>(new std::byte[size_]);
+  return Chunk(new std::byte[size_]);
 }
 
-void ChunkPool::put(std::unique_ptr<std::byte[]> chunk) {
+void ChunkPool::put(Chunk chunk) {
   if (!chunk) return;
   --outstanding_;
-  if (cache_.size() < max_cached_) cache_.push_back(std::move(chunk));
+  // use_count() > 1: a frame not yet written still points into it.
+  if (cache_.size() < max_cached_ && chunk.use_count() == 1) cache_.push_back(std::move(chunk));
 }
 
 std::span<std::byte> ByteRing::writable() {

@@ -10,6 +10,15 @@
 // recv/send into the ring), which is why a region stops at the wrap point.
 // The chunk is taken lazily and given back when the ring is empty, so an
 // idle connection holds no buffer memory.
+//
+// Chunks are shared: a frame for the guest may point into a ring (the TCP
+// payload is written to the tap from where the socket put it, never copied)
+// and holds a reference until the loop has written it. A chunk given back
+// while such a frame still holds it is not cached for reuse (another
+// connection would write into it); it is freed when the last frame goes.
+// Bytes a frame points at can change only once the guest has acknowledged
+// them (consume() makes them free space), so a stale retransmission carries
+// only bytes the guest discards.
 #pragma once
 
 #include <cstddef>
@@ -29,9 +38,11 @@ class ChunkPool {
   ChunkPool(size_t chunk_size, size_t max_cached, size_t max_outstanding = SIZE_MAX)
       : size_(chunk_size), max_cached_(max_cached), max_outstanding_(max_outstanding) {}
   size_t chunk_size() const { return size_; }
+  using Chunk = std::shared_ptr<std::byte[]>;
   // A chunk, or null when the budget is spent.
-  std::unique_ptr<std::byte[]> get();
-  void put(std::unique_ptr<std::byte[]> chunk);
+  Chunk get();
+  // Takes a chunk back; cached only when nothing else (a frame) holds it.
+  void put(Chunk chunk);
   size_t outstanding() const { return outstanding_; }
   bool available() const { return outstanding_ < max_outstanding_; }
 
@@ -40,7 +51,7 @@ class ChunkPool {
   size_t max_cached_;
   size_t max_outstanding_;
   size_t outstanding_ = 0;
-  std::vector<std::unique_ptr<std::byte[]>> cache_;
+  std::vector<Chunk> cache_;
 };
 
 class ByteRing {
@@ -65,6 +76,8 @@ class ByteRing {
   size_t append(std::span<const std::byte> data);
   // Contiguous bytes starting `offset` bytes past the head (empty if none).
   std::span<const std::byte> readable_at(size_t offset) const;
+  // The chunk behind readable_at(): a frame pointing into it holds this.
+  std::shared_ptr<const void> storage() const { return buf_; }
   // Drops n bytes from the head; gives the chunk back when the ring empties
   // and `keep_storage` is false (a read or write into it may be in flight).
   void consume(size_t n, bool keep_storage = false);
@@ -73,7 +86,7 @@ class ByteRing {
 
  private:
   ChunkPool* pool_;
-  std::unique_ptr<std::byte[]> buf_;
+  ChunkPool::Chunk buf_;
   size_t head_ = 0;  // index of the first byte
   size_t size_ = 0;
 };

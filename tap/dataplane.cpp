@@ -520,16 +520,17 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   }
 
   void write_to_tap(Time now, const Frame& frame) {
-    if (pcap) pcap->write(frame);
+    if (pcap) pcap->write(frame.tail.empty() ? std::span<const std::byte>(frame) : frame.flat());
     auto& c = stack_counters();
     ++c.frames_out;
-    c.bytes_out += frame.size();
-    ssize_t n;
-    if (!opts.vnet_hdr) {
-      n = ::write(tap.get(), frame.data(), frame.size());
-    } else {
-      // virtio-net header (native byte order, as tun uses without TUNSETVNETLE/BE).
-      VnetHeader h{};
+    c.bytes_out += frame.wire_size();
+    // virtio-net header (native byte order, as tun uses without
+    // TUNSETVNETLE/BE), the frame's own bytes, and its payload from where
+    // the engine keeps it (Frame::tail): one writev, no copy.
+    VnetHeader h{};
+    iovec iov[3];
+    int n_iov = 0;
+    if (opts.vnet_hdr) {
       const TapOffload& off = frame.offload;
       if (off.csum_partial) {
         h.flags = kVnetNeedsCsum;
@@ -541,10 +542,11 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         h.gso_size = off.gso_size;
         h.hdr_len = off.hdr_len;
       }
-      iovec iov[2] = {{&h, kVnetHdrLen}, {const_cast<std::byte*>(frame.data()), frame.size()}};
-      n = ::writev(tap.get(), iov, 2);
+      iov[n_iov++] = {&h, kVnetHdrLen};
     }
-    if (n < 0) {
+    iov[n_iov++] = {const_cast<std::byte*>(frame.data()), frame.size()};
+    if (!frame.tail.empty()) iov[n_iov++] = {const_cast<std::byte*>(frame.tail.data()), frame.tail.size()};
+    if (::writev(tap.get(), iov, n_iov) < 0) {
       ++c.tap_write_errors;
       uint64_t suppressed = 0;
       if (write_error_log.allow(now, &suppressed))

@@ -483,15 +483,22 @@ void TcpEngine::send_segment(TcpConn& c, wire::SeqNum seq, uint8_t flags, std::s
   }
   s.checksum_partial = ctx_.cfg.tap_offload;
   wire::IpHeader h{.src = c.key.dst_ip, .dst = c.key.guest_ip, .proto = wire::IpProto::Tcp};
-  Frame f = wire::build_ip_tcp(ctx_.to_guest(), h, s, payload);
-  if (s.checksum_partial && !f.empty()) {
+  // The payload is always from_host's bytes: the frame points at them (the
+  // loop writes headers and payload with one writev) and holds the chunk.
+  Frame f = wire::build_ip_tcp_headers(ctx_.to_guest(), h, s, payload);
+  if (f.empty()) return;
+  if (!payload.empty()) {
+    f.tail = payload;
+    f.tail_owner = c.from_host.storage();
+  }
+  if (s.checksum_partial) {
     f.offload.csum_partial = true;
     f.offload.csum_start = static_cast<uint8_t>(wire::kEthernetHeaderLen + wire::ip_header_len(h));
     f.offload.csum_offset = 16;
     if (payload.size() > c.mss) {
       f.offload.gso_size = c.mss;
       f.offload.gso_v6 = h.src.is_v6();
-      f.offload.hdr_len = static_cast<uint16_t>(f.size() - payload.size());
+      f.offload.hdr_len = static_cast<uint16_t>(f.size());
     }
   }
   out.to_tap.push_back(std::move(f));

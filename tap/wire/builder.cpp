@@ -182,33 +182,50 @@ size_t frame_overhead_tcp(const IpHeader& ip, const TcpSegmentSpec& spec) {
   return l4_off(ip) + kTcpMinHeaderLen + tcp_options_len(spec);
 }
 
+namespace {
+
+// Writes the Ethernet, IP and TCP headers (hl bytes of TCP header) of the
+// segment carrying `payload` at the start of `out`, which must hold them;
+// the checksum covers `payload` wherever it is (it is not copied).
+void write_tcp_headers(std::span<std::byte> out, const L2Addrs& l2, const IpHeader& ip,
+                       const TcpSegmentSpec& spec, std::span<const std::byte> payload, size_t hl) {
+  const size_t l4_len = hl + payload.size();
+  write_ethernet(out, l2, ether_type(ip));
+  write_ip(out, ip, IpProto::Tcp, l4_len);
+  std::span<std::byte> h = out.subspan(l4_off(ip), hl);
+  store_be16(h, 0, spec.sport);
+  store_be16(h, 2, spec.dport);
+  store_be32(h, 4, spec.seq.value());
+  store_be32(h, 8, spec.ack.value());
+  store_u8(h, 12, static_cast<uint8_t>((hl / 4) << 4));
+  store_u8(h, 13, spec.flags);
+  store_be16(h, 14, spec.window);
+  store_be16(h, 16, 0);
+  store_be16(h, 18, 0);  // urgent pointer: netd never sends urgent data
+  write_tcp_options(h.subspan(kTcpMinHeaderLen, hl - kTcpMinHeaderLen), spec);
+  Checksum c = ip_pseudo_header(ip.src, ip.dst, IpProto::Tcp, static_cast<uint32_t>(l4_len));
+  if (spec.checksum_partial) {
+    // finish() returns the complement; the partial convention wants the sum.
+    store_be16(h, 16, static_cast<uint16_t>(~c.finish()));
+    return;
+  }
+  c.add(h);  // an even length (20 + options in 4-byte steps): the payload continues word-aligned
+  c.add(payload);
+  store_be16(h, 16, c.finish());
+}
+
+}  // namespace
+
 size_t write_ip_tcp(std::span<std::byte> out, const L2Addrs& l2, const IpHeader& ip,
                     const TcpSegmentSpec& spec, std::span<const std::byte> payload) {
   const size_t hl = kTcpMinHeaderLen + tcp_options_len(spec);
   const size_t l4_len = hl + payload.size();
   const size_t total = l4_off(ip) + l4_len;
   if (l4_len > max_l4(ip) || out.size() < total) return 0;
-  write_ethernet(out, l2, ether_type(ip));
-  write_ip(out, ip, IpProto::Tcp, l4_len);
-  std::span<std::byte> seg = out.subspan(l4_off(ip), l4_len);
-  store_be16(seg, 0, spec.sport);
-  store_be16(seg, 2, spec.dport);
-  store_be32(seg, 4, spec.seq.value());
-  store_be32(seg, 8, spec.ack.value());
-  store_u8(seg, 12, static_cast<uint8_t>((hl / 4) << 4));
-  store_u8(seg, 13, spec.flags);
-  store_be16(seg, 14, spec.window);
-  store_be16(seg, 18, 0);  // urgent pointer: netd never sends urgent data
-  write_tcp_options(seg.subspan(kTcpMinHeaderLen, hl - kTcpMinHeaderLen), spec);
+  std::span<std::byte> in_place = out.subspan(l4_off(ip) + hl, payload.size());
   // Skip the copy when the caller already read the payload into place.
-  if (payload.data() != seg.subspan(hl).data()) store_bytes(seg, hl, payload);
-  if (spec.checksum_partial) {
-    Checksum c = ip_pseudo_header(ip.src, ip.dst, IpProto::Tcp, static_cast<uint32_t>(l4_len));
-    // finish() returns the complement; the partial convention wants the sum.
-    store_be16(seg, 16, static_cast<uint16_t>(~c.finish()));
-  } else {
-    store_l4_checksum(seg, 16, ip, IpProto::Tcp);
-  }
+  if (payload.data() != in_place.data()) store_bytes(in_place, 0, payload);
+  write_tcp_headers(out, l2, ip, spec, in_place, hl);
   return total;
 }
 
@@ -217,6 +234,15 @@ std::vector<std::byte> build_ip_tcp(const L2Addrs& l2, const IpHeader& ip, const
   std::vector<std::byte> f(frame_overhead_tcp(ip, spec) + payload.size());
   size_t n = write_ip_tcp(f, l2, ip, spec, payload);
   f.resize(n);  // 0 (empty) when the payload does not fit one packet
+  return f;
+}
+
+std::vector<std::byte> build_ip_tcp_headers(const L2Addrs& l2, const IpHeader& ip, const TcpSegmentSpec& spec,
+                                            std::span<const std::byte> payload) {
+  const size_t hl = kTcpMinHeaderLen + tcp_options_len(spec);
+  if (hl + payload.size() > max_l4(ip)) return {};
+  std::vector<std::byte> f(l4_off(ip) + hl);
+  write_tcp_headers(f, l2, ip, spec, payload, hl);
   return f;
 }
 

@@ -93,6 +93,13 @@ size_t write_ip_tcp(std::span<std::byte> out, const L2Addrs& l2, const IpHeader&
                     const TcpSegmentSpec& spec, std::span<const std::byte> payload);
 std::vector<std::byte> build_ip_tcp(const L2Addrs& l2, const IpHeader& ip, const TcpSegmentSpec& spec,
                                     std::span<const std::byte> payload);
+// Only the headers (Ethernet + IP + TCP) of the segment that carries
+// `payload`, for a caller that sends the payload from where it is, right
+// after them (scatter-gather): lengths and the checksum cover the payload,
+// which is read (unless checksum_partial) but not copied. Empty when the
+// payload does not fit one packet.
+std::vector<std::byte> build_ip_tcp_headers(const L2Addrs& l2, const IpHeader& ip, const TcpSegmentSpec& spec,
+                                            std::span<const std::byte> payload);
 
 // Builds the UDP payload of a BOOTREPLY answering `request`.
 //

@@ -95,7 +95,7 @@ struct Driver {
       auto eth = wire::EthernetView::parse(f);
       if (!eth) continue;
       auto ip = ip_of(*eth);
-      if (ip && ip->protocol() == wire::IpProto::Tcp) last_tcp_to_guest = f;
+      if (ip && ip->protocol() == wire::IpProto::Tcp) last_tcp_to_guest = f.flat();
     }
     auto ops = std::move(out.to_host);
     out.clear();

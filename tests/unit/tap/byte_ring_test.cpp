@@ -38,5 +38,24 @@ TEST(ByteRing, OverBudgetHasNoRoomUntilAChunkComesBack) {
   EXPECT_EQ(starved.append(bytes("y")), 1u);
 }
 
+TEST(ByteRing, AChunkAFrameStillHoldsIsNotReused) {
+  ChunkPool pool(16, 4);
+  ByteRing sender(pool), other(pool);
+  ASSERT_EQ(sender.append(bytes("payload")), 7u);
+  auto held = sender.storage();  // what a frame pointing at readable_at(0) keeps
+  auto view = sender.readable_at(0);
+  sender.consume(7);  // acknowledged: the ring empties and gives its chunk back
+  EXPECT_FALSE(sender.has_storage());
+  ASSERT_EQ(other.append(bytes("XXXXXXXXXXXXXXXX")), 16u);
+  EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(view.data()), view.size()), "payload")
+      << "another ring got the chunk a frame still points into";
+  const std::byte* other_chunk = other.readable_at(0).data();
+  held.reset();
+  other.consume(16);  // held by nobody else: cached
+  ByteRing third(pool);
+  ASSERT_EQ(third.append(bytes("z")), 1u);
+  EXPECT_EQ(third.readable_at(0).data(), other_chunk) << "a free chunk is reused from the cache";
+}
+
 }  // namespace
 }  // namespace netd::tap

@@ -92,8 +92,10 @@ struct Seg {
   bool has(uint8_t f) const { return (flags & f) == f; }
 };
 
-// Parses a frame to the guest as Ethernet/IPv4/TCP with a valid checksum.
-std::optional<Seg> parse_tcp(const Frame& f) {
+// Parses a frame to the guest as Ethernet/IPv4/TCP with a valid checksum
+// (headers and the payload the frame points at, as the tap gets them).
+std::optional<Seg> parse_tcp(const Frame& frame) {
+  const std::vector<std::byte> f = frame.flat();
   auto eth = wire::EthernetView::parse(f);
   if (!eth) return std::nullopt;
   auto ip = wire::Ipv4View::parse(eth->payload());

@@ -263,5 +263,37 @@ TEST(WireTcpBuilder, WriterInPlacePayloadAndShortBuffer) {
   EXPECT_EQ(buf, build_ip_tcp({}, h, s, hello));
 }
 
+TEST(WireTcpBuilder, HeadersOnlyThenPayloadIsTheWholeFrame) {
+  // The captured data segment, built as headers that the payload follows
+  // from elsewhere (scatter-gather): byte for byte the same on the wire.
+  TcpSegmentSpec data{.sport = 47734, .dport = 80, .seq = SeqNum(0x45d33c4a),
+                      .ack = SeqNum(0xa736797d), .flags = kTcpPsh | kTcpAck, .window = 0x3f};
+  const IpHeader h{.src = kGuestIp, .dst = kPeerIp, .proto = IpProto::Tcp, .id = 0xdcf0};
+  auto payload = str_bytes("hello\n");
+  auto headers = build_ip_tcp_headers({.src = kGuestMac, .dst = kPeerMac}, h, data, payload);
+  EXPECT_EQ(headers.size(), frame_overhead_tcp(h, data));
+  headers.insert(headers.end(), payload.begin(), payload.end());
+  EXPECT_EQ(headers, vec(bytes(testdata::kTcpDataFrame)));
+
+  // An odd-length payload after options, over IPv6, checksummed in full and
+  // as a partial (pseudo-header only) sum: the same as the copying builder.
+  const Ipv6Addr a6{{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
+  const Ipv6Addr b6{{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x64}};
+  for (bool partial : {false, true}) {
+    for (const IpHeader& ip : {IpHeader{.src = kPeerIp, .dst = kGuestIp}, IpHeader{.src = a6, .dst = b6}}) {
+      TcpSegmentSpec s{.sport = 80, .dport = 9, .seq = SeqNum(7), .ack = SeqNum(9), .flags = kTcpAck,
+                       .window = 3, .wscale = 7, .checksum_partial = partial};
+      auto odd = str_bytes("odd-sized payload");
+      auto f = build_ip_tcp_headers({}, ip, s, odd);
+      f.insert(f.end(), odd.begin(), odd.end());
+      EXPECT_EQ(f, build_ip_tcp({}, ip, s, odd)) << "partial " << partial << " v6 " << ip.src.is_v6();
+    }
+  }
+  // Too large for one IPv4 packet: nothing.
+  std::vector<std::byte> big(65535 - 20 - 20 + 1);
+  EXPECT_TRUE(build_ip_tcp_headers({}, {.src = kPeerIp, .dst = kGuestIp},
+                                   TcpSegmentSpec{.flags = kTcpAck}, big).empty());
+}
+
 }  // namespace
 }  // namespace netd::wire
