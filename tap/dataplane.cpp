@@ -130,7 +130,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     uint64_t id = 0;
     bool live = true;
     bool paused = false;   // TCP out of fds: re-armed by the timer, not at once
-    bool backlog = false;  // UDP: the last drain stopped at the batch limit
+    bool backlog = false;  // UDP: datagrams may wait (poll fired, or the last drain hit the batch limit)
   };
   // A flow that came in through a published port (for list_flows).
   struct InboundFlow {
@@ -147,7 +147,12 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   std::unique_ptr<uring::Ring> ring;
   std::unique_ptr<uring::BufferRing> sock_rx;
   std::vector<std::byte> tap_buf = std::vector<std::byte>(kBufferSize);
-  bool tap_backlog = false;  // the last drain stopped at kTapBatch: more may wait
+  // The tap has frames to read: its poll fired, or the last drain stopped at
+  // kTapBatch. Read once per loop round (run()), never per poll completion:
+  // a flood posts a readiness completion per frame, and draining kTapBatch
+  // frames for each of a round's completions held tens of thousands of
+  // datagrams (megabytes) in one round's actions.
+  bool tap_backlog = false;
   UniqueFd tap;
   Stack stack;
   Actions actions;
@@ -420,10 +425,11 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     arm_accept(tag.slot);
   }
 
-  void on_udp_readable(Time now, Tag tag, const io_uring_cqe& cqe) {
+  void on_udp_readable(Tag tag, const io_uring_cqe& cqe) {
     if (tag.slot >= listeners.size() || !listeners[tag.slot].live) return;
-    if (cqe.res >= 0) drain_udp(now, tag.slot);
-    if (!(cqe.flags & IORING_CQE_F_MORE) && listeners[tag.slot].live) arm_udp_poll(tag.slot);
+    // Read once per loop round like the tap (drain_udp_backlog in run()).
+    if (cqe.res >= 0) listeners[tag.slot].backlog = udp_backlog = true;
+    if (!(cqe.flags & IORING_CQE_F_MORE)) arm_udp_poll(tag.slot);
   }
 
   // Reads datagrams from published UDP socket `i` until it is empty or
@@ -802,7 +808,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
           exit_status = 1;
           return;
         }
-        drain_tap(now);
+        tap_backlog = true;
         if (!(cqe.flags & IORING_CQE_F_MORE)) arm_tap_poll();
         return;
       case Op::SocketRecv: return on_socket_recv(now, tag, cqe);
@@ -822,7 +828,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       case Op::PathEvent:
         return on_path_event(cqe);
       case Op::UdpPublished:
-        return on_udp_readable(now, tag, cqe);
+        return on_udp_readable(tag, cqe);
       case Op::Control:
         return on_control(cqe);
       case Op::Cancel:
