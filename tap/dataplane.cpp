@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/uring.h"
 #include "tap/pcap_writer.h"
+#include "tap/udp_gso.h"
 #include "tap/vnet_header.h"
 
 namespace netd::tap {
@@ -118,6 +119,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     bool closing = false;
     int inflight = 0;
     SockAddr peer;  // connect() reads it at submit time (see `sockets`)
+    bool segmenting = true;  // UDP: bursts may go out with UDP_SEGMENT
   };
   // A published port: its host socket and where its traffic goes. Slots are
   // never reused (ports are added rarely), so a completion for a removed
@@ -520,7 +522,21 @@ struct Dataplane::Impl final : dns::SocketWatcher {
          ++round) {
       Actions batch;
       std::swap(batch, actions);  // handlers below may append new actions
-      for (auto& op : batch.to_host) std::visit([&](auto& o) { apply(now, o); }, op);
+      auto& ops = batch.to_host;
+      for (size_t i = 0; i < ops.size();) {
+        // A burst of one flow's datagrams leaves in as few sends as possible.
+        if (auto* d = std::get_if<SendOnSocket>(&ops[i])) {
+          size_t j = i + 1;
+          while (j < ops.size() && std::holds_alternative<SendOnSocket>(ops[j]) &&
+                 std::get<SendOnSocket>(ops[j]).flow == d->flow)
+            ++j;
+          send_datagrams(now, std::span<HostOp>(ops).subspan(i, j - i));
+          i = j;
+          continue;
+        }
+        std::visit([&](auto& o) { apply(now, o); }, ops[i]);
+        ++i;
+      }
       for (const auto& frame : batch.to_tap) write_to_tap(now, frame);
     }
   }
@@ -618,6 +634,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     s.live = true;
     s.closing = false;
     s.inflight = 0;
+    s.segmenting = true;
     slot_of_flow[flow] = slot;
     return slot;
   }
@@ -726,13 +743,60 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     if (it == slot_of_flow.end()) return;  // the open failed; the engine was told
     SocketSlot& s = sockets[it->second];
     if (::send(s.fd.get(), o.data.data(), o.data.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return;
-    int err = errno;
+    on_datagram_send_error(now, s, errno, 1);
+  }
+
+  void on_datagram_send_error(Time now, SocketSlot& s, int err, size_t datagrams) {
     if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
-      ++stack_counters().host_send_full;
+      stack_counters().host_send_full += datagrams;
       return;
     }
     // ECONNREFUSED and friends: an ICMP error the connected socket recorded.
     stack.on_socket_error(now, s.kind, s.flow, err, actions);
+  }
+
+  // `run`: SendOnSocket requests of one flow, in order. UDP bursts go out
+  // segmented (tap/udp_gso.h), the rest one datagram at a time; either way
+  // nothing waits and nothing is queued.
+  void send_datagrams(Time now, std::span<HostOp> run) {
+    auto it = slot_of_flow.find(std::get<SendOnSocket>(run[0]).flow);
+    if (it == slot_of_flow.end()) return;  // the open failed; the engine was told
+    const uint32_t slot = it->second;
+    size_t sizes[kMaxGsoSegments];
+    std::span<const std::byte> data[kMaxGsoSegments];
+    for (size_t i = 0; i < run.size();) {
+      size_t n = 1;
+      SocketSlot& s = sockets[slot];
+      if (s.kind == SocketKind::Udp && s.segmenting && run.size() - i >= 2) {
+        const size_t m = std::min(run.size() - i, kMaxGsoSegments);
+        for (size_t k = 0; k < m; ++k) {
+          data[k] = std::get<SendOnSocket>(run[i + k]).data;
+          sizes[k] = data[k].size();
+        }
+        n = segment_run(std::span<const size_t>(sizes, m));
+      }
+      if (n < 2) {
+        apply(now, std::get<SendOnSocket>(run[i]));
+        ++i;
+        continue;
+      }
+      int err = send_segmented(s.fd.get(), std::span<const std::span<const std::byte>>(data, n));
+      if (err == 0) {
+        ++stack_counters().udp_segmented_sends;
+        i += n;
+      } else if (err == EINVAL || err == EIO || err == EMSGSIZE || err == ENOPROTOOPT) {
+        s.segmenting = false;  // this path cannot segment (MTU, device): one send per datagram
+      } else if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+        on_datagram_send_error(now, s, err, n);  // a full buffer drops the burst
+        i += n;
+      } else {
+        // An error the socket recorded (an ICMP error: refused, unreachable)
+        // is what the first datagram alone would have met: report it; the
+        // rest go on as they would have.
+        on_datagram_send_error(now, s, err, 1);
+        ++i;
+      }
+    }
   }
 
   void apply(Time now, SendToPeer& o) {

@@ -10,6 +10,9 @@ Modes:
   udp-flood ADDR PORT SECONDS [FLOWS]  send 1200-byte datagrams as fast as possible for
                                 SECONDS from FLOWS sockets (default 1), ignoring errors
                                 and replies; prints how many were sent
+  udp-burst ADDR PORT COUNT SIZE  send COUNT numbered datagrams back to back (SIZE bytes,
+                                one in the middle a third of that), then read the echoes:
+                                prints "ok COUNT" when every one came back intact
   garbage IFNAME COUNT          send COUNT malformed Ethernet frames on IFNAME (AF_PACKET)
   tripwire PORT FILE            listen on TCP and UDP PORT of 127.0.0.1, 127.1.2.3 and ::1;
                                 append a line to FILE for every connection or datagram
@@ -133,6 +136,30 @@ def udp_flood(addr, port, seconds, flows="1"):
                 except OSError:  # EAGAIN/ENOBUFS/ECONNREFUSED: keep flooding
                     pass
     print(sent)
+
+
+def udp_burst(addr, port, count, size):
+    count, size = int(count), int(size)
+    s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
+    s.settimeout(5.0)
+    s.connect((addr, int(port)))
+    sent = {}
+    for i in range(count):
+        n = size // 3 if i == count // 2 else size
+        body = struct.pack("!I", i) + bytes((i * 7 + k) % 251 for k in range(n - 4))
+        sent[i] = body
+        s.send(body)
+    got = {}
+    try:
+        while len(got) < count:
+            data = s.recv(65535)
+            got[struct.unpack("!I", data[:4])[0]] = data
+    except socket.timeout:
+        die(f"{len(got)}/{count} echoes came back")
+    bad = [i for i in sent if got.get(i) != sent[i]]
+    if bad:
+        die(f"datagrams {bad[:5]} came back changed")
+    print(f"ok {count}")
 
 
 def tripwire(port, path):
@@ -458,5 +485,5 @@ async def concurrent_echo(addr, port, n):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage, "udp-flood": udp_flood,
-     "tripwire": tripwire, "probe": probe,
+     "udp-burst": udp_burst,     "tripwire": tripwire, "probe": probe,
      "tcp-server": tcp_server, "tcp-client": tcp_client}[mode](*args)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # netd attach, part 1: DHCP lease and routes, ping (gateway and a world host),
-# UDP to a world host and to host loopback via the gateway, ICMP port
-# unreachable, DNS through the DNS address, TCP refused and (without tap
+# UDP to a world host and to host loopback via the gateway (single datagrams,
+# and bursts that leave netd as segmented sends), ICMP port unreachable, DNS through the DNS address, TCP refused and (without tap
 # offloads, so the full-checksum path is covered) a TCP transfer, garbage
 # frames counted, and exit when the namespace's process dies.
 source "$(dirname "$0")/lib.sh"
@@ -33,6 +33,21 @@ ok "UDP echo with a world host"
 out=$(in_ctr "$PY" "$SERVERS" udp-client 10.0.2.2 5007 hello-loopback) || fail "UDP via gateway: $out"
 [[ "$out" == "hello-loopback" ]] || fail "UDP echo via gateway returned '$out'"
 ok "UDP echo with host loopback through the gateway"
+
+# A burst written while netd is stopped waits in the tap and is read in one
+# batch: netd sends it on with UDP_SEGMENT; every datagram must come back
+# as it was (sizes, order of bytes, the shorter one in the middle).
+for dst in "198.51.100.10 7" "10.0.2.2 5007"; do
+  before=$(netd_counter udp_segmented_sends)
+  kill -STOP "$NETD_PID"
+  in_ctr_bg "$PY" "$SERVERS" udp-burst $dst 40 1200
+  sleep 0.5
+  kill -CONT "$NETD_PID"
+  wait "$BG_PID" || fail "UDP burst to $dst"
+  after=$(netd_counter udp_segmented_sends)
+  [[ "$after" -gt "$before" ]] || fail "the burst to $dst left netd one datagram at a time ($before -> $after)"
+done
+ok "UDP bursts leave as segmented sends and arrive intact"
 
 rc=0
 out=$(in_ctr "$PY" "$SERVERS" udp-client 198.51.100.10 9 nobody-home) || rc=$?
