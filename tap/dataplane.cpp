@@ -120,6 +120,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     int inflight = 0;
     SockAddr peer;  // connect() reads it at submit time (see `sockets`)
     bool segmenting = true;  // UDP: bursts may go out with UDP_SEGMENT
+    // TCP: the next receive is tried at once (see apply(TcpRecv)); false
+    // after a receive came back short, i.e. the socket was drained.
+    bool recv_now = true;
+    size_t recv_len = 0;  // bytes asked of the receive on the ring
   };
   // A published port: its host socket and where its traffic goes. Slots are
   // never reused (ports are added rarely), so a completion for a removed
@@ -635,6 +639,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     s.closing = false;
     s.inflight = 0;
     s.segmenting = true;
+    s.recv_now = true;
     slot_of_flow[flow] = slot;
     return slot;
   }
@@ -682,15 +687,22 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     uint32_t slot;
     SocketSlot* s = slot_for(o.flow, &slot);
     if (!s) return stack.on_tcp_received(now, o.flow, -EBADF, actions);
-    // Try at once: after a readiness poll, or while a transfer streams, the
-    // data is usually there, and a completion through the ring would cost a
-    // loop iteration. Only "nothing yet" goes to the ring.
-    ssize_t n = ::recv(s->fd.get(), o.into.data(), o.into.size(), MSG_DONTWAIT);
-    if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
-      return stack.on_tcp_received(now, o.flow, n >= 0 ? static_cast<int>(n) : -errno, actions);
+    // Try at once after a readiness poll or a receive that filled its
+    // buffer (a transfer streaming): the data is usually there, and a
+    // completion through the ring would cost a loop round. After a short
+    // receive the socket was drained: asking again now would only say
+    // EAGAIN (in request/response, every time), so that one goes straight to
+    // the ring, which completes it when the peer answers.
+    if (s->recv_now) {
+      ssize_t n = ::recv(s->fd.get(), o.into.data(), o.into.size(), MSG_DONTWAIT);
+      if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
+        s->recv_now = n == static_cast<ssize_t>(o.into.size());
+        return stack.on_tcp_received(now, o.flow, n >= 0 ? static_cast<int>(n) : -errno, actions);
+      }
     }
     io_uring_prep_recv(ring->sqe({Op::TcpRecv, s->generation, slot}), s->fd.get(), o.into.data(),
                        o.into.size(), 0);
+    s->recv_len = o.into.size();
     ++s->inflight;
   }
 
@@ -720,8 +732,14 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     FlowId flow = s.flow;
     switch (tag.op) {
       case Op::TcpConnect: stack.on_tcp_connected(now, flow, cqe.res < 0 ? cqe.res : 0, actions); break;
-      case Op::TcpPoll: stack.on_tcp_readable(now, flow, cqe.res < 0 ? cqe.res : 0, actions); break;
-      case Op::TcpRecv: stack.on_tcp_received(now, flow, cqe.res, actions); break;
+      case Op::TcpPoll:
+        s.recv_now = true;
+        stack.on_tcp_readable(now, flow, cqe.res < 0 ? cqe.res : 0, actions);
+        break;
+      case Op::TcpRecv:
+        s.recv_now = cqe.res > 0 && static_cast<size_t>(cqe.res) == s.recv_len;
+        stack.on_tcp_received(now, flow, cqe.res, actions);
+        break;
       case Op::TcpSend: stack.on_tcp_sent(now, flow, cqe.res, actions); break;
       default: break;
     }
