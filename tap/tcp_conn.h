@@ -60,6 +60,11 @@ struct TcpConn {
   bool guest_fin = false;     // guest FIN accepted (counted in rcv_nxt)
   bool shutdown_sent = false; // SHUT_WR issued on the host socket
   uint32_t last_adv_window = 0;
+  wire::SeqNum rcv_acked;     // the acknowledgment number of our last segment
+  // One in-order data segment is not acknowledged yet: its ACK waits (up to
+  // TcpEngine::kAckDelay) to ride on the answer (TcpEngine::acknowledge).
+  bool ack_delayed = false;
+  Time ack_due{};             // when that ACK goes out at the latest
   // Segments that arrived after a hole, sorted by sequence number, waiting
   // for it to be filled (TcpEngine::keep_early/take_early).
   struct EarlySegment {

@@ -301,6 +301,10 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
     }
     data = data.subspan(skip);
   }
+  // Acknowledged at once (RFC 5681 4.2): a retransmission (our ACK may have
+  // been lost), a segment that fills a hole, and data no answer can carry an
+  // ACK for any more (the host has finished sending).
+  bool ack_now = seq < c.rcv_nxt || !c.early.empty() || c.host_eof || c.fin_sent;
   size_t taken = c.to_host.append(data);
   if (taken < data.size() && !c.to_host.has_storage()) starve(c);  // zero window until memory frees
   c.rcv_nxt += static_cast<uint32_t>(taken);
@@ -316,10 +320,21 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
       default: break;  // FinWait2: both FINs are done once the queue drains
     }
   }
-  send_ack(c, out);
+  // So are a FIN and a queue that could not take everything (the guest must
+  // learn the window); other data may wait for an answer to ride on.
+  acknowledge(now, c, ack_now || fin_reached || taken < data.size(), out);
   pump_to_host(c, out);
   maybe_finish(c, out);
-  (void)now;
+}
+
+void TcpEngine::acknowledge(Time now, TcpConn& c, bool now_please, Actions& out) {
+  if (now_please || c.ack_delayed) {
+    send_ack(c, out);  // ack every second segment at least (RFC 9293 3.8.6.3)
+    return;
+  }
+  c.ack_delayed = true;
+  c.ack_due = now + kAckDelay;
+  ack_due_.push_back({c.ack_due, c.id});
 }
 
 void TcpEngine::keep_early(TcpConn& c, wire::SeqNum seq, std::span<const std::byte> data, bool fin) {
@@ -473,9 +488,12 @@ void TcpEngine::send_segment(TcpConn& c, wire::SeqNum seq, uint8_t flags, std::s
   s.seq = seq;
   s.ack = c.rcv_nxt;
   s.flags = flags;
+  c.rcv_acked = c.rcv_nxt;  // every segment carries the ACK: nothing waits any more
+  c.ack_delayed = false;
   if (syn_options) {
     // The SYN-ACK's window is never scaled; offer what our queue holds.
     s.window = static_cast<uint16_t>(std::min<size_t>(c.to_host.capacity(), 65535));
+    c.last_adv_window = s.window;  // what on_sent's window update compares with
     s.mss = static_cast<uint16_t>(mss_limit(c.key));
     if (c.our_wscale) s.wscale = c.our_wscale;
   } else {
@@ -655,13 +673,34 @@ void TcpEngine::feed_starved(Actions& out) {
   }
 }
 
+bool TcpEngine::live(const TimerEntry& e) const {
+  auto it = conns_.find(e.flow);
+  return it != conns_.end() && it->second->rto_armed && it->second->timer_gen == e.gen;
+}
+
+bool TcpEngine::live(const AckDue& e) const {
+  auto it = conns_.find(e.flow);
+  return it != conns_.end() && it->second->ack_delayed && it->second->ack_due == e.at;
+}
+
 std::optional<Time> TcpEngine::next_deadline() const {
-  if (timers_.empty()) return std::nullopt;
-  return timers_.top().at;  // may be stale: on_timer then just pops it
+  while (!timers_.empty() && !live(timers_.top())) timers_.pop();
+  while (!ack_due_.empty() && !live(ack_due_.front())) ack_due_.pop_front();
+  std::optional<Time> t;
+  if (!timers_.empty()) t = timers_.top().at;
+  if (!ack_due_.empty() && (!t || ack_due_.front().at < *t)) t = ack_due_.front().at;
+  return t;
 }
 
 void TcpEngine::on_timer(Time now, Actions& out) {
   graveyard_.clear();
+  while (!ack_due_.empty() && ack_due_.front().at <= now) {
+    AckDue e = ack_due_.front();
+    ack_due_.pop_front();
+    if (!live(e)) continue;  // acknowledged meanwhile (an answer carried it), or gone
+    TcpConn* c = find(e.flow);
+    if (c->state != TcpState::Closed) send_ack(*c, out);
+  }
   while (!timers_.empty() && timers_.top().at <= now) {
     TimerEntry e = timers_.top();
     timers_.pop();

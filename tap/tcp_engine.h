@@ -21,6 +21,12 @@
 //    straight to the guest's stack never reorders, but a namespace that
 //    forwards (a rootless netns routing to its bridge) does, and without
 //    this the guest would fall back to its retransmission timer each time.
+//    Acknowledgments of in-order data may wait a little (delayed ACK, RFC
+//    9293 3.8.6.3): the first segment after an ACK is acknowledged within
+//    kAckDelay, by the answer's own segment if the host peer answers in
+//    time (request/response: one frame to the guest instead of two, and no
+//    tap write before the request reaches the host); a second segment, a
+//    FIN, a full queue or an out-of-order segment is acknowledged at once.
 //  * Host -> guest: the socket is read into from_host (a TcpRecv into the
 //    ring; an idle connection only has a TcpPoll armed and holds no buffer).
 //    Bytes stay in from_host until the guest acknowledges them, which is what
@@ -67,6 +73,11 @@ class TcpEngine {
   static constexpr size_t kMaxEarlySegments = 128;
   static constexpr Duration kConnectTimeout = seconds(30);
   static constexpr Duration kInitialRto = milliseconds(200);
+  // How long the ACK of a lone data segment may wait for an answer to ride
+  // on. Long enough for a host peer on this machine to answer under load;
+  // short next to the guest's RTO (200 ms minimum), and a guest that holds
+  // back small writes for the ACK (Nagle) waits at most this.
+  static constexpr Duration kAckDelay = microseconds(500);
   static constexpr Duration kMaxRto = seconds(10);
   static constexpr int kMaxRetries = 10;
   static constexpr int kMaxSynRetries = 5;  // published ports: ~6 s until the client is reset
@@ -135,6 +146,9 @@ class TcpEngine {
   void send_segment(TcpConn& c, wire::SeqNum seq, uint8_t flags, std::span<const std::byte> payload,
                     bool syn_options, Actions& out);
   void send_ack(TcpConn& c, Actions& out);
+  // Acknowledges in-order guest data: at once if `now_please` or a segment
+  // already waits for its ACK, else within kAckDelay (ack_due_).
+  void acknowledge(Time now, TcpConn& c, bool now_please, Actions& out);
   void send_rst_for(const wire::IpView& ip, const wire::TcpView& tcp, Actions& out);
   uint16_t window_field(TcpConn& c);
   // The largest segment the tap's MTU allows in the connection's family.
@@ -172,7 +186,22 @@ class TcpEngine {
     uint64_t gen;
     bool operator>(const TimerEntry& o) const { return at > o.at; }
   };
-  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+  // Entries go stale when a timer is re-armed or disarmed (every ACK of the
+  // guest's does one); next_deadline() drops stale ones from the front, so
+  // the loop never wakes for a deadline that no longer exists (request/
+  // response traffic left one behind per exchange: a wake-up per exchange).
+  // Mutable: dropping them changes nothing the engine will do.
+  mutable std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+  // Delayed ACKs, in deadline order (every one waits kAckDelay). An entry
+  // whose connection already sent its ACK (or is gone) is skipped.
+  struct AckDue {
+    Time at;
+    FlowId flow;
+  };
+  mutable std::deque<AckDue> ack_due_;
+  // True while `e` still stands for the connection's armed timer / pending ACK.
+  bool live(const TimerEntry& e) const;
+  bool live(const AckDue& e) const;
   uint32_t isn_state_;
 };
 

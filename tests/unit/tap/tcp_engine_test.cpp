@@ -299,6 +299,12 @@ class TcpHarness {
     now = t;
     run([&] { stack.on_timer(now, out); });
   }
+  // The time a lone data segment's ACK may wait for an answer runs out.
+  void ack_delay_passes() {
+    ASSERT_TRUE(stack.next_deadline().has_value());
+    EXPECT_LE(*stack.next_deadline(), now + TcpEngine::kAckDelay) << "the loop would not wake in time";
+    timer_at(now + TcpEngine::kAckDelay);
+  }
 
   // ---- reading `out` ----
   std::vector<Seg> segs() const {
@@ -719,17 +725,58 @@ TEST_F(TcpSynReceived, GuestRstAbortsTheSocket) {
 TEST_F(TcpEstablished, InOrderDataGoesToTheHostAndIsAcknowledged) {
   establish();
   data("hello, host");
+  auto s = ops<TcpSend>();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flow, flow);
+  EXPECT_EQ(as_string(s[0].data), "hello, host");
+  EXPECT_EQ(counters().tcp_bytes_to_host, 11u);
+  EXPECT_TRUE(out.to_tap.empty()) << "a lone segment's ACK waits for an answer to ride on";
+  ack_delay_passes();  // no answer from the host in time: a pure ACK
   auto a = only_seg();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->flags, kAck);
   EXPECT_EQ(a->ack, isn + 1 + 11);
   EXPECT_EQ(a->seq, iss + 1);
   EXPECT_TRUE(a->payload.empty());
-  auto s = ops<TcpSend>();
-  ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].flow, flow);
-  EXPECT_EQ(as_string(s[0].data), "hello, host");
-  EXPECT_EQ(counters().tcp_bytes_to_host, 11u);
+  timer_at(now + seconds(1));
+  EXPECT_TRUE(out.to_tap.empty()) << "acknowledged once";
+}
+
+TEST_F(TcpEstablished, TheAckOfARequestRidesOnTheAnswer) {
+  establish();
+  data("request");
+  EXPECT_TRUE(out.to_tap.empty());
+  EXPECT_EQ(host_takes(), "request");
+  EXPECT_TRUE(out.to_tap.empty()) << "no window update: the guest's view of our window was never small";
+  host_sends("answer");
+  auto a = only_seg();
+  ASSERT_TRUE(a) << "one frame: the answer, carrying the ACK";
+  EXPECT_EQ(a->payload, "answer");
+  EXPECT_EQ(a->ack, isn + 1 + 7);
+  ASSERT_TRUE(stack.next_deadline().has_value());
+  EXPECT_GT(*stack.next_deadline(), now + TcpEngine::kAckDelay)
+      << "the loop does not wake for the ACK the answer carried (only the retransmission timer)";
+  timer_at(now + TcpEngine::kAckDelay);
+  EXPECT_TRUE(out.to_tap.empty()) << "no pure ACK after the answer carried it";
+  ack(iss + 1 + 6);  // the guest has the answer: nothing is outstanding either way
+  EXPECT_FALSE(stack.next_deadline().has_value())
+      << "disarmed timers leave no deadline behind (each would wake the loop for nothing)";
+}
+
+TEST_F(TcpEstablished, EverySecondSegmentIsAcknowledgedAtOnce) {
+  establish();
+  data("one");
+  EXPECT_TRUE(out.to_tap.empty());
+  data("two");
+  auto a = only_seg();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->ack, isn + 1 + 6);
+  data("three");
+  EXPECT_TRUE(out.to_tap.empty()) << "the count starts again after each ACK";
+  ack_delay_passes();
+  a = only_seg();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->ack, isn + 1 + 11);
 }
 
 TEST_F(TcpEstablished, WindowFieldIsTheQueueFreeSpaceScaled) {
@@ -747,11 +794,14 @@ TEST_F(TcpEstablished, WindowFieldIsTheQueueFreeSpaceScaled) {
     EXPECT_GT(win + (1u << shift), free) << "queued " << queued;
   };
   data(pattern(1000));  // TcpSend in flight: the queue keeps it
+  ack_delay_passes();
   check(1000);
   data(pattern(3000, 1000));
+  ack_delay_passes();
   check(4000);
   EXPECT_EQ(host_takes(), pattern(1000));  // 1000 bytes left the queue
   data(pattern(100, 4000));
+  ack_delay_passes();
   check(3100);
 
   // Without window scaling the field is the free space, clamped to 16 bits.
@@ -759,6 +809,7 @@ TEST_F(TcpEstablished, WindowFieldIsTheQueueFreeSpaceScaled) {
   h.establish({.mss = 1460, .wscale = std::nullopt});
   EXPECT_FALSE(h.our_wscale.has_value());
   h.data("x");
+  h.ack_delay_passes();
   auto a = h.only_seg();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->window, 65535);
@@ -889,6 +940,7 @@ TEST_F(TcpEstablished, FullQueueClosesTheWindowAndAWriteReopensIt) {
   EXPECT_LE(uint32_t{a->window} << shift, kSeg + 100);
 
   data_at(base + kQueue, pattern(100, kQueue));
+  ack_delay_passes();
   a = only_seg();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->ack, base + kQueue + 100);
@@ -901,11 +953,13 @@ TEST_F(TcpEstablished, GuestSequenceNumbersWrapAround) {
   isn = 0xfffffff0u;
   establish();
   data(pattern(40));  // 0xfffffff1 .. 0x18
+  EXPECT_EQ(host_takes(), pattern(40));
+  ack_delay_passes();
   auto a = only_seg();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->ack, 0x19u);
-  EXPECT_EQ(host_takes(), pattern(40));
   data("more");
+  ack_delay_passes();
   a = only_seg();
   ASSERT_TRUE(a);
   EXPECT_EQ(a->ack, 0x1du);
