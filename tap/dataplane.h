@@ -1,10 +1,12 @@
 // The data plane of `netd attach`: one thread, one io_uring, one Stack.
 //
-// Theory of operation: the tap fd is read through the ring into a
-// provided-buffer ring (a few reads always in flight); each frame goes through
-// Stack::on_frame, which answers with Actions. Host sockets (connected UDP and
-// ping sockets) each have one multishot receive armed into a second buffer
-// ring. c-ares' sockets (DNS forwarding) are watched with poll requests on
+// Theory of operation: the tap fd has a multishot poll on the ring and is
+// read with plain non-blocking reads, once per loop round (up to kTapBatch
+// frames: tun files cannot take io_uring's non-blocking attempts, see
+// init()); each frame goes through Stack::on_frame, which answers with
+// Actions. Host sockets (connected UDP and ping sockets) each have one
+// multishot receive armed into a provided-buffer ring; a burst of one flow's
+// datagrams leaves with one segmented send (tap/udp_gso.h). c-ares' sockets (DNS forwarding) are watched with poll requests on
 // the same ring, and signals arrive through a signalfd read on it, the target
 // process's exit through a pidfd poll. After a batch of completions, the
 // actions of the whole batch are turned into SQEs and submitted with the next
