@@ -27,6 +27,8 @@ PEERS = ["slirp4netns", "pasta", "pasta-new", "loopback"]
 METRICS = [
     ("tcp_c2h_65520", "TCP container->host, MTU 65520", "Gbit/s", True, "tcp_c2h_65520", "iperf_tcp"),
     ("tcp_h2c_65520", "TCP host->container, MTU 65520", "Gbit/s", True, "tcp_h2c_65520", "iperf_tcp"),
+    ("tcp6_c2h_65520", "TCP over IPv6 container->host ::1, MTU 65520", "Gbit/s", True, "tcp6_c2h_65520", "iperf_tcp"),
+    ("tcp6_h2c_65520", "TCP over IPv6 host ::1->container, MTU 65520", "Gbit/s", True, "tcp6_h2c_65520", "iperf_tcp"),
     ("tcp_c2h_1500", "TCP container->host, MTU 1500", "Gbit/s", True, "tcp_c2h_1500", "iperf_tcp"),
     ("tcp_h2c_1500", "TCP host->container, MTU 1500", "Gbit/s", True, "tcp_h2c_1500", "iperf_tcp"),
     ("udp_c2h_65520", "UDP container->host, 1400 B, received", "Gbit/s", True, "udp_c2h_65520", "iperf_udp"),
@@ -201,14 +203,20 @@ def write_md(path, facts, header, rows, notes, png):
         "outrunning the path.",
         "",
     ]
-    # Sections other scripts keep in the same file (e.g. bench/dns.sh's,
-    # between "<!-- NAME:begin -->" and "<!-- NAME:end -->") stay as they are.
-    kept = []
+    # Sections other scripts keep in the same file stay as they are: bench/ports.sh's
+    # (from its marker to the end) and "<!-- NAME:begin -->" ... "<!-- NAME:end -->"
+    # blocks (bench/dns.sh's).
     if os.path.exists(path):
         old = open(path, encoding="utf-8").read()
-        kept = [m.group(0) for m in re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", old, flags=re.S)]
+        marker = "<!-- bench/ports.sh: begin -->"
+        tail = marker + old.split(marker, 1)[1].rstrip("\n") if marker in old else ""
+        for m in re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", old, flags=re.S):
+            if m.group(0) not in tail:
+                lines += [m.group(0), ""]
+        if tail:
+            lines += [tail, ""]
     with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines + [k + "\n" for k in kept]))
+        f.write("\n".join(lines))
 
 
 COLORS = {"loopback": "#9e9e9e", "netd": "#1565c0", "slirp4netns": "#ef6c00", "pasta": "#2e7d32",
@@ -223,6 +231,7 @@ def draw(path, table, tools, facts):
     panels = [
         ("Throughput, Gbit/s\n(higher is better)", False,
          [("tcp_c2h_65520", "TCP c->h\n65520"), ("tcp_h2c_65520", "TCP h->c\n65520"),
+          ("tcp6_c2h_65520", "TCP6 c->h\n65520"), ("tcp6_h2c_65520", "TCP6 h->c\n65520"),
           ("tcp_c2h_1500", "TCP c->h\n1500"), ("tcp_h2c_1500", "TCP h->c\n1500"),
           ("udp_c2h_65520", "UDP c->h\nreceived")]),
         ("Request/response latency, us, log scale\n(lower is better)", True,

@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <iostream>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "common/log.h"
+#include "netd/cli_parse.h"
 #include "netd/commands.h"
 #include "netd/target_arg.h"
 #include "portfwd/forwarder.h"
@@ -66,53 +68,75 @@ void build_cli(CLI::App& app, ForwardArgs& a) {
 }
 
 }  // namespace
+}  // namespace netd::cmd
 
-int forward(int argc, char** argv) {
+namespace netd::cli {
+
+ParsedForward parse_forward_args(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  ParsedForward r;
   CLI::App app{"", "netd forward"};
-  ForwardArgs a;
-  build_cli(app, a);
+  cmd::ForwardArgs a;
+  cmd::build_cli(app, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    r.exit_status = app.exit(e, out, err);
+    return r;
   }
-  log::set_level(log::parse_level(a.log_level));
-
-  auto target = cli::parse_target(a.target, a.userns_path);
+  r.level = log::parse_level(a.log_level);
+  auto target = parse_target(a.target, a.userns_path);
   if (!target) {
-    std::fprintf(stderr, "netd forward: %s\n", target.error().c_str());
-    return 2;
+    err << "netd forward: " << target.error() << "\n";
+    r.exit_status = 2;
+    return r;
   }
   auto to = portfwd::IpAddress::parse(a.to);
   if (!to) {
-    std::fprintf(stderr, "netd forward: --to: '%s' is not an IPv4 or IPv6 address\n", a.to.c_str());
-    return 2;
+    err << "netd forward: --to: '" << a.to << "' is not an IPv4 or IPv6 address\n";
+    r.exit_status = 2;
+    return r;
   }
   auto mappings = portfwd::parse_port_specs(a.specs);
   if (!mappings) {
-    std::fprintf(stderr, "netd forward: %s\n", mappings.error().c_str());
-    return 2;
+    err << "netd forward: " << mappings.error() << "\n";
+    r.exit_status = 2;
+    return r;
   }
-  std::vector<portfwd::ForwardRule> rules;
   for (const auto& m : *mappings) {
-    portfwd::ForwardRule r;
-    r.id = rules.size() + 1;
-    r.proto = m.proto;
-    r.host_addr = m.host_addr;
-    r.host_port = m.host_port;
-    r.target_addr = *to;
-    r.target_port = m.ctr_port;
-    rules.push_back(r);
+    portfwd::ForwardRule rule;
+    rule.id = r.rules.size() + 1;
+    rule.proto = m.proto;
+    rule.host_addr = m.host_addr;
+    rule.host_port = m.host_port;
+    rule.target_addr = *to;
+    rule.target_port = m.ctr_port;
+    r.rules.push_back(rule);
   }
+  r.target = *target;
+  r.udp_timeout = a.udp_timeout;
+  r.ready_fd = a.ready_fd;
+  r.exit_fd = a.exit_fd;
+  r.pid_file = a.pid_file;
+  return r;
+}
 
-  auto connector = portfwd::NsConnector::start(*target);
+}  // namespace netd::cli
+
+namespace netd::cmd {
+
+int forward(int argc, char** argv) {
+  auto p = cli::parse_forward_args(argc, argv, std::cout, std::cerr);
+  if (p.exit_status) return *p.exit_status;
+  log::set_level(p.level);
+  const auto& rules = p.rules;
+  auto connector = portfwd::NsConnector::start(p.target);
   if (!connector) {
     std::fprintf(stderr, "netd forward: %s\n", connector.error().c_str());
     return 1;
   }
   portfwd::ForwarderOptions fo;
-  fo.udp_idle = seconds(a.udp_timeout);
-  fo.exit_fd = a.exit_fd;
+  fo.udp_idle = seconds(p.udp_timeout);
+  fo.exit_fd = p.exit_fd;
   auto fwd = portfwd::Forwarder::create(std::shared_ptr<portfwd::NsConnector>(std::move(*connector)), fo);
   if (!fwd) {
     std::fprintf(stderr, "netd forward: %s\n", fwd.error().c_str());
@@ -125,22 +149,22 @@ int forward(int argc, char** argv) {
       return 1;
     }
   }
-  if (!a.pid_file.empty()) {
-    FILE* f = std::fopen(a.pid_file.c_str(), "we");
+  if (!p.pid_file.empty()) {
+    FILE* f = std::fopen(p.pid_file.c_str(), "we");
     if (!f) {
-      std::fprintf(stderr, "netd forward: cannot write pid file %s: %m\n", a.pid_file.c_str());
+      std::fprintf(stderr, "netd forward: cannot write pid file %s: %m\n", p.pid_file.c_str());
       return 1;
     }
     std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
     std::fclose(f);
   }
-  LOG_INFO("forwarding %zu port(s) into %s", rules.size(), target->describe().c_str());
-  if (a.ready_fd >= 0) {
-    if (::write(a.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", a.ready_fd);
-    ::close(a.ready_fd);
+  LOG_INFO("forwarding %zu port(s) into %s", rules.size(), p.target.describe().c_str());
+  if (p.ready_fd >= 0) {
+    if (::write(p.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", p.ready_fd);
+    ::close(p.ready_fd);
   }
   int rc = (*fwd)->run();
-  if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
+  if (!p.pid_file.empty()) ::unlink(p.pid_file.c_str());
   return rc;
 }
 

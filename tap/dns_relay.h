@@ -1,6 +1,9 @@
 // The guest's DNS addresses (IPv4 and IPv6): queries to them (UDP port 53)
 // are relayed to the upstream forwarder and the answers framed back from the
-// DNS address of the query's family.
+// DNS address of the query's family. Only well-formed standard queries (one
+// question, opcode QUERY) are relayed; anything else is dropped as malformed,
+// so the guest cannot use the relay to send arbitrary bytes to an upstream on
+// the host's loopback.
 //
 // Theory of operation: each query gets a token; the loop hands it to the
 // c-ares Forwarder (dns/upstream.h) as a ForwardDns action and calls

@@ -12,6 +12,13 @@
 #
 # Traffic goes only to namespaces made here: never any other address.
 # Environment: NETD_BIN (the netd binary), NETD_SRC (the source tree).
+#
+# NETD_HARNESS_SUBIDS=1 (set before sourcing): the harness namespace also maps
+# a block of 65535 subordinate ids (newuidmap, /etc/subuid), and inside it
+# /etc/subuid and /etc/subgid give them to root, so a tool that makes user
+# namespaces of its own with newuidmap (RootlessKit) works as it does for a
+# rootless user. Root usually has no /etc/subuid entry: for a root caller the
+# harness lends it one, in a private mount namespace only.
 
 set -euo pipefail
 
@@ -23,6 +30,19 @@ if [[ -z "${NETD_HARNESS_INNER:-}" ]]; then
   NETD_HARNESS_OUTER_UID=$(id -u)
   ns=(unshare --user --map-root-user --net --pid --mount --fork --mount-proc
     env NETD_HARNESS_INNER=1 bash "$0" "$@")
+  if [[ -n "${NETD_HARNESS_SUBIDS:-}" ]]; then
+    ns=(unshare --user --map-root-user --map-auto --net --pid --mount --fork --mount-proc
+      env NETD_HARNESS_INNER=1 bash "$0" "$@")
+    if [[ $NETD_HARNESS_OUTER_UID == 0 ]]; then
+      subid=$(mktemp /tmp/netd-subid.XXXXXX)
+      echo "root:100000:65536" >"$subid"
+      # (removed only afterwards: the harness mounts over these paths, which
+      # the kernel refuses for a bind mount of a deleted file)
+      ns=(unshare --mount --propagation private sh -c \
+        'mount --bind "$0" /etc/subuid && mount --bind "$0" /etc/subgid && "$@"; rc=$?; rm -f "$0"; exit $rc' \
+        "$subid" "${ns[@]}")
+    fi
+  fi
   if [[ -n "${NETD_HARNESS_INTERACTIVE:-}" ]]; then
     exec "${ns[@]}"  # the demo's shell: no time limit, keeps the terminal
   fi
@@ -89,6 +109,11 @@ wait_ns() {
 }
 
 ip link set lo up
+if [[ -n "${NETD_HARNESS_SUBIDS:-}" ]]; then
+  echo "root:1:65535" >"$T/subid"
+  mount --bind "$T/subid" /etc/subuid
+  mount --bind "$T/subid" /etc/subgid
+fi
 # Ping sockets for netd's group (gid 0 in this namespace), as on distributions
 # that allow unprivileged ping.
 sysctl -qw net.ipv4.ping_group_range="0 0"
@@ -111,6 +136,16 @@ world_up() {
 
 in_world() { nsenter --net="/proc/$WORLD/ns/net" -- "$@"; }
 
+# world_ipv6_up: IPv6 on the world link (after world_up): the world host is
+# 2001:db8::10/64, the host side 2001:db8::1 (documentation prefix, RFC 3849;
+# it exists only on this veth). nodad: usable at once.
+world_ipv6_up() {
+  ip addr add 2001:db8::1/64 dev veth-h nodad
+  in_world ip addr add 2001:db8::10/64 dev veth-w nodad
+  in_world ip -6 route add default via 2001:db8::1
+  retry 30 ping -6 -c1 -W1 2001:db8::10 || fail "world host not reachable over IPv6 from the host namespace"
+}
+
 # wait_listening PORT [CMD-PREFIX...]: until something listens on PORT (TCP
 # or UDP) in the namespace the prefix runs in; servers start in the background.
 wait_listening() {
@@ -123,15 +158,18 @@ wait_listening() {
   fail "nothing listens on port $port"
 }
 
-# world_server MODE PORT: a servers.py peer on 198.51.100.10.
+# world_server MODE PORT [ADDR]: a servers.py peer on 198.51.100.10 (or ADDR,
+# e.g. 2001:db8::10); SERVER_PID is the peer's own pid (nsenter execs it), so
+# a test can kill exactly it.
 world_server() {
-  in_world "$PY" "$SERVERS" "$1" 198.51.100.10 "$2" &
-  PIDS+=("$!")
+  nsenter --net="/proc/$WORLD/ns/net" -- "$PY" "$SERVERS" "$1" "${3:-198.51.100.10}" "$2" &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
   wait_listening "$2" in_world
 }
-# host_server MODE PORT: a servers.py peer on the host's 127.0.0.1.
+# host_server MODE PORT [ADDR]: a servers.py peer on the host's 127.0.0.1 (or ADDR, e.g. ::1).
 host_server() {
-  "$PY" "$SERVERS" "$1" 127.0.0.1 "$2" &
+  "$PY" "$SERVERS" "$1" "${3:-127.0.0.1}" "$2" &
   PIDS+=("$!")
   wait_listening "$2" env
 }
@@ -155,10 +193,35 @@ container_up() {
 in_ctr() {
   nsenter --preserve-credentials --user="/proc/$CTR/ns/user" --net="/proc/$CTR/ns/net" -- "$@"
 }
+# in_ctr_bg CMD...: in_ctr in the background; BG_PID is CMD's own pid (nsenter
+# execs it), so a test can kill exactly that process.
+in_ctr_bg() {
+  nsenter --preserve-credentials --user="/proc/$CTR/ns/user" --net="/proc/$CTR/ns/net" -- "$@" &
+  BG_PID=$!
+  PIDS+=("$BG_PID")
+}
 
-# netd_attach [ARGS...]: start `netd attach ARGS... $CTR` and wait for its
-# ready byte. DNS goes to the world's test server unless ARGS say otherwise.
-netd_attach() {
+# wait_slaac [PREFIX]: prints the container's global address on tap0 in
+# PREFIX (default fd00::) once duplicate address detection finished; fails
+# after 20 s.
+wait_slaac() {
+  local a
+  for ((i = 0; i < 100; i++)); do
+    a=$(in_ctr ip -6 -o addr show dev tap0 scope global | grep -v tentative |
+      grep -o "${1:-fd00::}[0-9a-f:]*/64" || true)
+    if [[ -n "$a" ]]; then
+      echo "$a"
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "no SLAAC address on tap0: $(in_ctr ip -6 addr show dev tap0)"
+}
+
+# run_netd_ready ARGS...: start "$NETD_BIN" ARGS... in the background with fd 3
+# as its ready fd (and fd 5 reading $NETD_EXIT_PIPE, /dev/null when unset),
+# capabilities dropped for an unprivileged outer user; wait for the ready byte.
+run_netd_ready() {
   local fifo="$T/ready"
   rm -f "$fifo"
   mkfifo "$fifo"
@@ -167,13 +230,35 @@ netd_attach() {
   if [[ "$NETD_HARNESS_OUTER_UID" != 0 ]]; then
     run=(setpriv --bounding-set=-all --inh-caps=-all)
   fi
-  "${run[@]}" "$NETD_BIN" attach --ready-fd 3 "$@" "$CTR" 3>"$fifo" >>"$NETD_LOG" 2>&1 &
+  "${run[@]}" "$NETD_BIN" "$@" 3>"$fifo" 5<"${NETD_EXIT_PIPE:-/dev/null}" >>"$NETD_LOG" 2>&1 &
   NETD_PID=$!
   PIDS+=("$NETD_PID")
   local byte=""
   read -r -t 10 -n 1 byte <&"$ready_fd" || true
   exec {ready_fd}<&-
-  [[ "$byte" == "1" ]] || fail "netd attach did not become ready (got '$byte')"
+  [[ "$byte" == "1" ]] || fail "netd $1 did not become ready (got '$byte')"
+}
+
+# netd_attach [ARGS...]: start `netd attach ARGS... $CTR` and wait for its
+# ready byte. DNS goes to the world's test server unless ARGS say otherwise.
+netd_attach() { run_netd_ready attach --ready-fd 3 "$@" "$CTR"; }
+
+# netd_slirp4netns [ARGS...]: `netd slirp4netns -r 3 ARGS...` (with `-e 5`
+# reading $NETD_EXIT_PIPE when that is set), until ready.
+netd_slirp4netns() {
+  local exit_fd=()
+  if [[ -n "${NETD_EXIT_PIPE:-}" ]]; then exit_fd=(-e 5); fi
+  run_netd_ready slirp4netns -r 3 "${exit_fd[@]}" "$@"
+}
+
+# wait_exit PID SECONDS: until PID exits (bounded); its exit status in $EXIT_RC.
+wait_exit() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$1" 2>/dev/null && return 1
+  EXIT_RC=0
+  wait "$1" || EXIT_RC=$?
+  return 0
 }
 
 # dhcp_lease: run busybox udhcpc on tap0 in the container, apply the lease.

@@ -2,18 +2,28 @@
 """Test peers for the namespace integration tests (standard library only).
 
 Modes:
-  udp-echo ADDR PORT            echo every datagram back
+  udp-echo ADDR PORT            echo every datagram back; "WHO" is answered with the
+                                 sender's "ADDR PORT"
   dns ADDR PORT                 answer A queries: NAME.test -> 192.0.2.55, others NXDOMAIN
   udp-client ADDR PORT MESSAGE  send MESSAGE, print the reply (exit 1 on timeout,
                                  3 on ICMP port unreachable)
+  udp-flood ADDR PORT SECONDS [FLOWS]  send 1200-byte datagrams as fast as possible for
+                                SECONDS from FLOWS sockets (default 1), ignoring errors
+                                and replies; prints how many were sent
   garbage IFNAME COUNT          send COUNT malformed Ethernet frames on IFNAME (AF_PACKET)
+  tripwire PORT FILE            listen on TCP and UDP PORT of 127.0.0.1, 127.1.2.3 and ::1;
+                                append a line to FILE for every connection or datagram
+  probe IFNAME GWMAC PORT ADDR...  send hand-made TCP SYN, UDP and ICMP echo frames (IPv6:
+                                TCP SYN, UDP) to each ADDR through IFNAME (AF_PACKET), then
+                                listen 2 s; prints one line per reply (none: no output)
   tcp-server ADDR PORT          TCP peer; the client's first line picks the behaviour:
                                   WHO (answer the client's address), ECHO (echo until EOF), SINK (read to EOF, answer the
                                   sha256), SOURCE N (send N pattern bytes, close),
-                                  RESET N (send N bytes, then RST), SLOW N (stop reading
-                                  for 2 s, then SINK)
+                                  RESET N (send N bytes, then RST), DRAIN N (read N bytes,
+                                  then RST), SLOW N (stop reading for 2 s, then SINK)
   tcp-client ADDR PORT ACTION [ARG]   who | echo MSG | upload N | download N | concurrent N |
-                                  expect-reset N | slow N | half-close N; prints "ok ..."
+                                  expect-reset N | upload-reset N | slow N | half-close N;
+                                  prints "ok ..."
                                   or exits non-zero with the reason
 
 Every server exits on its own after --lifetime seconds (default 120), so a
@@ -23,6 +33,7 @@ import asyncio
 import hashlib
 import os
 import random
+import select
 import socket
 import struct
 import sys
@@ -39,7 +50,7 @@ def family_of(addr):
 
 
 def serve_udp(addr, port, handler):
-    """Answer each datagram with handler(data) (None: no answer) until the lifetime ends."""
+    """Answer each datagram with handler(data, peer) (None: no answer) until the lifetime ends."""
     s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
     s.bind((addr, int(port)))
     s.settimeout(1.0)
@@ -49,13 +60,13 @@ def serve_udp(addr, port, handler):
             data, peer = s.recvfrom(65535)
         except socket.timeout:
             continue
-        reply = handler(data)
+        reply = handler(data, peer)
         if reply is not None:
             s.sendto(reply, peer)
 
 
 def udp_echo(addr, port):
-    serve_udp(addr, port, lambda data: data)
+    serve_udp(addr, port, lambda data, peer: f"{peer[0]} {peer[1]}".encode() if data == b"WHO" else data)
 
 
 def dns_answer(query):
@@ -86,7 +97,7 @@ def dns_answer(query):
 
 
 def dns(addr, port):
-    serve_udp(addr, port, dns_answer)
+    serve_udp(addr, port, lambda data, peer: dns_answer(data))
 
 
 def udp_client(addr, port, message):
@@ -102,6 +113,139 @@ def udp_client(addr, port, message):
     except socket.timeout:
         print("timeout")
         sys.exit(1)
+
+
+def udp_flood(addr, port, seconds, flows="1"):
+    socks = []
+    for _ in range(int(flows)):
+        s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
+        s.setblocking(False)
+        s.connect((addr, int(port)))
+        socks.append(s)
+    payload = bytes(1200)
+    sent, end = 0, time.monotonic() + float(seconds)
+    while time.monotonic() < end:
+        for s in socks:
+            for _ in range(64):
+                try:
+                    s.send(payload)
+                    sent += 1
+                except OSError:  # EAGAIN/ENOBUFS/ECONNREFUSED: keep flooding
+                    pass
+    print(sent)
+
+
+def tripwire(port, path):
+    port = int(port)
+    socks = []
+    for addr in ("127.0.0.1", "127.1.2.3", "::1"):
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(family_of(addr), kind)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((addr, port))
+            if kind == socket.SOCK_STREAM:
+                s.listen(16)
+            s.setblocking(False)
+            socks.append((addr, kind, s))
+    end = lifetime_deadline()
+    while time.monotonic() < end:
+        ready, _, _ = select.select([s for _, _, s in socks], [], [], 1.0)
+        for addr, kind, s in socks:
+            if s not in ready:
+                continue
+            try:
+                if kind == socket.SOCK_STREAM:
+                    c, peer = s.accept()
+                    c.close()
+                    what = f"tcp {addr} from {peer[0]}"
+                else:
+                    _, peer = s.recvfrom(65535)
+                    what = f"udp {addr} from {peer[0]}"
+            except OSError:
+                continue
+            with open(path, "a") as f:
+                f.write(what + "\n")
+
+
+def csum16(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return (~total) & 0xFFFF
+
+
+def probe(ifname, gwmac, port, *addrs):
+    """Hand-made frames to addresses a guest must not reach on the host."""
+    port = int(port)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    s.bind((ifname, 0))
+    me = s.getsockname()[4][:6]
+    gw = bytes.fromhex(gwmac.replace(":", ""))
+    src4 = socket.inet_aton("10.0.2.100")
+    src6 = socket.inet_pton(socket.AF_INET6, "fe80::1")
+    sport = 40000 + random.randrange(10000)
+
+    def tcp_syn(src, dst, pseudo):
+        hdr = struct.pack("!HHIIBBHHH", sport, port, 12345, 0, 5 << 4, 0x02, 65535, 0, 0)
+        c = csum16(pseudo(len(hdr), 6) + hdr)
+        return hdr[:16] + struct.pack("!H", c) + hdr[18:]
+
+    def udp(src, dst, pseudo):
+        payload = b"tripwire"
+        hdr = struct.pack("!HHHH", sport, port, 8 + len(payload), 0)
+        c = csum16(pseudo(8 + len(payload), 17) + hdr + payload) or 0xFFFF
+        return hdr[:6] + struct.pack("!H", c) + payload
+
+    def icmp_echo(src, dst, pseudo):
+        body = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1) + b"tripwire"
+        return body[:2] + struct.pack("!H", csum16(body)) + body[4:]
+
+    frames = []
+    for a in addrs:
+        if ":" in a:
+            dst = socket.inet_pton(socket.AF_INET6, a)
+            pseudo = lambda n, p, dst=dst: src6 + dst + struct.pack("!IxxxB", n, p)
+            for proto, make in ((6, tcp_syn), (17, udp)):
+                body = make(src6, dst, pseudo)
+                ip6 = struct.pack("!IHBB", 6 << 28, len(body), proto, 64) + src6 + dst
+                frames.append(gw + me + b"\x86\xdd" + ip6 + body)
+        else:
+            dst = socket.inet_aton(a)
+            pseudo = lambda n, p, dst=dst: src4 + dst + struct.pack("!xBH", p, n)
+            for proto, make in ((6, tcp_syn), (17, udp), (1, icmp_echo)):
+                body = make(src4, dst, pseudo)
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, 0, 64, proto, 0, src4, dst)
+                ip = ip[:10] + struct.pack("!H", csum16(ip)) + ip[12:]
+                frames.append(gw + me + b"\x08\x00" + ip + body)
+    for f in frames:
+        s.send(f)
+    s.settimeout(0.2)
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        try:
+            f = s.recv(65535)
+        except socket.timeout:
+            continue
+        if len(f) < 34 or f[0:6] != me:
+            continue
+        if f[12:14] == b"\x08\x00":
+            proto, src = f[23], socket.inet_ntoa(f[26:30])
+            l4b = f[14 + (f[14] & 0x0F) * 4:]
+            if proto == 6 and struct.unpack("!H", l4b[2:4])[0] == sport:
+                print(f"tcp reply from {src} flags {l4b[13]:#x}")
+            elif proto == 17 and struct.unpack("!H", l4b[2:4])[0] == sport:
+                print(f"udp reply from {src}")
+            elif proto == 1 and l4b[0] == 0 and l4b[4:6] == b"\x42\x42":
+                print(f"icmp echo reply from {src}")
+        elif f[12:14] == b"\x86\xdd" and len(f) >= 58:
+            proto, src = f[20], socket.inet_ntop(socket.AF_INET6, f[22:38])
+            l4b = f[54:]  # no extension headers in anything netd sends
+            if proto == 6 and len(l4b) >= 14 and struct.unpack("!H", l4b[2:4])[0] == sport:
+                print(f"tcp reply from {src} flags {l4b[13]:#x}")
+            elif proto in (6, 17) and struct.unpack("!H", l4b[2:4])[0] == sport:
+                print(f"ipv6 {proto} reply from {src}")
 
 
 def garbage(ifname, count):
@@ -198,6 +342,14 @@ def tcp_handle(conn):
             for c in pattern_chunks(int(cmd[1])):
                 conn.sendall(c)
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif cmd[0] == "DRAIN":
+            left = int(cmd[1])
+            while left > 0:
+                data = conn.recv(min(left, 1 << 20))
+                if not data:
+                    return
+                left -= len(data)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
 def tcp_server(addr, port):
@@ -271,6 +423,19 @@ def tcp_client(addr, port, action, arg="0"):
                 print("ok reset")
                 return
             die("no reset: clean EOF")
+        elif action == "upload-reset":
+            # The peer resets after reading N bytes: sending (at most 64 N)
+            # must end in ECONNRESET/EPIPE, not hang and not succeed.
+            n = int(arg)
+            c.sendall(f"DRAIN {n}\n".encode())
+            try:
+                for chunk in pattern_chunks(64 * n):
+                    c.sendall(chunk)
+                c.recv(1)
+            except (ConnectionResetError, BrokenPipeError):
+                print("ok reset")
+                return
+            die("no reset while uploading")
 
 
 async def concurrent_echo(addr, port, n):
@@ -293,5 +458,6 @@ async def concurrent_echo(addr, port, n):
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage,
+    {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage, "udp-flood": udp_flood,
+     "tripwire": tripwire, "probe": probe,
      "tcp-server": tcp_server, "tcp-client": tcp_client}[mode](*args)

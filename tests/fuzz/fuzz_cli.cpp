@@ -1,0 +1,55 @@
+// Fuzz target: the command lines of `netd attach`, `netd forward` and
+// `netd slirp4netns` (argument parsing and validation only: nothing runs).
+// The first byte picks the command; the rest is split at NUL bytes into at
+// most 32 arguments. Every outcome must be a configuration or an exit status
+// with a message, never a crash or an escaping exception.
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "netd/attach_runner.h"
+#include "netd/cli_parse.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  static const char* const kNames[] = {"netd attach", "netd forward", "slirp4netns"};
+  const int which = data[0] % 3;
+  std::vector<std::string> args{kNames[which]};
+  std::string cur;
+  for (size_t i = 1; i < size && args.size() < 33; ++i) {
+    if (data[i] == 0) {
+      args.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(static_cast<char>(data[i]));
+    }
+  }
+  if (!cur.empty() && args.size() < 33) args.push_back(cur);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int argc = static_cast<int>(args.size());
+
+  std::ostringstream out, err;
+  switch (which) {
+    case 0: {
+      auto p = netd::cli::parse_attach_args(argc, argv.data(), out, err);
+      if (p.exit_status && *p.exit_status != 0 && err.str().empty()) __builtin_trap();  // errors say why
+      break;
+    }
+    case 1: {
+      auto p = netd::cli::parse_forward_args(argc, argv.data(), out, err);
+      if (p.exit_status && *p.exit_status != 0 && err.str().empty()) __builtin_trap();
+      break;
+    }
+    default: {
+      auto p = netd::parse_slirp4netns_args(argc, argv.data());
+      if (p.action == netd::Slirp4netnsCommand::Action::Error && p.error.empty()) __builtin_trap();
+      if (p.action == netd::Slirp4netnsCommand::Action::Run) (void)netd::slirp4netns_usage(argv[0]);
+      break;
+    }
+  }
+  return 0;
+}
