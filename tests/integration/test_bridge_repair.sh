@@ -148,6 +148,7 @@ OLD=$(rootless_pid pid)
 OLD_ATTACH=$(rootless_pid attach_pid)
 OLD_DNS=$(cat "$NETD_RUNTIME_DIR/dns.pid")
 kill -9 "$OLD"
+gone "$OLD" || fail "holder $OLD did not die"
 mkctr; H=$CTR
 "$NETD" network connect net --netns "$H" --name h >/dev/null 2>"$T/err" || fail "connect after the holder died: $(cat "$T/err")"
 [[ "$(rootless_pid pid)" != "$OLD" ]] || fail "the old holder is still recorded"
