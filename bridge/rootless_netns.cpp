@@ -148,6 +148,10 @@ pid_t spawn_attach(const Paths& p, pid_t holder) {
   SpawnOptions so;
   so.args = {"slirp4netns",
              "--configure",
+             // After start-up it only moves packets: empty root, no
+             // capabilities, system call allow-list (docs/security.md).
+             "--enable-sandbox",
+             "--enable-seccomp",
              "--mtu=" + std::to_string(kOutwardMtu),
              "--ready-fd=3",
              "--api-socket=" + p.attach_socket(),
