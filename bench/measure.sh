@@ -18,6 +18,9 @@
 # and the clients run inside the container against the gateway 10.0.2.2,
 # which every tool maps to the host's 127.0.0.1. "loopback" runs the same
 # clients in the host namespace against 127.0.0.1 directly: the ceiling.
+# The tcp6_* lines do the same over IPv6: gateway fd00::2 -> host ::1
+# (slirp4netns started with --enable-ipv6, pasta given fd00::100/fd00::2,
+# netd's default; loopback against ::1).
 #
 # Raw results land in $BENCH_OUT/raw/TOOL/METRIC.rN.json for round N (iperf3
 # -J output or one netd-bench-rr JSON line) with .err beside it when the
@@ -32,6 +35,8 @@
 HERE_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../tests/integration/lib.sh
 source "$HERE_BENCH/../tests/integration/lib.sh"
+# shellcheck source=common.sh
+source "$HERE_BENCH/common.sh"
 trap - ERR
 set +e
 
@@ -44,19 +49,12 @@ IPERF_PORT=5201
 RR_PORT=5300
 TOOL_PID=""
 
-# A fresh one-off iperf3 server on 127.0.0.1; sets IPERF_SRV to its pid.
+# A fresh one-off iperf3 server on 127.0.0.1 (or $1, e.g. ::1); sets IPERF_SRV to its pid.
 iperf_server() {
-  iperf3 -s -1 -B 127.0.0.1 -p "$IPERF_PORT" --rcv-timeout 10000 >>"$T/iperf-server.log" 2>&1 &
+  iperf3 -s -1 -B "${1:-127.0.0.1}" -p "$IPERF_PORT" --rcv-timeout 10000 >>"$T/iperf-server.log" 2>&1 &
   IPERF_SRV=$!
   PIDS+=("$IPERF_SRV")
   retry 30 bash -c "ss -Hltn 'sport = :$IPERF_PORT' | grep -q LISTEN"
-}
-stop_pid() {
-  [[ -n "$1" ]] || return 0
-  kill "$1" 2>/dev/null
-  for ((k = 0; k < 30; k++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
 }
 
 # run_client TOOL CMD...: runs CMD in the tool's client place (the container, or
@@ -65,15 +63,19 @@ run_client() {
   if [[ "$1" == loopback ]]; then shift; "$@"; else shift; in_ctr "$@"; fi
 }
 target_of() { [[ "$1" == loopback ]] && echo 127.0.0.1 || echo 10.0.2.2; }
+target6_of() { [[ "$1" == loopback ]] && echo ::1 || echo fd00::2; }
 
 # iperf TOOL METRIC ARGS...: one iperf3 client run, JSON into RAW/TOOL/METRIC.json.
+# tcp6_* metrics go over IPv6.
 iperf() {
-  local tool=$1 metric=$2
+  local tool=$1 metric=$2 srv=127.0.0.1 dst
+  dst=$(target_of "$tool")
+  if [[ "$metric" == tcp6_* ]]; then srv=::1 dst=$(target6_of "$tool"); fi
   shift 2
   local out="$RAW/$tool/$metric"
-  iperf_server || { echo "iperf3 server did not start" >"$out.err"; return; }
+  iperf_server "$srv" || { echo "iperf3 server did not start" >"$out.err"; return; }
   log "$tool: $metric"
-  run_client "$tool" timeout --kill-after=2 $((DUR + 15)) iperf3 -J -c "$(target_of "$tool")" \
+  run_client "$tool" timeout --kill-after=2 $((DUR + 15)) iperf3 -J -c "$dst" \
     -p "$IPERF_PORT" --connect-timeout 3000 -t "$DUR" "$@" >"$out.json" 2>"$out.stderr"
   local rc=$?
   if [[ $rc -ne 0 ]]; then
@@ -107,12 +109,6 @@ wait_default_route() {
   return 1
 }
 
-# wait_ready_fifo FIFO_FD: the tool's ready byte, within 10 s.
-read_ready() {
-  local byte=""
-  read -r -t 10 -n 1 byte <&"$1" || true
-  [[ "$byte" == 1 ]]
-}
 
 # start_tool TOOL MTU: a new container and TOOL attached to it; sets TOOL_PID.
 # Returns non-zero (reason in $START_ERR) when the tool did not come up.
@@ -133,14 +129,14 @@ start_tool() {
       read_ready "$rfd" || START_ERR="not ready within 10 s"
       ;;
     slirp4netns)
-      slirp4netns -c --mtu="$mtu" --ready-fd=3 "$CTR" tap0 3>"$fifo" >"$lg" 2>&1 &
+      slirp4netns -c --enable-ipv6 --mtu="$mtu" --ready-fd=3 "$CTR" tap0 3>"$fifo" >"$lg" 2>&1 &
       TOOL_PID=$!
       read_ready "$rfd" || START_ERR="not ready within 10 s"
       ;;
     pasta | pasta-new)
       local bin=pasta
       [[ "$tool" == pasta-new ]] && bin=$BENCH_PASTA_NEW
-      "$bin" -f --config-net -m "$mtu" -a 10.0.2.100 -n 24 -g 10.0.2.2 -I tap0 \
+      "$bin" -f --config-net -m "$mtu" -a 10.0.2.100 -n 24 -g 10.0.2.2 -a fd00::100 -g fd00::2 -I tap0 \
         -t none -u none -T none -U none "$CTR" >"$lg" 2>&1 &
       TOOL_PID=$!
       wait_default_route "$TOOL_PID" || START_ERR="no default route in the container"
@@ -160,6 +156,11 @@ start_tool() {
   fi
   # First packet resolves ARP; not part of any measurement.
   in_ctr ping -c1 -W2 10.0.2.2 >/dev/null 2>&1
+  # IPv6: the address may come by SLAAC; the tcp6 lines fail on their own if not.
+  for ((k = 0; k < 50; k++)); do
+    in_ctr ping -6 -c1 -W1 fd00::2 >/dev/null 2>&1 && break
+    sleep 0.2
+  done
   return 0
 }
 # mark_failed TOOL REASON METRIC...: every METRIC is n/a for REASON.
@@ -179,7 +180,8 @@ measure() {
   [[ "$tool" == loopback && "$metric" == *_1500 ]] && ip link set lo mtu 1500
   case "$metric" in
     tcp_c2h_*) iperf "$tool" "$metric.$sfx" ;;
-    tcp_h2c_*) iperf "$tool" "$metric.$sfx" -R ;;
+    tcp_h2c_* | tcp6_h2c_*) iperf "$tool" "$metric.$sfx" -R ;;
+    tcp6_c2h_*) iperf "$tool" "$metric.$sfx" ;;
     udp_c2h_*) iperf "$tool" "$metric.$sfx" -u -b 0 -l 1400 ;;
     tcp_rr) rr "$tool" "$metric.$sfx" tcp-rr "$N_RR" ;;
     udp_rr) rr "$tool" "$metric.$sfx" udp-rr "$N_RR" ;;
@@ -189,7 +191,7 @@ measure() {
 }
 
 declare -A METRICS_AT=(
-  [65520]="tcp_c2h_65520 tcp_h2c_65520 udp_c2h_65520 tcp_rr udp_rr tcp_crr"
+  [65520]="tcp_c2h_65520 tcp_h2c_65520 tcp6_c2h_65520 tcp6_h2c_65520 udp_c2h_65520 tcp_rr udp_rr tcp_crr"
   [1500]="tcp_c2h_1500 tcp_h2c_1500")
 
 mkdir -p "$RAW" "$BENCH_OUT/logs"
@@ -199,6 +201,8 @@ retry 30 bash -c "ss -Hltn 'sport = :$RR_PORT' | grep -q LISTEN" || log "the ech
 # pasta takes its defaults from the interface holding the default route.
 world_up
 ip route add default via 198.51.100.10
+world_ipv6_up
+ip -6 route add default via 2001:db8::10
 
 # Metric-major order: at each MTU every tool is attached to its own container
 # at once (idle tools cost nothing), then each line runs for all tools back

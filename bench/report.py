@@ -17,6 +17,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import sys
 
 TOOLS = ["loopback", "netd", "slirp4netns", "pasta", "pasta-new"]
@@ -26,6 +27,8 @@ PEERS = ["slirp4netns", "pasta", "pasta-new", "loopback"]
 METRICS = [
     ("tcp_c2h_65520", "TCP container->host, MTU 65520", "Gbit/s", True, "tcp_c2h_65520", "iperf_tcp"),
     ("tcp_h2c_65520", "TCP host->container, MTU 65520", "Gbit/s", True, "tcp_h2c_65520", "iperf_tcp"),
+    ("tcp6_c2h_65520", "TCP over IPv6 container->host ::1, MTU 65520", "Gbit/s", True, "tcp6_c2h_65520", "iperf_tcp"),
+    ("tcp6_h2c_65520", "TCP over IPv6 host ::1->container, MTU 65520", "Gbit/s", True, "tcp6_h2c_65520", "iperf_tcp"),
     ("tcp_c2h_1500", "TCP container->host, MTU 1500", "Gbit/s", True, "tcp_c2h_1500", "iperf_tcp"),
     ("tcp_h2c_1500", "TCP host->container, MTU 1500", "Gbit/s", True, "tcp_h2c_1500", "iperf_tcp"),
     ("udp_c2h_65520", "UDP container->host, 1400 B, received", "Gbit/s", True, "udp_c2h_65520", "iperf_udp"),
@@ -197,11 +200,24 @@ def write_md(path, facts, header, rows, notes, png):
         "the same clients on the host against 127.0.0.1 directly (lo MTU 65536, or 1500",
         "for the MTU 1500 lines): the ceiling for any tap path. Retransmits (retr) are",
         "iperf3's sender count; UDP is iperf3 -u -b 0, so loss shows the sender",
-        "outrunning the path.",
+        "outrunning the path. The TCP-over-IPv6 lines do the same over IPv6: the",
+        "container talks to fd00::2, which netd, slirp4netns (started with",
+        "--enable-ipv6) and pasta (given fd00::100 and gateway fd00::2) map to the",
+        "host's ::1, where iperf3 listens; loopback runs against ::1.",
+        "",
+        "The machine is shared with other work (builds, tests): runs use few rounds",
+        "to keep the load they add short, and the load averages above say how busy",
+        "it was.",
         "",
     ]
+    # Sections other scripts keep in the same file (e.g. bench/dns.sh's,
+    # between "<!-- NAME:begin -->" and "<!-- NAME:end -->") stay as they are.
+    kept = []
+    if os.path.exists(path):
+        old = open(path, encoding="utf-8").read()
+        kept = [m.group(0) for m in re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", old, flags=re.S)]
     with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(lines + [k + "\n" for k in kept]))
 
 
 COLORS = {"loopback": "#9e9e9e", "netd": "#1565c0", "slirp4netns": "#ef6c00", "pasta": "#2e7d32",
@@ -216,6 +232,7 @@ def draw(path, table, tools, facts):
     panels = [
         ("Throughput, Gbit/s\n(higher is better)", False,
          [("tcp_c2h_65520", "TCP c->h\n65520"), ("tcp_h2c_65520", "TCP h->c\n65520"),
+          ("tcp6_c2h_65520", "TCP6 c->h\n65520"), ("tcp6_h2c_65520", "TCP6 h->c\n65520"),
           ("tcp_c2h_1500", "TCP c->h\n1500"), ("tcp_h2c_1500", "TCP h->c\n1500"),
           ("udp_c2h_65520", "UDP c->h\nreceived")]),
         ("Request/response latency, us, log scale\n(lower is better)", True,

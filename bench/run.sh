@@ -60,24 +60,17 @@ fi
 # The namespace part's hard limit: generous per line, so it only ends a run
 # that hangs (a normal full run of 4 tools takes about 2 minutes per round).
 ntools=$(wc -w <<<"$TOOLS")
-LIMIT=$((120 + ROUNDS * ntools * (6 * (DUR + 3) + 15)))
+LIMIT=$((120 + ROUNDS * ntools * (8 * (DUR + 3) + 15)))
 
 # Machine facts and versions, for the report.
 pasta_version() { dpkg-query -W -f='${Version}' passt 2>/dev/null || echo unknown; }
+# shellcheck source=common.sh
+source bench/common.sh
 {
-  echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "command=$COMMAND"
-  echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-  echo "cpus=$(nproc)"
-  echo "mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-  echo "kernel=$(uname -r)"
-  echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
-  echo "load=$(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "netd=$(git describe --always --dirty 2>/dev/null || echo unknown) (Release)"
+  machine_facts
   echo "slirp4netns=$(slirp4netns --version | head -n1 | awk '{print $3}'), libslirp $(slirp4netns --version | awk '/libslirp/ {print $2}')"
   echo "pasta=passt $(pasta_version) (Debian)"
   [[ -n "$PASTA_NEW" ]] && echo "pasta-new=$PASTA_NEW: $("$PASTA_NEW" --version 2>&1 | grep -v 'Failed to send' | head -n1)"
-  echo "iperf3=$(iperf3 --version | head -n1)"
   echo "duration=$DUR"
   echo "n_rr=$N_RR"
   echo "n_crr=$N_CRR"
@@ -86,17 +79,8 @@ pasta_version() { dpkg-query -W -f='${Version}' passt 2>/dev/null || echo unknow
 } >"$OUT/facts.txt"
 
 echo "bench: tools: $TOOLS; $ROUNDS round(s); iperf3 -t $DUR; $N_RR round trips; $N_CRR connections; results in $OUT" >&2
-start=$(date +%s)
-rc=0
-NETD_BIN="$ROOT/build-bench/bin/netd" NETD_SRC="$ROOT" NETD_TEST_TIMEOUT=$LIMIT NETD_TEST_LIFETIME=$LIMIT \
-  BENCH_RR="$ROOT/build-bench/bin/netd-bench-rr" BENCH_OUT="$OUT" BENCH_TOOLS="$TOOLS" BENCH_DUR=$DUR \
-  BENCH_N_RR=$N_RR BENCH_N_CRR=$N_CRR BENCH_ROUNDS=$ROUNDS BENCH_PASTA_NEW="$PASTA_NEW" \
-  bash bench/measure.sh || rc=$?
-echo "elapsed=$(($(date +%s) - start)) s" >>"$OUT/facts.txt"
-echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/facts.txt"
-if ((rc != 0)); then
-  echo "bench: the measuring step ended with $rc (timeout: 124); reporting what was measured" >&2
-fi
+run_measure bench/measure.sh BENCH_RR="$ROOT/build-bench/bin/netd-bench-rr" BENCH_TOOLS="$TOOLS" BENCH_DUR=$DUR \
+  BENCH_N_RR=$N_RR BENCH_N_CRR=$N_CRR BENCH_ROUNDS=$ROUNDS BENCH_PASTA_NEW="$PASTA_NEW"
 
 args=("$OUT")
 ((DOCS)) && args+=(--md docs/benchmarks.md --png docs/benchmarks.png)

@@ -47,8 +47,10 @@ std::optional<DnsRecord> live_server(const Paths& p) {
 Expected<void, std::string> start_server(const Paths& p, const RootlessNetns& rn) {
   ::unlink(p.dns_pid_file().c_str());
   SpawnOptions so;
-  so.args = {"dns",        "--netd-config", p.config_dir,   "--netd-runtime", p.runtime_dir, "--port", "53",
-             "--upstream", kOutwardDns,     "--log-file",   p.dns_log(),      "run"};
+  // The outward engine's DNS forwarder answers UDP only.
+  so.args = {"dns",        "--netd-config", p.config_dir, "--netd-runtime",      p.runtime_dir, "--port",
+             "53",         "--upstream",    kOutwardDns,  "--upstream-udp-only", "--log-file",  p.dns_log(),
+             "run"};
   so.log_path = p.dns_log();
   so.join_holder = rn.pid;
   auto pid = spawn_netd(so);

@@ -40,6 +40,27 @@ Expected<Ipv4, std::string> allocate_address(const Ipv4Net& net, const std::opti
   return unexpected("no free address left in " + to_string(net.subnet));
 }
 
+Expected<Ipv6Cidr, std::string> next_free_subnet6(const std::vector<Ipv6Cidr>& used) {
+  Ipv6Cidr pool = *parse_cidr6(kDefaultPool6);
+  for (uint32_t n = 0; n <= 0xffff; ++n) {
+    Ipv6Cidr cand{pool.network(), 64};
+    cand.addr.b[6] = static_cast<uint8_t>(n >> 8);
+    cand.addr.b[7] = static_cast<uint8_t>(n);
+    bool clash = std::any_of(used.begin(), used.end(), [&](const Ipv6Cidr& u) { return u.overlaps(cand); });
+    if (!clash) return cand;
+  }
+  return unexpected(std::string("no free /64 left in ") + kDefaultPool6);
+}
+
+Expected<Ipv6, std::string> allocate_address6(const Ipv6Net& net, const std::vector<Ipv6>& leased) {
+  for (uint32_t n = 1; n <= 0xffff; ++n) {
+    Ipv6 cand = net.subnet.host(n);
+    if (cand == net.gateway || std::find(leased.begin(), leased.end(), cand) != leased.end()) continue;
+    return cand;
+  }
+  return unexpected("no free address left in " + to_string(net.subnet));
+}
+
 std::optional<std::string> check_static_address(const Ipv4Net& net, Ipv4 want,
                                                 const std::vector<Ipv4>& leased) {
   if (!net.subnet.contains(want))

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bridge/ipv4.h"
+#include "bridge/ipv6.h"
 #include "bridge/network_config.h"
 #include "common/expected.h"
 
@@ -29,6 +30,12 @@ Expected<Ipv4Cidr, std::string> next_free_subnet(const std::vector<Ipv4Cidr>& us
 // First free host address of `net` (honouring `range` when given).
 Expected<Ipv4, std::string> allocate_address(const Ipv4Net& net, const std::optional<LeaseRange>& range,
                                              const std::vector<Ipv4>& leased);
+
+// IPv6 (--ipv6): /64s fd89:0:0:N::/64 for N = 0, 1, ... (unique local
+// addresses); the gateway is ::1 of the /64 and members get ::2 upward.
+inline constexpr const char* kDefaultPool6 = "fd89::/48";
+Expected<Ipv6Cidr, std::string> next_free_subnet6(const std::vector<Ipv6Cidr>& used);
+Expected<Ipv6, std::string> allocate_address6(const Ipv6Net& net, const std::vector<Ipv6>& leased);
 
 // Checks a requested static address: inside the subnet, a host address, not
 // the gateway, not leased. Returns an error message or nothing.

@@ -20,18 +20,24 @@ std::optional<Ipv4> parse_ipv4(std::string_view s) {
   return Ipv4{ntohl(a.s_addr)};
 }
 
-std::optional<Ipv4Cidr> parse_cidr(std::string_view s) {
+std::optional<std::pair<std::string_view, int>> split_cidr(std::string_view s, int max_prefix) {
   auto slash = s.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
-  auto addr = parse_ipv4(s.substr(0, slash));
-  if (!addr) return std::nullopt;
   std::string_view len = s.substr(slash + 1);
-  if (len.empty() || len.size() > 2) return std::nullopt;
+  if (len.empty() || len.size() > 3) return std::nullopt;
   int prefix = -1;
   auto [ptr, ec] = std::from_chars(len.data(), len.data() + len.size(), prefix);
-  if (ec != std::errc() || ptr != len.data() + len.size() || prefix < 0 || prefix > 32)
+  if (ec != std::errc() || ptr != len.data() + len.size() || prefix < 0 || prefix > max_prefix)
     return std::nullopt;
-  return Ipv4Cidr{*addr, prefix};
+  return std::pair{s.substr(0, slash), prefix};
+}
+
+std::optional<Ipv4Cidr> parse_cidr(std::string_view s) {
+  auto parts = split_cidr(s, 32);
+  if (!parts) return std::nullopt;
+  auto addr = parse_ipv4(parts->first);
+  if (!addr) return std::nullopt;
+  return Ipv4Cidr{*addr, parts->second};
 }
 
 std::string to_string(Ipv4 a) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace netd::bridge {
 
@@ -34,6 +35,8 @@ struct Ipv4Cidr {
 };
 
 std::optional<Ipv4> parse_ipv4(std::string_view s);
+// "ADDR/LEN" -> (ADDR, LEN) when LEN is a number 0..max_prefix (for v4 and v6).
+std::optional<std::pair<std::string_view, int>> split_cidr(std::string_view s, int max_prefix);
 // "a.b.c.d/len"; a missing "/len" is rejected.
 std::optional<Ipv4Cidr> parse_cidr(std::string_view s);
 std::string to_string(Ipv4 a);

@@ -10,6 +10,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -40,6 +41,12 @@ struct AddrPtr {
 nl_addr* build_v4(Ipv4 a, int prefix) {
   uint32_t be = htonl(a.v);
   nl_addr* n = nl_addr_build(AF_INET, &be, sizeof be);
+  if (n) nl_addr_set_prefixlen(n, prefix);
+  return n;
+}
+
+nl_addr* build_v6(const Ipv6& a, int prefix) {
+  nl_addr* n = nl_addr_build(AF_INET6, a.b.data(), a.b.size());
   if (n) nl_addr_set_prefixlen(n, prefix);
   return n;
 }
@@ -111,20 +118,29 @@ Expected<void, std::string> RouteSocket::set_up(const std::string& name) {
   return {};
 }
 
-Expected<void, std::string> RouteSocket::add_address(const std::string& name, Ipv4 addr, int prefix) {
+Expected<void, std::string> RouteSocket::add_addr(const std::string& name, nl_addr* local, const std::string& text,
+                                                  bool nodad) {
   int idx = index_of(name);
   if (idx == 0) return unexpected("cannot find link " + name);
   rtnl_addr* a = rtnl_addr_alloc();
-  AddrPtr local{build_v4(addr, prefix)};
   rtnl_addr_set_ifindex(a, idx);
-  rtnl_addr_set_local(a, local.p);
-  rtnl_addr_set_prefixlen(a, prefix);
+  rtnl_addr_set_local(a, local);
+  rtnl_addr_set_prefixlen(a, nl_addr_get_prefixlen(local));
+  if (nodad) rtnl_addr_set_flags(a, IFA_F_NODAD);
   int rc = rtnl_addr_add(sk_, a, 0);
   rtnl_addr_put(a);
-  if (rc < 0 && rc != -NLE_EXIST)
-    return unexpected("cannot add address " + to_string(addr) + "/" + std::to_string(prefix) + " to " +
-                      name + ": " + nlerr(rc));
+  if (rc < 0 && rc != -NLE_EXIST) return unexpected("cannot add address " + text + " to " + name + ": " + nlerr(rc));
   return {};
+}
+
+Expected<void, std::string> RouteSocket::add_address(const std::string& name, Ipv4 addr, int prefix) {
+  AddrPtr local{build_v4(addr, prefix)};
+  return add_addr(name, local.p, to_string(addr) + "/" + std::to_string(prefix), false);
+}
+
+Expected<void, std::string> RouteSocket::add_address(const std::string& name, const Ipv6& addr, int prefix) {
+  AddrPtr local{build_v6(addr, prefix)};
+  return add_addr(name, local.p, to_string(addr) + "/" + std::to_string(prefix), true);
 }
 
 Expected<void, std::string> RouteSocket::ensure_bridge(const std::string& name, Ipv4 gateway, int prefix) {
@@ -132,6 +148,17 @@ Expected<void, std::string> RouteSocket::ensure_bridge(const std::string& name, 
     LinkPtr l{rtnl_link_alloc()};
     rtnl_link_set_name(l.p, name.c_str());
     rtnl_link_set_type(l.p, "bridge");
+    // A bridge without an address of its own takes the lowest address of its
+    // ports, so it changes when members come and go, and every container's
+    // ARP entry for the gateway goes stale (queries to the DNS server time out
+    // until it is re-resolved). A fixed, random, locally administered address
+    // keeps the gateway where the containers last saw it.
+    unsigned char mac[6];
+    if (::getrandom(mac, sizeof mac, 0) == static_cast<ssize_t>(sizeof mac)) {
+      mac[0] = static_cast<unsigned char>((mac[0] & 0xfe) | 0x02);
+      AddrPtr a{nl_addr_build(AF_LLC, mac, sizeof mac)};
+      if (a.p) rtnl_link_set_addr(l.p, a.p);
+    }
     int rc = rtnl_link_add(sk_, l.p, NLM_F_CREATE | NLM_F_EXCL);
     if (rc < 0 && rc != -NLE_EXIST) return unexpected("cannot create bridge " + name + ": " + nlerr(rc));
   }
@@ -167,24 +194,35 @@ Expected<void, std::string> RouteSocket::delete_link(const std::string& name) {
   return {};
 }
 
-Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, Ipv4 gateway) {
+Expected<void, std::string> RouteSocket::add_default(const std::string& name, int family, nl_addr* dst, nl_addr* gw,
+                                                     const std::string& text) {
   int idx = index_of(name);
   if (idx == 0) return unexpected("cannot find link " + name);
   rtnl_route* r = rtnl_route_alloc();
-  AddrPtr dst{build_v4(Ipv4{0}, 0)};
-  AddrPtr gw{build_v4(gateway, 32)};
-  rtnl_route_set_family(r, AF_INET);
+  rtnl_route_set_family(r, static_cast<uint8_t>(family));
   rtnl_route_set_table(r, RT_TABLE_MAIN);
-  rtnl_route_set_dst(r, dst.p);
+  rtnl_route_set_dst(r, dst);
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   rtnl_route_nh_set_ifindex(nh, idx);
-  rtnl_route_nh_set_gateway(nh, gw.p);
+  rtnl_route_nh_set_gateway(nh, gw);
   rtnl_route_add_nexthop(r, nh);  // r owns nh now
   int rc = rtnl_route_add(sk_, r, NLM_F_CREATE);
   rtnl_route_put(r);
   if (rc < 0 && rc != -NLE_EXIST)
-    return unexpected("cannot add default route via " + to_string(gateway) + " on " + name + ": " + nlerr(rc));
+    return unexpected("cannot add default route via " + text + " on " + name + ": " + nlerr(rc));
   return {};
+}
+
+Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, Ipv4 gateway) {
+  AddrPtr dst{build_v4(Ipv4{0}, 0)};
+  AddrPtr gw{build_v4(gateway, 32)};
+  return add_default(name, AF_INET, dst.p, gw.p, to_string(gateway));
+}
+
+Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, const Ipv6& gateway) {
+  AddrPtr dst{build_v6(Ipv6{}, 0)};
+  AddrPtr gw{build_v6(gateway, 128)};
+  return add_default(name, AF_INET6, dst.p, gw.p, to_string(gateway));
 }
 
 Expected<void, std::string> write_sysctl_in(const NsTarget& target, const std::string& path,

@@ -18,10 +18,12 @@
 #include <vector>
 
 #include "bridge/ipv4.h"
+#include "bridge/ipv6.h"
 #include "common/expected.h"
 #include "common/netns.h"
 
 struct nl_sock;
+struct nl_addr;
 
 namespace netd::bridge {
 
@@ -52,9 +54,16 @@ class RouteSocket {
   Expected<void, std::string> add_address(const std::string& name, Ipv4 addr, int prefix);
   // Adds a default route via `gateway` on link `name`.
   Expected<void, std::string> add_default_route(const std::string& name, Ipv4 gateway);
+  // The same for IPv6. Addresses skip duplicate address detection (netd
+  // hands them out; a tentative gateway address could not be bound to).
+  Expected<void, std::string> add_address(const std::string& name, const Ipv6& addr, int prefix);
+  Expected<void, std::string> add_default_route(const std::string& name, const Ipv6& gateway);
 
  private:
   explicit RouteSocket(nl_sock* sk) : sk_(sk) {}
+  Expected<void, std::string> add_addr(const std::string& name, nl_addr* local, const std::string& text, bool nodad);
+  Expected<void, std::string> add_default(const std::string& name, int family, nl_addr* dst, nl_addr* gw,
+                                          const std::string& text);
   nl_sock* sk_ = nullptr;
 };
 

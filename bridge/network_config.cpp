@@ -60,8 +60,15 @@ Expected<Subnet, std::string> parse_subnet(const json& o) {
       return unexpected(err);
     s.lease_range = r;
   }
-  // IPv4 entries are checked; IPv6 ones (with ':') are carried as text.
-  if (s.subnet.find(':') == std::string::npos) {
+  if (s.subnet.find(':') != std::string::npos) {
+    auto c = parse_cidr6(s.subnet);
+    if (!c) return unexpected("subnet '" + s.subnet + "' is not an IPv6 prefix");
+    if (!s.gateway.empty()) {
+      auto g = parse_ipv6(s.gateway);
+      if (!g || !c->contains(*g))
+        return unexpected("gateway '" + s.gateway + "' is not inside subnet " + s.subnet);
+    }
+  } else {
     auto c = parse_cidr(s.subnet);
     if (!c) return unexpected("subnet '" + s.subnet + "' is not an IPv4 prefix");
     if (!s.gateway.empty()) {
@@ -123,6 +130,20 @@ std::optional<std::string> check_network_name(std::string_view name) {
     char c = name[i];
     bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
     if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return bad();
+  }
+  return std::nullopt;
+}
+
+std::optional<Ipv6Net> first_ipv6(const Network& n) {
+  for (const auto& s : n.subnets) {
+    auto c = parse_cidr6(s.subnet);
+    if (!c) continue;
+    Ipv6Cidr net{c->network(), c->prefix};
+    Ipv6 gw = net.host(1);
+    if (!s.gateway.empty()) {
+      if (auto g = parse_ipv6(s.gateway)) gw = *g;
+    }
+    return Ipv6Net{net, gw};
   }
   return std::nullopt;
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bridge/ipv4.h"
+#include "bridge/ipv6.h"
 #include "common/expected.h"
 
 namespace netd::bridge {
@@ -64,5 +65,12 @@ struct Ipv4Net {
   Ipv4 gateway;
 };
 std::optional<Ipv4Net> first_ipv4(const Network& n);
+
+// The first IPv6 subnet and its gateway (default ::1 of it), when the network has one.
+struct Ipv6Net {
+  Ipv6Cidr subnet;  // network address + prefix
+  Ipv6 gateway;
+};
+std::optional<Ipv6Net> first_ipv6(const Network& n);
 
 }  // namespace netd::bridge

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -81,6 +82,10 @@ Expected<void, std::string> sync_firewall(const Paths& p, const RootlessNetns& r
     f.gateway = v4->gateway;
     f.internal = n.internal;
     f.dns_enabled = n.dns_enabled;
+    if (auto v6 = first_ipv6(n)) {
+      f.subnet6 = v6->subnet;
+      f.gateway6 = v6->gateway;
+    }
     for (const auto& m : st->members) {
       auto ip = parse_ipv4(m.ipv4);
       if (!ip) continue;
@@ -112,7 +117,8 @@ void release_member(const Paths& p, RouteSocket& sock, const Member& m) {
 //  - a member whose veth is gone is dropped and its lease released (its
 //    container's netns died, or the rootless netns was re-created);
 //  - a bridge of a network without members is deleted;
-//  - an outward-engine forward that no member records is removed.
+//  - an outward-engine forward that no member records is removed, and a
+//    recorded one the engine lacks (a restarted engine) is added again.
 // The caller then rewrites the firewall and the DNS server from the state.
 void reconcile(const Paths& p, const RootlessNetns& rn, RouteSocket& sock) {
   auto links = sock.link_names();
@@ -161,6 +167,28 @@ void reconcile(const Paths& p, const RootlessNetns& rn, RouteSocket& sock) {
     LOG_WARN("removing port forward %llu: no container records it (an interrupted call?)",
              static_cast<unsigned long long>(id));
     (void)remove_forward(p, id);
+  }
+  // Recorded forwards the engine does not have (it was restarted): publish again.
+  for (const auto& n : *nets) {
+    auto st = load_state(p, n.name);
+    if (!st) continue;
+    bool changed = false;
+    for (auto& m : st->members) {
+      for (auto& port : m.ports) {
+        if (std::find(fwds->begin(), fwds->end(), port.forward_id) != fwds->end()) continue;
+        auto id = add_forward(p, port);
+        if (!id) {
+          LOG_WARN("container %s: cannot publish port %u again: %s", m.container.c_str(), port.host_port,
+                   id.error().c_str());
+          continue;
+        }
+        LOG_WARN("container %s: port %u/%s published again (the outward engine was restarted)", m.container.c_str(),
+                 port.host_port, port.proto.c_str());
+        port.forward_id = *id;
+        changed = true;
+      }
+    }
+    if (changed) (void)save_state(p, n, *st);
   }
 }
 
@@ -257,7 +285,6 @@ Expected<NetworkState, std::string> load_state(const Paths& p, const std::string
 
 Expected<Network, std::string> create_network(const Paths& p, const CreateOptions& o) {
   if (auto e = check_network_name(o.name)) return unexpected(*e);
-  if (o.ipv6) return unexpected(std::string("IPv6 networks (--ipv6) are not supported yet"));
   auto lock = lock_state(p);
   if (!lock) return unexpected(lock.error());
   auto nets = list_networks(p);
@@ -266,10 +293,12 @@ Expected<Network, std::string> create_network(const Paths& p, const CreateOption
     if (n.name == o.name) return unexpected("network " + o.name + " already exists");
 
   std::vector<Ipv4Cidr> used;
+  std::vector<Ipv6Cidr> used6;
   std::vector<std::string> bridges;
   for (const auto& n : *nets) {
     bridges.push_back(n.network_interface);
     if (auto v4 = first_ipv4(n)) used.push_back(v4->subnet);
+    if (auto v6 = first_ipv6(n)) used6.push_back(v6->subnet);
   }
   Ipv4Cidr subnet;
   if (o.subnet) {
@@ -306,6 +335,12 @@ Expected<Network, std::string> create_network(const Paths& p, const CreateOption
   n.network_interface = bridge;
   n.created = now_rfc3339();
   n.subnets.push_back(Subnet{to_string(subnet), to_string(gw), std::nullopt});
+  if (o.ipv6) {
+    auto s6 = next_free_subnet6(used6);
+    if (!s6) return unexpected(s6.error());
+    n.subnets.push_back(Subnet{to_string(*s6), to_string(s6->host(1)), std::nullopt});
+    n.ipv6_enabled = true;
+  }
   n.internal = o.internal;
   n.dns_enabled = !o.disable_dns;
   for (const auto& d : o.dns_servers) {
@@ -405,10 +440,22 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
     addr = *a;
   }
 
+  auto v6 = first_ipv6(*n);
+  std::optional<Ipv6> addr6;
+  if (v6) {
+    auto a6 = allocate_address6(*v6, st->leased6());
+    if (!a6) return unexpected("network " + n->name + ": " + a6.error());
+    addr6 = *a6;
+  }
+
   // Links: the bridge (with its first member), then the veth pair.
   bool new_bridge = rsock->index_of(n->network_interface) == 0;
   if (auto b = rsock->ensure_bridge(n->network_interface, v4->gateway, v4->subnet.prefix); !b)
     return unexpected(b.error());
+  if (v6) {
+    if (auto b = rsock->add_address(n->network_interface, v6->gateway, v6->subnet.prefix); !b)
+      return unexpected(b.error());
+  }
   if (new_bridge) {
     if (auto s = write_sysctl_in(rn->target(), "net/ipv4/ip_forward", "1"); !s)
       LOG_WARN("%s", s.error().c_str());
@@ -419,7 +466,11 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   m.container = o.container;
   m.aliases = o.aliases;
   m.ipv4 = to_string(addr);
+  if (addr6) m.ipv6 = to_string(*addr6);
   m.netns = o.netns;
+  struct stat ns_st {};
+  if (::fstat(ctr_net->get(), &ns_st) == 0)
+    m.netns_id = std::to_string(ns_st.st_dev) + ":" + std::to_string(ns_st.st_ino);
   m.interface = o.interface;
   m.host_veth = "veth" + random_hex(4);
 
@@ -436,8 +487,14 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   if (auto r = csock->set_up("lo"); !r) return undo(r.error());
   if (auto r = csock->add_address(m.interface, addr, v4->subnet.prefix); !r) return undo(r.error());
   if (auto r = csock->set_up(m.interface); !r) return undo(r.error());
+  if (addr6) {
+    if (auto r = csock->add_address(m.interface, *addr6, v6->subnet.prefix); !r) return undo(r.error());
+  }
   if (!n->internal) {
     if (auto r = csock->add_default_route(m.interface, v4->gateway); !r) return undo(r.error());
+    if (v6) {
+      if (auto r = csock->add_default_route(m.interface, v6->gateway); !r) return undo(r.error());
+    }
   }
   for (auto port : *ports) {
     auto id = add_forward(p, port);

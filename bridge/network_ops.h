@@ -38,7 +38,7 @@ struct CreateOptions {
   std::optional<std::string> gateway;  // default: first host of the subnet
   bool internal = false;
   bool disable_dns = false;
-  bool ipv6 = false;  // not supported yet: create fails clearly
+  bool ipv6 = false;  // dual stack: also a /64 from fd89::/48
   std::vector<std::string> dns_servers;  // upstreams of the network's DNS (network_dns_servers)
 };
 

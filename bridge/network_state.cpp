@@ -19,6 +19,13 @@ std::vector<Ipv4> NetworkState::leased() const {
   return out;
 }
 
+std::vector<Ipv6> NetworkState::leased6() const {
+  std::vector<Ipv6> out;
+  for (const auto& m : members)
+    if (auto a = parse_ipv6(m.ipv6)) out.push_back(*a);
+  return out;
+}
+
 std::string serialize_state(const NetworkState& s) {
   json ms = json::array();
   for (const auto& m : s.members) {
@@ -32,7 +39,9 @@ std::string serialize_state(const NetworkState& s) {
     ms.push_back({{"container", m.container},
                   {"aliases", m.aliases},
                   {"ipv4", m.ipv4},
+                  {"ipv6", m.ipv6},
                   {"netns", m.netns},
+                  {"netns_id", m.netns_id},
                   {"interface", m.interface},
                   {"host_veth", m.host_veth},
                   {"ports", std::move(ports)}});
@@ -53,7 +62,9 @@ Expected<NetworkState, std::string> parse_state(std::string_view text) {
         m.container = e.at("container").get<std::string>();
         m.aliases = e.value("aliases", std::vector<std::string>{});
         m.ipv4 = e.value("ipv4", "");
+        m.ipv6 = e.value("ipv6", "");
         m.netns = e.value("netns", "");
+        m.netns_id = e.value("netns_id", "");
         m.interface = e.value("interface", "eth0");
         m.host_veth = e.value("host_veth", "");
         if (auto pt = e.find("ports"); pt != e.end() && pt->is_array()) {

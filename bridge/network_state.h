@@ -35,7 +35,9 @@ struct Member {
   std::string container;             // --name
   std::vector<std::string> aliases;  // --alias
   std::string ipv4;                  // leased address, "10.89.0.2"
+  std::string ipv6;                  // leased IPv6 address on --ipv6 networks, else ""
   std::string netns;                 // the --netns argument as given (path or pid)
+  std::string netns_id;              // "DEV:INO" of that netns: one container on several networks
   std::string interface = "eth0";    // name inside the container
   std::string host_veth;             // veth end on the bridge in the rootless netns
   std::vector<PublishedPort> ports;  // -p
@@ -49,6 +51,7 @@ struct NetworkState {
 
   const Member* find(std::string_view container) const;
   std::vector<Ipv4> leased() const;
+  std::vector<Ipv6> leased6() const;
 };
 
 std::string serialize_state(const NetworkState& s);

@@ -43,8 +43,18 @@ Emitter emit(const std::vector<FirewallNetwork>& nets) {
     if (n.dns_enabled) {
       e.add(e.input, n, "dns-udp", "iifname " + br + " ip daddr " + gw + " udp dport 53 accept");
       e.add(e.input, n, "dns-tcp", "iifname " + br + " ip daddr " + gw + " tcp dport 53 accept");
+      if (n.subnet6) {
+        const std::string gw6 = to_string(n.gateway6);
+        e.add(e.input, n, "dns-udp6", "iifname " + br + " ip6 daddr " + gw6 + " udp dport 53 accept");
+        e.add(e.input, n, "dns-tcp6", "iifname " + br + " ip6 daddr " + gw6 + " tcp dport 53 accept");
+      }
     }
-    if (n.internal) e.add(e.input, n, "internal-host", "iifname " + br + " ip daddr != " + gw + " drop");
+    if (n.internal) {
+      e.add(e.input, n, "internal-host", "iifname " + br + " ip daddr != " + gw + " drop");
+      if (n.subnet6)
+        e.add(e.input, n, "internal-host6",
+              "iifname " + br + " ip6 daddr != { " + to_string(n.gateway6) + ", ff00::/8, fe80::/10 } drop");
+    }
 
     if (!n.internal) {
       for (const auto& p : n.ports) {

@@ -11,7 +11,10 @@
 //   forward     isolation between networks; internal networks forward nothing
 //               in or out of their bridge
 //   input       DNS (udp/tcp 53) to a network's gateway accepted; internal
-//               networks reach no other local address
+//               networks reach no other local address (IPv6: nor any but the
+//               gateway, multicast and link-local, which neighbour discovery needs)
+// Isolation and the internal drops match interfaces, so they hold for IPv6
+// too. IPv6 is not masqueraded: the outward engine carries IPv4 only here.
 //   prerouting  DNAT of published ports (destination is a local address)
 //               arriving through the outward engine's tap
 //   output      the same DNAT for connections made inside the rootless netns
@@ -20,10 +23,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bridge/ipv4.h"
+#include "bridge/ipv6.h"
 
 namespace netd::bridge {
 
@@ -46,6 +51,8 @@ struct FirewallNetwork {
   bool internal = false;
   bool dns_enabled = true;
   std::vector<PortMapping> ports;
+  std::optional<Ipv6Cidr> subnet6;  // --ipv6 networks
+  Ipv6 gateway6;
 };
 
 // The nftables script that replaces table inet netd with the rules for `nets`.

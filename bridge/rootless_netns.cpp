@@ -136,6 +136,10 @@ Expected<Holder, std::string> spawn_holder() {
 // Starts the outward engine for the holder's namespaces: `netd slirp4netns`
 // with the command line podman gives slirp4netns for its rootless netns, plus
 // an API socket that carries published ports (netd network connect -p).
+// Not yet with --enable-sandbox/--enable-seccomp: under that seccomp filter a
+// forward whose bind fails stops the engine (the error message reads
+// ip_unprivileged_port_start with openat, which the filter blocks), and every
+// network would lose its way out.
 // Returns its pid, or 0 after explaining on stderr why the rootless netns has
 // no way out.
 pid_t spawn_attach(const Paths& p, pid_t holder) {
@@ -247,7 +251,18 @@ std::optional<RootlessNetns> find_rootless_netns(const Paths& p) {
 
 Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool* created) {
   if (created) *created = false;
-  if (auto r = find_rootless_netns(p)) return *r;
+  if (auto r = find_rootless_netns(p)) {
+    // The holder lives; the engine may have died (crash, OOM, kill): start a
+    // new one. Its forwards are gone with it; reconcile publishes them again.
+    if (r->attach_pid && verify(r->attach_pid, r->attach_start_time, nullptr)) return *r;
+    LOG_WARN("the rootless netns' outward engine (pid %d) is gone; starting a new one", static_cast<int>(r->attach_pid));
+    r->attach_pid = spawn_attach(p, r->pid);
+    r->attach_start_time = 0;
+    if (r->attach_pid)
+      if (auto ast = process_start_time(r->attach_pid)) r->attach_start_time = *ast;
+    if (auto s = save_record(p, *r); !s) return unexpected(s.error());
+    return *r;
+  }
   if (auto d = ensure_dir(p.runtime_dir); !d) return unexpected(d.error());
   auto h = spawn_holder();
   if (!h) return unexpected(h.error());

@@ -45,7 +45,7 @@ constexpr Rule kRules[] = {
     {{"mremap", "realloc of large blocks"}, Limit::None},
     {{"mprotect", "guard pages of new thread stacks, malloc arenas"}, Limit::None},
     {{"madvise", "malloc and thread exit give unused memory back"}, Limit::None},
-    // Threads (the API server, its port-forwarding backend, the exit-fd watcher).
+    // Threads (the API server, the exit-fd watcher).
     {{"clone", "std::thread: only with CLONE_THREAD, so no new process can be made"}, Limit::Thread},
     {{"clone3", "refused with ENOSYS (its flags are behind a pointer seccomp cannot read): glibc then uses clone"},
      Limit::Enosys},
@@ -79,8 +79,7 @@ constexpr Rule kRules[] = {
     {{"close", "sockets, pipes and fds of ended flows"}, Limit::None},
     {{"fcntl", "O_NONBLOCK on new sockets"}, Limit::None},
     {{"ioctl", "FIONBIO and FIONREAD only: the API server's non-blocking mode and readable bytes"}, Limit::Ioctl},
-    {{"pipe2", "splice pipes of port forwards added through the API"}, Limit::None},
-    {{"eventfd2", "wake-ups between threads (API server, forwarding backend, exit-fd watcher)"}, Limit::None},
+    {{"eventfd2", "wake-ups between threads (API server, data plane, exit-fd watcher)"}, Limit::None},
     {{"epoll_create1", "the API server's event loop (Boost.Asio)"}, Limit::None},
     {{"epoll_ctl", "the API server's event loop"}, Limit::None},
     {{"epoll_wait", "the API server's event loop"}, Limit::None},
@@ -104,15 +103,13 @@ constexpr Rule kRules[] = {
     {{"setsockopt", "TCP_NODELAY, SO_LINGER (resets), buffer sizes"}, Limit::None},
     {{"getsockopt", "SO_ERROR after a non-blocking connect"}, Limit::None},
     {{"shutdown", "half-close (FIN) of a translated TCP connection"}, Limit::None},
-    {{"sendto", "UDP and ping datagrams, DNS queries"}, Limit::None},
-    {{"recvfrom", "TCP receives tried at once, DNS answers"}, Limit::None},
+    {{"sendto", "UDP and ping datagrams, DNS queries, replies from published UDP ports"}, Limit::None},
+    {{"recvfrom", "TCP receives tried at once, DNS answers, datagrams to published UDP ports"}, Limit::None},
     {{"sendmsg", "datagrams with ancillary data; fds to the namespace helper"}, Limit::None},
     {{"recvmsg", "datagrams with their source; fds from the namespace helper"}, Limit::None},
     {{"sendmmsg", "batched datagrams"}, Limit::None},
     {{"recvmmsg", "batched datagrams"}, Limit::None},
-    // io_uring: the data plane's ring, and the forwarding backend's, which is
-    // created on its own thread after the sandbox.
-    {{"io_uring_setup", "the port-forwarding backend creates its ring on its own thread"}, Limit::None},
+    // io_uring: the data plane's ring (created before the sandbox).
     {{"io_uring_enter", "submitting to and waiting on the rings"}, Limit::None},
     {{"io_uring_register", "provided-buffer rings of new sockets"}, Limit::None},
 };

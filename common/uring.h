@@ -43,6 +43,8 @@ enum class Op : uint8_t {
   TcpSend,     // stream socket send from a caller-owned buffer
   Accept,      // multishot accept on a published port's listening socket
   PathEvent,   // inotify read: the watched netns path's directory changed
+  UdpPublished,  // multishot poll: a published UDP socket has datagrams
+  Control,       // multishot poll: the control thread queued work (eventfd)
 };
 
 struct Tag {

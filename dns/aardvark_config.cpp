@@ -101,7 +101,7 @@ Expected<NetworkConfig, std::string> parse_network_file(std::string_view file_na
       continue;
     }
     ContainerEntry c;
-    c.id = std::string(f[0]);
+    c.id = lower_ascii(f[0]);
     if (c.id.empty()) {
       warn("empty container id");
       continue;

@@ -48,7 +48,11 @@ void Cache::put(Time now, const std::string& key, std::span<const std::byte> rep
   if (old != map_.end()) erase(old);
   while (map_.size() >= limits_.max_entries) erase(map_.find(order_.front()));
   order_.push_back(key);
-  Entry e{std::vector<std::byte>(reply.begin(), reply.end()), now, now + keep, std::prev(order_.end())};
+  Entry e{std::vector<std::byte>(reply.begin(), reply.end()), now, now + keep, std::prev(order_.end()), {}};
+  v->for_each_record([&](const wire::Record& rec) {
+    if (rec.rtype == wire::type::OPT) return;  // its "TTL" holds EDNS flags
+    e.ttls.emplace_back(static_cast<uint32_t>(rec.rdata_offset - 6), rec.ttl);
+  });
   map_.emplace(key, std::move(e));
 }
 
@@ -76,14 +80,8 @@ std::optional<std::vector<std::byte>> Cache::get(Time now, const std::string& ke
     }
   }
   auto age = static_cast<uint32_t>(std::chrono::duration_cast<seconds>(now - it->second.stored).count());
-  if (age > 0) {
-    auto v = wire::MessageView::parse(it->second.bytes);
-    if (!v) return std::nullopt;
-    v->for_each_record([&](const wire::Record& rec) {
-      if (rec.rtype == wire::type::OPT) return;
-      store32(out, rec.rdata_offset - 6, rec.ttl > age ? rec.ttl - age : 0);
-    });
-  }
+  if (age > 0)
+    for (auto [off, ttl] : it->second.ttls) store32(out, off, ttl > age ? ttl - age : 0);
   return out;
 }
 

@@ -6,7 +6,8 @@
 // NOERROR without answers for min(SOA TTL, SOA MINIMUM) from the authority
 // section (no SOA: not cached). Truncated answers, SERVFAIL and TTL 0 are
 // never stored. A hit is a copy of the stored message with the client's id
-// and question spelling, and every TTL lowered by the time it spent here.
+// and question spelling, and every TTL lowered by the time it spent here
+// (the TTL positions are found once, when the answer is stored).
 // Capacity is bounded; the oldest entry goes first. Pure data: the caller
 // passes `now`.
 #pragma once
@@ -51,6 +52,9 @@ class Cache {
     Time stored;
     Time expires;
     std::list<std::string>::iterator order;
+    // Where each record's TTL sits in `bytes` and its value when stored, so a
+    // hit lowers them without parsing the message again (the hot path).
+    std::vector<std::pair<uint32_t, uint32_t>> ttls;   // offset, ttl
   };
   void erase(std::unordered_map<std::string, Entry>::iterator it);
   Limits limits_;

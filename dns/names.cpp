@@ -16,6 +16,7 @@ NameTable::NameTable(std::vector<NetworkConfig> nets) : nets_(std::move(nets)) {
     for (const auto& l : nets_[n].listen) add_unique(by_listen_[l], n);
     for (uint32_t c = 0; c < nets_[n].containers.size(); ++c) {
       const auto& ctr = nets_[n].containers[c];
+      if (!ctr.id.empty()) add_unique(by_id_[ctr.id], n);
       for (const auto& name : ctr.names) add_unique(by_name_[n][name], c);
       for (const auto* list : {&ctr.v4, &ctr.v6})
         for (const auto& a : *list) by_addr_[a].push_back({n, c});
@@ -27,7 +28,16 @@ NameTable::NetSet NameTable::scope(const IpAddr& source, const IpAddr& listen) c
   NetSet out;
   auto it = by_addr_.find(source.unmapped());
   if (it != by_addr_.end()) {
-    for (const auto& r : it->second) add_unique(out, r.net);
+    for (const auto& r : it->second) {
+      const std::string& id = nets_[r.net].containers[r.ctr].id;
+      auto member = id.empty() ? by_id_.end() : by_id_.find(id);
+      if (member == by_id_.end()) {
+        add_unique(out, r.net);
+        continue;
+      }
+      for (uint32_t n : member->second) add_unique(out, n);
+    }
+    std::sort(out.begin(), out.end());
     return out;
   }
   auto l = by_listen_.find(listen.unmapped());

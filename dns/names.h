@@ -4,9 +4,11 @@
 //
 // Theory of operation: each network keeps a map lowercase name -> containers
 // and address -> container. A query is answered only from the networks the
-// *source* is on (a source IP can be on several networks: all of them are
-// searched, which is what aardvark gets wrong); a source that is no container
-// (the host) searches the networks served on the listening address.
+// *querying container* is on: its source address names a container (by its
+// id; the same id on several networks is one container, as in aardvark-dns),
+// and every network of that container is searched, whichever of its
+// addresses the query came from. A source that is no container (the host)
+// searches the networks served on the listening address.
 #pragma once
 
 #include <memory>
@@ -28,7 +30,7 @@ class NameTable {
   using NetSet = std::vector<uint32_t>;   // indices into networks()
   const std::vector<NetworkConfig>& networks() const { return nets_; }
 
-  // The networks `source` is a container on; if none, those served on `listen`.
+  // The networks of the container that owns `source`; if none, those served on `listen`.
   NetSet scope(const IpAddr& source, const IpAddr& listen) const;
   // True if `source` is a known container on at least one network.
   bool is_container(const IpAddr& source) const;
@@ -59,6 +61,7 @@ class NameTable {
   std::vector<std::unordered_map<std::string, std::vector<uint32_t>>> by_name_;   // per network
   std::unordered_map<IpAddr, std::vector<Ref>, IpAddrHash> by_addr_;
   std::unordered_map<IpAddr, NetSet, IpAddrHash> by_listen_;
+  std::unordered_map<std::string, NetSet> by_id_;   // container id -> its networks
 };
 
 }  // namespace netd::dns

@@ -308,8 +308,10 @@ void Server::handle(const IpAddr& source, const IpAddr& listen, bool tcp, std::s
   ForwarderDriver* drv = driver_for(d.upstreams);
   if (!drv) return send(wire::make_servfail(query).value_or(std::vector<std::byte>{}));
   std::vector<std::byte> copy(query.begin(), query.end());
+  const bool via_tcp =
+      tcp && !(opts_.default_upstreams_udp_only && d.upstreams == engine_.options().default_upstreams);
   drv->forwarder().forward(
-      query, tcp,
+      query, via_tcp,
       [this, key = std::move(d.cache_key), copy = std::move(copy), send = std::move(send)](
           Expected<std::vector<std::byte>, int> r) {
         if (r) {

@@ -40,6 +40,10 @@ struct ServerOptions {
   int upstream_tries = 2;
   Duration tcp_idle = std::chrono::seconds(5);
   size_t max_tcp_sessions = 256;   // per listener
+  // Forward TCP queries to the *default* upstreams over UDP: for a default
+  // upstream that speaks only UDP (the rootless netns' outward engine's DNS
+  // forwarder). A truncated answer then reaches the TCP client as it is.
+  bool default_upstreams_udp_only = false;
 };
 
 class Server {

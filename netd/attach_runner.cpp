@@ -7,7 +7,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <future>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -17,10 +16,9 @@
 #include "common/sandbox.h"
 #include "dns/upstream.h"
 #include "netd/api_server.h"
-#include "portfwd/forwarder.h"
-#include "portfwd/forwarder_backend.h"
 #include "portfwd/host_socket.h"
 #include "portfwd/port_spec.h"
+#include "portfwd/stack_backend.h"
 #include "tap/dataplane.h"
 #include "tap/tap_device.h"
 
@@ -48,47 +46,6 @@ Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const Attach
   out = dns::parse_resolv_conf(read_file("/etc/resolv.conf"));
   return out;
 }
-
-// The forwarding backend of the API: a Forwarder on its own thread (its ring
-// must be created and used on that thread).
-class BackendThread {
- public:
-  Expected<void, std::string> start(std::shared_ptr<portfwd::NsConnector> conn) {
-    auto ready = std::make_shared<std::promise<std::string>>();
-    auto fut = ready->get_future();
-    thread_ = std::thread([this, conn, ready] {
-      portfwd::ForwarderOptions o;
-      o.handle_signals = false;  // the data plane's signalfd owns SIGTERM
-      auto f = portfwd::Forwarder::create(conn, o);
-      if (!f) {
-        ready->set_value(f.error());
-        return;
-      }
-      fwd_ = std::move(*f);
-      backend_ = std::make_unique<portfwd::ForwarderBackend>(*fwd_);
-      ready->set_value("");
-      fwd_->run();
-    });
-    std::string err = fut.get();
-    if (!err.empty()) {
-      thread_.join();
-      return unexpected(err);
-    }
-    return {};
-  }
-  portfwd::ForwardBackend* backend() { return backend_.get(); }
-  void stop() {
-    if (!thread_.joinable()) return;
-    fwd_->request_stop();
-    thread_.join();
-  }
-  ~BackendThread() { stop(); }
-
- private:
-  std::thread thread_;
-  std::unique_ptr<portfwd::Forwarder> fwd_;
-  std::unique_ptr<portfwd::ForwarderBackend> backend_;
-};
 
 // Watches the exit fd; on hang-up raises SIGTERM, which the data plane's
 // signalfd turns into a clean exit with status 0.
@@ -146,6 +103,21 @@ int run_attach(const AttachConfig& a) {
   }
   cfg->mtu = a.mtu;
   cfg->host_loopback = !a.disable_host_loopback;
+  cfg->ipv6 = a.ipv6;
+  if (a.ipv6 && a.mtu < 1280) {
+    // IPv6 links carry at least 1280 bytes (RFC 8200 5): keep such a guest IPv4-only.
+    LOG_WARN("IPv6 disabled: MTU %u is below IPv6's minimum of 1280", a.mtu);
+    cfg->ipv6 = false;
+  }
+  if (auto r = cfg->set_cidr6(a.cidr6); !r) {
+    std::fprintf(stderr, "%s: --cidr6: %s\n", prog, r.error().c_str());
+    return a.arg_error_status;
+  }
+  if (auto r = cfg->set_dns_search(a.dns_search); !r) {
+    std::fprintf(stderr, "%s: --dns-search: %s\n", prog, r.error().c_str());
+    return a.arg_error_status;
+  }
+
   auto servers = dns_servers(a);
   if (!servers) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
@@ -156,24 +128,6 @@ int run_attach(const AttachConfig& a) {
     std::fprintf(stderr, "%s: %s\n", prog, published.error().c_str());
     return a.arg_error_status;
   }
-  for (const auto& m : *published) {
-    if (m.proto != portfwd::Proto::Tcp) {
-      std::fprintf(stderr, "%s: -p: UDP port %u is not published by attach yet (use 'netd forward')\n", prog,
-                   m.host_port);
-      return a.arg_error_status;
-    }
-  }
-
-  // The connector forks a helper: before any thread exists.
-  std::shared_ptr<portfwd::NsConnector> connector;
-  if (!a.api_socket.empty()) {
-    auto c = portfwd::NsConnector::start(a.target);
-    if (!c) {
-      std::fprintf(stderr, "%s: %s\n", prog, c.error().c_str());
-      return 1;
-    }
-    connector = std::move(*c);
-  }
 
   tap::TapOptions topts;
   topts.name = a.tap_name;
@@ -182,6 +136,7 @@ int run_attach(const AttachConfig& a) {
   topts.guest_cidr = cfg->guest.to_string() + "/" + std::to_string(cfg->cidr.prefix);
   topts.gateway = cfg->gateway.to_string();
   if (!a.mac.empty()) topts.mac = a.mac;
+  topts.ipv6 = cfg->ipv6;
   topts.offload = !a.no_offload;
   auto tapfd = tap::open_tap(a.target, topts);
   if (!tapfd) {
@@ -209,10 +164,18 @@ int run_attach(const AttachConfig& a) {
       std::fprintf(stderr, "%s: -p: %s\n", prog, fd.error().c_str());
       return 1;
     }
-    (*dp)->publish_tcp(std::move(*fd), m.ctr_port);
-    LOG_INFO("publishing %s:%u/tcp -> guest port %u (client addresses preserved)", m.host_addr.to_string().c_str(),
-             m.host_port, m.ctr_port);
+    tap::PublishedPort port;
+    port.socket = std::move(*fd);
+    port.udp = m.proto == portfwd::Proto::Udp;
+    port.guest_port = m.ctr_port;
+    (*dp)->publish(std::move(port));
+    LOG_INFO("publishing %s:%u/%s -> guest port %u (client addresses preserved)", m.host_addr.to_string().c_str(),
+             m.host_port, portfwd::proto_name(m.proto), m.ctr_port);
   }
+  // The API's forwards go through the same engine, queued to the loop thread
+  // (constructed before the sandbox: it reads a sysctl for its messages).
+  portfwd::StackBackend backend(**dp, *cfg);
+  backend.attach();
 
   // The last things opened by path: the API socket and the pid file. A
   // helper outside the sandbox removes both at exit (even after SIGKILL).
@@ -260,20 +223,14 @@ int run_attach(const AttachConfig& a) {
   }
 
   // Threads from here on (Dataplane::create blocked the stop signals).
-  BackendThread backend;
   std::unique_ptr<ApiServer> api;
   if (!a.api_socket.empty()) {
-    auto b = backend.start(connector);
-    if (!b) {
-      std::fprintf(stderr, "%s: port forwarding backend: %s\n", prog, b.error().c_str());
-      return 1;
-    }
     ApiServerOptions ao;
     ao.path = a.api_socket;
     ao.listener = api_listener.release();
     ao.remove_socket = false;  // the clean-up helper does it
     ao.defaults.guest_addr = *portfwd::IpAddress::parse(cfg->guest.to_string());
-    ao.backend = backend.backend();
+    ao.backend = &backend;
     auto s = ApiServer::start(std::move(ao));
     if (!s) {
       std::fprintf(stderr, "%s: %s\n", prog, s.error().c_str());
@@ -287,13 +244,16 @@ int run_attach(const AttachConfig& a) {
   LOG_INFO("attached %s in %s: guest %s, gateway %s, dns %s, mtu %u%s", a.tap_name.c_str(),
            a.target.describe().c_str(), cfg->guest.to_string().c_str(), cfg->gateway.to_string().c_str(),
            cfg->dns.to_string().c_str(), a.mtu, cfg->host_loopback ? "" : ", host loopback disabled");
+  if (cfg->ipv6) {
+    LOG_INFO("IPv6: prefix %s (guest by SLAAC), gateway %s, dns %s", cfg->cidr6.to_string().c_str(),
+             cfg->gateway6.to_string().c_str(), cfg->dns6.to_string().c_str());
+  }
   if (a.ready_fd >= 0) {
     if (::write(a.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", a.ready_fd);
     ::close(a.ready_fd);
   }
   int rc = (*dp)->run();
-  backend.stop();  // before the API server: its closures post to the server
-  api.reset();
+  api.reset();  // the loop drains the backend's queue no more
   cleanup.finish();  // the API socket and the pid file are gone when netd exits
   return rc;
 }

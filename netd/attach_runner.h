@@ -3,7 +3,7 @@
 //
 // Theory of operation: both command lines fill one AttachConfig; run_attach()
 // does everything that can fail first (CIDR, DNS upstreams, the tap, the
-// data plane, and for slirp4netns the API socket), writes the pid file,
+// data plane, the published ports, the API socket), writes the pid file,
 // enters the sandbox while still single-threaded (common/sandbox.h; a helper
 // outside it removes the pid file and API socket at exit), starts the
 // threads, writes the ready byte, and runs the data plane on the
@@ -11,11 +11,12 @@
 // hang-up. The process keeps its pid for its whole life (slirp4netns clients
 // wait on it).
 //
-// Threads (slirp4netns with --api-socket): the data plane (this thread), the
-// forwarder backend (its own ring), the API server (Asio), and an exit-fd
-// watcher that turns hang-up into SIGTERM for the data plane. All start after
-// Dataplane::create() blocked the stop signals, so only the data plane's
-// signalfd sees them, and after the sandbox, so they inherit it.
+// Threads: the data plane (this thread, which also carries the API's
+// forwards: portfwd/stack_backend.h), the API server (Asio, with
+// --api-socket), and an exit-fd watcher that turns hang-up into SIGTERM for
+// the data plane. All start after Dataplane::create() blocked the stop
+// signals, so only the data plane's signalfd sees them, and after the
+// sandbox, so they inherit it.
 #pragma once
 
 #include <string>
@@ -32,6 +33,9 @@ struct AttachConfig {
   bool configure = false;
   unsigned mtu = 65520;
   std::string cidr = "10.0.2.0/24";
+  bool ipv6 = true;                        // netd slirp4netns: only with --enable-ipv6
+  std::string cidr6 = "fd00::/64";
+  std::vector<std::string> dns_search;     // DHCPv6 search list
   bool disable_host_loopback = false;
   std::vector<std::string> dns_upstreams;  // empty: /etc/resolv.conf
   bool disable_dns = false;
@@ -41,11 +45,11 @@ struct AttachConfig {
   std::string pcap;
   bool no_offload = false;   // tap without virtio-net offloads
   std::vector<std::string> publish;  // -p specs: host ports carried into the guest
+  std::string api_socket;            // serve the control API here
   bool sandbox = false;      // common/sandbox.h: empty root, no capabilities
   bool seccomp = false;      // common/seccomp_filter.h: the system call allow-list
   // slirp4netns extras.
   int exit_fd = -1;          // hang-up: exit 0 (and remove the API socket)
-  std::string api_socket;    // serve the control API here
   int arg_error_status = 2;  // exit status for bad configuration (slirp4netns: 1)
 };
 

@@ -27,6 +27,9 @@ struct AttachArgs {
   bool configure = false;
   unsigned mtu = 65520;
   std::string cidr = "10.0.2.0/24";
+  std::string cidr6 = "fd00::/64";
+  bool disable_ipv6 = false;
+  std::vector<std::string> dns_search;
   bool disable_host_loopback = false;
   std::vector<std::string> dns_upstreams;
   bool disable_dns = false;
@@ -37,6 +40,7 @@ struct AttachArgs {
   std::string log_level = "info";
   bool no_offload = false;
   std::vector<std::string> publish;
+  std::string api_socket;
   bool sandbox = true;
   bool seccomp = true;
 };
@@ -44,25 +48,36 @@ struct AttachArgs {
 void build_cli(CLI::App& app, AttachArgs& a) {
   app.description(
       "Attach a TAP device inside a container's network namespace and translate its\n"
-      "traffic (ARP, DHCP, ICMP echo, UDP, TCP, DNS) to ordinary sockets of the\n"
-      "calling user. netd never enters the namespace itself: a short-lived child\n"
-      "opens the tap there and hands it back.\n\n"
+      "traffic (ARP, DHCP, NDP, DHCPv6, ICMP echo, UDP, TCP, DNS; IPv4 and IPv6) to\n"
+      "ordinary sockets of the calling user. netd never enters the namespace itself:\n"
+      "a short-lived child opens the tap there and hands it back.\n\n"
       "Addresses follow --cidr (default 10.0.2.0/24): gateway .2 (reaches the host's\n"
       "127.0.0.1 unless --disable-host-loopback), DNS forwarder .3, guest .100 (leased\n"
-      "by DHCP, or set directly with --configure).");
+      "by DHCP, or set directly with --configure).\n\n"
+      "IPv6 (unless --disable-ipv6) follows --cidr6 (default fd00::/64): gateway ::2\n"
+      "(reaches the host's ::1 unless --disable-host-loopback), DNS forwarder ::3; the\n"
+      "guest picks its own address by SLAAC from netd's router advertisements (from\n"
+      "fe80::2, which is also its default route). On a host without IPv6, netd still\n"
+      "starts and the guest gets ICMPv6 unreachable for outside destinations.");
   app.add_option("target", a.target, "PID of a process in the namespace, or a netns path (e.g. /run/netns/x)");
   app.add_option("--netns", a.netns_path, "network namespace path (instead of the positional target)");
   app.add_option("--userns", a.userns_path,
                  "user namespace to join first (default: the target's, or the netns owner's)");
   app.add_option("--tap", a.tap_name, "tap device name; an existing tap is attached to")->capture_default_str();
   app.add_flag("-c,--configure", a.configure,
-               "configure the namespace: lo up, tap up with MTU/MAC, guest address, default route");
+               "configure the namespace: lo up, tap up with MTU/MAC, guest address, default route;\n"
+               "IPv6: the tap accepts router advertisements and autoconfigures (SLAAC)");
   app.add_option("-m,--mtu", a.mtu, "MTU of the tap (with --configure) and DHCP option 26")
       ->check(CLI::Range(68u, 65521u))
       ->capture_default_str();
   app.add_option("--cidr", a.cidr, "IPv4 network of the namespace (prefix 1..25)")->capture_default_str();
+  app.add_option("--cidr6", a.cidr6, "IPv6 prefix of the namespace (a /64, announced for SLAAC)")
+      ->capture_default_str();
+  app.add_flag("--disable-ipv6", a.disable_ipv6, "IPv4 only: drop the guest's IPv6 frames, send no RAs");
+  app.add_option("--dns-search", a.dns_search, "DNS search domain handed out by DHCPv6 (repeatable)")
+      ->allow_extra_args(false);
   app.add_flag("--disable-host-loopback", a.disable_host_loopback,
-               "do not map the gateway address to the host's 127.0.0.1");
+               "do not map the gateway addresses to the host's 127.0.0.1 and ::1");
   app.add_option("--dns-upstream", a.dns_upstreams,
                  "upstream DNS server ADDR[:PORT] for the DNS address (repeatable; default: "
                  "nameservers of /etc/resolv.conf)")
@@ -73,9 +88,15 @@ void build_cli(CLI::App& app, AttachArgs& a) {
   app.add_option("--pid-file", a.pid_file, "write netd's pid to this file (removed at exit)");
   app.add_option("--pcap", a.pcap, "write every frame crossing the tap to this pcap file");
   app.add_option("-p,--publish", a.publish,
-                 "publish a TCP port: [HOSTIP:]HOSTPORT[-END]:GUESTPORT[-END][/tcp] (repeatable). The guest\n"
-                 "sees each client's real address (loopback clients appear as the gateway)")
+                 "publish a port: [HOSTIP:]HOSTPORT[-END]:GUESTPORT[-END][/tcp|/udp] (repeatable; IPv6\n"
+                 "host addresses in brackets). The guest sees each client's real address (loopback\n"
+                 "clients appear as the gateway; IPv6 clients reach an IPv6 guest over IPv6, an\n"
+                 "IPv4-only guest from the gateway); UDP replies leave from the published port")
       ->allow_extra_args(false);
+  app.add_option("--api-socket", a.api_socket,
+                 "serve the JSON control API on this unix socket (mode 0600): slirp4netns'\n"
+                 "add_hostfwd/list_hostfwd/remove_hostfwd (published through the tap stack, client\n"
+                 "addresses kept), list_flows, get_counters; see `netd ctl`");
   app.add_flag("--no-offload", a.no_offload,
                "open the tap without virtio-net offloads (full checksums in --pcap captures; slower)");
   app.add_flag("--enable-sandbox,!--disable-sandbox", a.sandbox,
@@ -129,6 +150,9 @@ ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::os
   cfg.configure = a.configure;
   cfg.mtu = a.mtu;
   cfg.cidr = a.cidr;
+  cfg.cidr6 = a.cidr6;
+  cfg.ipv6 = !a.disable_ipv6;
+  cfg.dns_search = a.dns_search;
   cfg.disable_host_loopback = a.disable_host_loopback;
   cfg.dns_upstreams = a.dns_upstreams;
   cfg.disable_dns = a.disable_dns;
@@ -138,6 +162,7 @@ ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::os
   cfg.pcap = a.pcap;
   cfg.no_offload = a.no_offload;
   cfg.publish = a.publish;
+  cfg.api_socket = a.api_socket;
   cfg.sandbox = a.sandbox;
   cfg.seccomp = a.seccomp;
   return r;

@@ -56,6 +56,7 @@ struct DnsArgs {
   std::vector<std::string> upstreams;
   uint32_t ttl = 0;
   bool no_cache = false;
+  bool upstream_udp_only = false;
   int upstream_timeout_ms = 700;
   std::string log_level = "info";
   std::string log_file;      // daemon's stdout/stderr (default /dev/null)
@@ -205,6 +206,7 @@ int run(const DnsArgs& a, const char* prog) {
   so.engine.cache = !a.no_cache;
   so.engine.default_upstreams = ups;
   so.upstream_timeout = std::chrono::milliseconds(a.upstream_timeout_ms);
+  so.default_upstreams_udp_only = a.upstream_udp_only;
   dns::Server server(io, so);
   auto bind_errors = server.apply(*table);
   if (!bind_errors.empty()) return fail(pipe_out, bind_errors.front());
@@ -299,6 +301,9 @@ int dns(int argc, char** argv) {
       ->take_all();
   app.add_option("--ttl", a.ttl, "(netd) TTL of answers for container names, seconds")->default_val(0);
   app.add_flag("--no-cache", a.no_cache, "(netd) Do not cache upstream answers");
+  app.add_flag("--upstream-udp-only", a.upstream_udp_only,
+               "(netd) Ask the --upstream/resolv.conf servers over UDP even for TCP queries (for a forwarder "
+               "that only speaks UDP)");
   app.add_option("--upstream-timeout", a.upstream_timeout_ms, "(netd) Per-attempt upstream timeout, ms (2 attempts)")
       ->default_val(700)
       ->check(CLI::Range(10, 10000));

@@ -38,6 +38,7 @@ nlohmann::json inspect_json(const Paths& p, const Network& n) {
       members.push_back({{"name", m.container},
                          {"aliases", m.aliases},
                          {"ipv4", m.ipv4},
+                         {"ipv6", m.ipv6},
                          {"interface", m.interface},
                          {"netns", m.netns},
                          {"host_veth", m.host_veth},
@@ -71,7 +72,9 @@ int network(int argc, char** argv) {
   create->add_option("--gateway", gateway, "gateway address inside --subnet (default: its first host)");
   create->add_flag("--internal", co.internal, "no traffic in or out of the network, only between its containers");
   create->add_flag("--disable-dns", co.disable_dns, "do not register container names for DNS on this network");
-  create->add_flag("--ipv6", co.ipv6, "dual-stack network (not supported yet: fails with an error)");
+  create->add_flag("--ipv6", co.ipv6,
+                   "dual stack: also an IPv6 /64 from fd89::/48 (addresses, names, isolation; no IPv6 out of the "
+                   "rootless netns yet)");
   create->add_option("--dns", co.dns_servers,
                      "upstream DNS server (IP) for names the network's DNS does not know (repeatable; "
                      "default: the host's resolvers through the rootless netns' outward engine)");
@@ -93,7 +96,8 @@ int network(int argc, char** argv) {
   ConnectOptions cc;
   std::string ip;
   auto* connect = app.add_subcommand("connect", "Connect a container (a network namespace) to a network.");
-  connect->add_option("NAME", cc.network, "network name")->required();
+  connect->add_option("NAME", cc.network, "network name (prints the address; on --ipv6 networks the IPv6 one too)")
+      ->required();
   connect->add_option("--netns", cc.netns, "the container: a network namespace file or a pid")->required();
   connect->add_option("--name", cc.container, "container name (unique on the network; DNS name)")->required();
   connect->add_option("--alias", cc.aliases, "extra DNS name for the container (repeatable)");
@@ -158,6 +162,7 @@ int network(int argc, char** argv) {
     auto m = connect_container(p, cc);
     if (!m) return fail(m.error());
     std::printf("%s\n", m->ipv4.c_str());
+    if (!m->ipv6.empty()) std::printf("%s\n", m->ipv6.c_str());
     return 0;
   }
   if (disconnect->parsed()) {

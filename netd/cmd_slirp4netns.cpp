@@ -52,7 +52,7 @@ constexpr Opt kOpts[] = {
     {"disable-host-loopback", 0, false}, {"netns-type", 0, true},  {"userns-path", 0, true},
     {"enable-sandbox", 0, false},  {"enable-seccomp", 0, false},    {"outbound-addr", 0, true},
     {"outbound-addr6", 0, true},   {"disable-dns", 0, false},       {"macaddress", 0, true},
-    {"target-type", 0, true},
+    {"target-type", 0, true},      {"cidr6", 0, true},
 };
 
 }  // namespace
@@ -70,10 +70,12 @@ std::string slirp4netns_usage(const char* argv0) {
        "-r, --ready-fd=FD        specify the FD to write to when the network is configured\n"
        "                         (writes \"1\" and closes it)\n"
        "-m, --mtu=MTU            specify MTU (default=1500, max=65521)\n"
-       "-6, --enable-ipv6        enable IPv6 (experimental; netd: not yet, ignored with a warning)\n"
+       "-6, --enable-ipv6        enable IPv6: prefix fd00::/64 (guest by SLAAC), gateway\n"
+       "                         fd00::2 (host ::1 unless --disable-host-loopback), DNS fd00::3\n"
        "-a, --api-socket=PATH    specify API socket path (add_hostfwd, list_hostfwd,\n"
        "                         remove_hostfwd; netd also list_flows, get_counters)\n"
        "--cidr=CIDR              specify network address CIDR (default=10.0.2.0/24)\n"
+       "--cidr6=PREFIX           netd only: IPv6 prefix with -6 (a /64, default=fd00::/64)\n"
        "--disable-host-loopback  prohibit connecting to 127.0.0.1:* on the host namespace\n"
        "--netns-type=TYPE        specify network namespace type ([path|pid], default=pid;\n"
        "                         tapfd is not supported by netd)\n"
@@ -113,6 +115,7 @@ Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv) {
   c.prog = "slirp4netns";
   c.mtu = 1500;
   c.arg_error_status = 1;
+  c.ipv6 = false;  // slirp4netns: IPv6 only with -6
   auto fail = [&](std::string msg) {
     out.action = Slirp4netnsCommand::Action::Error;
     out.error = std::move(msg);
@@ -205,6 +208,7 @@ Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv) {
       out.action = Slirp4netnsCommand::Action::Version;
       return out;
     } else if (name == "cidr") c.cidr = value;
+    else if (name == "cidr6") c.cidr6 = value;
     else if (name == "disable-host-loopback") c.disable_host_loopback = true;
     else if (name == "netns-type") netns_type = value;
     else if (name == "userns-path") userns_path = value;
@@ -238,7 +242,8 @@ Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv) {
   auto cidr = tap::StackConfig::from_cidr(c.cidr);
   if (!cidr) return fail("--cidr: " + cidr.error());
 
-  if (ipv6) out.warnings.push_back("--enable-ipv6: IPv6 is not implemented yet; the namespace gets IPv4 only");
+  if (auto r = cidr->set_cidr6(c.cidr6); !r) return fail("--cidr6: " + r.error());
+  c.ipv6 = ipv6;
   return out;
 }
 

@@ -9,7 +9,7 @@
 namespace netd::portfwd {
 
 Expected<UniqueFd, std::string> open_host_socket(const IpAddress& addr, uint16_t port, Proto proto,
-                                                 bool nonblocking) {
+                                                 bool nonblocking, int unpriv_start) {
   int type = (proto == Proto::Udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0);
   UniqueFd fd(::socket(addr.family, type, 0));
   if (!fd) return unexpected(std::string("socket: ") + std::strerror(errno));
@@ -20,7 +20,7 @@ Expected<UniqueFd, std::string> open_host_socket(const IpAddress& addr, uint16_t
   socklen_t len = addr.to_sockaddr(port, ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     int e = errno;
-    return unexpected(bind_error_message(addr, port, proto, e, unprivileged_port_start()));
+    return unexpected(bind_error_message(addr, port, proto, e, unpriv_start));
   }
   if (proto == Proto::Tcp && ::listen(fd.get(), 1024) != 0)
     return unexpected(std::string("listen: ") + std::strerror(errno));

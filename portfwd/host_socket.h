@@ -16,8 +16,10 @@ namespace netd::portfwd {
 // Creates, binds and (for TCP) listens. IPv6 sockets are IPv6-only, so
 // "[::]:P" and "0.0.0.0:P" can be published side by side. `nonblocking`
 // sets SOCK_NONBLOCK (poll-driven users); io_uring accept wants it off.
-// Returns the socket or a one-line message.
+// `unpriv_start` (net.ipv4.ip_unprivileged_port_start) explains a refused
+// bind; callers inside the sandbox, where /proc cannot be read, pass the
+// value they read before. Returns the socket or a one-line message.
 Expected<UniqueFd, std::string> open_host_socket(const IpAddress& addr, uint16_t port, Proto proto,
-                                                 bool nonblocking);
+                                                 bool nonblocking, int unpriv_start = unprivileged_port_start());
 
 }  // namespace netd::portfwd

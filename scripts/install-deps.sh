@@ -9,8 +9,11 @@ build_pkgs=(build-essential cmake pkg-config g++ liburing-dev libnl-3-dev libnl-
   libgtest-dev libgmock-dev)
 # Tools the demo and the integration tests drive: namespaces (util-linux, iproute2),
 # a DHCP client and ping (busybox), traffic peers (socat, python3), capture (tcpdump),
-# the real nft to read back the bridge networks' firewall (nftables).
-test_pkgs=(util-linux iproute2 iputils-ping busybox socat python3 tcpdump dnsutils procps nftables)
+# the real nft to read back the bridge networks' firewall (nftables), and the
+# real clients netd replaces parts of: RootlessKit (slirp4netns mode; newuidmap
+# from uidmap) and netavark with its firewall tool (aardvark-dns mode).
+test_pkgs=(util-linux iproute2 iputils-ping busybox socat python3 tcpdump dnsutils procps nftables rootlesskit
+  uidmap netavark iptables)
 # The libFuzzer targets need clang and its runtime.
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

@@ -89,6 +89,20 @@ struct TcpSend {
 struct TcpShutdown {
   FlowId flow;
 };
+// A host client of a published UDP port, as the loop received it: IPv4 or
+// IPv6, kept whole so replies reach exactly that client.
+struct HostPeer {
+  wire::IpAddr addr;
+  uint16_t port = 0;
+  bool operator==(const HostPeer&) const = default;
+};
+// Send one datagram out of published UDP socket `listener` to `peer` (a
+// reply of the guest to a host client of a published port).
+struct SendToPeer {
+  uint32_t listener = 0;
+  HostPeer peer;
+  std::vector<std::byte> data;
+};
 // Hand a DNS query to the upstream forwarder; the answer (or failure) comes
 // back through Stack::on_dns_reply with the same token.
 struct ForwardDns {
@@ -97,7 +111,7 @@ struct ForwardDns {
 };
 
 using HostOp = std::variant<OpenSocket, SendOnSocket, CloseSocket, ForwardDns, TcpConnect, TcpPoll,
-                            TcpRecv, TcpSend, TcpShutdown>;
+                            TcpRecv, TcpSend, TcpShutdown, SendToPeer>;
 
 struct Actions {
   std::vector<Frame> to_tap;

@@ -19,6 +19,8 @@ namespace netd::tap {
   X(icmp_no_ping_socket) X(icmp_flow_limit)                                     \
   X(udp_flows_opened) X(udp_flows_expired) X(udp_flow_limit)                    \
   X(udp_to_host) X(udp_from_host) X(udp_port_unreachable)                       \
+  X(udp_published_flows) X(udp_published_in) X(udp_published_out)               \
+  X(udp_published_drops)                                                        \
   X(dns_queries) X(dns_replies) X(dns_servfail) X(dns_pending_limit)            \
   X(tcp_rst_sent) X(tcp_conns_opened) X(tcp_conns_closed) X(tcp_conn_limit)   \
   X(tcp_connect_failed) X(tcp_retransmits) X(tcp_out_of_order)                \

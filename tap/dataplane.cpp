@@ -71,23 +71,34 @@ SockAddr to_sockaddr(const wire::IpAddr& a, uint16_t port) {
   return s;
 }
 
-// The peer of an accepted socket as netd's address type (v4-mapped IPv6
-// peers of a dual-stack listener are IPv4), or nullopt.
-std::optional<std::pair<wire::IpAddr, uint16_t>> peer_of(int fd) {
+// A socket address as netd's address type (a v4-mapped IPv6 address is
+// IPv4 already), or nullopt for another family.
+std::optional<HostPeer> peer_from(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
+    return HostPeer{wire::IpAddr(wire::Ipv4Addr{ntohl(sin->sin_addr.s_addr)}), ntohs(sin->sin_port)};
+  }
+  if (ss.ss_family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    wire::Ipv6Addr a;
+    std::memcpy(a.b.data(), sin6->sin6_addr.s6_addr, 16);
+    return HostPeer{wire::IpAddr(a), ntohs(sin6->sin6_port)};
+  }
+  return std::nullopt;
+}
+
+// The peer of an accepted socket, or nullopt.
+std::optional<HostPeer> peer_of(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
-  if (ss.ss_family == AF_INET) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-    return std::pair{wire::IpAddr(wire::Ipv4Addr{ntohl(sin->sin_addr.s_addr)}), ntohs(sin->sin_port)};
-  }
-  if (ss.ss_family == AF_INET6) {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    wire::Ipv6Addr a;
-    std::memcpy(a.b.data(), sin6->sin6_addr.s6_addr, 16);
-    return std::pair{wire::IpAddr(a), ntohs(sin6->sin6_port)};  // a v4-mapped address is IPv4 already
-  }
-  return std::nullopt;
+  return peer_from(ss);
+}
+
+// "ADDR:PORT" ("[ADDR]:PORT" for IPv6), for the flow list.
+std::string to_string(const HostPeer& p) {
+  return p.addr.is_v6() ? "[" + p.addr.to_string() + "]:" + std::to_string(p.port)
+                        : p.addr.to_string() + ":" + std::to_string(p.port);
 }
 
 }  // namespace
@@ -104,7 +115,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     // reported; only then is it reused.
     bool closing = false;
     int inflight = 0;
-    SockAddr peer;  // connect() reads it asynchronously
+    SockAddr peer;  // connect() reads it at submit time (see `sockets`)
   };
   // A buffer that must live until its write/send completes.
   struct PendingWrite {
@@ -112,11 +123,23 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     uint32_t socket_slot = 0;  // for sends: whose error to report
     uint16_t socket_generation = 0;
   };
-  // A published TCP port: its listening socket and where connections go.
+  // A published port: its host socket and where its traffic goes. Slots are
+  // never reused (ports are added rarely), so a completion for a removed
+  // one finds it not live.
   struct Listener {
     UniqueFd fd;
+    bool udp = false;
     uint16_t guest_port = 0;
-    bool paused = false;  // out of fds: re-armed by the timer, not at once
+    std::optional<wire::Ipv4Addr> guest;
+    uint64_t id = 0;
+    bool live = true;
+    bool paused = false;   // TCP out of fds: re-armed by the timer, not at once
+    bool backlog = false;  // UDP: the last drain stopped at the batch limit
+  };
+  // A flow that came in through a published port (for list_flows).
+  struct InboundFlow {
+    uint32_t listener = 0;
+    HostPeer client;
   };
   struct PollState {
     bool read = false, write = false;  // what c-ares wants
@@ -143,6 +166,11 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   std::unique_ptr<dns::Forwarder> forwarder;
   std::unordered_map<int, PollState> polls;
   std::vector<Listener> listeners;
+  std::unordered_map<FlowId, InboundFlow> inbound;
+  std::vector<std::byte> udp_buf = std::vector<std::byte>(65536);
+  bool udp_backlog = false;  // some published UDP socket may have more datagrams
+  int control_fd = -1;
+  std::function<void()> control_drain;
   log::RateLimit accept_error_log{seconds(10), 3};
   std::optional<Time> accept_retry_at;
   UniqueFd signal_fd;
@@ -295,18 +323,84 @@ struct Dataplane::Impl final : dns::SocketWatcher {
                                    SOCK_CLOEXEC);
   }
 
-  void publish_tcp(UniqueFd fd, uint16_t guest_port) {
-    listeners.push_back(Listener{std::move(fd), guest_port});
-    arm_accept(static_cast<uint32_t>(listeners.size() - 1));
+  void arm_udp_poll(uint32_t i) {
+    io_uring_prep_poll_multishot(ring->sqe({Op::UdpPublished, 0, i}), listeners[i].fd.get(), POLLIN);
+  }
+
+  void publish(PublishedPort p) {
+    Listener l;
+    l.fd = std::move(p.socket);
+    l.udp = p.udp;
+    l.guest_port = p.guest_port;
+    l.guest = p.guest;
+    l.id = p.id;
+    if (l.udp) {
+      int fl = ::fcntl(l.fd.get(), F_GETFL);
+      if (fl >= 0) ::fcntl(l.fd.get(), F_SETFL, fl | O_NONBLOCK);
+    }
+    listeners.push_back(std::move(l));
+    auto i = static_cast<uint32_t>(listeners.size() - 1);
+    if (listeners[i].udp) arm_udp_poll(i);
+    else arm_accept(i);
+  }
+
+  bool unpublish(uint64_t id) {
+    for (uint32_t i = 0; i < listeners.size(); ++i) {
+      Listener& l = listeners[i];
+      if (!l.live || l.id != id || id == 0) continue;
+      l.live = false;
+      l.backlog = false;
+      cancel_and_close(l.fd.release());
+      if (l.udp) stack.on_udp_listener_closed(i, actions);
+      return true;
+    }
+    return false;
+  }
+
+  std::string published_flows_json() const {
+    std::string out = "[";
+    for (const auto& [flow, f] : inbound) {
+      const Listener& l = listeners[f.listener];
+      if (out.size() > 1) out += ",";
+      out += "{\"id\":" + std::to_string(l.id) + ",\"proto\":\"" + (l.udp ? "udp" : "tcp") +
+             "\",\"client\":\"" + to_string(f.client) + "\",\"guest_port\":" + std::to_string(l.guest_port) + "}";
+    }
+    return out + "]";
+  }
+
+  void watch_control(int fd, std::function<void()> drain) {
+    control_fd = fd;
+    control_drain = std::move(drain);
+    arm_control_poll();
+  }
+  void arm_control_poll() { io_uring_prep_poll_multishot(ring->sqe({Op::Control, 0, 0}), control_fd, POLLIN); }
+  void on_control(const io_uring_cqe& cqe) {
+    if (cqe.res >= 0 && control_drain) control_drain();
+    if (!(cqe.flags & IORING_CQE_F_MORE)) arm_control_poll();
+  }
+
+  // Cancels every request on `fd`, then closes it, in this order (a hard
+  // link runs the close even when there was nothing to cancel). The ring
+  // keeps the file alive until the cancelled requests finish.
+  void cancel_and_close(int fd) {
+    io_uring_sqe* c = ring->sqe({Op::Cancel, 0, 0});
+    io_uring_prep_cancel_fd(c, fd, IORING_ASYNC_CANCEL_ALL);
+    c->flags |= IOSQE_IO_HARDLINK;
+    io_uring_prep_close(ring->sqe({Op::Cancel, 0, 0}), fd);
   }
 
   void on_accept(Time now, Tag tag, const io_uring_cqe& cqe) {
     if (tag.slot >= listeners.size()) return;
+    if (!listeners[tag.slot].live) {
+      if (cqe.res >= 0) ::close(cqe.res);  // accepted just before the removal
+      return;
+    }
     if (cqe.res >= 0) {
       UniqueFd conn(cqe.res);
       // Unknown peer: the guest sees the gateway (Stack::on_tcp_inbound).
-      auto peer = peer_of(conn.get()).value_or(std::pair{wire::IpAddr(wire::Ipv4Addr{0}), uint16_t{0}});
-      auto flow = stack.on_tcp_inbound(now, peer.first, peer.second, listeners[tag.slot].guest_port, actions);
+      HostPeer client = peer_of(conn.get()).value_or(HostPeer{wire::IpAddr(wire::Ipv4Addr{0}), 0});
+      const Listener& l = listeners[tag.slot];
+      auto flow = stack.on_tcp_inbound(now, client.addr, client.port, l.guest_port, actions, l.guest);
       if (!flow) {
         linger lg{1, 0};  // refused: the client gets a reset, not a half-open socket
         ::setsockopt(conn.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -314,6 +408,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         int one = 1;
         ::setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         add_socket(std::move(conn), *flow, SocketKind::Tcp);
+        inbound[*flow] = InboundFlow{tag.slot, client};
       }
     } else {
       uint64_t suppressed = 0;
@@ -329,6 +424,44 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       return;
     }
     arm_accept(tag.slot);
+  }
+
+  void on_udp_readable(Time now, Tag tag, const io_uring_cqe& cqe) {
+    if (tag.slot >= listeners.size() || !listeners[tag.slot].live) return;
+    if (cqe.res >= 0) drain_udp(now, tag.slot);
+    if (!(cqe.flags & IORING_CQE_F_MORE) && listeners[tag.slot].live) arm_udp_poll(tag.slot);
+  }
+
+  // Reads datagrams from published UDP socket `i` until it is empty or
+  // kTapBatch were handled; each goes to the guest through the UDP engine.
+  void drain_udp(Time now, uint32_t i) {
+    listeners[i].backlog = false;
+    for (int n = 0; n < kTapBatch; ++n) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      ssize_t r = ::recvfrom(listeners[i].fd.get(), udp_buf.data(), udp_buf.size(), MSG_DONTWAIT,
+                             reinterpret_cast<sockaddr*>(&ss), &len);
+      if (r < 0) {
+        if (errno != EAGAIN && errno != EINTR) ++stack_counters().host_socket_errors;
+        return;
+      }
+      auto peer = peer_from(ss);
+      if (!peer) continue;
+      const Listener& l = listeners[i];
+      auto flow = stack.on_udp_inbound(now, i, *peer, l.guest_port,
+                                       std::span<const std::byte>(udp_buf.data(), static_cast<size_t>(r)), actions,
+                                       l.guest);
+      if (flow) inbound.try_emplace(*flow, InboundFlow{i, *peer});
+    }
+    listeners[i].backlog = true;
+    udp_backlog = true;
+  }
+
+  void drain_udp_backlog(Time now) {
+    udp_backlog = false;
+    for (uint32_t i = 0; i < listeners.size(); ++i) {
+      if (listeners[i].live && listeners[i].backlog) drain_udp(now, i);
+    }
   }
 
   void arm_signal_read() {
@@ -603,7 +736,27 @@ struct Dataplane::Impl final : dns::SocketWatcher {
                        writes[i].data.size(), MSG_NOSIGNAL);
   }
 
+  void apply(Time now, SendToPeer& o) {
+    auto& c = stack_counters();
+    SockAddr to = to_sockaddr(o.peer.addr, o.peer.port);
+    if (o.listener >= listeners.size() || !listeners[o.listener].live) {
+      ++c.udp_published_drops;
+      return;
+    }
+    // Plain non-blocking sendto, like the tap writes: a full socket buffer
+    // drops the datagram (UDP may), it never stalls the loop.
+    if (::sendto(listeners[o.listener].fd.get(), o.data.data(), o.data.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                 to.get(), to.len) < 0) {
+      ++c.udp_published_drops;
+      uint64_t suppressed = 0;
+      if (write_error_log.allow(now, &suppressed))
+        LOG_DEBUG("reply to a published UDP client failed: %s (%llu similar suppressed)", std::strerror(errno),
+                  static_cast<unsigned long long>(suppressed));
+    }
+  }
+
   void apply(Time, CloseSocket& o) {
+    inbound.erase(o.flow);
     auto it = slot_of_flow.find(o.flow);
     if (it == slot_of_flow.end()) return;
     uint32_t slot = it->second;
@@ -614,14 +767,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         linger lg{1, 0};  // close() sends RST instead of FIN
         ::setsockopt(s.fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
       }
-      // Cancel whatever is in flight on the fd, then close it, in this order
-      // (a hard link runs the close even when there was nothing to cancel).
-      // The ring keeps the socket alive until the cancelled requests finish.
-      int fd = s.fd.release();
-      io_uring_sqe* c = ring->sqe({Op::Cancel, 0, 0});
-      io_uring_prep_cancel_fd(c, fd, IORING_ASYNC_CANCEL_ALL);
-      c->flags |= IOSQE_IO_HARDLINK;
-      io_uring_prep_close(ring->sqe({Op::Cancel, 0, 0}), fd);
+      cancel_and_close(s.fd.release());
       s.live = false;
       if (s.inflight > 0) {
         s.closing = true;  // freed when the last completion is reported
@@ -693,6 +839,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         return on_accept(now, tag, cqe);
       case Op::PathEvent:
         return on_path_event(cqe);
+      case Op::UdpPublished:
+        return on_udp_readable(now, tag, cqe);
+      case Op::Control:
+        return on_control(cqe);
       case Op::Cancel:
       case Op::None:
         return;
@@ -823,7 +973,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
       // Frames waiting on the tap, or actions left by a bounded apply round:
       // do not sleep.
-      if (tap_backlog || !actions.to_tap.empty() || !actions.to_host.empty()) timeout = Duration::zero();
+      if (tap_backlog || udp_backlog || !actions.to_tap.empty() || !actions.to_host.empty())
+        timeout = Duration::zero();
       int rc = ring->submit_and_wait(timeout);
       if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
         LOG_ERROR("io_uring wait failed: %s", std::strerror(-rc));
@@ -833,6 +984,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
       ring->for_each_completion([&](const io_uring_cqe& c) { on_completion(now, c); });
       sock_rx->commit();
       if (tap_backlog) drain_tap(now);
+      if (udp_backlog) drain_udp_backlog(now);
       if (deadline && now >= *deadline) on_timers(now);
       apply_actions(now);
     }
@@ -853,8 +1005,11 @@ Expected<std::unique_ptr<Dataplane>, std::string> Dataplane::create(UniqueFd tap
 }
 
 int Dataplane::run() { return impl_->run(); }
-void Dataplane::publish_tcp(UniqueFd listener, uint16_t guest_port) {
-  impl_->publish_tcp(std::move(listener), guest_port);
+void Dataplane::publish(PublishedPort port) { impl_->publish(std::move(port)); }
+bool Dataplane::unpublish(uint64_t id) { return impl_->unpublish(id); }
+std::string Dataplane::published_flows_json() const { return impl_->published_flows_json(); }
+void Dataplane::watch_control(int eventfd, std::function<void()> drain) {
+  impl_->watch_control(eventfd, std::move(drain));
 }
 const Stack& Dataplane::stack() const { return impl_->stack; }
 

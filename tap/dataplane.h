@@ -11,6 +11,13 @@
 // wait, so a burst of frames costs one io_uring_enter. Timers are the wait's
 // timeout, computed from the engines' next deadlines.
 //
+// Published ports: TCP listeners accept with a multishot accept; UDP ones
+// have a multishot poll and are drained with plain non-blocking recvfrom
+// (like the tap), replies leave them with sendto. Ports can be added and
+// removed while traffic flows, from closures the control thread queues
+// (watch_control): they run between two batches of completions, on this
+// thread, so the engines never see a half-made change.
+//
 // Completions carry a uring::Tag (op, slot, generation); a completion for a
 // slot that was closed and reused since is recognised by its generation and
 // only its buffer is returned.
@@ -18,6 +25,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +47,14 @@ struct DataplaneOptions {
   bool vnet_hdr = false;           // the tap was opened with offloads (TapOptions::offload)
 };
 
+struct PublishedPort {
+  UniqueFd socket;
+  bool udp = false;
+  uint16_t guest_port = 0;
+  std::optional<wire::Ipv4Addr> guest;  // default: the guest address
+  uint64_t id = 0;
+};
+
 class Dataplane {
  public:
   // Takes ownership of the tap fd. Blocks SIGTERM/SIGINT/SIGHUP/SIGUSR1 for
@@ -47,11 +63,23 @@ class Dataplane {
   static Expected<std::unique_ptr<Dataplane>, std::string> create(UniqueFd tap, DataplaneOptions opts);
   ~Dataplane();
 
-  // Publishes a TCP port: `listener` is a bound, listening stream socket of
-  // the caller's (IPv4 or IPv6); every connection it accepts is carried to
-  // the guest's `guest_port` with the client's address as its source.
-  // Call before run() (from the loop's thread).
-  void publish_tcp(UniqueFd listener, uint16_t guest_port);
+  // Publishes a port: `socket` is the caller's bound host socket (IPv4 or
+  // IPv6): for TCP listening, for UDP just bound. Every connection it accepts
+  // (TCP) or datagram it receives (UDP) is carried to guest:guest_port with
+  // the client's address as its source; UDP replies leave from `socket`.
+  // `id` names it for unpublish() (0: never removed). Loop thread only:
+  // before run(), or from a closure run by watch_control().
+  void publish(PublishedPort port);
+  // Closes the published socket `id`. TCP connections it accepted go on
+  // until they end; UDP flows through it end (their replies would have to
+  // leave from the closed socket). Returns false for an unknown id.
+  bool unpublish(uint64_t id);
+  // JSON array of the flows that came in through published ports:
+  // [{"id":FORWARD_ID,"proto":"tcp","client":"ADDR:PORT","guest_port":N},...].
+  std::string published_flows_json() const;
+  // Runs `drain` on the loop thread whenever `eventfd` turns readable (the
+  // control thread posted work: portfwd::ControlQueue). Before run().
+  void watch_control(int eventfd, std::function<void()> drain);
 
   // Runs until SIGTERM/SIGINT or the target goes away; returns the exit status.
   int run();

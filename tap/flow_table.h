@@ -49,21 +49,26 @@ class FlowTable {
     flows_.erase(it);
     out.to_host.push_back(CloseSocket{id});
   }
+  // Removes every flow for which pred(flow) holds; returns how many.
+  template <class Pred>
+  size_t erase_if(Pred pred, Actions& out) {
+    size_t n = 0;
+    for (auto it = flows_.begin(); it != flows_.end();) {
+      auto cur = it++;
+      if (pred(cur->second)) {
+        erase(cur->first, out);
+        ++n;
+      }
+    }
+    return n;
+  }
   // Closes every flow for which idle_limit(flow) has passed since last_used.
   // Returns how many were closed. Runs at most once a second.
   template <class IdleLimit>
   size_t sweep(Time now, IdleLimit idle_limit, Actions& out) {
     if (now < next_sweep_) return 0;
     next_sweep_ = now + seconds(1);
-    size_t closed = 0;
-    for (auto it = flows_.begin(); it != flows_.end();) {
-      auto cur = it++;
-      if (now - cur->second.last_used >= idle_limit(cur->second)) {
-        erase(cur->first, out);
-        ++closed;
-      }
-    }
-    return closed;
+    return erase_if([&](const Flow& f) { return now - f.last_used >= idle_limit(f); }, out);
   }
   std::optional<Time> next_deadline() const {
     if (flows_.empty()) return std::nullopt;

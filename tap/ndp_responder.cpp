@@ -32,6 +32,11 @@ void NdpResponder::on_ndp(Time now, const wire::IpView& ip, const wire::NdpView&
       return;
     case wire::kNdpNeighborSolicitation: {
       const wire::Ipv6Addr target = ndp.target();
+      if (src.is_unspecified() && ctx_.cfg.cidr6.contains(target) && !ctx_.cfg.is_own(wire::IpAddr(target))) {
+        // The guest checks the address SLAAC just gave it: that is its address
+        // from now on (published ports need it before it sends anything).
+        ctx_.guest6 = target;
+      }
       if (!ctx_.cfg.is_own(wire::IpAddr(target))) {
         ++ctx_.counters.drop_not_for_us;  // someone else's (the guest's own DAD): stay silent
         return;

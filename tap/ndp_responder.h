@@ -8,7 +8,9 @@
 //    nodes, which tells the guest the address is taken. Solicitations for
 //    any other address get no answer, so the guest's own DAD always
 //    succeeds: netd never claims an address the guest could pick by SLAAC
-//    (interface identifiers ::2 and ::3 are not what SLAAC forms).
+//    (interface identifiers ::2 and ::3 are not what SLAAC forms). The
+//    guest's own DAD for an address in the prefix is how netd learns the
+//    guest's IPv6 address (EngineContext::guest6) before it sends from it.
 //  * Router solicitations get a router advertisement from fe80::2: the /64
 //    prefix with the on-link and autonomous flags (the guest forms its own
 //    address), the link MTU, the DNS address as RDNSS, and the "other

@@ -89,10 +89,14 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
   ndp_.saw_guest(now);
   const wire::IpView ip(*ip6);
 
-  // NDP is ICMPv6 types 133..137, to multicast or unicast destinations.
   if (ip.protocol() == wire::IpProto::Icmpv6) {
     auto icmp = wire::IcmpView::parse(ip.payload(), ip.pseudo_header(wire::IpProto::Icmpv6));
-    if (icmp && icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= 137) {
+    if (!icmp) {
+      ctx_.counters.count_wire_error(icmp.error());
+      return;
+    }
+    // NDP (types 133..137), to multicast or unicast destinations.
+    if (icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= wire::kNdpRedirect) {
       auto ndp = wire::NdpView::parse(*icmp);
       if (!ndp) {
         ctx_.counters.count_wire_error(ndp.error());
@@ -101,6 +105,12 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
       ndp_.on_ndp(now, ip, *ndp, eth.src(), out);
       return;
     }
+    if (dst.is_multicast()) {
+      ++ctx_.counters.drop_not_for_us;  // MLD reports and the like: no other listener here
+      return;
+    }
+    icmp_.on_guest_icmp(now, ip, *icmp, out);
+    return;
   }
   // Stateless DHCPv6: to All_DHCP_Relay_Agents_and_Servers or to us.
   static const wire::Ipv6Addr kAllDhcp{{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2}};
@@ -251,13 +261,31 @@ void Stack::on_dns_reply(Time now, uint64_t token, const Expected<std::vector<st
   dns_.on_reply(now, token, reply, out);
 }
 
-std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
-                                            uint16_t guest_port, Actions& out) {
+Stack::InboundPath Stack::inbound_path(const wire::IpAddr& client, std::optional<wire::Ipv4Addr> guest) const {
   const StackConfig& c = ctx_.cfg;
-  wire::IpAddr seen = client;
-  if (!client.is_v4()) seen = c.gateway;  // IPv6 clients reach an IPv4 guest: issue 4's last step
-  else if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4())) seen = c.gateway;
-  return tcp_.on_inbound(now, seen, client_port, c.guest, guest_port, out);
+  if (!guest && client.is_v6() && c.ipv6 && ctx_.guest6) {
+    const wire::Ipv6Addr v6 = client.v6();
+    bool unroutable = v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || c.cidr6.contains(v6);
+    return {unroutable ? wire::IpAddr(c.gateway6) : client, *ctx_.guest6};
+  }
+  // IPv4 clients, and IPv6 clients of a guest without (known) IPv6.
+  bool unroutable =
+      !client.is_v4() || client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4());
+  return {unroutable ? wire::IpAddr(c.gateway) : client, guest.value_or(c.guest)};
+}
+
+std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
+                                            uint16_t guest_port, Actions& out,
+                                            std::optional<wire::Ipv4Addr> guest) {
+  InboundPath p = inbound_path(client, guest);
+  return tcp_.on_inbound(now, p.seen, client_port, p.guest, guest_port, out);
+}
+
+std::optional<FlowId> Stack::on_udp_inbound(Time now, uint32_t listener, const HostPeer& peer, uint16_t guest_port,
+                                            std::span<const std::byte> data, Actions& out,
+                                            std::optional<wire::Ipv4Addr> guest) {
+  InboundPath p = inbound_path(peer.addr, guest);
+  return udp_.on_published_datagram(now, listener, peer, p.seen, p.guest, guest_port, data, out);
 }
 
 std::optional<Time> Stack::next_deadline() const {

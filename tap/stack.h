@@ -48,12 +48,28 @@ class Stack {
   void on_socket_error(Time now, SocketKind kind, FlowId flow, int err, Actions& out);
   void on_dns_reply(Time now, uint64_t token, const Expected<std::vector<std::byte>, int>& reply,
                     Actions& out);
+  // Published ports. An IPv6 client reaches the guest over IPv6 once netd
+  // knows the guest's IPv6 address (learned from its DAD), unless `guest`
+  // names an IPv4 address; everything else goes over IPv4. The guest sees each
+  // client's own address, except for clients it could not route back to
+  // (loopback, link-local, its own subnet, IPv6 clients carried over IPv4,
+  // unknown ones: 0.0.0.0), which appear as the gateway of that family.
+  // `guest` is the IPv4 address inside the namespace the port leads to
+  // (default: the guest address; an API forward's guest_addr).
+  //
   // A published TCP port accepted a connection from client:client_port for
-  // guest_port. The guest sees the client's address, except for clients it
-  // could not route back to (loopback, its own subnet), which appear as the
-  // gateway. Returns the flow for the accepted socket, or nullopt to refuse.
+  // guest_port. Returns the flow for the accepted socket, or nullopt to refuse.
   std::optional<FlowId> on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,
-                                       uint16_t guest_port, Actions& out);
+                                       uint16_t guest_port, Actions& out,
+                                       std::optional<wire::Ipv4Addr> guest = std::nullopt);
+  // Published UDP socket `listener` received `data` from `peer` for
+  // guest_port. Returns the flow (nullopt: dropped and counted); the guest's
+  // replies come back as SendToPeer.
+  std::optional<FlowId> on_udp_inbound(Time now, uint32_t listener, const HostPeer& peer, uint16_t guest_port,
+                                       std::span<const std::byte> data, Actions& out,
+                                       std::optional<wire::Ipv4Addr> guest = std::nullopt);
+  // Published UDP socket `listener` is gone: its flows end.
+  void on_udp_listener_closed(uint32_t listener, Actions& out) { udp_.forget_listener(listener, out); }
   // TCP socket results (see TcpEngine); values are -errno on failure.
   void on_tcp_connected(Time now, FlowId flow, int err, Actions& out) {
     tcp_.on_connected(now, flow, err, out);
@@ -97,6 +113,13 @@ class Stack {
   // and returns nullopt on failure.
   template <class View>
   std::optional<View> parse_l4(const wire::IpView& ip, bool offloaded);
+  // How a published port's host client enters the guest: the source address
+  // the guest sees and the guest address, always of one family.
+  struct InboundPath {
+    wire::IpAddr seen;
+    wire::IpAddr guest;
+  };
+  InboundPath inbound_path(const wire::IpAddr& client, std::optional<wire::Ipv4Addr> guest) const;
 
   EngineContext ctx_;
   FlowId next_flow_ = 1;

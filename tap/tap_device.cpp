@@ -91,6 +91,19 @@ Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offl
   return tun;
 }
 
+namespace {
+// Writes one per-interface IPv6 sysctl of the current network namespace;
+// false if it cannot (no IPv6 in the kernel, read-only /proc/sys).
+bool set_ipv6_conf(const std::string& ifname, const char* key, const char* value) {
+  std::string path = "/proc/sys/net/ipv6/conf/" + ifname + "/" + key;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, value, std::strlen(value)) == static_cast<ssize_t>(std::strlen(value));
+  ::close(fd);
+  return ok;
+}
+}  // namespace
+
 Expected<void, std::string> configure_here(const TapOptions& o) {
   NlSock sk(nl_socket_alloc());
   if (!sk) return unexpected(std::string("libnl: out of memory"));
@@ -105,6 +118,10 @@ Expected<void, std::string> configure_here(const TapOptions& o) {
     nl_addr* m = nullptr;
     if (nl_addr_parse(o.mac->c_str(), AF_LLC, &m) < 0) return unexpected("invalid MAC address " + *o.mac);
     mac.reset(m);
+  }
+  if (o.ipv6 && set_ipv6_conf(o.name, "disable_ipv6", "0")) {
+    // Before the link comes up, so its first router solicitation counts.
+    set_ipv6_conf(o.name, "accept_ra", "2");
   }
   auto ifindex = link_up(sk.get(), o.name.c_str(), o.mtu, mac.get());
   if (!ifindex) return unexpected(ifindex.error());

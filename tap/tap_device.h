@@ -6,6 +6,13 @@
 // created), optionally configures the namespace with libnl (lo up, tap MTU,
 // MAC, up, guest address, default route via the gateway) and hands the tap fd
 // back. netd's own process never enters the namespace.
+//
+// IPv6 with configure: netd does not assign an IPv6 address. It makes sure
+// the tap will take one by SLAAC (disable_ipv6=0, accept_ra=2 so router
+// advertisements count even where forwarding is on) before bringing it up;
+// the guest kernel then solicits netd's RA, forms its address in the prefix
+// and installs the default route via fe80::2, as on any IPv6 LAN. A kernel
+// without IPv6 (no /proc/sys/net/ipv6) is left alone: IPv4 still works.
 #pragma once
 
 #include <optional>
@@ -26,6 +33,7 @@ struct TapOptions {
   std::string guest_cidr = "10.0.2.100/24";   // address/prefix given to the tap
   std::string gateway = "10.0.2.2";           // default route next hop
   std::optional<std::string> mac;             // tap MAC ("aa:bb:cc:dd:ee:ff"), kernel's if unset
+  bool ipv6 = false;                          // with configure: let the tap autoconfigure IPv6 (above)
   // Open with IFF_VNET_HDR and enable checksum/TSO offloads (TUNSETOFFLOAD):
   // every frame then carries a virtio-net header, the guest may send TCP
   // super-segments with partial checksums, and netd may send them too.

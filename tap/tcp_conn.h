@@ -21,6 +21,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "common/time.h"
 #include "tap/actions.h"
@@ -59,6 +60,15 @@ struct TcpConn {
   bool guest_fin = false;     // guest FIN accepted (counted in rcv_nxt)
   bool shutdown_sent = false; // SHUT_WR issued on the host socket
   uint32_t last_adv_window = 0;
+  // Segments that arrived after a hole, sorted by sequence number, waiting
+  // for it to be filled (TcpEngine::keep_early/take_early).
+  struct EarlySegment {
+    wire::SeqNum seq;
+    std::vector<std::byte> data;
+    bool fin = false;
+  };
+  std::vector<EarlySegment> early;
+  size_t early_bytes = 0;
 
   // ---- host -> guest ----
   wire::SeqNum iss;           // our initial sequence number

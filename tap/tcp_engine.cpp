@@ -288,6 +288,7 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
   wire::SeqNum seq = tcp.seq();
   if (seq > c.rcv_nxt) {
     ++ctx_.counters.tcp_out_of_order;
+    keep_early(c, seq, data, fin);
     send_ack(c, out);  // duplicate ACK: the guest fills the hole
     return;
   }
@@ -304,7 +305,9 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
   if (taken < data.size() && !c.to_host.has_storage()) starve(c);  // zero window until memory frees
   c.rcv_nxt += static_cast<uint32_t>(taken);
   ctx_.counters.tcp_bytes_to_host += taken;
-  if (fin && taken == data.size()) {
+  bool fin_reached = fin && taken == data.size();
+  if (!fin_reached && taken == data.size()) fin_reached = take_early(c);
+  if (fin_reached) {
     c.rcv_nxt += 1;
     c.guest_fin = true;
     switch (c.state) {
@@ -317,6 +320,47 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
   pump_to_host(c, out);
   maybe_finish(c, out);
   (void)now;
+}
+
+void TcpEngine::keep_early(TcpConn& c, wire::SeqNum seq, std::span<const std::byte> data, bool fin) {
+  uint32_t end = static_cast<uint32_t>(seq - c.rcv_nxt) + static_cast<uint32_t>(data.size());
+  // Kept only if the queue could take it once the hole is filled (which is
+  // what the window we advertise says, too).
+  if (data.empty() || end > c.to_host.free() || c.early_bytes + data.size() > kMaxEarlyBytes ||
+      c.early.size() >= kMaxEarlySegments)
+    return;  // dropped: the guest retransmits it
+  auto at = c.early.begin();
+  while (at != c.early.end() && at->seq < seq) ++at;
+  if (at != c.early.end() && at->seq == seq && at->data.size() >= data.size()) return;  // have it
+  c.early.insert(at, TcpConn::EarlySegment{seq, std::vector<std::byte>(data.begin(), data.end()), fin});
+  c.early_bytes += data.size();
+}
+
+bool TcpEngine::take_early(TcpConn& c) {
+  bool fin_reached = false;
+  size_t used = 0;  // segments at the front that are taken or stale
+  for (auto& s : c.early) {
+    if (s.seq > c.rcv_nxt) break;  // the next hole
+    ++used;
+    uint32_t skip = static_cast<uint32_t>(c.rcv_nxt - s.seq);
+    if (skip > s.data.size()) continue;  // entirely old (overlapped by what came in order)
+    auto rest = std::span<const std::byte>(s.data).subspan(skip);
+    size_t taken = c.to_host.append(rest);
+    c.rcv_nxt += static_cast<uint32_t>(taken);
+    ctx_.counters.tcp_bytes_to_host += taken;
+    if (taken < rest.size()) break;  // the queue is full: the guest retransmits the rest
+    if (s.fin) {
+      fin_reached = true;
+      break;
+    }
+  }
+  for (size_t i = 0; i < used; ++i) c.early_bytes -= c.early[i].data.size();
+  c.early.erase(c.early.begin(), c.early.begin() + static_cast<std::ptrdiff_t>(used));
+  if (fin_reached) {
+    c.early.clear();  // nothing follows a FIN
+    c.early_bytes = 0;
+  }
+  return fin_reached;
 }
 
 bool TcpEngine::maybe_finish(TcpConn& c, Actions& out) {

@@ -14,8 +14,13 @@
 //    send buffer: data is acknowledged once it is in the queue, and the
 //    window advertised to the guest is the queue's free space, so a host peer
 //    that stops reading closes the guest's window (zero window) and a slow
-//    reader slows the guest. Out-of-order segments are dropped with a
-//    duplicate ACK (no SACK); the guest retransmits.
+//    reader slows the guest. A segment that arrives early (after a hole) is
+//    answered with a duplicate ACK and kept aside, if the queue could take
+//    it once the hole is filled and up to kMaxEarlyBytes (no SACK: the guest only learns of the
+//    hole); when the hole is filled the kept bytes follow at once. A tap
+//    straight to the guest's stack never reorders, but a namespace that
+//    forwards (a rootless netns routing to its bridge) does, and without
+//    this the guest would fall back to its retransmission timer each time.
 //  * Host -> guest: the socket is read into from_host (a TcpRecv into the
 //    ring; an idle connection only has a TcpPoll armed and holds no buffer).
 //    Bytes stay in from_host until the guest acknowledges them, which is what
@@ -58,6 +63,8 @@ class TcpEngine {
  public:
   static constexpr size_t kMaxConns = 16384;
   static constexpr size_t kQueueBytes = 512 * 1024;  // per direction, per connection
+  static constexpr size_t kMaxEarlyBytes = kQueueBytes;  // kept out-of-order bytes, per connection
+  static constexpr size_t kMaxEarlySegments = 128;
   static constexpr Duration kConnectTimeout = seconds(30);
   static constexpr Duration kInitialRto = milliseconds(200);
   static constexpr Duration kMaxRto = seconds(10);
@@ -113,6 +120,10 @@ class TcpEngine {
   void on_syn_sent_segment(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out);
   void on_ack(Time now, TcpConn& c, const wire::IpView& ip, const wire::TcpView& tcp, Actions& out);
   void on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out);
+  // Keeps an early segment (seq beyond rcv_nxt) if it fits the window and the limits.
+  void keep_early(TcpConn& c, wire::SeqNum seq, std::span<const std::byte> data, bool fin);
+  // Appends kept segments that are in order now; true if a kept FIN was reached.
+  bool take_early(TcpConn& c);
 
   // Sends what the guest's window allows from from_host, then FIN if due.
   void push_to_guest(Time now, TcpConn& c, Actions& out);

@@ -10,13 +10,28 @@
 namespace netd::tap {
 
 void UdpEngine::on_guest_datagram(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out) {
+  FlowKey key{ip.src(), udp.src_port(), ip.dst(), udp.dst_port()};
+  auto id = flows_.lookup(key);
+  if (id) {
+    // A reply to a client of a published port goes back out of that port
+    // (checked before the destination policy: such clients may appear as the
+    // gateway even with host loopback disabled).
+    Flow* f = flows_.find(*id);
+    if (f->published) {
+      f->last_used = now;
+      f->replied = true;
+      auto payload = udp.payload();
+      out.to_host.push_back(SendToPeer{f->published->listener, f->published->peer,
+                                       std::vector<std::byte>(payload.begin(), payload.end())});
+      ++ctx_.counters.udp_published_out;
+      return;
+    }
+  }
   auto host = host_destination(ctx_.cfg, ip.dst());
   if (!host || udp.dst_port() == 0) {
     ++ctx_.counters.drop_policy;
     return;
   }
-  FlowKey key{ip.src(), udp.src_port(), ip.dst(), udp.dst_port()};
-  auto id = flows_.lookup(key);
   if (!id) {
     id = flows_.insert(Flow{key, now});
     if (!id) {
@@ -48,6 +63,48 @@ void UdpEngine::on_host_datagram(Time now, FlowId flow, std::span<const std::byt
   wire::IpHeader h{.src = f->key.dst_ip, .dst = f->key.guest_ip, .proto = wire::IpProto::Udp};
   out.to_tap.push_back(wire::build_ip_udp(ctx_.to_guest(), h, f->key.dst_port, f->key.guest_port, data));
   ++ctx_.counters.udp_from_host;
+}
+
+std::optional<FlowId> UdpEngine::on_published_datagram(Time now, uint32_t listener, const HostPeer& peer,
+                                                       const wire::IpAddr& seen, const wire::IpAddr& guest,
+                                                       uint16_t guest_port, std::span<const std::byte> data,
+                                                       Actions& out) {
+  if (data.size() > (guest.is_v4() ? kMaxPayload : kMaxPayload6)) {
+    // An IPv6 client can send more than one IPv4 datagram holds.
+    ++ctx_.counters.udp_published_drops;
+    return std::nullopt;
+  }
+  FlowKey key{guest, guest_port, seen, peer.port};
+  auto id = flows_.lookup(key);
+  if (id) {
+    const Flow* f = flows_.find(*id);
+    // Another client that the guest would see under the same address and
+    // port (two IPv6 or loopback clients shown as the gateway): the guest
+    // could not tell their replies apart, so the later one is dropped. An
+    // outbound flow the guest opened to this very client is fine: the
+    // datagram is delivered and replies keep using that flow's socket.
+    if (f->published && !(f->published->listener == listener && f->published->peer == peer)) {
+      ++ctx_.counters.udp_published_drops;
+      return std::nullopt;
+    }
+  } else {
+    id = flows_.insert(Flow{key, now, false, Published{listener, peer}});
+    if (!id) {
+      ++ctx_.counters.udp_flow_limit;
+      return std::nullopt;
+    }
+    ++ctx_.counters.udp_published_flows;
+  }
+  flows_.find(*id)->last_used = now;
+  wire::IpHeader h{.src = seen, .dst = guest, .proto = wire::IpProto::Udp};
+  out.to_tap.push_back(wire::build_ip_udp(ctx_.to_guest(), h, peer.port, guest_port, data));
+  ++ctx_.counters.udp_published_in;
+  return id;
+}
+
+void UdpEngine::forget_listener(uint32_t listener, Actions& out) {
+  ctx_.counters.udp_flows_expired += flows_.erase_if(
+      [listener](const Flow& f) { return f.published && f.published->listener == listener; }, out);
 }
 
 void UdpEngine::on_host_error(Time now, FlowId flow, int err, Actions& out) {

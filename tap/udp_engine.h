@@ -13,6 +13,15 @@
 // here (the Stack routes them to their own engines). Other socket errors
 // that have an ICMP equivalent (no route, host unreachable; a host without
 // IPv6) become that error, as from a real network.
+//
+// Published ports (inbound flows): a datagram a published host socket
+// received from a host client becomes a flow keyed as if the guest had
+// talked to the client first: (guest, guest port, the address the guest
+// sees, client port). It has no socket of its own; the guest's replies go
+// back out of the published socket to that client (SendToPeer), so the client
+// hears from the port it wrote to. Inbound flows expire like the others
+// (30 s until the guest replied, 120 s after) and end with their published
+// socket (forget_listener).
 #pragma once
 
 #include <optional>
@@ -32,6 +41,10 @@ class UdpEngine {
   static constexpr size_t kMaxFlows = 4096;
   static constexpr Duration kUnrepliedTimeout = seconds(30);
   static constexpr Duration kRepliedTimeout = seconds(120);
+  // Largest payload of one UDP datagram to the guest: IPv4's total length
+  // counts the IPv4 and UDP headers, IPv6's payload length only the UDP header.
+  static constexpr size_t kMaxPayload = 65535 - 20 - 8;
+  static constexpr size_t kMaxPayload6 = 65535 - 8;
 
   UdpEngine(EngineContext& ctx, FlowId& next_flow) : ctx_(ctx), flows_(next_flow, kMaxFlows) {}
 
@@ -39,6 +52,16 @@ class UdpEngine {
   void on_guest_datagram(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out);
   // A datagram the flow's host socket received.
   void on_host_datagram(Time now, FlowId flow, std::span<const std::byte> data, Actions& out);
+  // A published UDP socket (`listener`) received `data` from host client
+  // `peer`, for guest:guest_port; the guest sees it from seen:peer.port.
+  // Returns the flow, or nullopt when the datagram was dropped (counted: the
+  // table is full, or that 4-tuple belongs to another client).
+  std::optional<FlowId> on_published_datagram(Time now, uint32_t listener, const HostPeer& peer,
+                                              const wire::IpAddr& seen, const wire::IpAddr& guest,
+                                              uint16_t guest_port,
+                                              std::span<const std::byte> data, Actions& out);
+  // The published socket `listener` was closed: its inbound flows end.
+  void forget_listener(uint32_t listener, Actions& out);
   // The flow's socket reported an error (positive errno), e.g. ECONNREFUSED.
   void on_host_error(Time now, FlowId flow, int err, Actions& out);
   std::optional<Time> next_deadline() const { return flows_.next_deadline(); }
@@ -46,10 +69,16 @@ class UdpEngine {
   size_t flow_count() const { return flows_.size(); }
 
  private:
+  // Where an inbound flow's replies go: out of this published socket, to this client.
+  struct Published {
+    uint32_t listener = 0;
+    HostPeer peer;
+  };
   struct Flow {
     FlowKey key;
     Time last_used;
     bool replied = false;
+    std::optional<Published> published;  // set: an inbound flow of a published port
     ErrorQuote quote;  // the guest's last datagram, for ICMP errors
 
   };

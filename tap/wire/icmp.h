@@ -46,6 +46,7 @@ constexpr uint8_t kNdpRouterSolicitation = 133;
 constexpr uint8_t kNdpRouterAdvertisement = 134;
 constexpr uint8_t kNdpNeighborSolicitation = 135;
 constexpr uint8_t kNdpNeighborAdvertisement = 136;
+constexpr uint8_t kNdpRedirect = 137;
 // ICMPv6 destination-unreachable codes.
 constexpr uint8_t kIcmpv6NoRoute = 0;
 constexpr uint8_t kIcmpv6AddressUnreachable = 3;

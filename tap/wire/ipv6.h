@@ -4,6 +4,10 @@
 // bytes (Truncated), the version is 6 (BadVersion) and the payload length
 // fits the buffer (BadTotalLength); the view then covers exactly 40 +
 // payload length bytes, so Ethernet padding never reaches an L4 parser.
+// IPv4-mapped addresses (::ffff:0:0/96) must never appear on the wire
+// (RFC 4291 2.5.5.2, RFC 6890); a packet with one as source or destination
+// is Malformed, which also keeps IpAddr's family unambiguous: every address
+// from an Ipv6View is an IPv6 one.
 //
 // It then walks the extension-header chain to the upper-layer header, at most
 // kMaxExtensionHeaders steps (more is Malformed: a chain of tiny headers is a
@@ -41,6 +45,8 @@ class Ipv6View {
     if ((load_u8(b, kVerOff) >> 4) != 6) return unexpected(WireError::BadVersion);
     size_t total = kIpv6HeaderLen + load_be16(b, kPayloadLenOff);
     if (total > b.size()) return unexpected(WireError::BadTotalLength);
+    if (load_ipv6(b, kSrcOff).is_v4_mapped() || load_ipv6(b, kDstOff).is_v4_mapped())
+      return unexpected(WireError::Malformed);
     Ipv6View v(b.first(total));
     // The walk: `next` is the type of the header that starts at `off`.
     uint8_t next = load_u8(b, kNextOff);

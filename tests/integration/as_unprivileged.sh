@@ -14,6 +14,10 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 user=netd-test
 id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
+# Subordinate ids, as useradd gives every new user on common distributions
+# (tests that run RootlessKit need them).
+grep -q "^$user:" /etc/subuid 2>/dev/null || usermod --add-subuids 100000-165535 "$user"
+grep -q "^$user:" /etc/subgid 2>/dev/null || usermod --add-subgids 100000-165535 "$user"
 chmod 0666 /dev/net/tun
 stage=$(mktemp -d /tmp/netd-unpriv.XXXXXX)
 trap 'rm -rf "$stage"' EXIT

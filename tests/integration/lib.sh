@@ -12,6 +12,13 @@
 #
 # Traffic goes only to namespaces made here: never any other address.
 # Environment: NETD_BIN (the netd binary), NETD_SRC (the source tree).
+#
+# NETD_HARNESS_SUBIDS=1 (set before sourcing): the harness namespace also maps
+# a block of 65535 subordinate ids (newuidmap, /etc/subuid), and inside it
+# /etc/subuid and /etc/subgid give them to root, so a tool that makes user
+# namespaces of its own with newuidmap (RootlessKit) works as it does for a
+# rootless user. Root usually has no /etc/subuid entry: for a root caller the
+# harness lends it one, in a private mount namespace only.
 
 set -euo pipefail
 
@@ -23,6 +30,19 @@ if [[ -z "${NETD_HARNESS_INNER:-}" ]]; then
   NETD_HARNESS_OUTER_UID=$(id -u)
   ns=(unshare --user --map-root-user --net --pid --mount --fork --mount-proc
     env NETD_HARNESS_INNER=1 bash "$0" "$@")
+  if [[ -n "${NETD_HARNESS_SUBIDS:-}" ]]; then
+    ns=(unshare --user --map-root-user --map-auto --net --pid --mount --fork --mount-proc
+      env NETD_HARNESS_INNER=1 bash "$0" "$@")
+    if [[ $NETD_HARNESS_OUTER_UID == 0 ]]; then
+      subid=$(mktemp /tmp/netd-subid.XXXXXX)
+      echo "root:100000:65536" >"$subid"
+      # (removed only afterwards: the harness mounts over these paths, which
+      # the kernel refuses for a bind mount of a deleted file)
+      ns=(unshare --mount --propagation private sh -c \
+        'mount --bind "$0" /etc/subuid && mount --bind "$0" /etc/subgid && "$@"; rc=$?; rm -f "$0"; exit $rc' \
+        "$subid" "${ns[@]}")
+    fi
+  fi
   if [[ -n "${NETD_HARNESS_INTERACTIVE:-}" ]]; then
     exec "${ns[@]}"  # the demo's shell: no time limit, keeps the terminal
   fi
@@ -89,6 +109,11 @@ wait_ns() {
 }
 
 ip link set lo up
+if [[ -n "${NETD_HARNESS_SUBIDS:-}" ]]; then
+  echo "root:1:65535" >"$T/subid"
+  mount --bind "$T/subid" /etc/subuid
+  mount --bind "$T/subid" /etc/subgid
+fi
 # Ping sockets for netd's group (gid 0 in this namespace), as on distributions
 # that allow unprivileged ping.
 sysctl -qw net.ipv4.ping_group_range="0 0"
@@ -111,6 +136,16 @@ world_up() {
 
 in_world() { nsenter --net="/proc/$WORLD/ns/net" -- "$@"; }
 
+# world_ipv6_up: IPv6 on the world link (after world_up): the world host is
+# 2001:db8::10/64, the host side 2001:db8::1 (documentation prefix, RFC 3849;
+# it exists only on this veth). nodad: usable at once.
+world_ipv6_up() {
+  ip addr add 2001:db8::1/64 dev veth-h nodad
+  in_world ip addr add 2001:db8::10/64 dev veth-w nodad
+  in_world ip -6 route add default via 2001:db8::1
+  retry 30 ping -6 -c1 -W1 2001:db8::10 || fail "world host not reachable over IPv6 from the host namespace"
+}
+
 # wait_listening PORT [CMD-PREFIX...]: until something listens on PORT (TCP
 # or UDP) in the namespace the prefix runs in; servers start in the background.
 wait_listening() {
@@ -123,17 +158,18 @@ wait_listening() {
   fail "nothing listens on port $port"
 }
 
-# world_server MODE PORT: a servers.py peer on 198.51.100.10; SERVER_PID is
-# the peer's own pid (nsenter execs it), so a test can kill exactly it.
+# world_server MODE PORT [ADDR]: a servers.py peer on 198.51.100.10 (or ADDR,
+# e.g. 2001:db8::10); SERVER_PID is the peer's own pid (nsenter execs it), so
+# a test can kill exactly it.
 world_server() {
-  nsenter --net="/proc/$WORLD/ns/net" -- "$PY" "$SERVERS" "$1" 198.51.100.10 "$2" &
+  nsenter --net="/proc/$WORLD/ns/net" -- "$PY" "$SERVERS" "$1" "${3:-198.51.100.10}" "$2" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   wait_listening "$2" in_world
 }
-# host_server MODE PORT: a servers.py peer on the host's 127.0.0.1.
+# host_server MODE PORT [ADDR]: a servers.py peer on the host's 127.0.0.1 (or ADDR, e.g. ::1).
 host_server() {
-  "$PY" "$SERVERS" "$1" 127.0.0.1 "$2" &
+  "$PY" "$SERVERS" "$1" "${3:-127.0.0.1}" "$2" &
   PIDS+=("$!")
   wait_listening "$2" env
 }
@@ -145,6 +181,12 @@ container_up() {
   PIDS+=("$CTR")
   wait_ns "$CTR" user || fail "container user namespace did not appear"
   wait_ns "$CTR" net || fail "container namespace did not appear"
+  # Entering before unshare has written the uid map fails with EPERM: wait
+  # for its exec of sleep, which comes after.
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(cat "/proc/$CTR/comm" 2>/dev/null)" == sleep ]] && break
+    sleep 0.02
+  done
   in_ctr ip link set lo up
 }
 
@@ -157,6 +199,23 @@ in_ctr_bg() {
   nsenter --preserve-credentials --user="/proc/$CTR/ns/user" --net="/proc/$CTR/ns/net" -- "$@" &
   BG_PID=$!
   PIDS+=("$BG_PID")
+}
+
+# wait_slaac [PREFIX]: prints the container's global address on tap0 in
+# PREFIX (default fd00::) once duplicate address detection finished; fails
+# after 20 s.
+wait_slaac() {
+  local a
+  for ((i = 0; i < 100; i++)); do
+    a=$(in_ctr ip -6 -o addr show dev tap0 scope global | grep -v tentative |
+      grep -o "${1:-fd00::}[0-9a-f:]*/64" || true)
+    if [[ -n "$a" ]]; then
+      echo "$a"
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "no SLAAC address on tap0: $(in_ctr ip -6 addr show dev tap0)"
 }
 
 # run_netd_ready ARGS...: start "$NETD_BIN" ARGS... in the background with fd 3

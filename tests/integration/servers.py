@@ -2,7 +2,8 @@
 """Test peers for the namespace integration tests (standard library only).
 
 Modes:
-  udp-echo ADDR PORT            echo every datagram back
+  udp-echo ADDR PORT            echo every datagram back; "WHO" is answered with the
+                                 sender's "ADDR PORT"
   dns ADDR PORT                 answer A queries: NAME.test -> 192.0.2.55, others NXDOMAIN
   udp-client ADDR PORT MESSAGE  send MESSAGE, print the reply (exit 1 on timeout,
                                  3 on ICMP port unreachable, 4 on other ICMP errors)
@@ -55,7 +56,7 @@ def family_of(addr):
 
 
 def serve_udp(addr, port, handler):
-    """Answer each datagram with handler(data) (None: no answer) until the lifetime ends."""
+    """Answer each datagram with handler(data, peer) (None: no answer) until the lifetime ends."""
     s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
     s.bind((addr, int(port)))
     s.settimeout(1.0)
@@ -65,13 +66,13 @@ def serve_udp(addr, port, handler):
             data, peer = s.recvfrom(65535)
         except socket.timeout:
             continue
-        reply = handler(data)
+        reply = handler(data, peer)
         if reply is not None:
             s.sendto(reply, peer)
 
 
 def udp_echo(addr, port):
-    serve_udp(addr, port, lambda data: data)
+    serve_udp(addr, port, lambda data, peer: f"{peer[0]} {peer[1]}".encode() if data == b"WHO" else data)
 
 
 def dns_answer(query):
@@ -102,7 +103,7 @@ def dns_answer(query):
 
 
 def dns(addr, port):
-    serve_udp(addr, port, dns_answer)
+    serve_udp(addr, port, lambda data, peer: dns_answer(data))
 
 
 def udp_client(addr, port, message):

@@ -131,6 +131,18 @@ consistent || fail "inconsistent after random kills"
 [[ "$(holders)" == 1 ]] || fail "holders after random kills: $(holders)"
 ok "after random kills: records, veths, addresses and forwards agree ($(grep -c ' k[0-9] ' "$T/records" || true) of 6 killed connects had finished)"
 
+log "the outward engine dies: the next call starts a new one and publishes the ports again"
+ENGINE=$(rootless_pid attach_pid)
+kill -9 "$ENGINE"
+gone "$ENGINE" || fail "engine $ENGINE did not die"
+mkctr; J=$CTR
+"$NETD" network connect net --netns "$J" --name j >/dev/null 2>"$T/err" || fail "connect after the engine died: $(cat "$T/err")"
+[[ "$(rootless_pid attach_pid)" != "$ENGINE" ]] || fail "the dead engine is still recorded"
+consistent || fail "inconsistent after the engine died"
+[[ -s "$T/fwds" ]] || fail "no forwards after the engine restart"
+ping_ok "$J" 198.51.100.10 || fail "no outward traffic after the engine restart"
+ok "engine restarted; $(wc -l <"$T/fwds") recorded forwards published again; outward traffic flows"
+
 log "the rootless netns dies: the next call starts afresh"
 OLD=$(rootless_pid pid)
 OLD_ATTACH=$(rootless_pid attach_pid)

@@ -25,7 +25,8 @@ mount --bind "$T/etc" /etc
 [[ -L /etc/resolv.conf && "$(readlink /etc/resolv.conf)" == "$T/elsewhere/resolv.conf" ]] ||
   fail "could not make /etc/resolv.conf a symlink"
 
-"$NETD_BIN" attach --help | grep -q -- "--disable-seccomp" || fail "--help does not mention --disable-seccomp"
+"$NETD_BIN" attach --help >"$T/help"  # not piped into grep -q: an early exit is SIGPIPE under pipefail
+grep -q -- "--disable-seccomp" "$T/help" || fail "--help does not mention --disable-seccomp"
 netd_attach --pid-file "$T/netd.pid"
 grep -q "sandbox: empty read-only root, no capabilities.*seccomp allow-list" "$NETD_LOG" ||
   fail "no sandbox line in the log"

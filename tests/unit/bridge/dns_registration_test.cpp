@@ -89,3 +89,34 @@ TEST(DnsRegistration, TablesIsolateNetworks) {
   EXPECT_EQ(t.reverse(from_a, ip("10.89.0.2")), (std::vector<std::string>{"web", "www"}));
   EXPECT_TRUE(t.reverse(from_b, ip("10.89.0.2")).empty());
 }
+
+TEST(DnsRegistration, OneContainerOnTwoNetworksSeesBoth) {
+  // The same netns connected to a and b is one container: from either of its
+  // addresses it resolves the names of both networks.
+  auto a = net("a", "10.89.0.0/24", "10.89.0.1");
+  auto b = net("b", "10.89.1.0/24", "10.89.1.1");
+  auto both_a = member("api", "10.89.0.3");
+  auto both_b = member("api", "10.89.1.3");
+  both_a.netns_id = both_b.netns_id = "4:4026532999";
+  std::vector<std::string> w;
+  dns::NameTable t(dns_configs({a, b}, {{"a", {member("web", "10.89.0.2"), both_a}}, {"b", {member("db", "10.89.1.2"), both_b}}}, w));
+  for (const char* src : {"10.89.0.3", "10.89.1.3"}) {
+    auto scope = t.scope(ip(src), ip("10.89.0.1"));
+    EXPECT_TRUE(t.lookup(scope, "web").found) << src;
+    EXPECT_TRUE(t.lookup(scope, "db").found) << src;
+  }
+  EXPECT_FALSE(t.lookup(t.scope(ip("10.89.1.2"), ip("10.89.1.1")), "web").found);
+}
+
+TEST(DnsRegistration, Ipv6NetworksServeAaaaAndListenOnBothGateways) {
+  auto n = net("six", "10.89.4.0/24", "10.89.4.1");
+  n.subnets.push_back({"fd89:0:0:4::/64", "fd89:0:0:4::1", std::nullopt});
+  auto m = member("web", "10.89.4.2");
+  m.ipv6 = "fd89:0:0:4::2";
+  std::vector<std::string> w;
+  auto cfgs = dns_configs({n}, {{"six", {m}}}, w);
+  ASSERT_EQ(cfgs.size(), 1u);
+  EXPECT_EQ(cfgs[0].listen, (std::vector<dns::IpAddr>{ip("10.89.4.1"), ip("fd89:0:0:4::1")}));
+  ASSERT_EQ(cfgs[0].containers[0].v6.size(), 1u);
+  EXPECT_EQ(cfgs[0].containers[0].v6[0], ip("fd89:0:0:4::2"));
+}

@@ -109,3 +109,40 @@ TEST(IpamStatic, Checks) {
   EXPECT_TRUE(check_static_address(n, A("10.89.0.1"), {}));
   EXPECT_TRUE(check_static_address(n, A("10.89.0.9"), {A("10.89.0.9")}));
 }
+
+TEST(Ipv6, ParseFormatContain) {
+  auto c = parse_cidr6("fd89:0:0:3::77/64");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(to_string(c->network()), "fd89:0:0:3::");
+  EXPECT_EQ(to_string(c->host(1)), "fd89:0:0:3::1");
+  EXPECT_EQ(to_string(c->host(0x1ff)), "fd89:0:0:3::1ff");
+  EXPECT_TRUE(c->contains(*parse_ipv6("fd89:0:0:3:ffff::1")));
+  EXPECT_FALSE(c->contains(*parse_ipv6("fd89:0:0:4::1")));
+  EXPECT_TRUE(parse_cidr6("fd89::/48")->overlaps(*c));
+  EXPECT_FALSE(parse_cidr6("fd89:0:0:4::/64")->overlaps(*c));
+  EXPECT_FALSE(parse_cidr6("fd89::"));
+  EXPECT_FALSE(parse_cidr6("fd89::/129"));
+  EXPECT_FALSE(parse_cidr6("10.0.0.0/8"));
+  EXPECT_FALSE(parse_ipv6("fd89::g"));
+  EXPECT_EQ(to_string(*parse_cidr6("fd89:0:0:0:0:0:0:0/64")), "fd89::/64");
+}
+
+TEST(IpamSubnet6, NextFreeSlash64) {
+  auto a = next_free_subnet6({});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(to_string(*a), "fd89::/64");
+  auto b = next_free_subnet6({*a, *parse_cidr6("fd89:0:0:1::/64")});
+  ASSERT_TRUE(b);
+  EXPECT_EQ(to_string(*b), "fd89:0:0:2::/64");
+  // A foreign network covering the whole pool leaves nothing.
+  EXPECT_FALSE(next_free_subnet6({*parse_cidr6("fd89::/48")}));
+}
+
+TEST(IpamAddress6, SkipsGatewayAndLeases) {
+  Ipv6Net n{*parse_cidr6("fd89:0:0:2::/64"), *parse_ipv6("fd89:0:0:2::1")};
+  EXPECT_EQ(to_string(*allocate_address6(n, {})), "fd89:0:0:2::2");
+  EXPECT_EQ(to_string(*allocate_address6(n, {*parse_ipv6("fd89:0:0:2::2"), *parse_ipv6("fd89:0:0:2::3")})),
+            "fd89:0:0:2::4");
+  Ipv6Net g{*parse_cidr6("fd89:0:0:2::/64"), *parse_ipv6("fd89:0:0:2::2")};  // gateway not ::1
+  EXPECT_EQ(to_string(*allocate_address6(g, {})), "fd89:0:0:2::1");
+}

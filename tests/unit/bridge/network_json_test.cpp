@@ -94,14 +94,16 @@ TEST(NetworkName, Charset) {
 TEST(NetworkStateJson, RoundTripAndLeases) {
   NetworkState s;
   s.network = "web";
-  s.members.push_back({"c1", {"db", "cache"}, "10.89.0.2", "/proc/1/ns/net", "eth0", "vethabc"});
-  s.members.push_back({"c2", {}, "10.89.0.3", "4242", "eth1", "vethdef"});
+  s.members.push_back({"c1", {"db", "cache"}, "10.89.0.2", "fd89::2", "/proc/1/ns/net", "4:4026532", "eth0", "vethabc", {}});
+  s.members.push_back({"c2", {}, "10.89.0.3", "", "4242", "", "eth1", "vethdef", {}});
   s.members[1].ports.push_back({"udp", "127.0.0.1", 5353, 53, 7});
   s.members[1].ports.push_back({"tcp", "0.0.0.0", 8080, 80, 8});
   auto back = parse_state(serialize_state(s));
   ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(*back, s);
   EXPECT_EQ(back->leased().size(), 2u);
+  ASSERT_EQ(back->leased6().size(), 1u);
+  EXPECT_EQ(to_string(back->leased6()[0]), "fd89::2");
   ASSERT_TRUE(back->find("c2"));
   EXPECT_EQ(back->find("c2")->interface, "eth1");
   ASSERT_EQ(back->find("c2")->ports.size(), 2u);

@@ -95,3 +95,17 @@ TEST(NftRules, SubnetWrittenAsNetworkAddress) {
   auto s = nft_script({net("a", "netdbr0", "10.89.0.77/24", "10.89.0.1", false)});
   EXPECT_TRUE(has(s, "ip saddr 10.89.0.0/24 "));
 }
+
+TEST(NftRules, Ipv6DnsAndInternalDrop) {
+  auto n = net("six", "netdbr4", "10.89.4.0/24", "10.89.4.1", true);
+  n.subnet6 = *parse_cidr6("fd89:0:0:4::/64");
+  n.gateway6 = *parse_ipv6("fd89:0:0:4::1");
+  auto s = nft_script({n});
+  EXPECT_TRUE(has(s, "iifname \"netdbr4\" ip6 daddr fd89:0:0:4::1 udp dport 53 accept comment \"netd:six:dns-udp6\""));
+  EXPECT_TRUE(has(s, "iifname \"netdbr4\" ip6 daddr fd89:0:0:4::1 tcp dport 53 accept"));
+  // Internal: nothing local but the gateway, multicast and link-local (neighbour discovery).
+  EXPECT_TRUE(has(s, "iifname \"netdbr4\" ip6 daddr != { fd89:0:0:4::1, ff00::/8, fe80::/10 } drop"));
+  EXPECT_LT(s.find("udp dport 53 accept comment \"netd:six:dns-udp6\""), s.find("ip6 daddr != {"));
+  n.internal = false;
+  EXPECT_FALSE(has(nft_script({n}), "ip6 daddr !="));
+}

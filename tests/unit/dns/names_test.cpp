@@ -27,8 +27,11 @@ NameTable two_networks() {
 TEST(NameTable, ScopeBySourceThenListener) {
   auto t = two_networks();
   EXPECT_EQ(t.scope(ip("10.1.0.2"), ip("10.1.0.1")), (NameTable::NetSet{0}));
-  // c2 is on both networks through two addresses; each address knows its network.
-  EXPECT_EQ(t.scope(ip("10.2.0.3"), ip("10.2.0.1")), (NameTable::NetSet{1}));
+  // c2 is on both networks through two addresses: from either address it is
+  // the same container (same id) and sees both networks, as in aardvark-dns.
+  EXPECT_EQ(t.scope(ip("10.2.0.3"), ip("10.2.0.1")), (NameTable::NetSet{0, 1}));
+  EXPECT_EQ(t.scope(ip("10.1.0.3"), ip("10.1.0.1")), (NameTable::NetSet{0, 1}));
+  EXPECT_EQ(t.scope(ip("10.2.0.2"), ip("10.2.0.1")), (NameTable::NetSet{1}));
   // The host (unknown source) gets the listener's network.
   EXPECT_EQ(t.scope(ip("127.0.0.1"), ip("10.2.0.1")), (NameTable::NetSet{1}));
   EXPECT_TRUE(t.scope(ip("127.0.0.1"), ip("127.0.0.1")).empty());

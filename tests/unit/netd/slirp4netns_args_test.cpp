@@ -59,7 +59,19 @@ TEST(Slirp4netnsArgs, PodmanShape) {
   EXPECT_FALSE(c.cfg.target.pid);
   EXPECT_TRUE(c.cfg.sandbox);
   EXPECT_TRUE(c.cfg.seccomp);
-  EXPECT_EQ(c.warnings.size(), 1u);  // ipv6
+  EXPECT_TRUE(c.warnings.empty());
+  EXPECT_TRUE(c.cfg.ipv6);
+}
+
+TEST(Slirp4netnsArgs, Ipv6OnlyWithEnableIpv6AndCidr6Checked) {
+  EXPECT_FALSE(parse({"1"}).cfg.ipv6);  // slirp4netns' default: IPv4 only
+  EXPECT_TRUE(parse({"-6", "1"}).cfg.ipv6);
+  auto c = parse({"-6", "--cidr6=fd42:1::/64", "1"});
+  ASSERT_EQ(c.action, Action::Run) << c.error;
+  EXPECT_EQ(c.cfg.cidr6, "fd42:1::/64");
+  EXPECT_EQ(parse({"-6", "--cidr6", "fd42:1::/48", "1"}).action, Action::Error);  // SLAAC needs a /64
+  EXPECT_EQ(parse({"-6", "--cidr6", "fd42:1::1/64", "1"}).action, Action::Error);
+  EXPECT_EQ(parse({"-6", "--cidr6", "nonsense", "1"}).action, Action::Error);
 }
 
 TEST(Slirp4netnsArgs, RootlessKitShape) {
@@ -77,7 +89,8 @@ TEST(Slirp4netnsArgs, ShortOptionsAndOrder) {
   EXPECT_EQ(c.cfg.exit_fd, 3);
   EXPECT_EQ(c.cfg.tap_name, "tapx");
   EXPECT_EQ(c.cfg.target.userns_path, "/proc/1/ns/user");
-  EXPECT_EQ(c.warnings.size(), 1u);
+  EXPECT_TRUE(c.cfg.ipv6);  // the 6 of -c6
+  EXPECT_TRUE(c.warnings.empty());
 }
 
 TEST(Slirp4netnsArgs, BadCidr) {

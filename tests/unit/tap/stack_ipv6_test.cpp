@@ -72,6 +72,27 @@ class Stack6Test : public ::testing::Test {
   Actions out_;
 };
 
+// ---- Configuration ----------------------------------------------------------
+
+TEST(StackConfig6, DefaultsLikeSlirp4netnsAndCheckedPrefix) {
+  auto c = *StackConfig::from_cidr("10.0.2.0/24");
+  EXPECT_TRUE(c.ipv6);
+  EXPECT_EQ(c.cidr6.to_string(), "fd00::/64");
+  EXPECT_EQ(c.gateway6, kGateway);
+  EXPECT_EQ(c.dns6, kDns);
+  ASSERT_TRUE(c.set_cidr6("fd42:0:0:7::/64"));
+  EXPECT_EQ(c.gateway6, *Ipv6Addr::parse("fd42:0:0:7::2"));
+  EXPECT_EQ(c.dns6, *Ipv6Addr::parse("fd42:0:0:7::3"));
+  for (const char* bad : {"fd00::/48", "fd00::1/64", "fe80::/64", "ff02::/64", "::/64", "10.0.2.0/24", "x"}) {
+    auto r = c.set_cidr6(bad);
+    EXPECT_FALSE(r) << bad;
+  }
+  EXPECT_EQ(c.gateway6, *Ipv6Addr::parse("fd42:0:0:7::2"));  // unchanged by the failures
+  EXPECT_TRUE(c.set_dns_search({"example.com", "corp.example"}));
+  EXPECT_FALSE(c.set_dns_search({"bad..name"}));
+  EXPECT_FALSE(c.set_dns_search({std::string(64, 'a') + ".com"}));
+}
+
 // ---- NDP --------------------------------------------------------------------
 
 TEST_F(Stack6Test, CapturedSolicitationForGatewayGetsSolicitedAdvertisement) {
@@ -347,6 +368,37 @@ TEST_F(Stack6Test, TcpToAWorldHostWithoutIpv6RouteGetsIcmpv6NoRoute) {
   EXPECT_EQ(icmp.type(), wire::kIcmpv6DestUnreachable);
   EXPECT_EQ(icmp.code(), wire::kIcmpv6NoRoute);
   EXPECT_EQ(stack_.tcp_conns(), 0u);
+}
+
+// ---- Published ports: IPv6 clients --------------------------------------------
+
+TEST_F(Stack6Test, Ipv6ClientOfAPublishedPortReachesTheGuestOverIpv6) {
+  // Before netd knows the guest's IPv6 address: over IPv4, from the gateway.
+  auto v4 = stack_.on_tcp_inbound(now_, kWorld, 50000, 8080, out_);
+  ASSERT_TRUE(v4);
+  EXPECT_FALSE(wire::Ipv6View::parse(wire::EthernetView::parse(out_.to_tap.back())->payload()));
+  out_.clear();
+  // The guest's DAD for its SLAAC address tells netd the address.
+  const Ipv6Addr slaac = *Ipv6Addr::parse("fd00::5054:ff:fe12:3456");
+  std::vector<std::byte> body(16);
+  wire::store_ipv6(body, 0, slaac);
+  wire::IpHeader h{.src = Ipv6Addr{}, .dst = slaac.solicited_node(), .ttl = 255};
+  feed(wire::build_ip_icmp({kGuestMac, slaac.solicited_node().multicast_mac()}, h,
+                           wire::kNdpNeighborSolicitation, 0, 0, body));
+  EXPECT_TRUE(out_.to_tap.empty());  // and gets no answer
+  for (auto [client, seen] : {std::pair{kWorld, kWorld}, std::pair{Ipv6Addr::loopback(), kGateway}}) {
+    out_.clear();
+    auto flow = stack_.on_tcp_inbound(now_, client, 50001, 8080, out_);
+    ASSERT_TRUE(flow);
+    ASSERT_EQ(out_.to_tap.size(), 1u);
+    auto o = parse6(out_.to_tap[0]);
+    EXPECT_EQ(o.ip.src(), seen);
+    EXPECT_EQ(o.ip.dst(), slaac);
+    auto tcp = wire::TcpView::parse(o.ip.payload(), wire::IpView(o.ip).pseudo_header(wire::IpProto::Tcp));
+    ASSERT_TRUE(tcp);
+    EXPECT_TRUE(tcp->syn() && !tcp->ack_flag());
+    EXPECT_EQ(tcp->dst_port(), 8080);
+  }
 }
 
 TEST_F(Stack6Test, PolicyDropsLinkLocalAndOwnPrefix) {

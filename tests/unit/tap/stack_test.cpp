@@ -322,6 +322,132 @@ TEST_F(StackTest, UdpToLoopbackOrBroadcastIsNotForwarded) {
   EXPECT_TRUE(out_.to_host.empty());
 }
 
+// ---- UDP: published ports (inbound flows) ----------------------------------
+
+HostPeer peer4(Ipv4Addr a, uint16_t port) { return HostPeer{wire::IpAddr(a), port}; }
+HostPeer peer6(std::array<uint8_t, 16> a, uint16_t port) { return HostPeer{wire::IpAddr(wire::Ipv6Addr{a}), port}; }
+const std::array<uint8_t, 16> kV6Client{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
+
+// The UDP header of a frame to the guest, checksum verified.
+wire::UdpView udp_of(const wire::Ipv4View& ip) {
+  auto udp = wire::UdpView::parse(ip.payload(), wire::ipv4_pseudo_header(ip.src(), ip.dst(), wire::IpProto::Udp,
+                                                                         static_cast<uint16_t>(ip.payload().size())));
+  EXPECT_TRUE(udp.has_value());
+  return *udp;
+}
+
+TEST_F(StackTest, PublishedUdpFromAV4MappedClientShowsItsIpv4Address) {
+  std::array<uint8_t, 16> mapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 10};
+  stack_.on_udp_inbound(now_, 0, peer6(mapped, 41000), 53, {}, out_);
+  ASSERT_EQ(out_.to_tap.size(), 1u);
+  EXPECT_EQ(ip_of(out_.to_tap[0]).src(), kWorld);
+}
+
+TEST_F(StackTest, PublishedUdpDatagramReachesTheGuestFromTheClientsAddress) {
+  auto flow = stack_.on_udp_inbound(now_, 3, peer4(kWorld, 41000), 5353, wire::testdata::str_bytes("q"), out_);
+  ASSERT_TRUE(flow);
+  EXPECT_TRUE(out_.to_host.empty());  // no host socket of its own
+  ASSERT_EQ(out_.to_tap.size(), 1u);
+  auto ip = ip_of(out_.to_tap[0]);
+  EXPECT_EQ(ip.src(), kWorld);
+  EXPECT_EQ(ip.dst(), kGuest);
+  auto udp = udp_of(ip);
+  EXPECT_EQ(udp.src_port(), 41000);
+  EXPECT_EQ(udp.dst_port(), 5353);
+  EXPECT_EQ(udp.payload().size(), 1u);
+  EXPECT_EQ(stack_.udp_flows(), 1u);
+  EXPECT_EQ(stack_.counters().udp_published_flows, 1u);
+  EXPECT_EQ(stack_.counters().udp_published_in, 1u);
+}
+
+TEST_F(StackTest, GuestReplyToAPublishedClientLeavesFromThePublishedSocket) {
+  stack_.on_udp_inbound(now_, 3, peer4(kWorld, 41000), 5353, wire::testdata::str_bytes("q"), out_);
+  out_.clear();
+  feed(guest_udp(kWorld, 5353, 41000, "answer"));
+  ASSERT_EQ(out_.to_host.size(), 1u);  // no OpenSocket: the reply goes out of the published port
+  auto& send = std::get<SendToPeer>(out_.to_host[0]);
+  EXPECT_EQ(send.listener, 3u);
+  EXPECT_EQ(send.peer, peer4(kWorld, 41000));
+  EXPECT_EQ(send.data.size(), 6u);
+  EXPECT_EQ(stack_.counters().udp_published_out, 1u);
+  EXPECT_EQ(stack_.udp_flows(), 1u);
+}
+
+TEST_F(StackTest, PublishedUdpFromLoopbackOrIpv6AppearsAsTheGatewayAndRepliesStillFlow) {
+  auto cfg = make_config();
+  cfg.host_loopback = false;  // replies to published clients are not "to the host's loopback"
+  Stack stack(cfg);
+  Actions out;
+  stack.on_udp_inbound(now_, 0, peer4(Ipv4Addr::from_octets(127, 0, 0, 1), 41000), 53, {}, out);
+  stack.on_udp_inbound(now_, 0, peer6(kV6Client, 41001), 53, {}, out);
+  ASSERT_EQ(out.to_tap.size(), 2u);
+  EXPECT_EQ(ip_of(out.to_tap[0]).src(), kGateway);
+  EXPECT_EQ(ip_of(out.to_tap[1]).src(), kGateway);
+  out.clear();
+  wire::IpHeader h{.src = kGuest, .dst = kGateway, .proto = wire::IpProto::Udp};
+  stack.on_frame(now_, wire::build_ip_udp({kGuestMac, cfg.gateway_mac}, h, 53, 41001, {}), out);
+  ASSERT_EQ(out.to_host.size(), 1u);
+  EXPECT_EQ(std::get<SendToPeer>(out.to_host[0]).peer, peer6(kV6Client, 41001));
+  EXPECT_EQ(stack.counters().drop_policy, 0u);
+}
+
+TEST_F(StackTest, PublishedUdpClientsTheGuestCannotTellApartAreDroppedAndCounted) {
+  // Two IPv6 clients with the same port would both be gateway:41000 to the guest.
+  auto other = kV6Client;
+  other[15] = 0x11;
+  ASSERT_TRUE(stack_.on_udp_inbound(now_, 0, peer6(kV6Client, 41000), 53, {}, out_));
+  EXPECT_FALSE(stack_.on_udp_inbound(now_, 0, peer6(other, 41000), 53, {}, out_));
+  EXPECT_EQ(out_.to_tap.size(), 1u);
+  EXPECT_EQ(stack_.counters().udp_published_drops, 1u);
+  // The first client keeps its flow.
+  EXPECT_TRUE(stack_.on_udp_inbound(now_, 0, peer6(kV6Client, 41000), 53, {}, out_));
+}
+
+TEST_F(StackTest, PublishedUdpDatagramTooLargeForIpv4IsDroppedAndCounted) {
+  std::vector<std::byte> big(UdpEngine::kMaxPayload + 1);
+  EXPECT_FALSE(stack_.on_udp_inbound(now_, 0, peer6(kV6Client, 41000), 53, big, out_));
+  EXPECT_TRUE(out_.to_tap.empty());
+  EXPECT_EQ(stack_.counters().udp_published_drops, 1u);
+  big.pop_back();
+  EXPECT_TRUE(stack_.on_udp_inbound(now_, 0, peer6(kV6Client, 41000), 53, big, out_));
+  ASSERT_EQ(out_.to_tap.size(), 1u);
+  EXPECT_EQ(ip_of(out_.to_tap[0]).total_length(), 65535u);
+}
+
+TEST_F(StackTest, PublishedUdpFlowsExpireLikeOutboundOnes) {
+  stack_.on_udp_inbound(now_, 0, peer4(kWorld, 41000), 53, {}, out_);
+  stack_.on_timer(now_ + UdpEngine::kUnrepliedTimeout + seconds(1), out_);
+  EXPECT_EQ(stack_.udp_flows(), 0u);
+  // Once the guest replied, the flow lives for the replied timeout.
+  Time t = now_ + seconds(100);
+  stack_.on_udp_inbound(t, 0, peer4(kWorld, 41000), 53, {}, out_);
+  stack_.on_frame(t, guest_udp(kWorld, 53, 41000, "a"), out_);
+  stack_.on_timer(t + UdpEngine::kUnrepliedTimeout + seconds(1), out_);
+  EXPECT_EQ(stack_.udp_flows(), 1u);
+  stack_.on_timer(t + UdpEngine::kRepliedTimeout + seconds(1), out_);
+  EXPECT_EQ(stack_.udp_flows(), 0u);
+}
+
+TEST_F(StackTest, ClosingAPublishedUdpSocketEndsItsFlowsOnly) {
+  stack_.on_udp_inbound(now_, 1, peer4(kWorld, 41000), 53, {}, out_);
+  stack_.on_udp_inbound(now_, 2, peer4(kWorld, 41001), 54, {}, out_);
+  feed(guest_udp(kWorld, 40000, 7, "outbound"));
+  EXPECT_EQ(stack_.udp_flows(), 3u);
+  stack_.on_udp_listener_closed(1, out_);
+  EXPECT_EQ(stack_.udp_flows(), 2u);
+  out_.clear();
+  feed(guest_udp(kWorld, 54, 41001, "still"));
+  ASSERT_EQ(out_.to_host.size(), 1u);
+  EXPECT_EQ(std::get<SendToPeer>(out_.to_host[0]).listener, 2u);
+}
+
+TEST_F(StackTest, PublishedUdpToAnotherGuestAddressUsesIt) {
+  Ipv4Addr other = Ipv4Addr::from_octets(10, 0, 2, 50);
+  stack_.on_udp_inbound(now_, 0, peer4(kWorld, 41000), 53, {}, out_, other);
+  ASSERT_EQ(out_.to_tap.size(), 1u);
+  EXPECT_EQ(ip_of(out_.to_tap[0]).dst(), other);
+}
+
 // ---- DNS relay ------------------------------------------------------------
 
 std::vector<std::byte> dns_query() {

@@ -785,7 +785,7 @@ TEST_F(TcpEstablished, OneSendAtATimeKeepsTheBytesInOrder) {
   EXPECT_EQ(host_takes(), "second");
 }
 
-TEST_F(TcpEstablished, OutOfOrderSegmentGetsDuplicateAckAndIsNotQueued) {
+TEST_F(TcpEstablished, EarlySegmentGetsDuplicateAckAndFollowsWhenTheHoleFills) {
   establish();
   data_at(isn + 1 + 5, "WORLD");
   auto a = only_seg();
@@ -798,8 +798,34 @@ TEST_F(TcpEstablished, OutOfOrderSegmentGetsDuplicateAckAndIsNotQueued) {
   data("hello");
   auto a2 = only_seg();
   ASSERT_TRUE(a2);
-  EXPECT_EQ(a2->ack, isn + 1 + 5);
-  EXPECT_EQ(host_takes(), "hello") << "the early segment was not kept";
+  EXPECT_EQ(a2->ack, isn + 1 + 10) << "the kept segment is acknowledged with the hole";
+  EXPECT_EQ(host_takes(), "helloWORLD");
+}
+
+TEST_F(TcpEstablished, EarlySegmentsInAnyOrderOverlappingOrRepeatedComeOutOnce) {
+  establish();
+  data_at(isn + 1 + 10, "KLMNO");
+  data_at(isn + 1 + 5, "FGHIJ");
+  data_at(isn + 1 + 10, "KLMNO");   // repeated
+  data_at(isn + 1 + 8, "IJKLM");    // overlaps both
+  EXPECT_EQ(count<TcpSend>(), 0u);
+  data("ABCDE");
+  auto a = only_seg();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->ack, isn + 1 + 15);
+  EXPECT_EQ(host_takes(), "ABCDEFGHIJKLMNO");
+}
+
+TEST_F(TcpEstablished, EarlyFinIsTakenWhenItsHoleFills) {
+  establish();
+  feed(spec(g_nxt + 5, kAck | kPsh | kFin), "WORLD");
+  EXPECT_EQ(state(), TcpState::Established);
+  data("hello");
+  auto a = only_seg();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->ack, isn + 1 + 11) << "data and FIN acknowledged";
+  EXPECT_EQ(state(), TcpState::CloseWait);
+  EXPECT_EQ(host_takes(), "helloWORLD");
 }
 
 TEST_F(TcpEstablished, SegmentBeyondTheWindowIsNotQueued) {

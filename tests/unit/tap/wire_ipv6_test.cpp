@@ -91,6 +91,16 @@ TEST(WireIpv6, RejectsBadVersion) {
   EXPECT_EQ(Ipv6View::parse(v).error(), WireError::BadVersion);
 }
 
+TEST(WireIpv6, RejectsIpv4MappedAddresses) {
+  // ::ffff:a.b.c.d never appears on the wire; netd's IpAddr would read it as IPv4.
+  for (size_t off : {8u + 10, 24u + 10}) {
+    auto v = vec(bytes(testdata::kIcmpv6EchoRequestFrame).subspan(kIp));
+    v[off] = v[off + 1] = std::byte{0xff};
+    for (size_t i = off - 10; i < off; ++i) v[i] = std::byte{0};
+    EXPECT_EQ(Ipv6View::parse(v).error(), WireError::Malformed) << off;
+  }
+}
+
 // A packet whose fixed header says `first`, followed by `chain` (raw bytes).
 std::vector<std::byte> with_chain(uint8_t first, std::vector<uint8_t> chain) {
   std::vector<std::byte> p(40);

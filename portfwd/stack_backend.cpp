@@ -1,0 +1,47 @@
+#include "portfwd/stack_backend.h"
+
+#include <netinet/in.h>
+
+#include "common/log.h"
+#include "portfwd/host_socket.h"
+
+namespace netd::portfwd {
+
+void StackBackend::attach() {
+  dp_.watch_control(queue_.eventfd(), [this] { queue_.drain(); });
+}
+
+Expected<void, std::string> StackBackend::add(const Forward& f) {
+  // The tap stack reaches one IPv4 subnet: the guest address (default) or
+  // another host the namespace routes to inside it, never netd's own.
+  if (f.guest_addr.family != AF_INET)
+    return unexpected("guest_addr " + f.guest_addr.to_string() + ": only IPv4 guest addresses are supported");
+  const auto& b = f.guest_addr.bytes;
+  auto guest = netd::wire::Ipv4Addr::from_octets(b[0], b[1], b[2], b[3]);
+  if (!cfg_.cidr.contains(guest) || guest == cfg_.gateway || guest == cfg_.dns ||
+      guest == cfg_.cidr.network() || guest == cfg_.cidr.broadcast()) {
+    return unexpected("guest_addr " + f.guest_addr.to_string() + " is not a guest address in " +
+                      cfg_.cidr.network().to_string() + "/" + std::to_string(cfg_.cidr.prefix));
+  }
+  auto sock = open_host_socket(f.host_addr, f.host_port, f.proto, false, unpriv_start_);
+  if (!sock) return unexpected(sock.error());
+  tap::PublishedPort p;
+  p.socket = std::move(*sock);
+  p.udp = f.proto == Proto::Udp;
+  p.guest_port = f.guest_port;
+  if (guest != cfg_.guest) p.guest = guest;
+  p.id = f.id;
+  dp_.publish(std::move(p));
+  LOG_INFO("forward %llu: %s %s:%u -> %s:%u (client addresses preserved)", static_cast<unsigned long long>(f.id),
+           proto_name(f.proto), f.host_addr.to_string().c_str(), f.host_port, f.guest_addr.to_string().c_str(),
+           f.guest_port);
+  return {};
+}
+
+Expected<void, std::string> StackBackend::remove(uint64_t id) {
+  if (!dp_.unpublish(id)) return unexpected("no forward with id " + std::to_string(id));
+  LOG_INFO("forward %llu removed", static_cast<unsigned long long>(id));
+  return {};
+}
+
+}  // namespace netd::portfwd
