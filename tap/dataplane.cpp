@@ -659,9 +659,12 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     if (!s) return stack.on_tcp_received(now, o.flow, -EBADF, actions);
     // Try at once: after a readiness poll, or while a transfer streams, the
     // data is usually there, and a completion through the ring would cost a
-    // loop iteration. Only "nothing yet" goes to the ring.
+    // loop iteration. "Nothing yet" is reported as -EAGAIN: the engine then
+    // waits with a poll, which holds no buffer (a receive armed on the ring
+    // would keep the connection's ring chunk for as long as the peer is
+    // quiet, and the chunks are the TCP memory budget).
     ssize_t n = ::recv(s->fd.get(), o.into.data(), o.into.size(), MSG_DONTWAIT);
-    if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
+    if (n >= 0 || errno != EINTR) {
       return stack.on_tcp_received(now, o.flow, n >= 0 ? static_cast<int>(n) : -errno, actions);
     }
     io_uring_prep_recv(ring->sqe({Op::TcpRecv, s->generation, slot}), s->fd.get(), o.into.data(),

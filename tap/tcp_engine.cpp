@@ -587,6 +587,14 @@ void TcpEngine::on_received(Time now, FlowId flow, int res, Actions& out) {
     pump_from_host(*c, out);
     return;
   }
+  if (res == -EAGAIN) {
+    // Nothing to read yet: wait for readability without holding a buffer
+    // (an empty ring gives its chunk back to the memory budget).
+    if (c->from_host.empty()) c->from_host.release();
+    c->rx = TcpConn::Rx::Polling;
+    out.to_host.push_back(TcpPoll{c->id});
+    return;
+  }
   if (res == 0) {
     c->host_eof = true;
     if (c->from_host.empty()) c->from_host.release();

@@ -58,7 +58,10 @@ done
 ((hi - lo < 8192)) || fail "netd's RSS grew during the flood: ${samples[*]} KiB"
 ((hi < rss0 + 65536)) || fail "netd's RSS went from $rss0 to $hi KiB"
 dropped=$(in_ctr ip -j -s link show tap0 | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])')
-out=$(in_ctr "$PY" "$SERVERS" udp-client 198.51.100.10 7 after-flood) || fail "UDP after the flood: $out"
+# The world's echo server may still be working through the flood's backlog.
+for ((i = 0; i < 5; i++)); do
+  out=$(in_ctr "$PY" "$SERVERS" udp-client 198.51.100.10 7 after-flood) && break
+done
 [[ "$out" == after-flood ]] || fail "UDP echo after the flood returned '$out'"
 out=$(in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8080 echo after-flood) || fail "TCP after the flood: $out"
 in_ctr ping -c 1 -W 2 10.0.2.2 >/dev/null || fail "ping after the flood"

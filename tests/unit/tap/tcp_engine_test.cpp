@@ -1737,6 +1737,22 @@ TEST(TcpLimits, PendingConnectsBeyondTheCapAreRefusedWithRst) {
   EXPECT_EQ(h.counters().tcp_connect_limit, 1u);
 }
 
+TEST(TcpLimits, NothingToReadWaitsWithAPollNotAnArmedReceive) {
+  // An armed receive would keep the connection's ring chunk (the memory
+  // budget) for as long as the peer stays quiet.
+  TcpHarness h;
+  h.establish();
+  h.readable();
+  ASSERT_TRUE(h.recv_span.has_value());
+  h.received(-EAGAIN);
+  EXPECT_EQ(h.count<TcpPoll>(), 1u);
+  EXPECT_EQ(h.count<TcpRecv>(), 0u);
+  EXPECT_EQ(h.state(), TcpState::Established);
+  h.host_sends("later");  // readable again, then the receive: still delivered
+  EXPECT_EQ(h.state(), TcpState::Established);
+  EXPECT_EQ(h.counters().tcp_bytes_from_host, 5u);
+}
+
 TEST_F(TcpNoConnection, ConnectionLimitRefusesNewSynsWithRst) {
   std::vector<FlowId> flows;
   flows.reserve(TcpEngine::kMaxConns);
