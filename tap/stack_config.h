@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,13 @@ struct StackConfig {
   // with 256 MiB, closing 10 000 connections at once left some stuck in a
   // load test, not understood yet; tests and fuzzing use small budgets.
   size_t tcp_max_connecting = 4096;
+  // Where a TCP connection to port 53 of the DNS address (either family)
+  // goes: the first upstream DNS server, as slirp4netns does, so clients can
+  // retry truncated answers over TCP. Unset (no upstream, an upstream with a
+  // zone, or a loopback upstream while host loopback is disabled): refused
+  // with RST like any closed port.
+  std::optional<wire::IpAddr> dns_tcp_upstream;
+  uint16_t dns_tcp_upstream_port = 53;
   size_t tcp_buffer_budget = size_t{16} << 30;
 
   // ---- IPv6 ----

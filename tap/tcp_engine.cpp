@@ -117,7 +117,16 @@ void TcpEngine::on_new_segment(Time now, const wire::IpView& ip, const wire::Tcp
     send_rst_for(ip, tcp, out);  // no such connection
     return;
   }
-  auto host = host_destination(ctx_.cfg, ip.dst());
+  const StackConfig& cfg = ctx_.cfg;
+  std::optional<wire::IpAddr> host;
+  uint16_t host_port = tcp.dst_port();
+  if (cfg.is_own(ip.dst()) && ip.dst() == cfg.dns_for(ip.dst()) && host_port == 53) {
+    // DNS over TCP (e.g. a retry of a truncated answer): to the upstream.
+    host = cfg.dns_tcp_upstream;
+    host_port = cfg.dns_tcp_upstream_port;
+  } else {
+    host = host_destination(cfg, ip.dst());
+  }
   if (!host || tcp.dst_port() == 0) {
     ++ctx_.counters.drop_policy;
     send_rst_for(ip, tcp, out);  // refused, like a closed port
@@ -158,7 +167,7 @@ void TcpEngine::on_new_segment(Time now, const wire::IpView& ip, const wire::Tcp
 
   c.connecting = true;
   ++connecting_;
-  out.to_host.push_back(TcpConnect{id, *host, tcp.dst_port()});
+  out.to_host.push_back(TcpConnect{id, *host, host_port});
   arm_timer(now, c, kConnectTimeout);
 }
 

@@ -102,7 +102,34 @@ def dns_answer(query):
     return hdr + question
 
 
+def dns_tcp_conn(conn):
+    """DNS over TCP (RFC 1035 4.2.2): 2-byte length, then the message; many per connection."""
+    conn.settimeout(10)
+    with conn:
+        while True:
+            hdr = conn.recv(2, socket.MSG_WAITALL)
+            if len(hdr) < 2:
+                return
+            query = conn.recv(struct.unpack("!H", hdr)[0], socket.MSG_WAITALL)
+            reply = dns_answer(query)
+            if reply is None:
+                return
+            conn.sendall(struct.pack("!H", len(reply)) + reply)
+
+
 def dns(addr, port):
+    """DNS on UDP and TCP of addr:port."""
+    t = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((addr, int(port)))
+    t.listen(64)
+
+    def accept_loop():
+        while True:
+            conn, _ = t.accept()
+            threading.Thread(target=dns_tcp_conn, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
     serve_udp(addr, port, lambda data, peer: dns_answer(data))
 
 

@@ -418,6 +418,41 @@ TEST_F(TcpConnecting, SynToTheGatewayConnectsToHostLoopback) {
   EXPECT_EQ(c[0].port, kServerPort);
 }
 
+TEST_F(TcpConnecting, SynToTheDnsPort53ConnectsToTheFirstUpstream) {
+  auto cfg = test_config();
+  cfg.dns_tcp_upstream = wire::IpAddr(Ipv4Addr::from_octets(198, 51, 100, 53));
+  cfg.dns_tcp_upstream_port = 5353;
+  TcpHarness h(cfg);
+  h.dst = cfg.dns;
+  h.dport = 53;
+  h.syn();
+  auto c = h.ops<TcpConnect>();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].dst, Ipv4Addr::from_octets(198, 51, 100, 53));
+  EXPECT_EQ(c[0].port, 5353);
+  EXPECT_EQ(h.state(), TcpState::Connecting) << "the guest's view stays 10.0.2.3:53";
+}
+
+TEST_F(TcpConnecting, SynToTheDnsAddressOtherPortsOrWithoutUpstreamIsRefused) {
+  auto with = test_config();
+  with.dns_tcp_upstream = wire::IpAddr(Ipv4Addr::from_octets(198, 51, 100, 53));
+  struct Case {
+    StackConfig cfg;
+    uint16_t port;
+  };
+  for (const Case& k : {Case{with, 80}, Case{test_config(), 53}}) {
+    TcpHarness h(k.cfg);
+    h.dst = k.cfg.dns;
+    h.dport = k.port;
+    h.syn();
+    auto r = h.only_seg();
+    ASSERT_TRUE(r) << k.port;
+    EXPECT_EQ(r->flags, kRst | kAck);
+    EXPECT_EQ(h.count<TcpConnect>(), 0u);
+    EXPECT_EQ(h.counters().drop_policy, 1u);
+  }
+}
+
 TEST_F(TcpConnecting, DuplicateSynIsIgnored) {
   syn();
   syn();
