@@ -727,13 +727,21 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     }
   }
 
-  void apply(Time, SendOnSocket& o) {
+  void apply(Time now, SendOnSocket& o) {
     auto it = slot_of_flow.find(o.flow);
     if (it == slot_of_flow.end()) return;  // the open failed; the engine was told
     SocketSlot& s = sockets[it->second];
-    uint32_t i = hold(std::move(o.data), it->second, s.generation);
-    io_uring_prep_send(ring->sqe({Op::SocketSend, 0, i}), s.fd.get(), writes[i].data.data(),
-                       writes[i].data.size(), MSG_NOSIGNAL);
+    // A plain non-blocking send, like the tap writes: when the socket buffer
+    // is full the datagram is dropped and counted (UDP may lose it). Sends
+    // queued on the ring instead piled up without bound under a guest flood,
+    // each holding its datagram (netd's RSS grew with the flood).
+    if (::send(s.fd.get(), o.data.data(), o.data.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return;
+    int e = errno;
+    if (e == EAGAIN || e == ENOBUFS || e == EINTR) {
+      ++stack_counters().host_send_drops;
+      return;
+    }
+    stack.on_socket_error(now, s.kind, s.flow, e, actions);
   }
 
   void apply(Time now, SendToPeer& o) {
