@@ -293,7 +293,7 @@ def write_md(path, facts, header, rows, notes, png, cpu_rows=None):
         old = open(path, encoding="utf-8").read()
         kept = [m.group(0) for m in re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", old, flags=re.S)]
     with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines + [k + "\n" for k in kept]))
+        f.write("\n".join(lines))
 
 
 COLORS = {"loopback": "#9e9e9e", "netd": "#1565c0", "slirp4netns": "#ef6c00", "pasta": "#2e7d32",

@@ -176,10 +176,20 @@ void reconcile(const Paths& p, const RootlessNetns& rn, RouteSocket& sock) {
     for (auto& m : st->members) {
       for (auto& port : m.ports) {
         if (std::find(fwds->begin(), fwds->end(), port.forward_id) != fwds->end()) continue;
+        // The old engine's sockets may linger a moment (a helper of it still
+        // holding them): retry, bounded, before giving up.
         auto id = add_forward(p, port);
+        for (int attempt = 0; !id && attempt < 20; ++attempt) {
+          ::usleep(100 * 1000);
+          id = add_forward(p, port);
+        }
         if (!id) {
+          // Recorded as not published, so no stale id can alias a new
+          // forward; the next call tries again.
           LOG_WARN("container %s: cannot publish port %u again: %s", m.container.c_str(), port.host_port,
                    id.error().c_str());
+          if (port.forward_id != 0) changed = true;
+          port.forward_id = 0;
           continue;
         }
         LOG_WARN("container %s: port %u/%s published again (the outward engine was restarted)", m.container.c_str(),

@@ -7,12 +7,11 @@
 // guest port = host port. Inside the rootless netns, table inet netd DNATs
 // "destination is a local address, this port" to the container's address and
 // port (nft_rules.h) — in prerouting for connections the engine injects
-// through its tap from the client's own address (its in-stack carrier: the
-// container sees the real client), and in output for connections the engine
-// makes from inside the namespace (its splice carrier: the container sees the
-// rootless netns' address). Which carrier a forward uses is the engine's
-// business; both reach the container. This is the slirp4netns port handler
-// of podman, plus the DNAT that podman's rootlessport does in user space.
+// through its tap from the client's own address (its in-stack forwards: the
+// container sees the real client, which rootlessport cannot give), and in
+// output for connections made from inside the namespace (a carrier that
+// connects from here, such as netd forward's splice: the container then sees
+// the rootless netns' address). Either reaches the container.
 //
 // Each forward's id is recorded with its member (network_state.h), so
 // disconnect and rm remove exactly those; forwards that no member records

@@ -28,6 +28,7 @@ enum class Limit {
   OwnProcess,  // kill()/tgkill(): the first argument is our pid
   Ioctl,       // ioctl(): FIONBIO and FIONREAD only
   Enosys,      // not allowed: fails with ENOSYS (callers have a fallback)
+  Enoent,      // not allowed: fails with ENOENT, as it would in the empty root
 };
 
 struct Rule {
@@ -88,6 +89,8 @@ constexpr Rule kRules[] = {
     {{"poll", "the exit-fd watcher waits for hang-up"}, Limit::None},
     {{"ppoll", "waits on a few fds in the C library"}, Limit::None},
     {{"getrandom", "DNS query ids and hash seeds"}, Limit::None},
+    {{"openat", "refused with ENOENT, as the empty root would answer: the C library looks for optional files (message catalogs for error texts) on error paths"},
+     Limit::Enoent},
     // Sockets: every translated flow, published port and DNS query is one.
     {{"socket", "host sockets for flows, ports and DNS: AF_INET and AF_INET6 only"}, Limit::InetSocket},
     {{"connect", "host sockets of guest flows and DNS upstreams"}, Limit::None},
@@ -156,6 +159,7 @@ int add_rule(scmp_filter_ctx ctx, const Rule& rule) {
   switch (rule.limit) {
     case Limit::None: return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
     case Limit::Enosys: return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+    case Limit::Enoent: return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), nr, 0);
     case Limit::Thread:
       return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
     case Limit::OwnProcess:

@@ -123,6 +123,16 @@ int run_attach(const AttachConfig& a) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
     return a.arg_error_status;
   }
+  // DNS over TCP to the DNS address goes to the first upstream (not to one
+  // on the host's loopback when the guest must not reach that).
+  if (!servers->empty()) {
+    const dns::UpstreamServer& first = servers->front();
+    auto addr = wire::IpAddr::parse(first.addr);  // nullopt for a "%zone" address
+    if (addr && (cfg->host_loopback || !addr->is_loopback())) {
+      cfg->dns_tcp_upstream = *addr;
+      cfg->dns_tcp_upstream_port = first.port;
+    }
+  }
   auto published = portfwd::parse_port_specs(a.publish);
   if (!published) {
     std::fprintf(stderr, "%s: %s\n", prog, published.error().c_str());

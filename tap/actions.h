@@ -92,6 +92,7 @@ struct TcpPoll {
   FlowId flow;
 };
 // Receive into engine-owned memory that stays valid until on_tcp_received.
+// -EAGAIN ("nothing to read now") is a valid answer: the engine then polls.
 struct TcpRecv {
   FlowId flow;
   std::span<std::byte> into;

@@ -687,18 +687,20 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     uint32_t slot;
     SocketSlot* s = slot_for(o.flow, &slot);
     if (!s) return stack.on_tcp_received(now, o.flow, -EBADF, actions);
-    // Try at once after a readiness poll or a receive that filled its
+    // Tried at once after a readiness poll or a receive that filled its
     // buffer (a transfer streaming): the data is usually there, and a
-    // completion through the ring would cost a loop round. After a short
-    // receive the socket was drained: asking again now would only say
-    // EAGAIN (in request/response, every time), so that one goes straight to
-    // the ring, which completes it when the peer answers.
-    if (s->recv_now) {
-      ssize_t n = ::recv(s->fd.get(), o.into.data(), o.into.size(), MSG_DONTWAIT);
-      if (n >= 0 || (errno != EAGAIN && errno != EINTR)) {
-        s->recv_now = n == static_cast<ssize_t>(o.into.size());
-        return stack.on_tcp_received(now, o.flow, n >= 0 ? static_cast<int>(n) : -errno, actions);
-      }
+    // completion through the ring would cost a loop round. "Nothing yet" is
+    // reported as -EAGAIN: the engine then waits with a poll, which holds no
+    // buffer (a receive armed on the ring would keep the connection's ring
+    // chunk for as long as the peer is quiet, and the chunks are the TCP
+    // memory budget). After a short receive the socket was drained: asking
+    // again at once could only say EAGAIN (in request/response, every
+    // time), so that is reported without the system call.
+    if (!s->recv_now) return stack.on_tcp_received(now, o.flow, -EAGAIN, actions);
+    ssize_t n = ::recv(s->fd.get(), o.into.data(), o.into.size(), MSG_DONTWAIT);
+    if (n >= 0 || errno != EINTR) {
+      s->recv_now = n == static_cast<ssize_t>(o.into.size());
+      return stack.on_tcp_received(now, o.flow, n >= 0 ? static_cast<int>(n) : -errno, actions);
     }
     io_uring_prep_recv(ring->sqe({Op::TcpRecv, s->generation, slot}), s->fd.get(), o.into.data(),
                        o.into.size(), 0);
@@ -756,22 +758,21 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     }
   }
 
-  // A datagram (UDP, or an echo request on a ping socket) goes out with a
-  // plain non-blocking send, like the tap writes: it either leaves at once or
-  // is dropped (a full send buffer: counted, as a router with a full queue
-  // would). A ring send would wait for room while holding a copy of every
-  // datagram of a flood (measured: 34 000 in flight, 30 MB).
   void apply(Time now, SendOnSocket& o) {
     auto it = slot_of_flow.find(o.flow);
     if (it == slot_of_flow.end()) return;  // the open failed; the engine was told
     SocketSlot& s = sockets[it->second];
+    // A plain non-blocking send, like the tap writes: when the socket buffer
+    // is full the datagram is dropped and counted (UDP may lose it). Sends
+    // queued on the ring instead piled up without bound under a guest flood,
+    // each holding its datagram (netd's RSS grew with the flood).
     if (::send(s.fd.get(), o.data.data(), o.data.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return;
     on_datagram_send_error(now, s, errno, 1);
   }
 
   void on_datagram_send_error(Time now, SocketSlot& s, int err, size_t datagrams) {
-    if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
-      stack_counters().host_send_full += datagrams;
+    if (err == EAGAIN || err == ENOBUFS || err == EINTR) {
+      stack_counters().host_send_drops += datagrams;
       return;
     }
     // ECONNREFUSED and friends: an ICMP error the connected socket recorded.
@@ -809,7 +810,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
         i += n;
       } else if (err == EINVAL || err == EIO || err == EMSGSIZE || err == ENOPROTOOPT) {
         s.segmenting = false;  // this path cannot segment (MTU, device): one send per datagram
-      } else if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+      } else if (err == EAGAIN || err == ENOBUFS || err == EINTR) {
         on_datagram_send_error(now, s, err, n);  // a full buffer drops the burst
         i += n;
       } else {

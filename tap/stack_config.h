@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,13 @@ struct StackConfig {
   // in their byte rings together (beyond it, rings stay empty: the guest sees
   // a zero window, host reads wait, nothing is refused).
   size_t tcp_max_connecting = 4096;
+  // Where a TCP connection to port 53 of the DNS address (either family)
+  // goes: the first upstream DNS server, as slirp4netns does, so clients can
+  // retry truncated answers over TCP. Unset (no upstream, an upstream with a
+  // zone, or a loopback upstream while host loopback is disabled): refused
+  // with RST like any closed port.
+  std::optional<wire::IpAddr> dns_tcp_upstream;
+  uint16_t dns_tcp_upstream_port = 53;
   size_t tcp_buffer_budget = size_t{256} << 20;
 
   // ---- IPv6 ----

@@ -117,7 +117,16 @@ void TcpEngine::on_new_segment(Time now, const wire::IpView& ip, const wire::Tcp
     send_rst_for(ip, tcp, out);  // no such connection
     return;
   }
-  auto host = host_destination(ctx_.cfg, ip.dst());
+  const StackConfig& cfg = ctx_.cfg;
+  std::optional<wire::IpAddr> host;
+  uint16_t host_port = tcp.dst_port();
+  if (cfg.is_own(ip.dst()) && ip.dst() == cfg.dns_for(ip.dst()) && host_port == 53) {
+    // DNS over TCP (e.g. a retry of a truncated answer): to the upstream.
+    host = cfg.dns_tcp_upstream;
+    host_port = cfg.dns_tcp_upstream_port;
+  } else {
+    host = host_destination(cfg, ip.dst());
+  }
   if (!host || tcp.dst_port() == 0) {
     ++ctx_.counters.drop_policy;
     send_rst_for(ip, tcp, out);  // refused, like a closed port
@@ -158,7 +167,7 @@ void TcpEngine::on_new_segment(Time now, const wire::IpView& ip, const wire::Tcp
 
   c.connecting = true;
   ++connecting_;
-  out.to_host.push_back(TcpConnect{id, *host, tcp.dst_port()});
+  out.to_host.push_back(TcpConnect{id, *host, host_port});
   arm_timer(now, c, kConnectTimeout);
 }
 
@@ -279,7 +288,12 @@ void TcpEngine::on_ack(Time now, TcpConn& c, const wire::IpView& ip, const wire:
 void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out) {
   auto data = tcp.payload();
   bool fin = tcp.fin();
-  if (data.empty() && !fin) return;
+  if (data.empty() && !fin) {
+    // A window probe while we advertise zero: answer it, so the guest learns
+    // when the window opens again.
+    if (c.memory_zero_window && accepts_guest_data(c.state)) send_ack(c, out);
+    return;
+  }
   if (!accepts_guest_data(c.state)) {
     // After its FIN the guest has nothing more to send; retransmissions get an ACK.
     send_ack(c, out);
@@ -474,6 +488,11 @@ uint16_t TcpEngine::default_mss(const FlowKey& k) {
 
 uint16_t TcpEngine::window_field(TcpConn& c) {
   uint32_t free = static_cast<uint32_t>(c.to_host.free());
+  // A zero window for want of memory: the guest may be holding data (or a
+  // FIN, which Linux does not send into a zero window) until it hears the
+  // window open, so this connection gets a window update when memory returns.
+  c.memory_zero_window = free == 0 && !c.to_host.has_storage() && !c.guest_fin;
+  if (c.memory_zero_window) starve(c);
   if (c.guest_fin) free = 0;
   uint32_t field = std::min<uint32_t>(free >> c.our_wscale, 65535);
   c.last_adv_window = field << c.our_wscale;
@@ -610,6 +629,14 @@ void TcpEngine::on_received(Time now, FlowId flow, int res, Actions& out) {
     c->from_host.commit(static_cast<size_t>(res));
     push_to_guest(now, *c, out);
     pump_from_host(*c, out);
+    return;
+  }
+  if (res == -EAGAIN) {
+    // Nothing to read yet: wait for readability without holding a buffer
+    // (an empty ring gives its chunk back to the memory budget).
+    if (c->from_host.empty()) c->from_host.release();
+    c->rx = TcpConn::Rx::Polling;
+    out.to_host.push_back(TcpPoll{c->id});
     return;
   }
   if (res == 0) {

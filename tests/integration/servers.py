@@ -6,7 +6,12 @@ Modes:
                                  sender's "ADDR PORT"
   dns ADDR PORT                 answer A queries: NAME.test -> 192.0.2.55, others NXDOMAIN
   udp-client ADDR PORT MESSAGE  send MESSAGE, print the reply (exit 1 on timeout,
-                                 3 on ICMP port unreachable)
+                                 3 on ICMP port unreachable, 4 on other ICMP errors)
+  echo-async ADDR PORT          TCP echo for many connections at once (asyncio, one thread)
+  hold ADDR PORT N REFUSED_OK HOLD   open N TCP connections to an echo-async peer (500
+                                connecting at a time), print "open K refused R", echo one
+                                byte on each while all are open, keep them HOLD seconds,
+                                close; exit 1 on refusals unless REFUSED_OK is 1
   udp-flood ADDR PORT SECONDS [FLOWS]  send 1200-byte datagrams as fast as possible for
                                 SECONDS from FLOWS sockets (default 1), ignoring errors
                                 and replies; prints how many were sent
@@ -33,6 +38,7 @@ Every server exits on its own after --lifetime seconds (default 120), so a
 test that dies cannot leave one behind for long; tests also kill them by pid.
 """
 import asyncio
+import errno
 import hashlib
 import os
 import random
@@ -99,7 +105,34 @@ def dns_answer(query):
     return hdr + question
 
 
+def dns_tcp_conn(conn):
+    """DNS over TCP (RFC 1035 4.2.2): 2-byte length, then the message; many per connection."""
+    conn.settimeout(10)
+    with conn:
+        while True:
+            hdr = conn.recv(2, socket.MSG_WAITALL)
+            if len(hdr) < 2:
+                return
+            query = conn.recv(struct.unpack("!H", hdr)[0], socket.MSG_WAITALL)
+            reply = dns_answer(query)
+            if reply is None:
+                return
+            conn.sendall(struct.pack("!H", len(reply)) + reply)
+
+
 def dns(addr, port):
+    """DNS on UDP and TCP of addr:port."""
+    t = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind((addr, int(port)))
+    t.listen(64)
+
+    def accept_loop():
+        while True:
+            conn, _ = t.accept()
+            threading.Thread(target=dns_tcp_conn, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept_loop, daemon=True).start()
     serve_udp(addr, port, lambda data, peer: dns_answer(data))
 
 
@@ -116,6 +149,70 @@ def udp_client(addr, port, message):
     except socket.timeout:
         print("timeout")
         sys.exit(1)
+    except OSError as e:  # ICMP unreachable of another kind (e.g. administratively prohibited)
+        print(f"error {errno.errorcode.get(e.errno, e.errno)}")
+        sys.exit(4)
+
+
+def echo_async(addr, port):
+    async def handle(reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, addr, int(port), backlog=4096, reuse_address=True)
+        async with server:
+            await asyncio.sleep(float(os.environ.get("NETD_TEST_LIFETIME", "120")))
+
+    raise_nofile()
+    asyncio.run(main())
+
+
+def raise_nofile():
+    import resource
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def hold(addr, port, n, refused_ok, hold_seconds):
+    raise_nofile()
+
+    async def main():
+        sem = asyncio.Semaphore(500)
+
+        async def one():
+            async with sem:
+                try:
+                    return await asyncio.wait_for(asyncio.open_connection(addr, int(port)), 30)
+                except (OSError, asyncio.TimeoutError):
+                    return None
+
+        results = await asyncio.gather(*(one() for _ in range(int(n))))
+        conns = [c for c in results if c]
+        refused = int(n) - len(conns)
+        print(f"open {len(conns)} refused {refused}", flush=True)
+
+        async def ping(c):
+            r, w = c
+            w.write(b"x")
+            await w.drain()
+            return await asyncio.wait_for(r.readexactly(1), 30) == b"x"
+
+        oks = await asyncio.gather(*(ping(c) for c in conns), return_exceptions=True)
+        good = sum(1 for o in oks if o is True)
+        await asyncio.sleep(float(hold_seconds))
+        for _, w in conns:
+            w.close()
+        print(f"ok {good} echoed of {len(conns)} open, {refused} refused", flush=True)
+        if good != len(conns) or (refused and refused_ok != "1"):
+            sys.exit(1)
+
+    asyncio.run(main())
 
 
 def udp_flood(addr, port, seconds, flows="1"):
@@ -485,5 +582,6 @@ async def concurrent_echo(addr, port, n):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage, "udp-flood": udp_flood,
-     "udp-burst": udp_burst,     "tripwire": tripwire, "probe": probe,
+     "udp-burst": udp_burst, "tripwire": tripwire, "probe": probe,
+     "echo-async": echo_async, "hold": hold,
      "tcp-server": tcp_server, "tcp-client": tcp_client}[mode](*args)

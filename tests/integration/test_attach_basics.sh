@@ -59,7 +59,9 @@ ans=$(in_ctr dig +short +tries=1 +time=3 @10.0.2.3 host.test A) || fail "dig fai
 rc=0
 in_ctr dig +tries=1 +time=3 @10.0.2.3 unknown.example A >"$T/dig.out" || rc=$?
 grep -q "status: NXDOMAIN" "$T/dig.out" || fail "NXDOMAIN not relayed"
-ok "DNS through 10.0.2.3 reaches the world's DNS server"
+ans=$(in_ctr dig +tcp +short +tries=1 +time=3 @10.0.2.3 tcp.test A) || fail "dig +tcp failed"
+[[ "$ans" == "192.0.2.55" ]] || fail "DNS over TCP answer was '$ans'"
+ok "DNS through 10.0.2.3 (UDP, and TCP to the first upstream) reaches the world's DNS server"
 
 rc=0
 in_ctr bash -c 'exec 3<>/dev/tcp/198.51.100.10/80' 2>"$T/tcp.err" || rc=$?

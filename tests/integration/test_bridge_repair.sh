@@ -138,7 +138,7 @@ gone "$ENGINE" || fail "engine $ENGINE did not die"
 mkctr; J=$CTR
 "$NETD" network connect net --netns "$J" --name j >/dev/null 2>"$T/err" || fail "connect after the engine died: $(cat "$T/err")"
 [[ "$(rootless_pid attach_pid)" != "$ENGINE" ]] || fail "the dead engine is still recorded"
-consistent || fail "inconsistent after the engine died"
+consistent || { cat "$T/records" >&2; fail "inconsistent after the engine died"; }
 [[ -s "$T/fwds" ]] || fail "no forwards after the engine restart"
 ping_ok "$J" 198.51.100.10 || fail "no outward traffic after the engine restart"
 ok "engine restarted; $(wc -l <"$T/fwds") recorded forwards published again; outward traffic flows"
@@ -148,6 +148,7 @@ OLD=$(rootless_pid pid)
 OLD_ATTACH=$(rootless_pid attach_pid)
 OLD_DNS=$(cat "$NETD_RUNTIME_DIR/dns.pid")
 kill -9 "$OLD"
+gone "$OLD" || fail "holder $OLD did not die"
 mkctr; H=$CTR
 "$NETD" network connect net --netns "$H" --name h >/dev/null 2>"$T/err" || fail "connect after the holder died: $(cat "$T/err")"
 [[ "$(rootless_pid pid)" != "$OLD" ]] || fail "the old holder is still recorded"

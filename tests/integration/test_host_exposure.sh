@@ -26,8 +26,7 @@ in_ctr ping -c 1 -W 2 10.0.2.2 >/dev/null || fail "the gateway itself must answe
 gwmac=$(in_ctr ip neigh show 10.0.2.2 | awk '{print $5}')
 [[ -n "$gwmac" ]] || fail "no gateway MAC"
 # IPv6: the guest takes its address from netd's router advertisement (SLAAC).
-slaac() { in_ctr ip -6 addr show dev tap0 scope global | grep -q "inet6 fd00::"; }
-retry 100 slaac || fail "no SLAAC address on tap0"
+wait_slaac >/dev/null
 
 # check_probe ADDR...: hand-made frames; only refusals (RST, flags 0x14) and
 # netd's own echo replies for the gateway and DNS addresses may answer.
@@ -77,7 +76,7 @@ netd_attach --dns-upstream 198.51.100.10
 dhcp_lease
 check_probe 127.0.0.1 127.1.2.3 0.0.0.0 10.0.2.3 ::1
 tripwire_quiet
-retry 100 slaac || fail "no SLAAC address on tap0"
+wait_slaac >/dev/null
 in_ctr "$PY" "$SERVERS" udp-client 10.0.2.2 "$P" via-gateway >/dev/null 2>&1 || true
 in_ctr "$PY" "$SERVERS" udp-client fd00::2 "$P" via-gateway6 >/dev/null 2>&1 || true
 for ((i = 0; i < 30; i++)); do [[ $(wc -l <"$T/hits") -ge 2 ]] && break; sleep 0.1; done

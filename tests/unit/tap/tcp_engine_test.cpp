@@ -426,6 +426,41 @@ TEST_F(TcpConnecting, SynToTheGatewayConnectsToHostLoopback) {
   EXPECT_EQ(c[0].port, kServerPort);
 }
 
+TEST_F(TcpConnecting, SynToTheDnsPort53ConnectsToTheFirstUpstream) {
+  auto cfg = test_config();
+  cfg.dns_tcp_upstream = wire::IpAddr(Ipv4Addr::from_octets(198, 51, 100, 53));
+  cfg.dns_tcp_upstream_port = 5353;
+  TcpHarness h(cfg);
+  h.dst = cfg.dns;
+  h.dport = 53;
+  h.syn();
+  auto c = h.ops<TcpConnect>();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].dst, Ipv4Addr::from_octets(198, 51, 100, 53));
+  EXPECT_EQ(c[0].port, 5353);
+  EXPECT_EQ(h.state(), TcpState::Connecting) << "the guest's view stays 10.0.2.3:53";
+}
+
+TEST_F(TcpConnecting, SynToTheDnsAddressOtherPortsOrWithoutUpstreamIsRefused) {
+  auto with = test_config();
+  with.dns_tcp_upstream = wire::IpAddr(Ipv4Addr::from_octets(198, 51, 100, 53));
+  struct Case {
+    StackConfig cfg;
+    uint16_t port;
+  };
+  for (const Case& k : {Case{with, 80}, Case{test_config(), 53}}) {
+    TcpHarness h(k.cfg);
+    h.dst = k.cfg.dns;
+    h.dport = k.port;
+    h.syn();
+    auto r = h.only_seg();
+    ASSERT_TRUE(r) << k.port;
+    EXPECT_EQ(r->flags, kRst | kAck);
+    EXPECT_EQ(h.count<TcpConnect>(), 0u);
+    EXPECT_EQ(h.counters().drop_policy, 1u);
+  }
+}
+
 TEST_F(TcpConnecting, DuplicateSynIsIgnored) {
   syn();
   syn();
@@ -1791,6 +1826,22 @@ TEST(TcpLimits, PendingConnectsBeyondTheCapAreRefusedWithRst) {
   h.syn();
   EXPECT_EQ(h.count<TcpConnect>(), 1u);
   EXPECT_EQ(h.counters().tcp_connect_limit, 1u);
+}
+
+TEST(TcpLimits, NothingToReadWaitsWithAPollNotAnArmedReceive) {
+  // An armed receive would keep the connection's ring chunk (the memory
+  // budget) for as long as the peer stays quiet.
+  TcpHarness h;
+  h.establish();
+  h.readable();
+  ASSERT_TRUE(h.recv_span.has_value());
+  h.received(-EAGAIN);
+  EXPECT_EQ(h.count<TcpPoll>(), 1u);
+  EXPECT_EQ(h.count<TcpRecv>(), 0u);
+  EXPECT_EQ(h.state(), TcpState::Established);
+  h.host_sends("later");  // readable again, then the receive: still delivered
+  EXPECT_EQ(h.state(), TcpState::Established);
+  EXPECT_EQ(h.counters().tcp_bytes_from_host, 5u);
 }
 
 TEST_F(TcpNoConnection, ConnectionLimitRefusesNewSynsWithRst) {
