@@ -101,8 +101,11 @@ std::optional<Seg> parse_tcp(const Frame& frame) {
   auto ip = wire::Ipv4View::parse(eth->payload());
   if (!ip || ip->protocol() != wire::IpProto::Tcp) return std::nullopt;
   auto l4 = ip->payload();
-  auto tcp = wire::TcpView::parse(
-      l4, wire::ipv4_pseudo_header(ip->src(), ip->dst(), wire::IpProto::Tcp, static_cast<uint16_t>(l4.size())));
+  // With tap offloads the checksum is left to the guest's "hardware".
+  auto tcp = frame.offload.csum_partial
+                 ? wire::TcpView::parse_checksum_offloaded(l4)
+                 : wire::TcpView::parse(l4, wire::ipv4_pseudo_header(ip->src(), ip->dst(), wire::IpProto::Tcp,
+                                                                      static_cast<uint16_t>(l4.size())));
   if (!tcp) return std::nullopt;
   Seg s;
   s.eth_dst = eth->dst();
@@ -1062,6 +1065,48 @@ TEST_F(TcpEstablished, HostDataIsCutIntoSegmentsOfTheGuestMss) {
   EXPECT_EQ(payload_out(), d);
   EXPECT_EQ(counters().tcp_bytes_from_host, 2500u);
   EXPECT_EQ(count<TcpRecv>(), 1u) << "room left: keep receiving";
+}
+
+TEST_F(TcpEstablished, WithTapOffloadsHostDataGoesAsSuperSegmentsOfWholeSegments) {
+  StackConfig cfg = test_config(65520);
+  cfg.tap_offload = true;
+  for (uint16_t mss : {uint16_t{1460}, uint16_t{65480}}) {
+    TcpHarness h(cfg);
+    h.establish({.mss = mss, .wscale = 7});  // the guest's window: 65535 << 7
+    const std::string d = pattern(300000);
+    h.host_sends(d);
+    std::string carried;
+    uint32_t seq = h.iss + 1;
+    for (size_t i = 0; i < h.out.to_tap.size(); ++i) {
+      const Frame& f = h.out.to_tap[i];
+      const bool last = i + 1 == h.out.to_tap.size();
+      const std::string tail = as_string(f.tail);
+      ASSERT_FALSE(tail.empty()) << "the payload stays in the ring; the frame points at it";
+      EXPECT_LE(tail.size(), TcpEngine::kMaxSuperSegment);
+      if (!last) {
+        EXPECT_EQ(tail.size() % mss, 0u) << "mss " << mss << ": no runt segment in frame " << i;
+      }
+      EXPECT_TRUE(f.offload.csum_partial);
+      if (tail.size() > mss) {
+        EXPECT_EQ(f.offload.gso_size, mss);
+        EXPECT_EQ(f.offload.hdr_len, f.size()) << "headers only in the frame's own bytes";
+      } else {
+        EXPECT_EQ(f.offload.gso_size, 0u);
+      }
+      const std::vector<std::byte> all = f.flat();
+      auto eth = wire::EthernetView::parse(all);
+      ASSERT_TRUE(eth);
+      auto ip = wire::Ipv4View::parse(eth->payload());
+      ASSERT_TRUE(ip);
+      auto tcp = wire::TcpView::parse_checksum_offloaded(ip->payload());
+      ASSERT_TRUE(tcp);
+      EXPECT_EQ(tcp->seq().value(), seq);
+      EXPECT_TRUE(as_string(tcp->payload()) == tail);
+      seq += static_cast<uint32_t>(tail.size());
+      carried += tail;
+    }
+    EXPECT_TRUE(carried == d) << "mss " << mss << ": every byte once, in order";
+  }
 }
 
 TEST_F(TcpEstablished, SegmentsRespectOurMtuAndTheDefaultMss) {
