@@ -94,7 +94,7 @@ constexpr Rule kRules[] = {
     // Sockets: every translated flow, published port and DNS query is one.
     {{"socket", "host sockets for flows, ports and DNS: AF_INET and AF_INET6 only"}, Limit::InetSocket},
     {{"connect", "host sockets of guest flows and DNS upstreams"}, Limit::None},
-    {{"bind", "ports published through the API"}, Limit::None},
+    {{"bind", "ports published through the API; the --outbound-addr source of guest flows and DNS"}, Limit::None},
     {{"listen", "ports published through the API"}, Limit::None},
     {{"accept", "connections to the API socket (Boost.Asio)"}, Limit::None},
     {{"accept4", "connections to published ports"}, Limit::None},
