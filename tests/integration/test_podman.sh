@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# Real client: Debian's podman 4.3 (crun, conmon, netavark), rootless, with
+# netd in place of slirp4netns (containers.conf network_cmd_path) and of
+# aardvark-dns (a helper_binaries_dir holding a symlink aardvark-dns -> netd).
+#
+#   a. `--network slirp4netns`: podman starts netd as
+#      `slirp4netns --disable-host-loopback --mtu=65520 --enable-sandbox
+#      --enable-seccomp --enable-ipv6 -c -e 3 -r 4 [--api-socket ...]
+#      --netns-type=path NETNS tap0`. The container reaches the world host and
+#      DNS through 10.0.2.3; the host's loopback through 10.0.2.2 only with
+#      `slirp4netns:allow_host_loopback=true` (podman passes
+#      --disable-host-loopback otherwise); `outbound_addr=` reaches netd as
+#      --outbound-addr. `-p` with `port_handler=slirp4netns` goes through
+#      netd's API and the server sees each client's address (a loopback
+#      client as the gateway 10.0.2.2, as with slirp4netns); with the default
+#      handler (rootlessport) the port works and the server sees the
+#      container's own address, which is rootlessport's known limitation.
+#      When the container stops, netd exits and its API socket is gone.
+#   b. A bridge network (`podman network create`): two containers resolve
+#      each other by name through netd as aardvark-dns (started by Debian's
+#      netavark), other names are forwarded; the network's rootless netns is
+#      connected outward by netd as its slirp4netns; a published port works.
+#      When the last container goes, podman stops both netd processes.
+#
+# Rootless: podman runs as root of the harness' user namespace with
+# _CONTAINERS_USERNS_CONFIGURED set, which is how podman itself runs after
+# re-executing into the user namespace it makes for a rootless user (uid 0
+# there is the user, the subordinate ids the rest: NETD_HARNESS_SUBIDS gives
+# the harness namespace the same shape). Everything podman keeps lives under
+# $T (storage driver vfs, its own containers.conf, storage.conf and an empty
+# registries.conf); the image is imported from a tarball of the host's
+# busybox and the libraries it links, and every run says --pull=never, so
+# nothing is ever fetched.
+NETD_HARNESS_SUBIDS=1
+NETD_TEST_TIMEOUT=${NETD_TEST_TIMEOUT:-300}
+source "$(dirname "$0")/lib.sh" || exit 1
+source "$(dirname "$0")/bridge_lib.sh" || exit 1  # resolv.conf names the world's DNS server; gone PID
+
+command -v podman >/dev/null || fail "podman is not installed (scripts/install-deps.sh installs it)"
+[[ -x /usr/lib/podman/netavark ]] || fail "netavark is not installed (scripts/install-deps.sh installs it)"
+
+# crun 1.8 refuses every container on a "hybrid" cgroup host (v1 controllers
+# plus a cgroup2 mount at /sys/fs/cgroup/unified that has a controller
+# enabled) with "cgroups in hybrid mode not supported, drop all controllers
+# from cgroupv2", even with --cgroups=disabled: its check comes before the
+# cgroup manager is consulted. A rootless container gets no cgroup on a v1
+# host anyway, so this test's mount namespace hides the v2 mount behind an
+# empty tmpfs and crun sees a plain v1 host. (podman's documented way
+# around it is `runtime = "runc"` in containers.conf.)
+if [[ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" == tmpfs &&
+  "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" == cgroup2fs &&
+  -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]]; then
+  log "hybrid cgroups with controllers in /sys/fs/cgroup/unified ($(cat /sys/fs/cgroup/unified/cgroup.controllers)): hidden from crun in this test's mount namespace"
+  mount -t tmpfs none /sys/fs/cgroup/unified
+fi
+
+# podman's locks are shared memory (/dev/shm/libpod_rootless_lock_UID): a
+# private /dev/shm keeps them in this test.
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+
+world_up
+ip addr add 198.51.100.2/24 dev veth-h  # a second host address for outbound_addr=
+world_server dns 53
+world_server tcp-server 7001
+host_server tcp-server 8081
+
+# netd under the names podman looks for.
+mkdir -p "$T/bin" "$T/helpers"
+NETD_REAL=$(readlink -f "$NETD_BIN")
+ln -s "$NETD_REAL" "$T/bin/slirp4netns"
+ln -s "$NETD_REAL" "$T/helpers/aardvark-dns"
+ln -s /usr/lib/podman/netavark "$T/helpers/netavark"
+ln -s /usr/lib/podman/rootlessport "$T/helpers/rootlessport"
+
+# The image: busybox with its libraries, a web root whose CGI answers the
+# client's address (REMOTE_ADDR).
+R=$T/rootfs
+mkdir -p "$R/bin" "$R/www/cgi-bin" "$R/etc"
+cp /usr/bin/busybox "$R/bin/"
+for lib in $(ldd /usr/bin/busybox | grep -o '/[^ ]*'); do
+  mkdir -p "$R$(dirname "$lib")"
+  cp -L "$lib" "$R$lib"
+done
+# (HTTP clients in the container use nc: this busybox's wget died of SIGSEGV
+# resolving a name in a podman container, where nc and nslookup resolved it
+# through the same server; not looked into further.)
+for a in sh nc nslookup httpd sleep cat; do ln -s busybox "$R/bin/$a"; done
+# (httpd listens on IPv6 too: "[::ffff:10.0.2.2]" becomes 10.0.2.2)
+cat >"$R/www/cgi-bin/ip" <<'EOF'
+#!/bin/sh
+a=${REMOTE_ADDR#[}
+a=${a%]}
+printf 'Content-Type: text/plain\r\n\r\n%s\n' "${a#::ffff:}"
+EOF
+chmod +x "$R/www/cgi-bin/ip"
+echo "root:x:0:0:root:/:/bin/sh" >"$R/etc/passwd"
+echo "hosts: files dns" >"$R/etc/nsswitch.conf"
+tar -C "$R" -cf "$T/rootfs.tar" .
+
+mkdir -p "$T/xdg" "$T/home" "$T/tmp"
+cat >"$T/containers.conf" <<EOF
+[containers]
+cgroups = "disabled"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$T/events.log"
+tmp_dir = "$T/tmp"
+image_copy_tmp_dir = "$T/tmp"
+network_cmd_path = "$T/bin/slirp4netns"
+helper_binaries_dir = ["$T/helpers"]
+[network]
+network_backend = "netavark"
+network_config_dir = "$T/networks"
+EOF
+cat >"$T/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$T/storage"
+runroot = "$T/runroot"
+EOF
+: >"$T/registries.conf"
+export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf \
+  CONTAINERS_REGISTRIES_CONF=$T/registries.conf XDG_RUNTIME_DIR=$T/xdg XDG_CONFIG_HOME=$T/home/.config \
+  XDG_DATA_HOME=$T/home/.local/share HOME=$T/home TMPDIR=$T/tmp _CONTAINERS_USERNS_CONFIGURED=done
+PODMAN_LOG=$T/podman.log
+pm() { podman "$@" 2>>"$PODMAN_LOG"; }
+# A failure shows what podman said.
+pm_fail() {
+  tail -n 20 "$PODMAN_LOG" >&2
+  fail "$@"
+}
+
+# At exit (also after a failure), before lib.sh's clean-up removes $T:
+# podman's containers go, then every process still running in this test's
+# pid namespace (conmon, podman's clean-up commands, netd) is ended by pid,
+# so nothing writes into $T while it is removed. Only ever inside the
+# harness' own pid namespace, where this shell is pid 1 and every other
+# process was started by the test: anywhere else it does nothing.
+podman_teardown() {
+  [[ -n "${NETD_HARNESS_INNER:-}" && $$ == 1 && "$(readlink /proc/1/ns/pid)" == "$(readlink /proc/self/ns/pid)" ]] ||
+    return 0
+  timeout 30 podman rm -f -a -t 0 >>"$PODMAN_LOG" 2>&1 || true
+  local p pids=()
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    [[ $p == 1 || $p == "$$" || $p == "$BASHPID" || " ${PIDS[*]} " == *" $p "* ]] && continue
+    pids+=("$p")
+  done
+  ((${#pids[@]})) && kill -9 "${pids[@]}" 2>/dev/null
+  for ((i = 0; i < 30; i++)); do
+    for p in "${pids[@]}"; do gone "$p" || continue 2; done
+    break
+  done
+  return 0
+}
+trap 'rc=$?; podman_teardown; (exit $rc); cleanup' EXIT
+
+pm import "$T/rootfs.tar" localhost/netd-bb >/dev/null || pm_fail "podman import"
+[[ "$(pm info --format '{{.Host.Security.Rootless}}')" == true ]] || pm_fail "podman does not run rootless"
+ok "podman $(pm version --format '{{.Client.Version}}') rootless, image imported from a local tarball"
+
+RUN=(run --pull=never -d)
+IMG=localhost/netd-bb
+WEB=(httpd -f -p 80 -h /www)
+
+# netd processes as "PID ARGS" lines (exe is the netd binary, whatever
+# argv[0]); not the clean-up helper each forks (common/exit_cleanup.h),
+# whose parent is netd: it ends with its parent.
+is_netd() { [[ "$(readlink "/proc/$1/exe" 2>/dev/null)" == "$NETD_REAL" ]]; }
+netd_procs() {
+  local p ppid
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    is_netd "$p" || continue
+    ppid=$(sed -n 's/^PPid:\s*//p' "/proc/$p/status" 2>/dev/null || true)
+    [[ -n "$ppid" ]] && is_netd "$ppid" && continue
+    echo "$p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+  done
+  return 0
+}
+# wait_no_netd MATCH: until no netd process's command line contains MATCH (10 s).
+wait_no_netd() {
+  for ((i = 0; i < 100; i++)); do
+    netd_procs | grep -qF -- "$1" || return 0
+    sleep 0.1
+  done
+  return 1
+}
+# port_closed PORT: until nothing listens on TCP PORT here (5 s; conmon,
+# which may hold a published port for podman, exits a moment after the stop).
+port_closed() {
+  for ((i = 0; i < 50; i++)); do
+    [[ -z "$(ss -Hltn "sport = :$1")" ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# http ADDR PORT [in_world]: the cgi's answer (the client address the server saw).
+http() {
+  ${3:-} "$PY" -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' \
+    "http://$1:$2/cgi-bin/ip"
+}
+# http_retry ADDR PORT [in_world]: the same, while a fresh port comes up (5 s).
+http_retry() {
+  local out
+  for ((i = 0; i < 50; i++)); do
+    out=$(http "$@" 2>/dev/null) && { echo "$out"; return 0; }
+    sleep 0.1
+  done
+  http "$@"
+}
+# published PORT LOOPBACK_SEEN WORLD_SEEN: a client on 127.0.0.1 and one in
+# the world use host port PORT; the server must have seen these addresses.
+published() {
+  local out
+  out=$(http_retry 127.0.0.1 "$1") || pm_fail "127.0.0.1:$1: $out"
+  [[ "$out" == "$2" ]] || fail "port $1, loopback client: the server saw '$out', not $2"
+  out=$(http_retry 198.51.100.1 "$1" in_world) || pm_fail "world -> 198.51.100.1:$1: $out"
+  [[ "$out" == "$3" ]] || fail "port $1, world client: the server saw '$out', not $3"
+}
+# stop_gone CTR NETD_PID PORT: podman stop; then netd and the port are gone.
+stop_gone() {
+  pm stop -t 0 "$1" >/dev/null || pm_fail "podman stop $1"
+  gone "$2" || fail "netd ($2) still runs after $1 stopped"
+  port_closed "$3" || fail "port $3 still listens after $1 stopped: $(ss -Hltnp "sport = :$3")"
+}
+# exec_who CTR ADDR PORT: the address a tcp-server saw for a connection from CTR.
+exec_who() {
+  pm exec "$1" sh -c "echo WHO | nc -w 5 $2 $3" | cut -d' ' -f1
+}
+
+# ---- a. --network slirp4netns ----------------------------------------------
+out=$(pm run --pull=never --rm --network slirp4netns "$IMG" sh -c 'echo WHO | nc -w 5 198.51.100.10 7001') ||
+  pm_fail "podman run --rm --network slirp4netns: $out"
+[[ "$out" == "198.51.100.1 "* ]] || fail "podman run --rm: the world saw '$out'"
+wait_no_netd "slirp4netns" || fail "netd still runs after 'podman run --rm' ended: $(netd_procs)"
+ok "podman run --rm --network slirp4netns: the world answered; netd ended with the container"
+
+pm "${RUN[@]}" --name s1 --network slirp4netns:port_handler=slirp4netns -p 18080:80 "$IMG" "${WEB[@]}" >/dev/null ||
+  pm_fail "podman run --network slirp4netns:port_handler=slirp4netns"
+s1=$(netd_procs | grep -- "--api-socket" || true)
+[[ -n "$s1" ]] || fail "no netd process with an API socket for s1: $(netd_procs)"
+S1_PID=${s1%% *}
+for want in --disable-host-loopback --mtu=65520 --enable-sandbox --enable-seccomp --enable-ipv6 " -c " " -e 3 " \
+  " -r 4 " --netns-type=path; do
+  [[ " ${s1#* }" == *"$want"* ]] || fail "podman's slirp4netns command line lacks '$want': $s1"
+done
+API_SOCK=$(sed 's/.*--api-socket \([^ ]*\).*/\1/' <<<"$s1")
+[[ -S "$API_SOCK" ]] || fail "no API socket at $API_SOCK: $(ls -la "$(dirname "$API_SOCK")")"
+ok "podman started netd as slirp4netns: ${s1#* }"
+
+[[ "$(exec_who s1 198.51.100.10 7001)" == 198.51.100.1 ]] || pm_fail "s1 -> world: '$(exec_who s1 198.51.100.10 7001)'"
+out=$(pm exec s1 nslookup name.test 10.0.2.3 || true)
+grep -q "192.0.2.55" <<<"$out" || pm_fail "s1: DNS through 10.0.2.3: $out"
+[[ -z "$(exec_who s1 10.0.2.2 8081)" ]] || fail "s1 reached the host's loopback although podman passed --disable-host-loopback"
+ok "s1: the world host answers (seen from 198.51.100.1), DNS via 10.0.2.3 works, 10.0.2.2 does not reach 127.0.0.1"
+
+published 18080 10.0.2.2 198.51.100.10
+ok "-p 18080:80 with port_handler=slirp4netns (netd's API): the server saw 10.0.2.2 (loopback client) and 198.51.100.10 (world client)"
+
+stop_gone s1 "$S1_PID" 18080
+[[ ! -e "$API_SOCK" ]] || fail "API socket $API_SOCK left behind"
+ok "s1 stopped: netd exited, its API socket and port are gone"
+
+# ---- a. allow_host_loopback, outbound_addr, the default port handler ------
+pm "${RUN[@]}" --name s2 --network slirp4netns:allow_host_loopback=true,outbound_addr=198.51.100.2 -p 18081:80 \
+  "$IMG" "${WEB[@]}" >/dev/null || pm_fail "podman run --network slirp4netns:allow_host_loopback=true,outbound_addr=..."
+s2=$(netd_procs | grep -- "--outbound-addr" || true)
+[[ -n "$s2" ]] || fail "no netd process with --outbound-addr for s2: $(netd_procs)"
+S2_PID=${s2%% *}
+[[ "$s2" != *--disable-host-loopback* ]] || fail "allow_host_loopback=true still passed --disable-host-loopback: $s2"
+[[ "$(exec_who s2 198.51.100.10 7001)" == 198.51.100.2 ]] || pm_fail "s2 -> world: '$(exec_who s2 198.51.100.10 7001)'"
+# (Like slirp4netns, netd binds every socket to the outbound address, also
+# towards the host's loopback.)
+[[ "$(exec_who s2 10.0.2.2 8081)" == 198.51.100.2 ]] || pm_fail "s2 -> 10.0.2.2:8081: '$(exec_who s2 10.0.2.2 8081)'"
+ok "s2 (allow_host_loopback=true,outbound_addr=198.51.100.2): the world and the host's 127.0.0.1 see 198.51.100.2"
+
+published 18081 10.0.2.100 10.0.2.100
+ok "-p 18081:80 with the default handler (rootlessport): works; the server sees 10.0.2.100: rootlessport connects from inside the namespace and loses the client's address"
+
+stop_gone s2 "$S2_PID" 18081
+pm rm s1 s2 >/dev/null || pm_fail "podman rm"
+ok "s2 stopped: netd and rootlessport are gone"
+
+# ---- b. a bridge network: netd as aardvark-dns and as the rootless netns' slirp4netns
+pm network create --subnet 10.89.7.0/24 n1 >/dev/null || pm_fail "podman network create"
+pm "${RUN[@]}" --name web --network n1 -p 18082:80 "$IMG" "${WEB[@]}" >/dev/null || pm_fail "podman run --network n1"
+rl=$(netd_procs | grep -- "rootless-netns" || true)
+[[ -n "$rl" ]] || fail "the rootless netns is not connected by netd: $(netd_procs)"
+dns=$(netd_procs | grep -- "aardvark-dns" || true)
+[[ -n "$dns" ]] || fail "netavark did not start netd as aardvark-dns: $(netd_procs)"
+ok "netd connects the rootless netns (${rl#* }) and serves its DNS (${dns#* })"
+
+out=$(pm run --pull=never --rm --network n1 "$IMG" sh -c \
+  'nslookup web; printf "GET /cgi-bin/ip HTTP/1.0\r\n\r\n" | nc -w 5 web 80; echo WHO | nc -w 5 198.51.100.10 7001; nslookup name.test; true') ||
+  pm_fail "client container on n1: $out"
+grep -A1 "^Name:.*web" <<<"$out" | grep -q "Address: 10.89.7.2" || fail "web does not resolve to 10.89.7.2: $out"
+grep -qx "10.89.7.3" <<<"$out" || fail "web's server did not see the client's address 10.89.7.3: $out"
+grep -q "^198.51.100.1 " <<<"$out" || fail "n1 -> world: $out"
+grep -q "192.0.2.55" <<<"$out" || fail "a forwarded name did not resolve: $out"
+ok "on n1: 'web' resolves (netd as aardvark-dns), HTTP by name, the world and a forwarded name answer"
+
+out=$(http_retry 127.0.0.1 18082) || pm_fail "published port of a bridge container: $out"
+[[ "$out" =~ ^10\.89\.7\. ]] || fail "bridge port: the server saw '$out'"
+ok "-p 18082:80 on n1 works (rootlessport; the server saw $out)"
+
+pm rm -f -t 0 web >/dev/null || pm_fail "podman rm web"
+wait_no_netd "rootless-netns" || fail "netd (the rootless netns' slirp4netns) still runs after the last container: $(netd_procs)"
+wait_no_netd "aardvark-dns" || fail "netd (aardvark-dns) still runs after the last container: $(netd_procs)"
+[[ -z "$(netd_procs)" ]] || fail "netd processes left behind: $(netd_procs)"
+port_closed 18082 || fail "port 18082 still listens after web went: $(ss -Hltnp 'sport = :18082')"
+left=$(find "$T/tmp" "$T/xdg" -type s 2>/dev/null || true)
+[[ -z "$left" ]] || fail "socket files left behind: $left"
+ok "the last container gone: podman stopped both netd processes; no process, port or socket file is left"
+pm network rm n1 >/dev/null || pm_fail "podman network rm"
+pass
