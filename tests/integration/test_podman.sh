@@ -6,16 +6,17 @@
 #   a. `--network slirp4netns`: podman starts netd as
 #      `slirp4netns --disable-host-loopback --mtu=65520 --enable-sandbox
 #      --enable-seccomp --enable-ipv6 -c -e 3 -r 4 [--api-socket ...]
-#      --netns-type=path NETNS tap0`. The container reaches the world host and
-#      DNS through 10.0.2.3; the host's loopback through 10.0.2.2 only with
-#      `slirp4netns:allow_host_loopback=true` (podman passes
-#      --disable-host-loopback otherwise); `outbound_addr=` reaches netd as
-#      --outbound-addr. `-p` with `port_handler=slirp4netns` goes through
-#      netd's API and the server sees each client's address (a loopback
-#      client as the gateway 10.0.2.2, as with slirp4netns); with the default
-#      handler (rootlessport) the port works and the server sees the
-#      container's own address, which is rootlessport's known limitation.
-#      When the container stops, netd exits and its API socket is gone.
+#      --netns-type=path NETNS tap0`. The container reaches the world host
+#      over IPv4 and IPv6, and DNS through 10.0.2.3; the host's loopback
+#      through the gateway only with `slirp4netns:allow_host_loopback=true`
+#      (podman passes --disable-host-loopback otherwise); `outbound_addr=`,
+#      `cidr=`, `mtu=` and `enable_ipv6=false` reach netd as its options.
+#      `-p` with `port_handler=slirp4netns` goes through netd's API and the
+#      server sees each client's address (a loopback client as the gateway
+#      10.0.2.2, as with slirp4netns); with the default handler (rootlessport)
+#      the port works and the server sees the container's own address,
+#      rootlessport's known limitation. When the container ends (`run --rm`,
+#      `stop`), netd exits and its API socket and ports are gone.
 #   b. A bridge network (`podman network create`): two containers resolve
 #      each other by name through netd as aardvark-dns (started by Debian's
 #      netavark), other names are forwarded; the network's rootless netns is
@@ -59,9 +60,11 @@ fi
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 
 world_up
+world_ipv6_up
 ip addr add 198.51.100.2/24 dev veth-h  # a second host address for outbound_addr=
 world_server dns 53
 world_server tcp-server 7001
+world_server tcp-server 7003 2001:db8::10
 host_server tcp-server 8081
 
 # netd under the names podman looks for.
@@ -84,7 +87,7 @@ done
 # (HTTP clients in the container use nc: this busybox's wget died of SIGSEGV
 # resolving a name in a podman container, where nc and nslookup resolved it
 # through the same server; not looked into further.)
-for a in sh nc nslookup httpd sleep cat; do ln -s busybox "$R/bin/$a"; done
+for a in sh nc nslookup httpd ip sleep cat; do ln -s busybox "$R/bin/$a"; done
 # (httpd listens on IPv6 too: "[::ffff:10.0.2.2]" becomes 10.0.2.2)
 cat >"$R/www/cgi-bin/ip" <<'EOF'
 #!/bin/sh
@@ -122,7 +125,7 @@ EOF
 : >"$T/registries.conf"
 export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf \
   CONTAINERS_REGISTRIES_CONF=$T/registries.conf XDG_RUNTIME_DIR=$T/xdg XDG_CONFIG_HOME=$T/home/.config \
-  XDG_DATA_HOME=$T/home/.local/share HOME=$T/home TMPDIR=$T/tmp _CONTAINERS_USERNS_CONFIGURED=done
+  XDG_DATA_HOME=$T/home/.local/share HOME=$T/home TMPDIR=$T/tmp _CONTAINERS_USERNS_CONFIGURED="done"
 PODMAN_LOG=$T/podman.log
 pm() { podman "$@" 2>>"$PODMAN_LOG"; }
 # A failure shows what podman said.
@@ -254,7 +257,14 @@ ok "podman started netd as slirp4netns: ${s1#* }"
 out=$(pm exec s1 nslookup name.test 10.0.2.3 || true)
 grep -q "192.0.2.55" <<<"$out" || pm_fail "s1: DNS through 10.0.2.3: $out"
 [[ -z "$(exec_who s1 10.0.2.2 8081)" ]] || fail "s1 reached the host's loopback although podman passed --disable-host-loopback"
-ok "s1: the world host answers (seen from 198.51.100.1), DNS via 10.0.2.3 works, 10.0.2.2 does not reach 127.0.0.1"
+# IPv6 (podman passes --enable-ipv6): once the container has its SLAAC address.
+for ((i = 0; i < 50; i++)); do
+  who6=$(exec_who s1 2001:db8::10 7003 2>/dev/null || true)
+  [[ -n "$who6" ]] && break
+  sleep 0.1
+done
+[[ "$who6" == 2001:db8::1 ]] || pm_fail "s1 -> world over IPv6: '$who6'"
+ok "s1: the world host answers over IPv4 and IPv6 (seen from 198.51.100.1, 2001:db8::1), DNS via 10.0.2.3 works, 10.0.2.2 does not reach 127.0.0.1"
 
 published 18080 10.0.2.2 198.51.100.10
 ok "-p 18080:80 with port_handler=slirp4netns (netd's API): the server saw 10.0.2.2 (loopback client) and 198.51.100.10 (world client)"
@@ -264,20 +274,27 @@ stop_gone s1 "$S1_PID" 18080
 ok "s1 stopped: netd exited, its API socket and port are gone"
 
 # ---- a. allow_host_loopback, outbound_addr, the default port handler ------
-pm "${RUN[@]}" --name s2 --network slirp4netns:allow_host_loopback=true,outbound_addr=198.51.100.2 -p 18081:80 \
-  "$IMG" "${WEB[@]}" >/dev/null || pm_fail "podman run --network slirp4netns:allow_host_loopback=true,outbound_addr=..."
+S2NET=slirp4netns:allow_host_loopback=true,outbound_addr=198.51.100.2,cidr=10.0.3.0/24,mtu=9000,enable_ipv6=false
+pm "${RUN[@]}" --name s2 --network "$S2NET" -p 18081:80 "$IMG" "${WEB[@]}" >/dev/null ||
+  pm_fail "podman run --network $S2NET"
 s2=$(netd_procs | grep -- "--outbound-addr" || true)
 [[ -n "$s2" ]] || fail "no netd process with --outbound-addr for s2: $(netd_procs)"
 S2_PID=${s2%% *}
 [[ "$s2" != *--disable-host-loopback* ]] || fail "allow_host_loopback=true still passed --disable-host-loopback: $s2"
+[[ "$s2" != *--enable-ipv6* ]] || fail "enable_ipv6=false still passed --enable-ipv6: $s2"
+for want in --outbound-addr=198.51.100.2 --cidr=10.0.3.0/24 --mtu=9000; do
+  [[ "$s2" == *"$want"* ]] || fail "podman's slirp4netns command line lacks '$want': $s2"
+done
+[[ "$(pm exec s2 ip -o addr show tap0)" == *"inet 10.0.3.100/24"* ]] || pm_fail "s2: tap0 $(pm exec s2 ip -o addr show tap0)"
+[[ "$(pm exec s2 ip -o link show tap0)" == *"mtu 9000"* ]] || pm_fail "s2: tap0 $(pm exec s2 ip -o link show tap0)"
 [[ "$(exec_who s2 198.51.100.10 7001)" == 198.51.100.2 ]] || pm_fail "s2 -> world: '$(exec_who s2 198.51.100.10 7001)'"
 # (Like slirp4netns, netd binds every socket to the outbound address, also
 # towards the host's loopback.)
-[[ "$(exec_who s2 10.0.2.2 8081)" == 198.51.100.2 ]] || pm_fail "s2 -> 10.0.2.2:8081: '$(exec_who s2 10.0.2.2 8081)'"
-ok "s2 (allow_host_loopback=true,outbound_addr=198.51.100.2): the world and the host's 127.0.0.1 see 198.51.100.2"
+[[ "$(exec_who s2 10.0.3.2 8081)" == 198.51.100.2 ]] || pm_fail "s2 -> 10.0.3.2:8081: '$(exec_who s2 10.0.3.2 8081)'"
+ok "s2 ($S2NET): tap0 10.0.3.100/24 mtu 9000; the world and, through 10.0.3.2, the host's 127.0.0.1 see 198.51.100.2"
 
-published 18081 10.0.2.100 10.0.2.100
-ok "-p 18081:80 with the default handler (rootlessport): works; the server sees 10.0.2.100: rootlessport connects from inside the namespace and loses the client's address"
+published 18081 10.0.3.100 10.0.3.100
+ok "-p 18081:80 with the default handler (rootlessport): works; the server sees 10.0.3.100: rootlessport connects from inside the namespace and loses the client's address"
 
 stop_gone s2 "$S2_PID" 18081
 pm rm s1 s2 >/dev/null || pm_fail "podman rm"
