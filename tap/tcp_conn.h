@@ -88,6 +88,7 @@ struct TcpConn {
   // ---- timers ----
   bool connecting = false;    // TcpConnect in flight
   bool starved = false;       // waiting in TcpEngine::starved_ for a ring chunk
+  bool memory_zero_window = false;  // the last window we advertised was 0 for want of memory
   Time rto_at{};              // retransmission (or persist / connect) deadline
   bool rto_armed = false;
   Duration rto{};

@@ -288,7 +288,12 @@ void TcpEngine::on_ack(Time now, TcpConn& c, const wire::IpView& ip, const wire:
 void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out) {
   auto data = tcp.payload();
   bool fin = tcp.fin();
-  if (data.empty() && !fin) return;
+  if (data.empty() && !fin) {
+    // A window probe while we advertise zero: answer it, so the guest learns
+    // when the window opens again.
+    if (c.memory_zero_window && accepts_guest_data(c.state)) send_ack(c, out);
+    return;
+  }
   if (!accepts_guest_data(c.state)) {
     // After its FIN the guest has nothing more to send; retransmissions get an ACK.
     send_ack(c, out);
@@ -468,6 +473,11 @@ uint16_t TcpEngine::default_mss(const FlowKey& k) {
 
 uint16_t TcpEngine::window_field(TcpConn& c) {
   uint32_t free = static_cast<uint32_t>(c.to_host.free());
+  // A zero window for want of memory: the guest may be holding data (or a
+  // FIN, which Linux does not send into a zero window) until it hears the
+  // window open, so this connection gets a window update when memory returns.
+  c.memory_zero_window = free == 0 && !c.to_host.has_storage() && !c.guest_fin;
+  if (c.memory_zero_window) starve(c);
   if (c.guest_fin) free = 0;
   uint32_t field = std::min<uint32_t>(free >> c.our_wscale, 65535);
   c.last_adv_window = field << c.our_wscale;
