@@ -190,10 +190,10 @@ wait_no_netd() {
   done
   return 1
 }
-# port_closed PORT: until nothing listens on TCP PORT here (5 s; conmon,
+# port_closed PORT: until nothing listens on TCP PORT here (10 s; conmon,
 # which may hold a published port for podman, exits a moment after the stop).
 port_closed() {
-  for ((i = 0; i < 50; i++)); do
+  for ((i = 0; i < 100; i++)); do
     [[ -z "$(ss -Hltn "sport = :$1")" ]] && return 0
     sleep 0.1
   done
@@ -204,10 +204,10 @@ http() {
   ${3:-} "$PY" -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' \
     "http://$1:$2/cgi-bin/ip"
 }
-# http_retry ADDR PORT [in_world]: the same, while a fresh port comes up (5 s).
+# http_retry ADDR PORT [in_world]: the same, while a fresh port comes up (10 s).
 http_retry() {
   local out
-  for ((i = 0; i < 50; i++)); do
+  for ((i = 0; i < 100; i++)); do
     out=$(http "$@" 2>/dev/null) && { echo "$out"; return 0; }
     sleep 0.1
   done
@@ -225,7 +225,7 @@ published() {
 # stop_gone CTR NETD_PID PORT: podman stop; then netd and the port are gone.
 stop_gone() {
   pm stop -t 0 "$1" >/dev/null || pm_fail "podman stop $1"
-  gone "$2" || fail "netd ($2) still runs after $1 stopped"
+  gone "$2" || gone "$2" || gone "$2" || fail "netd ($2) still runs 9 s after $1 stopped"
   port_closed "$3" || fail "port $3 still listens after $1 stopped: $(ss -Hltnp "sport = :$3")"
 }
 # exec_who CTR ADDR PORT: the address a tcp-server saw for a connection from CTR.
