@@ -64,9 +64,10 @@ who() {
   echo "${out%% *}"
 }
 
-# slirp4netns: IPv4 by address, IPv6 by interface name (out0's first address
-# is its link-local one, which must be skipped).
-netd_slirp4netns -c -6 --outbound-addr=198.51.100.2 --outbound-addr6=out0 "$CTR" tap0
+# slirp4netns (sandbox and seccomp on, as podman runs it): IPv4 by address,
+# IPv6 by interface name (out0's first address is its link-local one, which
+# must be skipped).
+netd_slirp4netns -c -6 --enable-sandbox --enable-seccomp --outbound-addr=198.51.100.2 --outbound-addr6=out0 "$CTR" tap0
 grep -q "outbound IPv4 traffic leaves from 198.51.100.2" "$NETD_LOG" || fail "no start-up line for IPv4"
 grep -q "outbound IPv6 traffic leaves from 2001:db8::2" "$NETD_LOG" || fail "no start-up line for IPv6 (out0)"
 wait_slaac >/dev/null
