@@ -150,9 +150,9 @@ int run_attach(const AttachConfig& a) {
   auto out4 = outbound_source(a.outbound_addr, wire::IpFamily::V4);
   auto out6 = outbound_source(a.outbound_addr6, wire::IpFamily::V6);
   for (const auto* o : {&out4, &out6}) {
-    if (!*o) {
+    if (!*o) {  // the text was checked by the parser: this host lacks the address or interface
       std::fprintf(stderr, "%s: %s\n", prog, o->error().c_str());
-      return a.arg_error_status;
+      return 1;
     }
   }
   auto published = portfwd::parse_port_specs(a.publish);

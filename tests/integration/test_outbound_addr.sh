@@ -48,6 +48,10 @@ rc=0
 [[ $rc -eq 1 ]] || fail "an unknown interface: exit $rc"
 grep -q "no interface or address named 'nosuch0'" "$T/err" || fail "message: $(cat "$T/err")"
 rc=0
+"$NETD_BIN" attach --outbound-addr6 2001:db8::99 "$CTR" >"$T/err" 2>&1 || rc=$?
+[[ $rc -eq 1 ]] || fail "attach: an IPv6 address the host lacks: exit $rc"
+grep -q "cannot use 2001:db8::99 as a source address" "$T/err" || fail "message: $(cat "$T/err")"
+rc=0
 "$NETD_BIN" attach --outbound-addr ::1 "$CTR" >"$T/err" 2>&1 || rc=$?
 [[ $rc -eq 2 ]] || fail "attach --outbound-addr ::1: exit $rc"
 grep -q "is an IPv6 address (use --outbound-addr6)" "$T/err" || fail "message: $(cat "$T/err")"
