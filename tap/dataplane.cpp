@@ -588,6 +588,10 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     int fd = ::socket(family, type, protocol);
     const std::optional<wire::IpAddr>& src = family == AF_INET ? opts.outbound4 : opts.outbound6;
     if (fd < 0 || !src) return fd;
+    // TCP and UDP: the port is left to connect(), which can reuse one per
+    // destination; a port taken at bind() would be held for all of them.
+    int one = 1;
+    if (protocol == 0) ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     SockAddr a = to_sockaddr(*src, 0);
     if (::bind(fd, a.get(), a.len) == 0) return fd;
     int e = errno;
