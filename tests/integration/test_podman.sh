@@ -23,41 +23,14 @@
 #      connected outward by netd as its slirp4netns; a published port works.
 #      When the last container goes, podman stops both netd processes.
 #
-# Rootless: podman runs as root of the harness' user namespace with
-# _CONTAINERS_USERNS_CONFIGURED set, which is how podman itself runs after
-# re-executing into the user namespace it makes for a rootless user (uid 0
-# there is the user, the subordinate ids the rest: NETD_HARNESS_SUBIDS gives
-# the harness namespace the same shape). Everything podman keeps lives under
-# $T (storage driver vfs, its own containers.conf, storage.conf and an empty
-# registries.conf); the image is imported from a tarball of the host's
-# busybox and the libraries it links, and every run says --pull=never, so
-# nothing is ever fetched.
+# podman runs rootless inside the harness, with everything it keeps under $T
+# and an image made from the host's busybox: tests/integration/podman_lib.sh
+# says how.
 NETD_HARNESS_SUBIDS=1
 NETD_TEST_TIMEOUT=${NETD_TEST_TIMEOUT:-300}
 source "$(dirname "$0")/lib.sh" || exit 1
 source "$(dirname "$0")/bridge_lib.sh" || exit 1  # resolv.conf names the world's DNS server; gone PID
-
-command -v podman >/dev/null || fail "podman is not installed (scripts/install-deps.sh installs it)"
-[[ -x /usr/lib/podman/netavark ]] || fail "netavark is not installed (scripts/install-deps.sh installs it)"
-
-# crun 1.8 refuses every container on a "hybrid" cgroup host (v1 controllers
-# plus a cgroup2 mount at /sys/fs/cgroup/unified that has a controller
-# enabled) with "cgroups in hybrid mode not supported, drop all controllers
-# from cgroupv2", even with --cgroups=disabled: its check comes before the
-# cgroup manager is consulted. A rootless container gets no cgroup on a v1
-# host anyway, so this test's mount namespace hides the v2 mount behind an
-# empty tmpfs and crun sees a plain v1 host. (podman's documented way
-# around it is `runtime = "runc"` in containers.conf.)
-if [[ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" == tmpfs &&
-  "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" == cgroup2fs &&
-  -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]]; then
-  log "hybrid cgroups with controllers in /sys/fs/cgroup/unified ($(cat /sys/fs/cgroup/unified/cgroup.controllers)): hidden from crun in this test's mount namespace"
-  mount -t tmpfs none /sys/fs/cgroup/unified
-fi
-
-# podman's locks are shared memory (/dev/shm/libpod_rootless_lock_UID): a
-# private /dev/shm keeps them in this test.
-mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+source "$(dirname "$0")/podman_lib.sh" || exit 1
 
 world_up
 world_ipv6_up
@@ -67,100 +40,8 @@ world_server tcp-server 7001
 world_server tcp-server 7003 2001:db8::10
 host_server tcp-server 8081
 
-# netd under the names podman looks for.
-mkdir -p "$T/bin" "$T/helpers"
-NETD_REAL=$(readlink -f "$NETD_BIN")
-ln -s "$NETD_REAL" "$T/bin/slirp4netns"
-ln -s "$NETD_REAL" "$T/helpers/aardvark-dns"
-ln -s /usr/lib/podman/netavark "$T/helpers/netavark"
-ln -s /usr/lib/podman/rootlessport "$T/helpers/rootlessport"
-
-# The image: busybox with its libraries, a web root whose CGI answers the
-# client's address (REMOTE_ADDR).
-R=$T/rootfs
-mkdir -p "$R/bin" "$R/www/cgi-bin" "$R/etc"
-cp /usr/bin/busybox "$R/bin/"
-for lib in $(ldd /usr/bin/busybox | grep -o '/[^ ]*'); do
-  mkdir -p "$R$(dirname "$lib")"
-  cp -L "$lib" "$R$lib"
-done
-# (HTTP clients in the container use nc: this busybox's wget died of SIGSEGV
-# resolving a name in a podman container, where nc and nslookup resolved it
-# through the same server; not looked into further.)
-for a in sh nc nslookup httpd ip sleep cat; do ln -s busybox "$R/bin/$a"; done
-# (httpd listens on IPv6 too: "[::ffff:10.0.2.2]" becomes 10.0.2.2)
-cat >"$R/www/cgi-bin/ip" <<'EOF'
-#!/bin/sh
-a=${REMOTE_ADDR#[}
-a=${a%]}
-printf 'Content-Type: text/plain\r\n\r\n%s\n' "${a#::ffff:}"
-EOF
-chmod +x "$R/www/cgi-bin/ip"
-echo "root:x:0:0:root:/:/bin/sh" >"$R/etc/passwd"
-echo "hosts: files dns" >"$R/etc/nsswitch.conf"
-tar -C "$R" -cf "$T/rootfs.tar" .
-
-mkdir -p "$T/xdg" "$T/home" "$T/tmp"
-cat >"$T/containers.conf" <<EOF
-[containers]
-cgroups = "disabled"
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$T/events.log"
-tmp_dir = "$T/tmp"
-image_copy_tmp_dir = "$T/tmp"
-network_cmd_path = "$T/bin/slirp4netns"
-helper_binaries_dir = ["$T/helpers"]
-[network]
-network_backend = "netavark"
-network_config_dir = "$T/networks"
-EOF
-cat >"$T/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$T/storage"
-runroot = "$T/runroot"
-EOF
-: >"$T/registries.conf"
-export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf \
-  CONTAINERS_REGISTRIES_CONF=$T/registries.conf XDG_RUNTIME_DIR=$T/xdg XDG_CONFIG_HOME=$T/home/.config \
-  XDG_DATA_HOME=$T/home/.local/share HOME=$T/home TMPDIR=$T/tmp _CONTAINERS_USERNS_CONFIGURED="done"
-PODMAN_LOG=$T/podman.log
-pm() { podman "$@" 2>>"$PODMAN_LOG"; }
-# A failure shows what podman said.
-pm_fail() {
-  tail -n 20 "$PODMAN_LOG" >&2
-  fail "$@"
-}
-
-# At exit (also after a failure), before lib.sh's clean-up removes $T:
-# podman's containers go, then every process still running in this test's
-# pid namespace (conmon, podman's clean-up commands, netd) is ended by pid,
-# so nothing writes into $T while it is removed. Only ever inside the
-# harness' own pid namespace, where this shell is pid 1 and every other
-# process was started by the test: anywhere else it does nothing.
-podman_teardown() {
-  [[ -n "${NETD_HARNESS_INNER:-}" && $$ == 1 && "$(readlink /proc/1/ns/pid)" == "$(readlink /proc/self/ns/pid)" ]] ||
-    return 0
-  timeout 30 podman rm -f -a -t 0 >>"$PODMAN_LOG" 2>&1 || true
-  local p pids=()
-  for p in /proc/[0-9]*; do
-    p=${p#/proc/}
-    [[ $p == 1 || $p == "$$" || $p == "$BASHPID" || " ${PIDS[*]} " == *" $p "* ]] && continue
-    pids+=("$p")
-  done
-  ((${#pids[@]})) && kill -9 "${pids[@]}" 2>/dev/null
-  for ((i = 0; i < 30; i++)); do
-    for p in "${pids[@]}"; do gone "$p" || continue 2; done
-    break
-  done
-  return 0
-}
-trap 'rc=$?; podman_teardown; (exit $rc); cleanup' EXIT
-
-pm import "$T/rootfs.tar" localhost/netd-bb >/dev/null || pm_fail "podman import"
-[[ "$(pm info --format '{{.Host.Security.Rootless}}')" == true ]] || pm_fail "podman does not run rootless"
+podman_setup
+podman_image localhost/netd-bb
 ok "podman $(pm version --format '{{.Client.Version}}') rootless, image imported from a local tarball"
 
 RUN=(run --pull=never -d)
