@@ -40,7 +40,10 @@ pm_fail() {
   fail "$@"
 }
 
-# podman_network_cmd PATH: the binary podman runs as slirp4netns from now on.
+# podman_network_cmd PATH [OPTIONS]: the binary podman runs as slirp4netns
+# from now on, and containers.conf's network_cmd_options (a TOML list's
+# inside, e.g. '"outbound_addr=198.51.100.2"': the default options of
+# --network slirp4netns and the options of the rootless netns' instance).
 podman_network_cmd() {
   cat >"$T/containers.conf" <<EOF
 [containers]
@@ -52,6 +55,7 @@ events_logfile_path = "$T/events.log"
 tmp_dir = "$T/tmp"
 image_copy_tmp_dir = "$T/tmp"
 network_cmd_path = "$1"
+network_cmd_options = [${2:-}]
 helper_binaries_dir = ["$T/helpers"]
 [network]
 network_backend = "netavark"

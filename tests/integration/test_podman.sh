@@ -20,7 +20,8 @@
 #   b. A bridge network (`podman network create`): two containers resolve
 #      each other by name through netd as aardvark-dns (started by Debian's
 #      netavark), other names are forwarded; the network's rootless netns is
-#      connected outward by netd as its slirp4netns; a published port works.
+#      connected outward by netd as its slirp4netns, with containers.conf's
+#      network_cmd_options (outbound_addr=) applied; a published port works.
 #      When the last container goes, podman stops both netd processes.
 #
 # podman runs rootless inside the harness, with everything it keeps under $T
@@ -182,12 +183,15 @@ pm rm s1 s2 >/dev/null || pm_fail "podman rm"
 ok "s2 stopped: netd and rootlessport are gone"
 
 # ---- b. a bridge network: netd as aardvark-dns and as the rootless netns' slirp4netns
+# containers.conf's network_cmd_options reach the rootless netns' instance.
+podman_network_cmd "$T/bin/slirp4netns" '"outbound_addr=198.51.100.2"'
 pm network create --subnet 10.89.7.0/24 n1 >/dev/null || pm_fail "podman network create"
 pm "${RUN[@]}" --name web --network n1 -p 18082:80 "$IMG" "${WEB[@]}" >/dev/null || pm_fail "podman run --network n1"
 rl=$(netd_procs | grep -- "rootless-netns" || true)
 [[ -n "$rl" ]] || fail "the rootless netns is not connected by netd: $(netd_procs)"
 dns=$(netd_procs | grep -- "aardvark-dns" || true)
 [[ -n "$dns" ]] || fail "netavark did not start netd as aardvark-dns: $(netd_procs)"
+[[ "$rl" == *--outbound-addr=198.51.100.2* ]] || fail "network_cmd_options did not reach the rootless netns' netd: $rl"
 ok "netd connects the rootless netns (${rl#* }) and serves its DNS (${dns#* })"
 
 out=$(pm run --pull=never --rm --network n1 "$IMG" sh -c \
@@ -195,9 +199,9 @@ out=$(pm run --pull=never --rm --network n1 "$IMG" sh -c \
   pm_fail "client container on n1: $out"
 grep -A1 "^Name:.*web" <<<"$out" | grep -q "Address: 10.89.7.2" || fail "web does not resolve to 10.89.7.2: $out"
 grep -qx "10.89.7.3" <<<"$out" || fail "web's server did not see the client's address 10.89.7.3: $out"
-grep -q "^198.51.100.1 " <<<"$out" || fail "n1 -> world: $out"
+grep -q "^198.51.100.2 " <<<"$out" || fail "n1 -> world: not from the outbound address 198.51.100.2: $out"
 grep -q "192.0.2.55" <<<"$out" || fail "a forwarded name did not resolve: $out"
-ok "on n1: 'web' resolves (netd as aardvark-dns), HTTP by name, the world and a forwarded name answer"
+ok "on n1: 'web' resolves (netd as aardvark-dns), HTTP by name, a forwarded name answers, the world sees 198.51.100.2 (network_cmd_options)"
 
 out=$(http_retry 127.0.0.1 18082) || pm_fail "published port of a bridge container: $out"
 [[ "$out" =~ ^10\.89\.7\. ]] || fail "bridge port: the server saw '$out'"
