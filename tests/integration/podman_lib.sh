@@ -129,6 +129,9 @@ EOF
 # nc, nslookup, httpd, ip, sleep, cat), the given binaries, and the libraries
 # they link; /www/cgi-bin/ip answers an HTTP client's address (httpd's
 # REMOTE_ADDR, "[::ffff:10.0.2.2]" written as 10.0.2.2).
+# (Debian's busybox-static would have made a one-file image, but it conflicts
+# with the busybox package the other tests use, so the image takes the
+# dynamic busybox and its libraries.)
 # (Clients in the container use nc for HTTP: this busybox's wget died of
 # SIGSEGV resolving a name in a podman container, where nc and nslookup
 # resolved it through the same server; not looked into further.)

@@ -28,7 +28,6 @@
 # and an image made from the host's busybox: tests/integration/podman_lib.sh
 # says how.
 NETD_HARNESS_SUBIDS=1
-NETD_TEST_TIMEOUT=${NETD_TEST_TIMEOUT:-300}
 source "$(dirname "$0")/lib.sh" || exit 1
 source "$(dirname "$0")/bridge_lib.sh" || exit 1  # resolv.conf names the world's DNS server; gone PID
 source "$(dirname "$0")/podman_lib.sh" || exit 1
