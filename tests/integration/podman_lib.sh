@@ -79,12 +79,22 @@ podman_teardown() {
     [[ $p == 1 || $p == "$$" || $p == "$BASHPID" || " ${PIDS[*]} " == *" $p "* ]] && continue
     pids+=("$p")
   done
-  ((${#pids[@]})) && kill -9 "${pids[@]}" 2>/dev/null
+  # (some may have exited since the listing: kill's failure is no failure)
+  ((${#pids[@]} == 0)) || kill -9 "${pids[@]}" 2>/dev/null || true
   for ((i = 0; i < 30; i++)); do
     for p in "${pids[@]}"; do gone "$p" || continue 2; done
     break
   done
   return 0
+}
+
+# The EXIT trap: podman's clean-up, then lib.sh's with the test's status.
+podman_exit() {
+  local rc=$?
+  set +e  # (errexit would end the trap at the status hand-over below)
+  podman_teardown
+  (exit "$rc")
+  cleanup
 }
 
 podman_setup() {
@@ -121,7 +131,7 @@ EOF
   export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf \
     CONTAINERS_REGISTRIES_CONF=$T/registries.conf XDG_RUNTIME_DIR=$T/xdg XDG_CONFIG_HOME=$T/home/.config \
     XDG_DATA_HOME=$T/home/.local/share HOME=$T/home TMPDIR=$T/tmp _CONTAINERS_USERNS_CONFIGURED="done"
-  trap 'rc=$?; podman_teardown; (exit $rc); cleanup' EXIT
+  trap podman_exit EXIT
   [[ "$(pm info --format '{{.Host.Security.Rootless}}')" == true ]] || pm_fail "podman does not run rootless"
 }
 
