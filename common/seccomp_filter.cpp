@@ -100,7 +100,7 @@ constexpr Rule kRules[] = {
     {{"accept4", "connections to published ports"}, Limit::None},
     {{"getsockname", "the address a socket got"}, Limit::None},
     {{"getpeername", "a published port's client address, passed on to the guest"}, Limit::None},
-    {{"setsockopt", "TCP_NODELAY, SO_LINGER (resets), buffer sizes"}, Limit::None},
+    {{"setsockopt", "TCP_NODELAY, SO_LINGER (resets), buffer sizes, IP_BIND_ADDRESS_NO_PORT (--outbound-addr)"}, Limit::None},
     {{"getsockopt", "SO_ERROR after a non-blocking connect"}, Limit::None},
     {{"shutdown", "half-close (FIN) of a translated TCP connection"}, Limit::None},
     {{"sendto", "UDP and ping datagrams, DNS queries, replies from published UDP ports"}, Limit::None},
