@@ -196,20 +196,23 @@ dns=$(netd_procs | grep -- "aardvark-dns" || true)
 [[ "$rl" == *--outbound-addr=198.51.100.2* ]] || fail "network_cmd_options did not reach the rootless netns' netd: $rl"
 ok "netd connects the rootless netns (${rl#* }) and serves its DNS (${dns#* })"
 
-out=$(pm run --pull=never --rm --network n1 "$IMG" sh -c \
+pm "${RUN[@]}" --name cli --network n1 "$IMG" sleep 600 >/dev/null || pm_fail "podman run --name cli --network n1"
+out=$(pm exec cli sh -c \
   'nslookup web; printf "GET /cgi-bin/ip HTTP/1.0\r\n\r\n" | nc -w 5 web 80; echo WHO | nc -w 5 198.51.100.10 7001; nslookup name.test; true') ||
   pm_fail "client container on n1: $out"
 grep -A1 "^Name:.*web" <<<"$out" | grep -q "Address: 10.89.7.2" || fail "web does not resolve to 10.89.7.2: $out"
+back=$(pm exec web nslookup cli || true)
+grep -A1 "^Name:.*cli" <<<"$back" | grep -q "Address: 10.89.7.3" || fail "cli does not resolve to 10.89.7.3 in web: $back"
 grep -qx "10.89.7.3" <<<"$out" || fail "web's server did not see the client's address 10.89.7.3: $out"
 grep -q "^198.51.100.2 " <<<"$out" || fail "n1 -> world: not from the outbound address 198.51.100.2: $out"
 grep -q "192.0.2.55" <<<"$out" || fail "a forwarded name did not resolve: $out"
-ok "on n1: 'web' resolves (netd as aardvark-dns), HTTP by name, a forwarded name answers, the world sees 198.51.100.2 (network_cmd_options)"
+ok "on n1: web and cli resolve each other (netd as aardvark-dns), HTTP by name, a forwarded name answers, the world sees 198.51.100.2 (network_cmd_options)"
 
 out=$(http_retry 127.0.0.1 18082) || pm_fail "published port of a bridge container: $out"
 [[ "$out" =~ ^10\.89\.7\. ]] || fail "bridge port: the server saw '$out'"
 ok "-p 18082:80 on n1 works (rootlessport; the server saw $out)"
 
-pm rm -f -t 0 web >/dev/null || pm_fail "podman rm web"
+pm rm -f -t 0 web cli >/dev/null || pm_fail "podman rm web cli"
 wait_no_netd "rootless-netns" || fail "netd (the rootless netns' slirp4netns) still runs after the last container: $(netd_procs)"
 wait_no_netd "aardvark-dns" || fail "netd (aardvark-dns) still runs after the last container: $(netd_procs)"
 [[ -z "$(netd_procs)" ]] || fail "netd processes left behind: $(netd_procs)"
