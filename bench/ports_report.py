@@ -119,11 +119,12 @@ def section(facts, header, rows, notes):
     return "\n".join(lines)
 
 
-def write_section(path, text):
+def write_section(path, text, begin=BEGIN, end=END):
+    """Replaces the text between the markers in PATH (appends it when they are missing)."""
     old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
         new = head + text + tail
     else:
         new = old.rstrip("\n") + ("\n\n" if old else "") + text
@@ -131,20 +132,27 @@ def write_section(path, text):
         f.write(new)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_report(doc, all_tools, build_fn, section_fn, begin=BEGIN, end=END):
+    """The command line of a section report (RESULTS [--md FILE]): the tools
+    the run measured (facts' "tools", in all_tools' order), the table, and the
+    Markdown section between begin and end."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("results")
     ap.add_argument("--md")
     a = ap.parse_args()
     facts = read_facts(a.results)
-    tools = [t for t in HOW if t in facts.get("tools", " ".join(HOW)).split()]
-    header, rows, notes = build(a.results, tools)
+    tools = [t for t in all_tools if t in facts.get("tools", " ".join(all_tools)).split()]
+    header, rows, notes = build_fn(a.results, tools)
     print(text_table(header, rows))
     for i, n in enumerate(notes, 1):
         print(f"[{i}] {n}")
     if a.md:
-        write_section(a.md, section(facts, header, rows, notes))
+        write_section(a.md, section_fn(facts, header, rows, notes), begin, end)
         print(f"report: {a.md}")
+
+
+def main():
+    run_report(__doc__, list(HOW), build, section)
 
 
 if __name__ == "__main__":

@@ -171,6 +171,13 @@ Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Options opts
   }
   if (csv.empty()) return unexpected(std::string("no usable upstream DNS servers"));
 
+  in_addr src4{};
+  in6_addr src6{};
+  if (!opts.source4.empty() && ::inet_pton(AF_INET, opts.source4.c_str(), &src4) != 1)
+    return unexpected("bad IPv4 source address '" + opts.source4 + "'");
+  if (!opts.source6.empty() && ::inet_pton(AF_INET6, opts.source6.c_str(), &src6) != 1)
+    return unexpected("bad IPv6 source address '" + opts.source6 + "'");
+
   auto impl = std::make_unique<Impl>(std::move(opts), w);
   impl->scopes = std::move(scopes);
   impl->bound = std::chrono::duration_cast<Duration>(impl->opts.timeout * impl->opts.tries);
@@ -191,6 +198,9 @@ Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Options opts
       return unexpected("c-ares init failed: " + ares_status_text(rc));
     }
     if (!impl->scopes.empty()) ares_set_socket_functions(c.ch, &kScopedSockets, impl.get());
+    // c-ares binds its sockets to these (after our socket hook, if any, made them).
+    if (!impl->opts.source4.empty()) ares_set_local_ip4(c.ch, ntohl(src4.s_addr));
+    if (!impl->opts.source6.empty()) ares_set_local_ip6(c.ch, src6.s6_addr);
     rc = ares_set_servers_ports_csv(c.ch, csv.c_str());
     if (rc != ARES_SUCCESS)
       return unexpected("c-ares rejected upstream servers '" + csv + "': " + ares_status_text(rc));

@@ -82,6 +82,9 @@ class Forwarder {   // one server list; raw queries in, raw replies out
     std::vector<UpstreamServer> servers;
     std::chrono::milliseconds timeout{700};   // per attempt
     int tries = 2;                            // total bound: timeout * tries
+    // Source addresses of the upstream sockets ("": the kernel's choice),
+    // e.g. slirp4netns' --outbound-addr. Must be addresses of this host.
+    std::string source4, source6;
   };
   // Errors: no (usable) servers, c-ares initialisation failures.
   static Expected<std::unique_ptr<Forwarder>, std::string> create(Options, SocketWatcher&);

@@ -16,6 +16,7 @@
 #include "common/sandbox.h"
 #include "dns/upstream.h"
 #include "netd/api_server.h"
+#include "netd/outbound_addr.h"
 #include "portfwd/host_socket.h"
 #include "portfwd/port_spec.h"
 #include "portfwd/stack_backend.h"
@@ -45,6 +46,19 @@ Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const Attach
   }
   out = dns::parse_resolv_conf(read_file("/etc/resolv.conf"));
   return out;
+}
+
+// --outbound-addr / --outbound-addr6 (already checked by the parsers) -> the
+// source address to bind, resolved and checked to be one of this host's;
+// nullopt when the option is not given.
+Expected<std::optional<wire::IpAddr>, std::string> outbound_source(const std::string& text, wire::IpFamily family) {
+  if (text.empty()) return std::optional<wire::IpAddr>{};
+  auto spec = classify_outbound(text, family);
+  if (!spec) return unexpected(spec.error());
+  auto addr = resolve_outbound(*spec, family, host_interface_addresses());
+  if (!addr) return unexpected(addr.error());
+  if (auto ok = check_local_address(*addr); !ok) return unexpected(ok.error());
+  return std::optional<wire::IpAddr>{*addr};
 }
 
 // Watches the exit fd; on hang-up raises SIGTERM, which the data plane's
@@ -133,6 +147,14 @@ int run_attach(const AttachConfig& a) {
       cfg->dns_tcp_upstream_port = first.port;
     }
   }
+  auto out4 = outbound_source(a.outbound_addr, wire::IpFamily::V4);
+  auto out6 = outbound_source(a.outbound_addr6, wire::IpFamily::V6);
+  for (const auto* o : {&out4, &out6}) {
+    if (!*o) {  // the text was checked by the parser: this host lacks the address or interface
+      std::fprintf(stderr, "%s: %s\n", prog, o->error().c_str());
+      return 1;
+    }
+  }
   auto published = portfwd::parse_port_specs(a.publish);
   if (!published) {
     std::fprintf(stderr, "%s: %s\n", prog, published.error().c_str());
@@ -157,6 +179,10 @@ int run_attach(const AttachConfig& a) {
   tap::DataplaneOptions dopts;
   dopts.stack = *cfg;
   dopts.dns_upstreams = *servers;
+  dopts.outbound4 = *out4;
+  dopts.outbound6 = *out6;
+  for (const auto& o : {dopts.outbound4, dopts.outbound6})
+    if (o) LOG_INFO("outbound %s traffic leaves from %s", o->is_v4() ? "IPv4" : "IPv6", o->to_string().c_str());
   if (a.target.pid) dopts.watch_pid = a.target.pid;
   else if (auto pid = proc_pid_of(a.target.netns_path)) dopts.watch_pid = pid;
   else dopts.watch_path = a.target.netns_path;

@@ -39,6 +39,8 @@ struct AttachConfig {
   bool disable_host_loopback = false;
   std::vector<std::string> dns_upstreams;  // empty: /etc/resolv.conf
   bool disable_dns = false;
+  std::string outbound_addr;   // --outbound-addr: IPv4 address or interface name (netd/outbound_addr.h)
+  std::string outbound_addr6;  // --outbound-addr6: IPv6 address or interface name
   std::string mac;
   int ready_fd = -1;
   std::string pid_file;

@@ -14,6 +14,7 @@
 #include "netd/attach_runner.h"
 #include "netd/cli_parse.h"
 #include "netd/commands.h"
+#include "netd/outbound_addr.h"
 #include "netd/target_arg.h"
 
 namespace netd::cmd {
@@ -33,6 +34,8 @@ struct AttachArgs {
   bool disable_host_loopback = false;
   std::vector<std::string> dns_upstreams;
   bool disable_dns = false;
+  std::string outbound_addr;
+  std::string outbound_addr6;
   std::string mac;
   int ready_fd = -1;
   std::string pid_file;
@@ -83,6 +86,12 @@ void build_cli(CLI::App& app, AttachArgs& a) {
                  "nameservers of /etc/resolv.conf)")
       ->allow_extra_args(false);  // one address per --dns-upstream; the target follows
   app.add_flag("--disable-dns", a.disable_dns, "do not forward DNS (queries get SERVFAIL)");
+  app.add_option("--outbound-addr", a.outbound_addr,
+                 "IPv4 source address (or an interface name: its first IPv4 address at start-up) that\n"
+                 "the host sockets of the guest's outbound TCP, UDP, ICMP and DNS bind to, as\n"
+                 "slirp4netns' --outbound-addr; default: the kernel's choice per destination");
+  app.add_option("--outbound-addr6", a.outbound_addr6,
+                 "the same for IPv6 (an interface name: its first address that is not link-local)");
   app.add_option("--mac", a.mac, "MAC address of the tap (with --configure)");
   app.add_option("-r,--ready-fd", a.ready_fd, "write \"1\" to this fd and close it once traffic flows");
   app.add_option("--pid-file", a.pid_file, "write netd's pid to this file (removed at exit)");
@@ -156,6 +165,17 @@ ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::os
   cfg.disable_host_loopback = a.disable_host_loopback;
   cfg.dns_upstreams = a.dns_upstreams;
   cfg.disable_dns = a.disable_dns;
+  for (auto [text, fam] : {std::pair{&a.outbound_addr, wire::IpFamily::V4},
+                           std::pair{&a.outbound_addr6, wire::IpFamily::V6}}) {
+    if (text->empty()) continue;
+    if (auto spec = classify_outbound(*text, fam); !spec) {
+      err << "netd attach: " << spec.error() << "\n";
+      r.exit_status = 2;
+      return r;
+    }
+  }
+  cfg.outbound_addr = a.outbound_addr;
+  cfg.outbound_addr6 = a.outbound_addr6;
   cfg.mac = a.mac;
   cfg.ready_fd = a.ready_fd;
   cfg.pid_file = a.pid_file;

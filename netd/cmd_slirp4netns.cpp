@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "netd/attach_runner.h"
 #include "netd/commands.h"
+#include "netd/outbound_addr.h"
 #include "netd/target_arg.h"
 #include "tap/stack_config.h"
 
@@ -84,8 +85,11 @@ std::string slirp4netns_usage(const char* argv0) {
        "                         root, no capabilities, no_new_privs\n"
        "--enable-seccomp         enable seccomp to limit syscalls (a blocked call is logged\n"
        "                         by name and stops the process)\n"
-       "--outbound-addr=IPv4     sets outbound ipv4 address to bound to (netd: not supported)\n"
-       "--outbound-addr6=IPv6    sets outbound ipv6 address to bound to (netd: not supported)\n"
+       "--outbound-addr=IPv4     sets outbound ipv4 address to bound to: host sockets of the\n"
+       "                         guest's TCP, UDP, ICMP and DNS use it as their source (an\n"
+       "                         interface name means its first IPv4 address at start-up)\n"
+       "--outbound-addr6=IPv6    sets outbound ipv6 address to bound to (likewise; an interface\n"
+       "                         name means its first IPv6 address that is not link-local)\n"
        "--disable-dns            disables 10.0.2.3 (or configured internal ip) to host dns\n"
        "                         redirect (queries get SERVFAIL)\n"
        "--macaddress=MAC         specify the MAC address of the TAP (only valid with -c)\n"
@@ -214,8 +218,12 @@ Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv) {
     else if (name == "userns-path") userns_path = value;
     else if (name == "enable-sandbox") c.sandbox = true;
     else if (name == "enable-seccomp") c.seccomp = true;
-    else if (name == "outbound-addr" || name == "outbound-addr6")
-      return fail("--" + name + " is not supported by netd yet (outbound traffic uses the host's routing)");
+    else if (name == "outbound-addr" || name == "outbound-addr6") {
+      // Checked here, looked up (interface names) at start-up: run_attach.
+      auto fam = name == "outbound-addr" ? wire::IpFamily::V4 : wire::IpFamily::V6;
+      if (auto spec = classify_outbound(value, fam); !spec) return fail(spec.error());
+      (fam == wire::IpFamily::V4 ? c.outbound_addr : c.outbound_addr6) = value;
+    }
     else if (name == "disable-dns") c.disable_dns = true;
     else if (name == "macaddress") c.mac = value;
     else if (name == "target-type") target_type = value;

@@ -11,9 +11,10 @@ build_pkgs=(build-essential cmake pkg-config g++ liburing-dev libnl-3-dev libnl-
 # a DHCP client and ping (busybox), traffic peers (socat, python3), capture (tcpdump),
 # the real nft to read back the bridge networks' firewall (nftables), and the
 # real clients netd replaces parts of: RootlessKit (slirp4netns mode; newuidmap
-# from uidmap) and netavark with its firewall tool (aardvark-dns mode).
+# from uidmap), netavark with its firewall tool (aardvark-dns mode), and podman
+# with the OCI runtime and monitor it runs containers with (crun, conmon).
 test_pkgs=(util-linux iproute2 iputils-ping busybox socat python3 tcpdump dnsutils procps nftables rootlesskit
-  uidmap netavark iptables)
+  uidmap netavark iptables podman crun conmon)
 # The libFuzzer targets need clang and its runtime.
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

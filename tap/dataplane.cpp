@@ -260,6 +260,8 @@ struct Dataplane::Impl final : dns::SocketWatcher {
     } else {
       dns::Forwarder::Options fo;
       fo.servers = opts.dns_upstreams;
+      if (opts.outbound4) fo.source4 = opts.outbound4->to_string();
+      if (opts.outbound6) fo.source6 = opts.outbound6->to_string();
       auto f = dns::Forwarder::create(fo, *this);
       if (!f) return unexpected("DNS forwarder: " + f.error());
       forwarder = std::move(*f);
@@ -607,11 +609,30 @@ struct Dataplane::Impl final : dns::SocketWatcher {
                std::strerror(err), static_cast<unsigned long long>(suppressed));
   }
 
+  // socket(2) for the host side of a guest flow. With --outbound-addr(6)
+  // it is bound to that source address first (port 0: any), as slirp4netns
+  // binds its sockets. Like socket(2): the fd, or -1 with errno set.
+  int open_flow_socket(int family, int type, int protocol) {
+    int fd = ::socket(family, type, protocol);
+    const std::optional<wire::IpAddr>& src = family == AF_INET ? opts.outbound4 : opts.outbound6;
+    if (fd < 0 || !src) return fd;
+    // TCP and UDP: the port is left to connect(), which can reuse one per
+    // destination; a port taken at bind() would be held for all of them.
+    int one = 1;
+    if (protocol == 0) ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    SockAddr a = to_sockaddr(*src, 0);
+    if (::bind(fd, a.get(), a.len) == 0) return fd;
+    int e = errno;
+    ::close(fd);
+    errno = e;
+    return -1;
+  }
+
   void apply(Time now, OpenSocket& o) {
     SockAddr sa = to_sockaddr(o.dst, o.port);
     int proto = 0;
     if (o.kind == SocketKind::Ping) proto = sa.family() == AF_INET ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
-    int fd = ::socket(sa.family(), SOCK_DGRAM | SOCK_CLOEXEC, proto);
+    int fd = open_flow_socket(sa.family(), SOCK_DGRAM | SOCK_CLOEXEC, proto);
     if (fd < 0) {
       int e = errno;  // the notes below may log, which may change errno
       note_fd_exhaustion(now, e);
@@ -655,7 +676,7 @@ struct Dataplane::Impl final : dns::SocketWatcher {
   // ---- TCP ----------------------------------------------------------------
   void apply(Time now, TcpConnect& o) {
     SockAddr sa = to_sockaddr(o.dst, o.port);
-    int fd = ::socket(sa.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = open_flow_socket(sa.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       int e = errno;  // the notes below may log, which may change errno
       note_socket_failure(o.dst, e);

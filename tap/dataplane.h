@@ -47,6 +47,9 @@ struct DataplaneOptions {
   std::string watch_path;          // exit when this path is removed or renamed (inotify on its directory)
   std::string pcap_path;           // write every tap frame here
   bool vnet_hdr = false;           // the tap was opened with offloads (TapOptions::offload)
+  // --outbound-addr(6): the host sockets of guest flows (TCP, UDP, ping) and
+  // the DNS forwarder's bind to this source address before connecting.
+  std::optional<wire::IpAddr> outbound4, outbound6;
 };
 
 struct PublishedPort {

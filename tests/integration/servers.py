@@ -19,6 +19,10 @@ Modes:
                                 one in the middle a third of that), then read the echoes:
                                 prints "ok COUNT" when every one came back intact
   garbage IFNAME COUNT          send COUNT malformed Ethernet frames on IFNAME (AF_PACKET)
+  sniff FILE                    raw sockets (IPv4 and IPv6) for ICMP echo requests and UDP
+                                datagrams arriving here; appends "icmp SRC" or "udp SRC DPORT"
+                                to FILE for each (after a first line "ready"), to show which
+                                source address a peer used
   tripwire PORT FILE            listen on TCP and UDP PORT of 127.0.0.1, 127.1.2.3 and ::1;
                                 append a line to FILE for every connection or datagram
   probe IFNAME GWMAC PORT ADDR...  send hand-made TCP SYN, UDP and ICMP echo frames (IPv6:
@@ -289,6 +293,33 @@ def tripwire(port, path):
                 continue
             with open(path, "a") as f:
                 f.write(what + "\n")
+
+
+def sniff(path):
+    socks = []
+    for fam, proto in ((socket.AF_INET, socket.IPPROTO_ICMP), (socket.AF_INET, socket.IPPROTO_UDP),
+                       (socket.AF_INET6, socket.IPPROTO_ICMPV6), (socket.AF_INET6, socket.IPPROTO_UDP)):
+        socks.append((fam, proto, socket.socket(fam, socket.SOCK_RAW, proto)))
+    with open(path, "a") as f:
+        f.write("ready\n")
+    end = lifetime_deadline()
+    while time.monotonic() < end:
+        ready, _, _ = select.select([s for _, _, s in socks], [], [], 1.0)
+        for fam, proto, s in socks:
+            if s not in ready:
+                continue
+            data, peer = s.recvfrom(65535)
+            if fam == socket.AF_INET:  # IPv4 raw sockets see the IP header
+                data = data[(data[0] & 0x0F) * 4:]
+            if proto in (socket.IPPROTO_ICMP, socket.IPPROTO_ICMPV6):
+                if data and data[0] in (8, 128):  # echo request
+                    line = f"icmp {peer[0]}"
+                else:
+                    continue
+            else:
+                line = f"udp {peer[0]} {struct.unpack('!H', data[2:4])[0]}"
+            with open(path, "a") as f:
+                f.write(line + "\n")
 
 
 def csum16(data):
@@ -582,6 +613,6 @@ async def concurrent_echo(addr, port, n):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage, "udp-flood": udp_flood,
-     "udp-burst": udp_burst, "tripwire": tripwire, "probe": probe,
+     "udp-burst": udp_burst, "tripwire": tripwire, "probe": probe, "sniff": sniff,
      "echo-async": echo_async, "hold": hold,
      "tcp-server": tcp_server, "tcp-client": tcp_client}[mode](*args)

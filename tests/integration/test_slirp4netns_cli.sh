@@ -29,9 +29,13 @@ rc=0
 [[ $rc -eq 1 ]] && grep -q "not a network address" "$T/err" && grep -q "^Usage:" "$T/err" ||
   fail "--cidr=10.0.2.1/24: rc=$rc $(cat "$T/err")"
 rc=0
-"$S4N" --outbound-addr=10.0.0.1 1 tap0 >"$T/out" 2>"$T/err" || rc=$?
-[[ $rc -eq 1 ]] && grep -q "not supported" "$T/err" || fail "--outbound-addr: rc=$rc"
-ok "bad --cidr and unsupported options exit 1 with the usage"
+"$S4N" --target-type=bess 1 tap0 >"$T/out" 2>"$T/err" || rc=$?
+[[ $rc -eq 1 ]] && grep -q "not supported" "$T/err" || fail "--target-type=bess: rc=$rc"
+rc=0
+"$S4N" --outbound-addr=::1 1 tap0 >"$T/out" 2>"$T/err" || rc=$?
+[[ $rc -eq 1 ]] && grep -q "use --outbound-addr6" "$T/err" && grep -q "^Usage:" "$T/err" ||
+  fail "--outbound-addr=::1: rc=$rc $(cat "$T/err")"
+ok "bad --cidr and --outbound-addr values and unsupported options exit 1 with the usage"
 
 container_up
 mkdir -p "$T/www"

@@ -54,6 +54,9 @@ class TestResponder {
   uint16_t port() const { return port_; }
   int udp_queries() const { return udp_count_; }
   int tcp_queries() const { return tcp_count_; }
+  // The source address (host order) of the last UDP query / TCP connection.
+  uint32_t last_udp_source() const { return udp_source_; }
+  uint32_t last_tcp_source() const { return tcp_source_; }
 
   static std::optional<std::vector<std::byte>> answer(std::span<const std::byte> q, bool tcp) {
     using namespace netd::dns::wire;
@@ -88,13 +91,17 @@ class TestResponder {
         socklen_t fl = sizeof from;
         ssize_t n = recvfrom(udp_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
         if (n > 0) {
+          udp_source_ = ntohl(from.sin_addr.s_addr);
           ++udp_count_;
           if (auto r = answer({buf, static_cast<size_t>(n)}, false))
             sendto(udp_, r->data(), r->size(), 0, reinterpret_cast<sockaddr*>(&from), fl);
         }
       }
       if (p[1].revents & POLLIN) {
-        int c = accept4(tcp_, nullptr, nullptr, SOCK_CLOEXEC);
+        sockaddr_in from{};
+        socklen_t fl = sizeof from;
+        int c = accept4(tcp_, reinterpret_cast<sockaddr*>(&from), &fl, SOCK_CLOEXEC);
+        if (c >= 0) tcp_source_ = ntohl(from.sin_addr.s_addr);
         if (c >= 0) conns_.emplace_back([this, c] { serve_tcp(c); });
       }
     }
@@ -134,6 +141,7 @@ class TestResponder {
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> udp_count_{0}, tcp_count_{0};
+  std::atomic<uint32_t> udp_source_{0}, tcp_source_{0};
   std::thread thread_;
   std::vector<std::thread> conns_;
 };

@@ -207,6 +207,43 @@ TEST(Forwarder, TcpQueryGoesOverTcp) {
   EXPECT_EQ(up.udp_queries(), 0);
 }
 
+// --outbound-addr: c-ares' sockets bind to the given source (127.0.0.2 is
+// as local as 127.0.0.1 on lo), over UDP and TCP; without it, the kernel's.
+TEST(Forwarder, SourceAddressBindsUdpAndTcp) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}, .source4 = "127.0.0.2"}, w);
+  ASSERT_TRUE(f) << f.error();
+  Result udp, tcp;
+  (*f)->forward(query(1, "a.test"), false, record(udp));
+  w.drive(**f, [&] { return udp.calls > 0; }, seconds(3));
+  ASSERT_TRUE(udp.value);
+  EXPECT_EQ(up.last_udp_source(), 0x7f000002u);
+  (*f)->forward(query(2, "tc.test"), true, record(tcp));
+  w.drive(**f, [&] { return tcp.calls > 0; }, seconds(3));
+  ASSERT_TRUE(tcp.value);
+  EXPECT_EQ(up.last_tcp_source(), 0x7f000002u);
+
+  test::TestResponder plain;
+  auto g = Forwarder::create({.servers = {{"127.0.0.1", plain.port()}}}, w);
+  ASSERT_TRUE(g);
+  Result r;
+  (*g)->forward(query(3, "a.test"), false, record(r));
+  w.drive(**g, [&] { return r.calls > 0; }, seconds(3));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(plain.last_udp_source(), 0x7f000001u);
+}
+
+TEST(Forwarder, BadSourceAddressIsAnError) {
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", 53}}, .source4 = "eth0"}, w);
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().find("bad IPv4 source address 'eth0'"), std::string::npos) << f.error();
+  auto g = Forwarder::create({.servers = {{"127.0.0.1", 53}}, .source6 = "127.0.0.1"}, w);
+  ASSERT_FALSE(g);
+  EXPECT_NE(g.error().find("bad IPv6 source address"), std::string::npos) << g.error();
+}
+
 TEST(Forwarder, TruncatedUdpAnswerIsPassedBack) {
   test::TestResponder up;
   PollWatcher w;

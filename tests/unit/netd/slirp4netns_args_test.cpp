@@ -110,13 +110,33 @@ TEST(Slirp4netnsArgs, Errors) {
   EXPECT_NE(parse({"--configure=yes", "1"}).error.find("doesn't allow"), std::string::npos);
   EXPECT_NE(parse({"--macaddress=02:00:00:00:00:01", "1"}).error.find("only be used with -c"), std::string::npos);
   EXPECT_EQ(parse({"-c", "--macaddress=02:00:00:00:00:01", "1"}).action, Action::Run);
-  EXPECT_NE(parse({"--outbound-addr=1.2.3.4", "1"}).error.find("not supported"), std::string::npos);
-  EXPECT_NE(parse({"--outbound-addr6=::1", "1"}).error.find("not supported"), std::string::npos);
+  EXPECT_EQ(parse({"--outbound-addr=1.2.3.4", "1"}).action, Action::Run);  // outbound_addr_test.cpp
   EXPECT_NE(parse({"--target-type=bess", "1"}).error.find("bess"), std::string::npos);
   EXPECT_NE(parse({"--netns-type=tapfd", "1"}).error.find("tapfd"), std::string::npos);
   EXPECT_NE(parse({"--netns-type=foo", "1"}).error.find("pid or path"), std::string::npos);
   EXPECT_NE(parse({"-e", "x", "1"}).error.find("exit-fd"), std::string::npos);
   EXPECT_NE(parse({"1", "this-name-is-too-long"}).error.find("TAPNAME"), std::string::npos);
+}
+
+TEST(Slirp4netnsArgs, OutboundBothFormsAndBothFamilies) {
+  auto c = parse({"--outbound-addr=198.51.100.2", "--outbound-addr6", "eth0", "1234", "tap0"});
+  ASSERT_EQ(c.action, Action::Run) << c.error;
+  EXPECT_EQ(c.cfg.outbound_addr, "198.51.100.2");
+  EXPECT_EQ(c.cfg.outbound_addr6, "eth0");
+  auto d = parse({"--outbound-addr", "eth1", "--outbound-addr6=2001:db8::2", "1234"});
+  ASSERT_EQ(d.action, Action::Run) << d.error;
+  EXPECT_EQ(d.cfg.outbound_addr, "eth1");
+  EXPECT_EQ(d.cfg.outbound_addr6, "2001:db8::2");
+  EXPECT_TRUE(parse({"1234"}).cfg.outbound_addr.empty());
+}
+
+TEST(Slirp4netnsArgs, OutboundBadValuesAreParseErrors) {
+  auto a = parse({"--outbound-addr=::1", "1234"});
+  ASSERT_EQ(a.action, Action::Error);
+  EXPECT_NE(a.error.find("use --outbound-addr6"), std::string::npos) << a.error;
+  EXPECT_EQ(parse({"--outbound-addr6=10.0.0.1", "1234"}).action, Action::Error);
+  EXPECT_EQ(parse({"--outbound-addr=a/b", "1234"}).action, Action::Error);
+  EXPECT_EQ(parse({"1234", "--outbound-addr"}).action, Action::Error);  // no value
 }
 
 TEST(Slirp4netnsArgs, HelpAndVersion) {
