@@ -19,10 +19,14 @@
 // sandbox, so they inherit it.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/netns.h"
+#include "tap/stack_config.h"
+#include "tap/tap_device.h"
 
 namespace netd {
 
@@ -50,6 +54,13 @@ struct AttachConfig {
   std::string api_socket;            // serve the control API here
   bool sandbox = false;      // common/sandbox.h: empty root, no capabilities
   bool seccomp = false;      // common/seccomp_filter.h: the system call allow-list
+  // netd pasta: the stack's layout and the tap's set-up, decided by the
+  // caller (netd/pasta_plan.h). Unset: derived from cidr/cidr6 (slirp layout)
+  // and tap_name/configure/mtu/mac.
+  std::optional<tap::StackConfig> stack;
+  std::optional<tap::TapOptions> tap;
+  bool watch_target = true;          // exit when the target process or netns file goes away
+  std::function<void()> on_ready;    // runs right after the ready byte (pasta detaches here)
   // slirp4netns extras.
   int exit_fd = -1;          // hang-up: exit 0 (and remove the API socket)
   int arg_error_status = 2;  // exit status for bad configuration (slirp4netns: 1)

@@ -12,6 +12,7 @@ int network(int argc, char** argv);
 int rootless_netns(int argc, char** argv);
 int forward(int argc, char** argv);
 int slirp4netns(int argc, char** argv);    // also argv[0] == "slirp4netns"
+int pasta(int argc, char** argv);          // also argv[0] == "pasta"
 int ctl(int argc, char** argv);            // client of the API socket
 
 }  // namespace netd::cmd

@@ -1,6 +1,6 @@
 // netd: one binary, several subcommands (see DESIGN.md and docs/man/).
 // Dispatch is by argv[1], or by argv[0] when netd is installed under a
-// drop-in name (a symlink called slirp4netns or aardvark-dns).
+// drop-in name (a symlink called slirp4netns, pasta or aardvark-dns).
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "  attach          attach a TAP device in a container's network namespace and\n"
     "                  translate its traffic to host sockets (like pasta/slirp4netns)\n"
     "  slirp4netns     the attach engine behind slirp4netns' command line\n"
+    "  pasta           the attach engine behind pasta's command line (Podman 5)\n"
     "  forward         forward host ports into a network namespace\n"
     "  network         manage per-user bridge networks (create, ls, inspect, rm, ...)\n"
     "  dns             embedded DNS server (aardvark-dns compatible)\n"
@@ -35,6 +36,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"attach", netd::cmd::attach},
     {"slirp4netns", netd::cmd::slirp4netns},
+    {"pasta", netd::cmd::pasta},
     {"forward", netd::cmd::forward},
     {"network", netd::cmd::network},
     {"dns", netd::cmd::dns},
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
   std::string_view self = basename_of(argv[0]);
   if (self == "slirp4netns") return netd::cmd::slirp4netns(argc, argv);
   if (self == "aardvark-dns") return netd::cmd::dns(argc, argv);
+  if (self == "pasta") return netd::cmd::pasta(argc, argv);
 
   if (argc < 2) {
     std::fputs(kUsage, stderr);

@@ -101,6 +101,10 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
     }
     // NDP (types 133..137), to multicast or unicast destinations.
     if (icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= wire::kNdpRedirect) {
+      if (!c.ndp) {
+        ++ctx_.counters.drop_unsupported;
+        return;
+      }
       auto ndp = wire::NdpView::parse(*icmp);
       if (!ndp) {
         ctx_.counters.count_wire_error(ndp.error());
@@ -122,6 +126,10 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
     auto udp = parse_l4<wire::UdpView>(ip, offloaded);
     if (!udp) return;
     if (udp->dst_port() == wire::kDhcpv6ServerPort) {
+      if (!c.dhcpv6) {
+        ++ctx_.counters.drop_unsupported;
+        return;
+      }
       auto msg = wire::Dhcpv6View::parse(udp->payload());
       if (!msg) {
         ctx_.counters.count_wire_error(msg.error());
@@ -166,6 +174,12 @@ void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std
 }
 
 void Stack::on_ip(Time now, const wire::IpView& ip, bool offloaded, Actions& out) {
+  const StackConfig& c = ctx_.cfg;
+  if ((ip.protocol() == wire::IpProto::Tcp && !c.tcp) || (ip.protocol() == wire::IpProto::Udp && !c.udp) ||
+      ((ip.protocol() == wire::IpProto::Icmp || ip.protocol() == wire::IpProto::Icmpv6) && !c.icmp)) {
+    ++ctx_.counters.drop_unsupported;
+    return;
+  }
   switch (ip.protocol()) {
     case wire::IpProto::Icmp:
     case wire::IpProto::Icmpv6: {
@@ -226,6 +240,10 @@ void Stack::on_udp_v4_broadcast(const wire::Ipv4View& ip, bool offloaded, Action
 }
 
 void Stack::on_dhcp(const wire::IpAddr& src, const wire::UdpView& udp, Actions& out) {
+  if (!ctx_.cfg.dhcp) {
+    ++ctx_.counters.drop_unsupported;
+    return;
+  }
   auto dhcp = wire::DhcpView::parse(udp.payload());
   if (!dhcp) {
     ctx_.counters.count_wire_error(dhcp.error());

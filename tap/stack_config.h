@@ -70,8 +70,13 @@ struct StackConfig {
   // Router advertisements answer router solicitations (off when netd
   // configures the guest's addresses and routes itself, as pasta does).
   bool router_advertisements = true;
+  // Built-in services and protocol handlers (pasta's --no-dhcp & co.): a
+  // switched-off one drops what it would have handled, counted as unsupported.
+  bool dhcp = true, dhcpv6 = true, ndp = true;
+  bool tcp = true, udp = true, icmp = true;
   // Name servers the guest is told about (DHCP option 6, RDNSS, DHCPv6);
-  // empty: the DNS address of that family.
+  // empty: the DNS address of that family in the slirp layout, none in the
+  // copied one (pasta announces only what it is asked to).
   std::vector<wire::Ipv4Addr> announce_dns;
   std::vector<wire::Ipv6Addr> announce_dns6;
 
@@ -109,12 +114,12 @@ struct StackConfig {
   }
   // The name servers to tell the guest about, in its family's options.
   std::vector<wire::Ipv4Addr> guest_dns4() const {
-    if (!announce_dns.empty()) return announce_dns;
+    if (!announce_dns.empty() || copied()) return announce_dns;
     if (dns.is_unspecified()) return {};
     return {dns};
   }
   std::vector<wire::Ipv6Addr> guest_dns6() const {
-    if (!announce_dns6.empty()) return announce_dns6;
+    if (!announce_dns6.empty() || copied()) return announce_dns6;
     if (dns6.is_unspecified()) return {};
     return {dns6};
   }
