@@ -22,13 +22,25 @@ bool literal(std::string_view& p, std::string_view lit) {
   return true;
 }
 
-// One or more decimal digits.
+// A decimal number as strtoul(3) reads one, since pasta's specs are read
+// that way: leading blanks and a sign are allowed ("-0" is 0, any other
+// negative number wraps to a value no port range accepts).
 bool number(std::string_view& p, uint64_t& v) {
+  std::string_view q = p;
+  size_t start = q.find_first_not_of(" \t\n\v\f\r");
+  if (start == std::string_view::npos) return false;
+  q.remove_prefix(start);
+  bool negative = false;
+  if (!q.empty() && (q[0] == '+' || q[0] == '-')) {
+    negative = q[0] == '-';
+    q.remove_prefix(1);
+  }
   uint64_t out = 0;
-  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), out);
-  if (ec != std::errc() || end == p.data()) return false;
-  p.remove_prefix(static_cast<size_t>(end - p.data()));
-  v = out;
+  auto [end, ec] = std::from_chars(q.data(), q.data() + q.size(), out);
+  if (ec != std::errc() || end == q.data()) return false;
+  q.remove_prefix(static_cast<size_t>(end - q.data()));
+  v = negative && out != 0 ? UINT64_MAX : out;
+  p = q;
   return true;
 }
 

@@ -25,8 +25,9 @@
 // - `auto` marks every rule of the spec as scanning (only where the target
 //   port is bound); it needs FwdCap::kScan.
 // - A target range must be as long as its listening range.
-// Numbers are plain decimal digits. The table is changed only when the
-// whole spec succeeded. Nothing here does I/O except the two probes at the
+// Numbers are read like strtoul(3) reads them (leading blanks and a sign
+// allowed), as pasta does. The table is changed only when the whole spec
+// succeeded. Nothing here does I/O except the two probes at the
 // end.
 #pragma once
 

@@ -61,6 +61,12 @@ void put_padded(std::vector<std::byte>& out, const std::string& s, size_t size) 
   std::memcpy(out.data() + at, s.data(), std::min(s.size(), size - 1));
 }
 
+// A rule count and the rules.
+void put_rules(std::vector<std::byte>& out, const std::vector<FwdRule>& rules) {
+  put_be32(out, static_cast<uint32_t>(rules.size()));
+  for (const auto& rule : rules) append_rule(out, rule);
+}
+
 std::array<uint8_t, 16> load_addr(std::span<const std::byte> b, size_t off) {
   std::array<uint8_t, 16> a{};
   std::memcpy(a.data(), b.data() + off, a.size());
@@ -163,8 +169,7 @@ std::vector<std::byte> encode_server_message(const std::vector<PifTable>& tables
     put_u8(out, t.pif);
     put_padded(out, t.name, kPifNameSize);
     put_be32(out, t.table.caps);
-    put_be32(out, static_cast<uint32_t>(t.table.rules.size()));
-    for (const auto& rule : t.table.rules) append_rule(out, rule);
+    put_rules(out, t.table.rules);
   }
   put_u8(out, kPifNone);
   return out;
@@ -224,8 +229,7 @@ std::vector<std::byte> encode_client_message(const std::vector<PifTable>& tables
   std::vector<std::byte> out;
   for (const auto& t : tables) {
     put_u8(out, t.pif);
-    put_be32(out, static_cast<uint32_t>(t.table.rules.size()));
-    for (const auto& rule : t.table.rules) append_rule(out, rule);
+    put_rules(out, t.table.rules);
   }
   put_u8(out, kPifNone);
   return out;
