@@ -1,6 +1,6 @@
 // netd: one binary, several subcommands (see DESIGN.md and docs/man/).
 // Dispatch is by argv[1], or by argv[0] when netd is installed under a
-// drop-in name (a symlink called slirp4netns, pasta or aardvark-dns).
+// drop-in name (a symlink called slirp4netns, pasta, pesto or aardvark-dns).
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "  dns             embedded DNS server (aardvark-dns compatible)\n"
     "  rootless-netns  run a shell or command inside the per-user rootless netns\n"
     "  ctl             send a request to a running netd's API socket\n"
+    "  pesto           show or change the forwarding tables of a running pasta\n"
     "  version         print the version\n"
     "\n"
     "Run 'netd COMMAND --help' for the options of a command; man pages are in docs/man/.\n";
@@ -42,6 +43,7 @@ constexpr Command kCommands[] = {
     {"dns", netd::cmd::dns},
     {"rootless-netns", netd::cmd::rootless_netns},
     {"ctl", netd::cmd::ctl},
+    {"pesto", netd::cmd::pesto},
 };
 
 std::string_view basename_of(const char* path) {
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
   if (self == "slirp4netns") return netd::cmd::slirp4netns(argc, argv);
   if (self == "aardvark-dns") return netd::cmd::dns(argc, argv);
   if (self == "pasta") return netd::cmd::pasta(argc, argv);
+  if (self == "pesto") return netd::cmd::pesto(argc, argv);
 
   if (argc < 2) {
     std::fputs(kUsage, stderr);
