@@ -255,6 +255,15 @@ int run_attach(const AttachConfig& a) {
   // (constructed before the sandbox: it reads a sysctl for its messages).
   portfwd::StackBackend backend(**dp, *cfg);
   backend.attach();
+  std::unique_ptr<AttachExtension> extension;
+  if (a.extend) {
+    auto e = a.extend(**dp, *cfg, backend.queue());
+    if (!e) {
+      std::fprintf(stderr, "%s: %s\n", prog, e.error().c_str());
+      return 1;
+    }
+    extension = std::move(*e);
+  }
 
   // The last things opened by path: the API socket and the pid file. A
   // helper outside the sandbox removes both at exit (even after SIGKILL).
@@ -319,6 +328,12 @@ int run_attach(const AttachConfig& a) {
   }
   ExitFdWatcher exit_watch;
   if (a.exit_fd >= 0) exit_watch.start(a.exit_fd);
+  if (extension) {
+    if (auto r = extension->start(); !r) {
+      std::fprintf(stderr, "%s: %s\n", prog, r.error().c_str());
+      return 1;
+    }
+  }
 
   log_attached(a, topts, *cfg);
   if (a.ready_fd >= 0) {
@@ -327,6 +342,7 @@ int run_attach(const AttachConfig& a) {
   }
   if (a.on_ready) a.on_ready();
   int rc = (*dp)->run();
+  extension.reset();  // its threads stop before the loop's objects go
   api.reset();  // the loop drains the backend's queue no more
   cleanup.finish();  // the API socket and the pid file are gone when netd exits
   return rc;

@@ -33,6 +33,8 @@
 #include "netd/host_network.h"
 #include "netd/pasta_options.h"
 #include "netd/pasta_plan.h"
+#include "netd/pasta_runtime.h"
+#include "portfwd/fwd_spec.h"
 
 namespace netd {
 namespace {
@@ -66,14 +68,35 @@ Expected<NsTarget, std::string> pasta_target(const PastaOptions& o) {
   return t;
 }
 
-// Port options: what netd carries today.
-Expected<void, std::string> check_ports(const PastaOptions& o, AttachConfig& a) {
+// The forwarding tables from -t/-u/-T/-U, as pasta builds them (absent
+// options mean 'auto'). netd carries the inbound table; the outbound one
+// (namespace ports to the host) only as 'none' or pasta's default.
+Expected<portfwd::FwdTables, std::string> pasta_tables(const PastaOptions& o, const tap::StackConfig& stack) {
+  std::vector<std::pair<char, std::string>> opts;
+  bool explicit_outbound = false;
   for (const auto& p : o.ports) {
-    if (p.spec == "none") continue;
-    return unexpected("-" + std::string(1, p.opt) + " " + p.spec + ": port forwarding specs are not supported yet");
+    opts.emplace_back(p.opt, p.spec);
+    if ((p.opt == 'T' || p.opt == 'U') && p.spec != "none") explicit_outbound = true;
   }
-  (void)a;
-  return {};
+  if (explicit_outbound)
+    return unexpected(std::string("forwarding namespace ports to the host (-T/-U) is not supported by netd; "
+                                  "reach the host through the gateway (--map-gw) instead"));
+  uint32_t caps = portfwd::FwdCap::kTcp | portfwd::FwdCap::kUdp | portfwd::FwdCap::kScan;
+  if (stack.ipv4) caps |= portfwd::FwdCap::kIpv4;
+  if (stack.ipv6) caps |= portfwd::FwdCap::kIpv6;
+  if (portfwd::probe_bind_to_device()) caps |= portfwd::FwdCap::kIfname;
+  std::string warning;
+  std::vector<std::string> warnings;
+  const portfwd::PortRange ephemeral = portfwd::read_ephemeral_ports(&warning);
+  if (!warning.empty()) LOG_WARN("%s", warning.c_str());
+  auto t = portfwd::build_pasta_tables(opts, caps, ephemeral, &warnings);
+  if (!t) return unexpected(t.error());
+  for (const auto& w : warnings) LOG_WARN("%s", w.c_str());
+  if (!t->outbound.rules.empty())
+    LOG_INFO("-T/-U auto (pasta's default): namespace ports are not forwarded to the host by netd");
+  t->outbound.rules.clear();
+  t->outbound.caps = 0;  // pesto clients see that this table takes no rules
+  return t;
 }
 
 // Splits like pasta: returns in the child (true) with `ready_fd` set to the
@@ -182,14 +205,21 @@ int pasta(int argc, char** argv) {
   a.pid_file = o.pid_file;
   a.pcap = o.pcap;
   a.watch_target = !o.no_netns_quit || a.target.pid;
-  if (auto r = check_ports(o, a); !r) {
-    std::fprintf(stderr, "%s\n", r.error().c_str());
+  auto tables = pasta_tables(o, plan->stack);
+  if (!tables) {
+    std::fprintf(stderr, "%s\n", tables.error().c_str());
     return 1;
   }
-  if (!o.control_socket.empty()) {
-    std::fprintf(stderr, "-c %s: the configuration socket (pesto) is not supported yet\n", o.control_socket.c_str());
-    return 1;
-  }
+  PastaRuntimeOptions ro;
+  ro.tables = std::move(*tables);
+  ro.target = a.target;
+  ro.control_socket = o.control_socket;
+  a.extend = [ro](tap::Dataplane& dp, const tap::StackConfig& cfg, portfwd::ControlQueue& q)
+      -> Expected<std::unique_ptr<AttachExtension>, std::string> {
+    auto rt = PastaRuntime::create(ro, dp, cfg, q);
+    if (!rt) return unexpected(rt.error());
+    return std::unique_ptr<AttachExtension>(std::move(*rt));
+  };
 
   if (!o.foreground) {
     // Opened now: after the sandbox there is no /dev to open it from.

@@ -91,7 +91,7 @@ ok "--dns-forward 169.254.1.1: UDP and TCP answered through netd's forwarder"
 
 rc=0
 in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8081 echo x >/dev/null 2>&1 || rc=$?
-[[ $rc -eq 3 ]] || fail "the world's port 8081 is closed: expected refused, rc=$rc"
+[[ $rc -eq 3 ]] || fail "the world's port 8081 is closed: expected refused, rc=$rc: $out"
 ok "host loopback is not reachable under --no-map-gw"
 
 umount "$T/netns"
@@ -101,18 +101,72 @@ for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || { wait_gone=1
 [[ $wait_gone -eq 1 ]] || fail "the daemon still runs after its namespace file was deleted"
 ok "the daemon exits when the namespace file is deleted"
 
-# --- --map-gw: the gateway is the host's loopback ---------------------------
+# --- --map-gw, forwarded ports, auto, pesto ------------------------------------
 kill "$CTR"
 container_up
 touch "$T/netns2"
 mount --bind "/proc/$CTR/ns/net" "$T/netns2"
-out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net --pid "$T/pasta2.pid" -q --netns "$T/netns2" 2>&1) ||
-  fail "pasta (map-gw) failed: $out"
+in_ctr_bg "$PY" "$SERVERS" tcp-server 0.0.0.0 80
+in_ctr_bg "$PY" "$SERVERS" udp-echo 0.0.0.0 5353
+wait_listening 80 in_ctr
+wait_listening 5353 in_ctr
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net --pid "$T/pasta2.pid" -q -c "$T/pesto.sock" \
+  -t 127.0.0.1/18080:80 -t 18090-18091:80-81 -u 15353:5353 -t 9000-9100,auto -T none -U none --netns "$T/netns2" 2>&1) ||
+  fail "pasta (map-gw, ports) failed: $out"
 PASTA_PID=$(cat "$T/pasta2.pid")
 PIDS+=("$PASTA_PID")
 who=$(in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8081 who) || fail "TCP to the gateway (host loopback): $who"
 [[ "$who" == 127.0.0.1\ * ]] || fail "the host loopback server saw '$who'"
 ok "--map-gw (the default): the gateway reaches the host's 127.0.0.1"
+
+who=$("$PY" "$SERVERS" tcp-client 127.0.0.1 18080 who) || fail "-t 127.0.0.1/18080:80 from the host: $who"
+[[ "$who" == 198.51.100.10\ * ]] || fail "a host-loopback client appeared as '$who' (expected the gateway, its alias)"
+who=$(in_world "$PY" "$SERVERS" tcp-client 198.51.100.1 18090 who) || fail "-t 18090:80 from the world: $who"
+[[ "$who" == 198.51.100.10\ * ]] || fail "the world client appeared as '$who'"
+rc=0
+out=$("$PY" "$SERVERS" tcp-client 127.0.0.1 18091 echo x 2>&1) || rc=$?
+[[ $rc -eq 1 && "$out" == *Connection* ]] || fail "18091 -> 81 (nothing listens): expected a reset, rc=$rc: $out"
+out=$("$PY" "$SERVERS" udp-client 127.0.0.1 15353 over-udp) || fail "-u 15353:5353: $out"
+[[ "$out" == over-udp ]] || fail "UDP through -u returned '$out'"
+ok "-t/-u: TCP and UDP into the namespace, clients keep their addresses (loopback appears as the gateway)"
+
+in_ctr_bg "$PY" "$SERVERS" tcp-server 0.0.0.0 9090
+wait_listening 9090 in_ctr
+found=0
+for ((i = 0; i < 40; i++)); do
+  if "$PY" "$SERVERS" tcp-client 127.0.0.1 9090 echo auto >/dev/null 2>&1; then found=1; break; fi
+  sleep 0.1
+done
+[[ $found -eq 1 ]] || fail "-t auto: port 9090 bound in the namespace was not forwarded within 4 s"
+kill "$BG_PID"
+gone_ok=0
+for ((i = 0; i < 40; i++)); do
+  if ! ss -Hltn "sport = :9090" | grep -q .; then gone_ok=1; break; fi
+  sleep 0.1
+done
+[[ $gone_ok -eq 1 ]] || fail "-t auto: the host still listens on 9090 after the namespace stopped"
+ok "-t 9000-9100,auto: a port bound in the namespace is forwarded within a second, and released after"
+
+"$T/bin/pasta" --version >/dev/null
+ln -s "$NETD_BIN" "$T/bin/pesto"
+shown=$("$T/bin/pesto" -s "$T/pesto.sock" 2>&1) || fail "pesto --show: $shown"
+grep -q 18080 <<<"$shown" || fail "pesto --show lacks the -t rule: $shown"
+out=$("$T/bin/pesto" --add -t 18100:80 "$T/pesto.sock" 2>&1) || fail "pesto --add: $out"
+who=$("$PY" "$SERVERS" tcp-client 127.0.0.1 18100 who) || fail "a port pesto added: $who"
+out=$("$T/bin/pesto" --delete -t 18100:80 "$T/pesto.sock" 2>&1) || fail "pesto --delete: $out"
+rc=0
+"$PY" "$SERVERS" tcp-client 127.0.0.1 18100 echo x >/dev/null 2>&1 || rc=$?
+[[ $rc -eq 3 ]] || fail "a port pesto deleted still answers (rc=$rc)"
+ok "pesto adds and deletes ports at run time (-c)"
+
+unshare --user --map-root-user --net sleep 1000 &
+OTHER=$!
+PIDS+=("$OTHER")
+wait_ns "$OTHER" net || fail "third namespace"
+rc=0
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net -q -t 18080 "$OTHER" 2>&1) || rc=$?
+[[ $rc -eq 1 ]] && grep -qi "in use" <<<"$out" || fail "a port in use: exit $rc: $out"
+ok "a port in use fails start-up with exit 1: $out"
 kill -TERM "$PASTA_PID"
 for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PASTA_PID" 2>/dev/null && fail "the daemon ignores SIGTERM"
