@@ -26,14 +26,14 @@
 # for aardvark-dns (helper_binaries_dir = $T/helpers, holding aardvark-dns ->
 # netd next to Debian's netavark and rootlessport).
 
-command -v podman >/dev/null || fail "podman is not installed (scripts/install-deps.sh installs it)"
-[[ -x /usr/lib/podman/netavark ]] || fail "netavark is not installed (scripts/install-deps.sh installs it)"
-
 PODMAN_LOG=$T/podman.log
 NETD_REAL=$(readlink -f "$NETD_BIN")
+# The podman command: Debian 12's podman here; podman5_lib.sh (which sources
+# this file for pm, podman_image and the clean-up) names its own.
+PODMAN=${PODMAN:-podman}
 
 # pm ARGS...: podman, its stderr appended to $PODMAN_LOG.
-pm() { podman "$@" 2>>"$PODMAN_LOG"; }
+pm() { "$PODMAN" "$@" 2>>"$PODMAN_LOG"; }
 # pm_fail MSG: fail, showing what podman said last.
 pm_fail() {
   tail -n 20 "$PODMAN_LOG" >&2
@@ -72,7 +72,7 @@ EOF
 podman_teardown() {
   [[ -n "${NETD_HARNESS_INNER:-}" && $$ == 1 && "$(readlink /proc/1/ns/pid)" == "$(readlink /proc/self/ns/pid)" ]] ||
     return 0
-  timeout 30 podman rm -f -a -t 0 >>"$PODMAN_LOG" 2>&1 || true
+  timeout 30 "$PODMAN" rm -f -a -t 0 >>"$PODMAN_LOG" 2>&1 || true
   local p pids=()
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
@@ -98,6 +98,8 @@ podman_exit() {
 }
 
 podman_setup() {
+  command -v podman >/dev/null || fail "podman is not installed (scripts/install-deps.sh installs it)"
+  [[ -x /usr/lib/podman/netavark ]] || fail "netavark is not installed (scripts/install-deps.sh installs it)"
   # crun 1.8 refuses every container on a "hybrid" cgroup host (v1
   # controllers plus a cgroup2 mount at /sys/fs/cgroup/unified that has a
   # controller enabled) with "cgroups in hybrid mode not supported, drop all
