@@ -168,3 +168,54 @@ EOF
   trap podman_exit EXIT
   [[ "$(pm info --format '{{.Host.Security.Rootless}}')" == true ]] || pm_fail "podman 5 does not run rootless"
 }
+
+# podman5_impls: the implementations a test runs its steps for, in order:
+# Debian 13's own pasta and aardvark-dns first (the harness' self-check),
+# then netd, once netd has a pasta mode (`netd --help` lists it).
+# PODMAN5_IMPLS overrides the list (e.g. PODMAN5_IMPLS=netd).
+podman5_impls() {
+  if [[ -n "${PODMAN5_IMPLS:-}" ]]; then
+    echo "$PODMAN5_IMPLS"
+  elif "$NETD_BIN" --help 2>&1 | grep -qE '^  pasta( |$)'; then
+    echo "debian netd"
+  else
+    log "netd has no pasta mode ('netd --help' does not list it): only Debian 13's pasta and aardvark-dns run"
+    echo debian
+  fi
+}
+
+# podman5_procs NAME...: the processes whose command name is one of NAMEs
+# (pasta's amd64 build re-executes itself as pasta.avx2: that counts as
+# pasta), as "PID EXE ARGS" lines, EXE as seen inside the root (Debian's
+# binary or the netd copy); not a child that has the same name as its parent
+# (netd's clean-up helper, pasta's own forks).
+podman5_procs() {
+  local p comm pcomm ppid want=" $* "
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+    comm=${comm%.avx2}
+    [[ "$want" == *" $comm "* ]] || continue
+    ppid=$(sed -n 's/^PPid:\s*//p' "/proc/$p/status" 2>/dev/null) || continue
+    pcomm=$(cat "/proc/$ppid/comm" 2>/dev/null || true)
+    [[ "${pcomm%.avx2}" == "$comm" ]] && continue
+    echo "$p $(podman5_enter readlink "/proc/$p/exe" 2>/dev/null || echo '?') $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+  done
+  return 0
+}
+
+# podman5_none_left: within 10 s, no pasta, aardvark-dns, netd, conmon or
+# rootlessport process runs and podman's network namespace files are gone
+# (each container's under $XDG_RUNTIME_DIR/netns, the rootless netns'); fails
+# naming what is left.
+podman5_none_left() {
+  local left files
+  for ((i = 0; i < 100; i++)); do
+    left=$(podman5_procs pasta aardvark-dns netd conmon rootlessport)
+    files=$(find "$XDG_RUNTIME_DIR/netns" "$XDG_RUNTIME_DIR/containers/networks/rootless-netns" \
+      -mindepth 1 2>/dev/null || true)
+    [[ -z "$left$files" ]] && return 0
+    sleep 0.1
+  done
+  fail "left behind after the containers and networks went: ${left:+processes: $left }${files:+files: $files}"
+}
