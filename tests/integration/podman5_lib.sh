@@ -148,16 +148,7 @@ podman5_setup() {
     ln -s /usr/libexec/podman/rootlessport "$T/helpers-$h/rootlessport"
   done
   podman5_impl "${PODMAN5_IMPL:-debian}"
-  cat >"$T/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$T/storage"
-runroot = "$T/runroot"
-EOF
-  : >"$T/registries.conf"
-  export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf \
-    CONTAINERS_REGISTRIES_CONF=$T/registries.conf XDG_RUNTIME_DIR=$T/xdg XDG_CONFIG_HOME=$T/home/.config \
-    XDG_DATA_HOME=$T/home/.local/share HOME=$T/home TMPDIR=$T/tmp _CONTAINERS_USERNS_CONFIGURED="done"
+  podman_state
   # Podman 5 also wants the user's own uid outside the namespace, non-zero
   # (_CONTAINERS_ROOTLESS_UID, which it sets itself when it re-executes): with
   # 0 it acts as root. For a root caller any other uid does; it only names
@@ -188,12 +179,13 @@ podman5_impls() {
 # (pasta's amd64 build re-executes itself as pasta.avx2: that counts as
 # pasta), as "PID EXE ARGS" lines, EXE as seen inside the root (Debian's
 # binary or the netd copy); not a child that has the same name as its parent
-# (netd's clean-up helper, pasta's own forks).
+# (netd's clean-up helper, pasta's own forks), nor a zombie.
 podman5_procs() {
   local p comm pcomm ppid want=" $* "
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
     comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+    [[ "$(sed -n 's/^State:\s*\(.\).*/\1/p' "/proc/$p/status" 2>/dev/null)" != Z ]] || continue
     comm=${comm%.avx2}
     [[ "$want" == *" $comm "* ]] || continue
     ppid=$(sed -n 's/^PPid:\s*//p' "/proc/$p/status" 2>/dev/null) || continue

@@ -34,7 +34,7 @@
 # state lives under $T: tests/integration/podman5_lib.sh says how.
 NETD_HARNESS_SUBIDS=1
 source "$(dirname "$0")/lib.sh" || exit 1
-source "$(dirname "$0")/bridge_lib.sh" || exit 1  # resolv.conf names the world's DNS server
+source "$(dirname "$0")/bridge_lib.sh" || exit 1  # resolv.conf names the world's DNS server; gone PID
 source "$(dirname "$0")/podman5_lib.sh" || exit 1
 
 export NETD_TEST_LIFETIME=280  # (the servers outlive both implementations' steps)
@@ -61,14 +61,8 @@ declare -A TCP_WORLD_CLIENT_SEEN=([debian]=198.51.100.10 [netd]=198.51.100.10)
 
 # pasta_procs: the pasta processes ("PID EXE ARGS").
 pasta_procs() { podman5_procs pasta; }
-# wait_no_pasta PID: until pasta PID has exited (10 s).
-wait_gone() {
-  for ((i = 0; i < 100; i++)); do
-    [[ -d "/proc/$1" ]] || return 0
-    sleep 0.1
-  done
-  return 1
-}
+# gone9 PID: until PID has exited (9 s; bridge_lib.sh's gone waits 3 s).
+gone9() { gone "$1" || gone "$1" || gone "$1"; }
 
 step_default() {
   pm "${RUN[@]}" -d --name d1 "$IMG" sleep 600 >/dev/null || pm_fail "$1: podman run -d (default network)"
@@ -106,7 +100,7 @@ step_default() {
   ok "$1: default network: 198.51.100.1/24 on veth-h, default via 198.51.100.10, DNS via 169.254.1.1, the world sees 198.51.100.1, the gateway is not the host"
 
   pm rm -f -t 0 d1 >/dev/null || pm_fail "$1: podman rm d1"
-  wait_gone "$pid" || fail "$1: pasta ($pid) still runs 10 s after d1 was removed"
+  gone9 "$pid" || fail "$1: pasta ($pid) still runs 9 s after d1 was removed"
   ok "$1: pasta exited when d1 was removed"
 }
 
@@ -123,19 +117,6 @@ step_map_gw() {
   pm rm -f -t 0 g1 >/dev/null || pm_fail "$1: podman rm g1"
 }
 
-# http ADDR PORT [in_world]: the cgi's answer (the client address the server
-# saw), while a fresh port comes up (10 s).
-http() {
-  local out
-  for ((i = 0; i < 100; i++)); do
-    out=$(${3:-} "$PY" -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' \
-      "http://$1:$2/cgi-bin/ip" 2>&1) && { echo "$out"; return 0; }
-    sleep 0.1
-  done
-  echo "$out"
-  return 1
-}
-
 step_tcp_port() {
   pm "${RUN[@]}" -d --name web -p 127.0.0.1:18080:80 -p 18081:80 "$IMG" httpd -f -p 80 -h /www >/dev/null ||
     pm_fail "$1: podman run -p 127.0.0.1:18080:80 -p 18081:80"
@@ -144,8 +125,8 @@ step_tcp_port() {
   for want in "-t 127.0.0.1/18080-18080:80-80" "-t 18081-18081:80-80"; do
     [[ "$argv " == *" $want "* ]] || fail "$1: no '$want' for a published port: $argv"
   done
-  lo=$(http 127.0.0.1 18080) || pm_fail "$1: 127.0.0.1:18080: $lo"
-  world=$(http 198.51.100.1 18081 in_world) || pm_fail "$1: world -> 198.51.100.1:18081: $world"
+  lo=$(http_retry 127.0.0.1 18080) || pm_fail "$1: 127.0.0.1:18080: $lo"
+  world=$(http_retry 198.51.100.1 18081 in_world) || pm_fail "$1: world -> 198.51.100.1:18081: $world"
   log "$1: published TCP ports: the container's server saw the client 127.0.0.1 as '$lo', the world's 198.51.100.10 as '$world'"
   [[ "$lo" == "${TCP_LOOPBACK_CLIENT_SEEN[$1]}" ]] ||
     fail "$1: loopback client: the server saw '$lo', not ${TCP_LOOPBACK_CLIENT_SEEN[$1]}"
@@ -188,26 +169,18 @@ step_bridge() {
     netd) [[ "$exe" == "$NETD_IN_ROOT" ]] ;;
   esac || fail "$1: aardvark-dns is $exe"
 
-  local out back
-  out=$(pm exec cli sh -c \
-    'nslookup web; printf "GET /cgi-bin/ip HTTP/1.0\r\n\r\n" | nc -w 5 web 80; echo WHO | nc -w 5 198.51.100.10 7001; nslookup name.test; true') ||
-    pm_fail "$1: client container on n1: $out"
-  grep -A1 "^Name:.*web" <<<"$out" | grep -q "Address: 10.89.7.2" || fail "$1: web does not resolve to 10.89.7.2 in cli: $out"
-  back=$(pm exec web nslookup cli || true)
-  grep -A1 "^Name:.*cli" <<<"$back" | grep -q "Address: 10.89.7.3" || fail "$1: cli does not resolve to 10.89.7.3 in web: $back"
-  grep -qx "10.89.7.3" <<<"$out" || fail "$1: web's server did not see the client's address 10.89.7.3: $out"
-  grep -q "^198.51.100.1 " <<<"$out" || fail "$1: n1 -> world: not seen from the host's 198.51.100.1: $out"
-  grep -q "192.0.2.55" <<<"$out" || fail "$1: a forwarded name did not resolve on n1: $out"
+  podman_bridge_pair 198.51.100.1 "$1: n1 -> world: not seen from the host's address"
   ok "$1: on n1: web and cli resolve each other (aardvark-dns), HTTP by name, a forwarded name answers, the world sees 198.51.100.1"
 
-  out=$(http 127.0.0.1 18082) || pm_fail "$1: published port of a bridge container: $out"
+  local out
+  out=$(http_retry 127.0.0.1 18082) || pm_fail "$1: published port of a bridge container: $out"
   [[ "$out" =~ ^10\.89\.7\. ]] || fail "$1: bridge port: the server saw '$out'"
   ok "$1: -p 18082:80 on n1 works from the host's loopback (rootlessport; the server saw $out)"
 
   local rl_pid=${rl%% *} dns_pid=${dns%% *}
   pm rm -f -t 0 web cli >/dev/null || pm_fail "$1: podman rm web cli"
-  wait_gone "$rl_pid" || fail "$1: the rootless netns' pasta ($rl_pid) still runs after the last container went"
-  wait_gone "$dns_pid" || fail "$1: aardvark-dns ($dns_pid) still runs after the last container went"
+  gone9 "$rl_pid" || fail "$1: the rootless netns' pasta ($rl_pid) still runs after the last container went"
+  gone9 "$dns_pid" || fail "$1: aardvark-dns ($dns_pid) still runs after the last container went"
   pm network rm n1 >/dev/null || pm_fail "$1: podman network rm n1"
   ok "$1: the last container gone: podman stopped the rootless netns' pasta and aardvark-dns"
 }
