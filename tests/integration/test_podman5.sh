@@ -109,6 +109,7 @@ step_map_gw() {
     pm_fail "$1: podman run --network pasta:--map-gw"
   local argv out
   argv=$(pasta_procs)
+  log "$1: with pasta:--map-gw, podman ran pasta as: $(cut -d' ' -f3- <<<"$argv")"
   [[ "$argv " != *" --map-gw "* && "$argv " != *" --no-map-gw "* ]] ||
     fail "$1: with pasta:--map-gw podman still passed --map-gw or --no-map-gw: $argv"
   out=$(pm exec g1 sh -c 'echo WHO | nc -w 5 198.51.100.10 8081' || true)
@@ -122,6 +123,7 @@ step_tcp_port() {
     pm_fail "$1: podman run -p 127.0.0.1:18080:80 -p 18081:80"
   local argv lo world
   argv=$(pasta_procs)
+  log "$1: with two published TCP ports, podman ran pasta as: $(cut -d' ' -f3- <<<"$argv")"
   for want in "-t 127.0.0.1/18080-18080:80-80" "-t 18081-18081:80-80"; do
     [[ "$argv " == *" $want "* ]] || fail "$1: no '$want' for a published port: $argv"
   done
@@ -141,6 +143,7 @@ step_udp_port() {
     pm_fail "$1: podman run -p 18053:5353/udp"
   local argv out=""
   argv=$(pasta_procs)
+  log "$1: with a published UDP port, podman ran pasta as: $(cut -d' ' -f3- <<<"$argv")"
   [[ "$argv" == *" -u 18053-18053:5353-5353 "* ]] || fail "$1: no -u for the published port: $argv"
   for ((i = 0; i < 20; i++)); do
     out=$("$PY" "$SERVERS" udp-client 127.0.0.1 18053 ping-18053 2>/dev/null) && break
