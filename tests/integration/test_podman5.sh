@@ -5,13 +5,16 @@
 # once netd has that mode. Per implementation:
 #   default  `podman run` on the default network: podman starts pasta with
 #            its fixed options (--config-net, --dns-forward 169.254.1.1,
-#            --no-map-gw, --quiet, --netns, ...); the container has the
-#            harness host's address (198.51.100.1/24 on veth-h) and default
-#            route (via 198.51.100.10); a name resolves through 169.254.1.1
-#            (forwarded to the test's DNS server); the world host answers and
-#            sees 198.51.100.1; the gateway is not the host (--no-map-gw: port
-#            8081 of 198.51.100.10 is refused, though the host's 127.0.0.1
-#            listens there). pasta exits once the container is removed.
+#            --no-map-gw, --quiet, --netns, --map-guest-addr 169.254.1.2 ...);
+#            the container has the harness host's addresses (198.51.100.1/24
+#            and 2001:db8::1/64 on veth-h) and default routes (via the world
+#            host 198.51.100.10 and 2001:db8::10); a name resolves through
+#            169.254.1.1 (forwarded to the test's DNS server); the world host
+#            answers over IPv4 and IPv6 and sees the host's addresses; the
+#            gateway is not the host (--no-map-gw: port 8081 of 198.51.100.10
+#            is refused, though the host's 127.0.0.1 listens there);
+#            host.containers.internal (169.254.1.2) reaches a server on the
+#            host's own 198.51.100.1. pasta exits once the container is removed.
 #   map-gw   `--network pasta:--map-gw`: the gateway address reaches a TCP
 #            server on the host's 127.0.0.1.
 #   tcp      `-p 127.0.0.1:P:80 -p Q:80`: an HTTP server in the container
@@ -39,9 +42,13 @@ source "$(dirname "$0")/podman5_lib.sh" || exit 1
 
 export NETD_TEST_LIFETIME=280  # (the servers outlive both implementations' steps)
 world_up
+world_ipv6_up
+ip -6 route add default via 2001:db8::10 dev veth-h  # (pasta copies it with the address)
 world_server dns 53
 world_server tcp-server 7001
+world_server tcp-server 7003 2001:db8::10
 host_server tcp-server 8081
+host_server tcp-server 8082 198.51.100.1
 
 podman5_setup
 podman_image localhost/netd-bb /usr/bin/socat
@@ -84,20 +91,32 @@ step_default() {
   done
 
   local out
-  out=$(pm exec d1 sh -c 'ip -o -4 addr show scope global; ip -4 route show default; cat /etc/resolv.conf') ||
+  out=$(pm exec d1 sh -c 'ip -o addr show scope global; ip route show default; ip -6 route show default; cat /etc/resolv.conf /etc/hosts') ||
     pm_fail "$1: d1: ip addr"
-  log "$1: d1 sees: $(tr '\n' ';' <<<"$out")"
+  log "$1: d1 sees: $(tr -s ' \n' ' ;' <<<"$out")"
   grep -q "veth-h *inet 198.51.100.1/24" <<<"$out" || fail "$1: d1 lacks the host's 198.51.100.1/24 on veth-h: $out"
+  grep -q "veth-h *inet6 2001:db8::1/64" <<<"$out" || fail "$1: d1 lacks the host's 2001:db8::1/64 on veth-h: $out"
   grep -q "^default via 198.51.100.10 dev veth-h" <<<"$out" || fail "$1: d1's default route: $out"
+  grep -q "^default via 2001:db8::10 dev veth-h" <<<"$out" || fail "$1: d1's IPv6 default route: $out"
+  grep -q "^169.254.1.2[[:space:]]*host.containers.internal" <<<"$out" ||
+    fail "$1: /etc/hosts lacks host.containers.internal at 169.254.1.2: $out"
   [[ "$(grep -m1 '^nameserver' <<<"$out")" == "nameserver 169.254.1.1" ]] ||
     fail "$1: d1's first nameserver is not pasta's 169.254.1.1: $out"
   out=$(pm exec d1 nslookup name.test 169.254.1.1 || true)
   grep -q "192.0.2.55" <<<"$out" || pm_fail "$1: d1: name.test through 169.254.1.1: $out"
   out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 198.51.100.10 7001' || true)
   [[ "$out" == "198.51.100.1 "* ]] || pm_fail "$1: d1 -> world 198.51.100.10:7001: '$out'"
+  for ((i = 0; i < 50; i++)); do  # (until the address left duplicate address detection)
+    out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 2001:db8::10 7003' 2>/dev/null || true)
+    [[ -n "$out" ]] && break
+    sleep 0.1
+  done
+  [[ "$out" == "2001:db8::1 "* ]] || pm_fail "$1: d1 -> world [2001:db8::10]:7003: '$out'"
   out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 198.51.100.10 8081 2>&1' || true)
   [[ "$out" == *"Connection refused"* ]] || fail "$1: d1 -> gateway:8081 under --no-map-gw: '$out', not refused"
-  ok "$1: default network: 198.51.100.1/24 on veth-h, default via 198.51.100.10, DNS via 169.254.1.1, the world sees 198.51.100.1, the gateway is not the host"
+  out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 host.containers.internal 8082' || true)
+  [[ "$out" == "198.51.100.1 "* ]] || pm_fail "$1: d1 -> host.containers.internal:8082 (the host's 198.51.100.1): '$out'"
+  ok "$1: default network: 198.51.100.1/24 and 2001:db8::1/64 on veth-h, default routes via the world host, DNS via 169.254.1.1, the world sees 198.51.100.1 and 2001:db8::1, the gateway is not the host, host.containers.internal is the host's own address"
 
   pm rm -f -t 0 d1 >/dev/null || pm_fail "$1: podman rm d1"
   gone9 "$pid" || fail "$1: pasta ($pid) still runs 9 s after d1 was removed"
