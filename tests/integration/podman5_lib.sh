@@ -1,5 +1,5 @@
 # Podman 5 (Debian 13's podman 5.4, passt, netavark, aardvark-dns), rootless,
-# inside the namespace harness, for tests/integration/test_podman5_*.sh and
+# inside the namespace harness, for tests/integration/test_podman5.sh and
 # bench/podman5_measure.sh. Source after lib.sh (with NETD_HARNESS_SUBIDS=1)
 # and bridge_lib.sh:
 #
@@ -27,16 +27,18 @@
 # clean-up (every process of this pid namespace ended at exit) serve both
 # podman versions. Network and user namespaces are the harness' own: podman
 # runs as root of the harness' user namespace with
-# _CONTAINERS_USERNS_CONFIGURED set, as rootless podman does after it
-# re-executed itself (podman_lib.sh says more), and pasta copies the harness
-# host's addresses and default route, which world_up and podman5_setup give it
-# (198.51.100.1/24 on veth-h, default via the world host 198.51.100.10), so
-# every packet stays in namespaces of this test.
+# _CONTAINERS_USERNS_CONFIGURED and a non-zero _CONTAINERS_ROOTLESS_UID set,
+# as rootless podman does after it re-executed itself (podman_lib.sh says
+# more), and pasta copies the harness host's addresses and default routes,
+# which world_up and podman5_setup give it (198.51.100.1/24 on veth-h,
+# default via the world host 198.51.100.10; a test may add IPv6 likewise),
+# so every packet stays in namespaces of this test.
 #
 # Everything podman keeps is under $T, as in podman_lib.sh. containers.conf
-# uses runc and the cgroupfs manager with cgroups disabled and a file events
-# log (this machine has cgroups v1, on which systemd and crun's defaults do
-# not work for a rootless podman 5), and helper_binaries_dir names
+# uses runc, the cgroupfs manager and a file events log (this machine has
+# cgroups v1, where systemd is not there to ask and runc, unlike crun, copes
+# with a hybrid host; runc refuses cgroups = "disabled", but a rootless runc
+# on v1 makes no cgroup anyway), and helper_binaries_dir names
 # $T/helpers-IMPL: for "debian", symlinks to the root's /usr/bin/pasta and
 # aardvark-dns; for "netd", symlinks named pasta and aardvark-dns to a copy of
 # $NETD_BIN inside $T; both with the root's netavark and rootlessport.
