@@ -198,14 +198,14 @@ podman5_procs() {
   return 0
 }
 
-# podman5_none_left: within 10 s, no pasta, aardvark-dns, netd, conmon or
-# rootlessport process runs and podman's network namespace files are gone
+# podman5_none_left: within 10 s, no pasta, aardvark-dns, netd (nor its
+# clean-up helper), conmon or rootlessport process runs and podman's network namespace files are gone
 # (each container's under $XDG_RUNTIME_DIR/netns, the rootless netns'); fails
 # naming what is left.
 podman5_none_left() {
   local left files
   for ((i = 0; i < 100; i++)); do
-    left=$(podman5_procs pasta aardvark-dns netd conmon rootlessport)
+    left=$(podman5_procs pasta aardvark-dns netd netd-cleanup conmon rootlessport)
     files=$(find "$XDG_RUNTIME_DIR/netns" "$XDG_RUNTIME_DIR/containers/networks/rootless-netns" \
       -mindepth 1 2>/dev/null || true)
     [[ -z "$left$files" ]] && return 0

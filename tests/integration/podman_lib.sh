@@ -32,8 +32,21 @@ NETD_REAL=$(readlink -f "$NETD_BIN")
 # this file for pm, podman_image and the clean-up) names its own.
 PODMAN=${PODMAN:-podman}
 
-# pm ARGS...: podman, its stderr appended to $PODMAN_LOG.
-pm() { "$PODMAN" "$@" 2>>"$PODMAN_LOG"; }
+# pm ARGS...: podman, its stderr appended to $PODMAN_LOG; ended after
+# $PODMAN_TIMEOUT seconds (60) with the processes then running logged, so a
+# helper that keeps podman waiting (e.g. one that never closes the output
+# podman reads) fails the step that hung, not the whole test's time limit.
+pm() {
+  local rc=0
+  timeout -k 5 "${PODMAN_TIMEOUT:-60}" "$PODMAN" "$@" 2>>"$PODMAN_LOG" || rc=$?
+  if ((rc == 124 || rc == 137)); then
+    {
+      echo "podman $*: no answer within ${PODMAN_TIMEOUT:-60} s; ended it. Processes then:"
+      ps -eo pid,ppid,stat,args | cut -c1-300
+    } >>"$PODMAN_LOG"
+  fi
+  return "$rc"
+}
 # pm_fail MSG: fail, showing what podman said last.
 pm_fail() {
   tail -n 20 "$PODMAN_LOG" >&2

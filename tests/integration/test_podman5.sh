@@ -207,13 +207,12 @@ step_bridge() {
   ok "$1: the last container gone: podman stopped the rootless netns' pasta and aardvark-dns"
 }
 
+# PODMAN5_STEPS picks steps by hand while debugging (e.g. "bridge").
 for impl in $(podman5_impls); do
   podman5_impl "$impl"
-  step_default "$impl"
-  step_map_gw "$impl"
-  step_tcp_port "$impl"
-  step_udp_port "$impl"
-  step_bridge "$impl"
+  for step in ${PODMAN5_STEPS:-default map_gw tcp_port udp_port bridge}; do
+    "step_$step" "$impl"
+  done
   podman5_none_left
   ok "$impl: no pasta, aardvark-dns, conmon, rootlessport or netd process and no netns file is left"
 done
