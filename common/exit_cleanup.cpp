@@ -25,7 +25,9 @@ struct Owned {
 [[noreturn]] void helper_main(int sock, const std::vector<Owned>& files) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(sig, SIG_IGN);
   ::prctl(PR_SET_NAME, "netd-cleanup", 0, 0, 0);
-  // Hold nothing of netd's: not the tap, not its sockets, not its stdout.
+  // Hold nothing of netd's: not the tap, not its sockets, not its stdio (a
+  // caller reading netd's output until EOF, as Podman reads pasta's, would
+  // wait for this helper otherwise; it writes nothing).
   if (sock != 3) {
     ::dup2(sock, 3);
     sock = 3;
@@ -35,6 +37,7 @@ struct Owned {
   if (null >= 0) {
     ::dup2(null, STDIN_FILENO);
     ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
     ::close(null);
   }
   char c;

@@ -26,6 +26,15 @@ inline bool enabled(Level l) { return static_cast<int>(l) <= static_cast<int>(le
 
 void write(Level l, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
+// The system log, for a daemon that no longer has a stderr (netd pasta once
+// it is ready). connect_syslog() connects a datagram socket to /dev/log now,
+// while the path can still be reached (before the sandbox); use_syslog()
+// then sends every line there instead of stderr (RFC 3164 framing, facility
+// daemon; a line the log cannot take at once is dropped, never waited for).
+// Returns false when there is no system log: lines are then dropped.
+bool connect_syslog();
+void use_syslog();
+
 // Allows at most `burst` events per `period`; counts what it suppressed so the
 // next allowed line can say how many were dropped.
 class RateLimit {

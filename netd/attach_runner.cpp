@@ -108,13 +108,12 @@ std::optional<pid_t> proc_pid_of(const std::string& path) {
 
 }  // namespace
 
-int run_attach(const AttachConfig& a) {
-  const char* prog = a.prog.c_str();
+namespace {
+
+// The slirp layout from --cidr / --cidr6 & co.; a message for a bad value.
+Expected<tap::StackConfig, std::string> slirp_layout(const AttachConfig& a) {
   auto cfg = tap::StackConfig::from_cidr(a.cidr);
-  if (!cfg) {
-    std::fprintf(stderr, "%s: --cidr: %s\n", prog, cfg.error().c_str());
-    return a.arg_error_status;
-  }
+  if (!cfg) return unexpected("--cidr: " + cfg.error());
   cfg->mtu = a.mtu;
   cfg->host_loopback = !a.disable_host_loopback;
   cfg->ipv6 = a.ipv6;
@@ -123,12 +122,57 @@ int run_attach(const AttachConfig& a) {
     LOG_WARN("IPv6 disabled: MTU %u is below IPv6's minimum of 1280", a.mtu);
     cfg->ipv6 = false;
   }
-  if (auto r = cfg->set_cidr6(a.cidr6); !r) {
-    std::fprintf(stderr, "%s: --cidr6: %s\n", prog, r.error().c_str());
-    return a.arg_error_status;
+  if (auto r = cfg->set_cidr6(a.cidr6); !r) return unexpected("--cidr6: " + r.error());
+  if (auto r = cfg->set_dns_search(a.dns_search); !r) return unexpected("--dns-search: " + r.error());
+  return cfg;
+}
+
+// One line (two with IPv6) saying what the guest got.
+void log_attached(const AttachConfig& a, const tap::TapOptions& t, const tap::StackConfig& c) {
+  if (c.copied()) {
+    if (c.ipv4) {
+      LOG_INFO("attached %s in %s: guest %s/%u (the host's layout), gateway %s%s, dns %s, mtu %u", t.name.c_str(),
+               a.target.describe().c_str(), c.guest.to_string().c_str(), c.cidr.prefix, c.gateway.to_string().c_str(),
+               c.map_host_loopback.is_unspecified() ? "" : " (mapped to host loopback)",
+               c.dns.is_unspecified() ? "none" : c.dns.to_string().c_str(), c.mtu);
+    }
+    if (c.ipv6) {
+      LOG_INFO("IPv6: guest %s, gateway %s%s, dns %s", c.guest6 ? c.guest6->to_string().c_str() : "link-local only",
+               c.gateway6.to_string().c_str(), c.map_host_loopback6.is_unspecified() ? "" : " (mapped to host loopback)",
+               c.dns6.is_unspecified() ? "none" : c.dns6.to_string().c_str());
+    }
+    return;
   }
-  if (auto r = cfg->set_dns_search(a.dns_search); !r) {
-    std::fprintf(stderr, "%s: --dns-search: %s\n", prog, r.error().c_str());
+  LOG_INFO("attached %s in %s: guest %s, gateway %s, dns %s, mtu %u%s", t.name.c_str(), a.target.describe().c_str(),
+           c.guest.to_string().c_str(), c.gateway.to_string().c_str(), c.dns.to_string().c_str(), c.mtu,
+           c.host_loopback ? "" : ", host loopback disabled");
+  if (c.ipv6) {
+    LOG_INFO("IPv6: prefix %s (guest by SLAAC), gateway %s, dns %s", c.cidr6.to_string().c_str(),
+             c.gateway6.to_string().c_str(), c.dns6.to_string().c_str());
+  }
+}
+
+// The tap of the slirp layout: one address (CIDR+100) and a default route
+// via the gateway with --configure; IPv6 by SLAAC.
+tap::TapOptions slirp_tap(const AttachConfig& a, const tap::StackConfig& cfg) {
+  tap::TapOptions t;
+  t.name = a.tap_name;
+  t.configure = a.configure;
+  t.mtu = a.mtu;
+  t.addresses.push_back({cfg.guest.to_string() + "/" + std::to_string(cfg.cidr.prefix)});
+  t.routes.push_back({"0.0.0.0/0", cfg.gateway.to_string()});
+  if (!a.mac.empty()) t.mac = a.mac;
+  t.ipv6 = cfg.ipv6 ? tap::TapOptions::Ipv6::kSlaac : tap::TapOptions::Ipv6::kOff;
+  return t;
+}
+
+}  // namespace
+
+int run_attach(const AttachConfig& a) {
+  const char* prog = a.prog.c_str();
+  auto cfg = a.stack ? Expected<tap::StackConfig, std::string>(*a.stack) : slirp_layout(a);
+  if (!cfg) {
+    std::fprintf(stderr, "%s: %s\n", prog, cfg.error().c_str());
     return a.arg_error_status;
   }
 
@@ -142,7 +186,7 @@ int run_attach(const AttachConfig& a) {
   if (!servers->empty()) {
     const dns::UpstreamServer& first = servers->front();
     auto addr = wire::IpAddr::parse(first.addr);  // nullopt for a "%zone" address
-    if (addr && (cfg->host_loopback || !addr->is_loopback())) {
+    if (addr && (cfg->copied() || cfg->host_loopback || !addr->is_loopback())) {
       cfg->dns_tcp_upstream = *addr;
       cfg->dns_tcp_upstream_port = first.port;
     }
@@ -161,14 +205,7 @@ int run_attach(const AttachConfig& a) {
     return a.arg_error_status;
   }
 
-  tap::TapOptions topts;
-  topts.name = a.tap_name;
-  topts.configure = a.configure;
-  topts.mtu = a.mtu;
-  topts.guest_cidr = cfg->guest.to_string() + "/" + std::to_string(cfg->cidr.prefix);
-  topts.gateway = cfg->gateway.to_string();
-  if (!a.mac.empty()) topts.mac = a.mac;
-  topts.ipv6 = cfg->ipv6;
+  tap::TapOptions topts = a.tap ? *a.tap : slirp_tap(a, *cfg);
   topts.offload = !a.no_offload;
   auto tapfd = tap::open_tap(a.target, topts);
   if (!tapfd) {
@@ -183,9 +220,15 @@ int run_attach(const AttachConfig& a) {
   dopts.outbound6 = *out6;
   for (const auto& o : {dopts.outbound4, dopts.outbound6})
     if (o) LOG_INFO("outbound %s traffic leaves from %s", o->is_v4() ? "IPv4" : "IPv6", o->to_string().c_str());
-  if (a.target.pid) dopts.watch_pid = a.target.pid;
-  else if (auto pid = proc_pid_of(a.target.netns_path)) dopts.watch_pid = pid;
-  else dopts.watch_path = a.target.netns_path;
+  if (!a.watch_target) {
+    // (the caller ends netd itself: pasta's --no-netns-quit)
+  } else if (a.target.pid) {
+    dopts.watch_pid = a.target.pid;
+  } else if (auto pid = proc_pid_of(a.target.netns_path)) {
+    dopts.watch_pid = pid;
+  } else {
+    dopts.watch_path = a.target.netns_path;
+  }
   dopts.pcap_path = a.pcap;
   dopts.vnet_hdr = topts.offload;
   auto dp = tap::Dataplane::create(std::move(*tapfd), dopts);
@@ -212,6 +255,15 @@ int run_attach(const AttachConfig& a) {
   // (constructed before the sandbox: it reads a sysctl for its messages).
   portfwd::StackBackend backend(**dp, *cfg);
   backend.attach();
+  std::unique_ptr<AttachExtension> extension;
+  if (a.extend) {
+    auto e = a.extend(**dp, *cfg, backend.queue());
+    if (!e) {
+      std::fprintf(stderr, "%s: %s\n", prog, e.error().c_str());
+      return 1;
+    }
+    extension = std::move(*e);
+  }
 
   // The last things opened by path: the API socket and the pid file. A
   // helper outside the sandbox removes both at exit (even after SIGKILL).
@@ -276,19 +328,21 @@ int run_attach(const AttachConfig& a) {
   }
   ExitFdWatcher exit_watch;
   if (a.exit_fd >= 0) exit_watch.start(a.exit_fd);
-
-  LOG_INFO("attached %s in %s: guest %s, gateway %s, dns %s, mtu %u%s", a.tap_name.c_str(),
-           a.target.describe().c_str(), cfg->guest.to_string().c_str(), cfg->gateway.to_string().c_str(),
-           cfg->dns.to_string().c_str(), a.mtu, cfg->host_loopback ? "" : ", host loopback disabled");
-  if (cfg->ipv6) {
-    LOG_INFO("IPv6: prefix %s (guest by SLAAC), gateway %s, dns %s", cfg->cidr6.to_string().c_str(),
-             cfg->gateway6.to_string().c_str(), cfg->dns6.to_string().c_str());
+  if (extension) {
+    if (auto r = extension->start(); !r) {
+      std::fprintf(stderr, "%s: %s\n", prog, r.error().c_str());
+      return 1;
+    }
   }
+
+  log_attached(a, topts, *cfg);
   if (a.ready_fd >= 0) {
     if (::write(a.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", a.ready_fd);
     ::close(a.ready_fd);
   }
+  if (a.on_ready) a.on_ready();
   int rc = (*dp)->run();
+  extension.reset();  // its threads stop before the loop's objects go
   api.reset();  // the loop drains the backend's queue no more
   cleanup.finish();  // the API socket and the pid file are gone when netd exits
   return rc;

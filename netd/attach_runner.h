@@ -19,12 +19,37 @@
 // sandbox, so they inherit it.
 #pragma once
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/expected.h"
 #include "common/netns.h"
+#include "portfwd/control_queue.h"
+#include "tap/stack_config.h"
+#include "tap/tap_device.h"
 
 namespace netd {
+
+namespace tap {
+class Dataplane;
+}
+
+// What a caller of run_attach adds to the engine (netd pasta: its port rules
+// and configuration socket). Made once the data plane exists, still
+// single-threaded and before the sandbox, so it can fork and open files;
+// start() runs after the sandbox, where it may start threads. Work for the
+// data plane goes through the control queue it is given (drained on the
+// loop thread). Destroyed after the loop ends.
+class AttachExtension {
+ public:
+  virtual ~AttachExtension() = default;
+  virtual Expected<void, std::string> start() { return {}; }
+};
+using AttachExtend = std::function<Expected<std::unique_ptr<AttachExtension>, std::string>(
+    tap::Dataplane&, const tap::StackConfig&, portfwd::ControlQueue&)>;
 
 struct AttachConfig {
   std::string prog = "netd attach";  // prefix of start-up error messages
@@ -50,6 +75,14 @@ struct AttachConfig {
   std::string api_socket;            // serve the control API here
   bool sandbox = false;      // common/sandbox.h: empty root, no capabilities
   bool seccomp = false;      // common/seccomp_filter.h: the system call allow-list
+  // netd pasta: the stack's layout and the tap's set-up, decided by the
+  // caller (netd/pasta_plan.h). Unset: derived from cidr/cidr6 (slirp layout)
+  // and tap_name/configure/mtu/mac.
+  std::optional<tap::StackConfig> stack;
+  std::optional<tap::TapOptions> tap;
+  bool watch_target = true;          // exit when the target process or netns file goes away
+  std::function<void()> on_ready;    // runs right after the ready byte (pasta detaches here)
+  AttachExtend extend;               // optional (above)
   // slirp4netns extras.
   int exit_fd = -1;          // hang-up: exit 0 (and remove the API socket)
   int arg_error_status = 2;  // exit status for bad configuration (slirp4netns: 1)

@@ -12,6 +12,8 @@ int network(int argc, char** argv);
 int rootless_netns(int argc, char** argv);
 int forward(int argc, char** argv);
 int slirp4netns(int argc, char** argv);    // also argv[0] == "slirp4netns"
+int pasta(int argc, char** argv);          // also argv[0] == "pasta"
 int ctl(int argc, char** argv);            // client of the API socket
+int pesto(int argc, char** argv);          // also argv[0] == "pesto"
 
 }  // namespace netd::cmd

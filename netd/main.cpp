@@ -1,6 +1,6 @@
 // netd: one binary, several subcommands (see DESIGN.md and docs/man/).
 // Dispatch is by argv[1], or by argv[0] when netd is installed under a
-// drop-in name (a symlink called slirp4netns or aardvark-dns).
+// drop-in name (a symlink called slirp4netns, pasta, pesto or aardvark-dns).
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -19,11 +19,13 @@ constexpr const char* kUsage =
     "  attach          attach a TAP device in a container's network namespace and\n"
     "                  translate its traffic to host sockets (like pasta/slirp4netns)\n"
     "  slirp4netns     the attach engine behind slirp4netns' command line\n"
+    "  pasta           the attach engine behind pasta's command line (Podman 5)\n"
     "  forward         forward host ports into a network namespace\n"
     "  network         manage per-user bridge networks (create, ls, inspect, rm, ...)\n"
     "  dns             embedded DNS server (aardvark-dns compatible)\n"
     "  rootless-netns  run a shell or command inside the per-user rootless netns\n"
     "  ctl             send a request to a running netd's API socket\n"
+    "  pesto           show or change the forwarding tables of a running pasta\n"
     "  version         print the version\n"
     "\n"
     "Run 'netd COMMAND --help' for the options of a command; man pages are in docs/man/.\n";
@@ -35,11 +37,13 @@ struct Command {
 constexpr Command kCommands[] = {
     {"attach", netd::cmd::attach},
     {"slirp4netns", netd::cmd::slirp4netns},
+    {"pasta", netd::cmd::pasta},
     {"forward", netd::cmd::forward},
     {"network", netd::cmd::network},
     {"dns", netd::cmd::dns},
     {"rootless-netns", netd::cmd::rootless_netns},
     {"ctl", netd::cmd::ctl},
+    {"pesto", netd::cmd::pesto},
 };
 
 std::string_view basename_of(const char* path) {
@@ -54,6 +58,8 @@ int main(int argc, char** argv) {
   std::string_view self = basename_of(argv[0]);
   if (self == "slirp4netns") return netd::cmd::slirp4netns(argc, argv);
   if (self == "aardvark-dns") return netd::cmd::dns(argc, argv);
+  if (self == "pasta") return netd::cmd::pasta(argc, argv);
+  if (self == "pesto") return netd::cmd::pesto(argc, argv);
 
   if (argc < 2) {
     std::fputs(kUsage, stderr);

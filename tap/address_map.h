@@ -1,12 +1,20 @@
 // Where a guest packet for a given destination goes on the host.
 //
-// The guest sees one subnet per family: the gateway (and, unless host
-// loopback is disabled, the host's 127.0.0.1 or ::1 behind it), the DNS
-// address (netd's own forwarder) and the rest of the world. Everything that
-// would reach something the guest was not granted (loopback, broadcast,
-// multicast, link-local, unused addresses of its subnet) maps to nothing and
-// is dropped by the caller, counted as a policy drop. TCP, UDP and ICMP of
-// both families use this one function.
+// Slirp layout: the guest sees one subnet per family: the gateway (and,
+// unless host loopback is disabled, the host's 127.0.0.1 or ::1 behind it),
+// the DNS address (netd's own forwarder) and the rest of the world. Unused
+// addresses of its subnet lead nowhere.
+//
+// Copied layout (pasta): the guest wears the host's address, so every other
+// address is reached as it is, its own subnet included (hosts on the host's
+// LAN), except two aliases: map_host_loopback leads to the host's loopback,
+// guest_alias to the host's own address (which the guest cannot reach under
+// its own name: that address is local to it).
+//
+// In both, what would reach something the guest was not granted (loopback,
+// broadcast, multicast, link-local, unspecified) maps to nothing and is
+// dropped by the caller, counted as a policy drop. TCP, UDP and ICMP of both
+// families use this one function.
 #pragma once
 
 #include <optional>
@@ -21,22 +29,30 @@ namespace netd::tap {
 inline std::optional<wire::IpAddr> host_destination(const StackConfig& c, const wire::IpAddr& dst) {
   if (dst.is_v4()) {
     const wire::Ipv4Addr d = dst.v4();
-    if (d == c.gateway) {
-      if (!c.host_loopback) return std::nullopt;
-      return wire::IpAddr(wire::Ipv4Addr::from_octets(127, 0, 0, 1));
-    }
     if (d.is_loopback() || d.is_multicast() || d.is_broadcast() || d.is_unspecified()) return std::nullopt;
+    const wire::Ipv4Addr lo = c.loopback_alias();
+    if (!lo.is_unspecified() && d == lo) return wire::IpAddr(wire::Ipv4Addr::from_octets(127, 0, 0, 1));
+    if (c.copied()) {
+      if (!c.guest_alias.is_unspecified() && d == c.guest_alias) return wire::IpAddr(c.guest);
+      if (d == c.guest || d == c.cidr.broadcast()) return std::nullopt;
+      return dst;
+    }
+    if (d == c.gateway) return std::nullopt;      // host loopback disabled
     if (c.cidr.contains(d)) return std::nullopt;  // nothing else lives in the guest's subnet
     return dst;
   }
   const wire::Ipv6Addr d = dst.v6();
   if (!c.ipv6) return std::nullopt;
-  if (d == c.gateway6 || d == c.router_ll) {
-    if (!c.host_loopback) return std::nullopt;
+  if (d.is_loopback() || d.is_multicast() || d.is_unspecified() || d.is_v4_mapped()) return std::nullopt;
+  const wire::Ipv6Addr lo = c.loopback_alias6();
+  if (!lo.is_unspecified() && (d == lo || (!c.copied() && d == c.router_ll)))
     return wire::IpAddr(wire::Ipv6Addr::loopback());
+  if (c.copied()) {
+    if (!c.guest_alias6.is_unspecified() && d == c.guest_alias6 && c.guest6) return wire::IpAddr(*c.guest6);
+    if (d.is_link_local() || c.is_guest(dst)) return std::nullopt;
+    return dst;
   }
-  if (d.is_loopback() || d.is_multicast() || d.is_unspecified() || d.is_link_local() || d.is_v4_mapped())
-    return std::nullopt;
+  if (d.is_link_local() || d == c.gateway6) return std::nullopt;
   if (c.cidr6.contains(d)) return std::nullopt;
   return dst;
 }

@@ -1,6 +1,8 @@
-// ARP: netd answers for the addresses it owns in the guest's subnet (gateway
-// and DNS) with its own MAC. Everything else (probes, gratuitous ARP, requests
-// for other addresses) gets no answer, like an empty segment would.
+// ARP: in the slirp layout netd answers for the addresses it owns in the
+// guest's subnet (gateway and DNS) with its own MAC; everything else (probes,
+// gratuitous ARP, requests for other addresses) gets no answer, like an empty
+// segment would. In the copied layout (pasta) every host but the guest sits
+// behind netd, so netd answers for every address except the guest's own.
 #pragma once
 
 #include "tap/actions.h"
@@ -17,6 +19,8 @@ class ArpResponder {
   void on_arp(const wire::ArpView& arp, Actions& out);
 
  private:
+  // Whether a request from `sender` for `target` gets netd's MAC.
+  bool answers_for(wire::Ipv4Addr target, wire::Ipv4Addr sender) const;
   EngineContext& ctx_;
 };
 

@@ -65,7 +65,7 @@ void DhcpServer::reply(const wire::DhcpView& req, uint8_t type, wire::Ipv4Addr y
     }
     b.add_addr(wire::kDhcpOptSubnetMask, c.cidr.netmask());
     b.add_addr(wire::kDhcpOptRouter, c.gateway);
-    b.add_addr(wire::kDhcpOptDns, c.dns);
+    if (auto dns = c.guest_dns4(); !dns.empty()) b.add_addrs(wire::kDhcpOptDns, dns);
     b.add_addr(wire::kDhcpOptBroadcast, c.cidr.broadcast());
     // Option 26 is 16 bits; clamp so a 65520 MTU stays representable.
     b.add_u16(wire::kDhcpOptInterfaceMtu, static_cast<uint16_t>(c.mtu > 65535 ? 65535 : c.mtu));

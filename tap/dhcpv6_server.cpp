@@ -21,7 +21,7 @@ void Dhcpv6Server::on_message(const wire::IpView& ip, uint16_t src_port, const w
   wire::store_mac(duid, 4, c.gateway_mac);
   r.add_option(wire::kDhcpv6OptServerId, duid);
   if (auto cid = msg.option(wire::kDhcpv6OptClientId)) r.add_option(wire::kDhcpv6OptClientId, *cid);
-  r.add_addrs(wire::kDhcpv6OptDnsServers, std::span(&c.dns6, 1));
+  if (auto dns = c.guest_dns6(); !dns.empty()) r.add_addrs(wire::kDhcpv6OptDnsServers, dns);
   if (!c.dns_search_wire.empty()) r.add_option(wire::kDhcpv6OptDomainList, c.dns_search_wire);
   r.add_u32(wire::kDhcpv6OptInfoRefreshTime, kInfoRefreshSeconds);
   wire::IpHeader h{.src = c.router_ll, .dst = ip.src(), .proto = wire::IpProto::Udp};

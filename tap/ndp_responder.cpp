@@ -12,7 +12,17 @@ const wire::Ipv6Addr kAllNodes{{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 }  // namespace
 
 void NdpResponder::saw_guest(Time now) {
-  if (!next_ra_) next_ra_ = now + kRaInterval;
+  if (!next_ra_ && ctx_.cfg.router_advertisements) next_ra_ = now + kRaInterval;
+}
+
+bool NdpResponder::answers_for(const wire::Ipv6Addr& target, const wire::Ipv6Addr& src) const {
+  const StackConfig& c = ctx_.cfg;
+  if (!c.copied()) return c.is_own(wire::IpAddr(target));
+  // Copied layout: every neighbour but the guest itself is behind netd. The
+  // guest's own addresses are its own: its duplicate address detection
+  // (unspecified source) and its questions about itself get no answer.
+  if (src.is_unspecified() || target == src || c.is_guest(wire::IpAddr(target))) return false;
+  return !(target.is_unspecified() || target.is_loopback() || target.is_multicast() || target.is_v4_mapped());
 }
 
 void NdpResponder::on_ndp(Time now, const wire::IpView& ip, const wire::NdpView& ndp,
@@ -27,17 +37,22 @@ void NdpResponder::on_ndp(Time now, const wire::IpView& ip, const wire::NdpView&
   const wire::MacAddr reply_mac = ndp.link_addr(wire::kNdpOptSourceLinkAddr).value_or(src_mac);
   switch (ndp.type()) {
     case wire::kNdpRouterSolicitation:
+      if (!ctx_.cfg.router_advertisements) {
+        ++ctx_.counters.drop_not_for_us;  // netd configured the guest's routes itself
+        return;
+      }
       if (src.is_unspecified()) advertise_router(kAllNodes, kAllNodes.multicast_mac(), out);
       else advertise_router(src, reply_mac, out);
       return;
     case wire::kNdpNeighborSolicitation: {
       const wire::Ipv6Addr target = ndp.target();
-      if (src.is_unspecified() && ctx_.cfg.cidr6.contains(target) && !ctx_.cfg.is_own(wire::IpAddr(target))) {
+      if (src.is_unspecified() && !ctx_.cfg.copied() && ctx_.cfg.cidr6.contains(target) &&
+          !ctx_.cfg.is_own(wire::IpAddr(target))) {
         // The guest checks the address SLAAC just gave it: that is its address
         // from now on (published ports need it before it sends anything).
         ctx_.guest6 = target;
       }
-      if (!ctx_.cfg.is_own(wire::IpAddr(target))) {
+      if (!answers_for(target, src)) {
         ++ctx_.counters.drop_not_for_us;  // someone else's (the guest's own DAD): stay silent
         return;
       }
@@ -76,7 +91,7 @@ void NdpResponder::advertise_router(const wire::Ipv6Addr& dst, const wire::MacAd
   o.mtu(c.mtu);
   o.prefix_info({c.cidr6.prefix, wire::kPrefixOnLink | wire::kPrefixAutonomous, kPrefixValidLifetime,
                  kPrefixPreferredLifetime, c.cidr6.network()});
-  o.rdnss(kRdnssLifetime, c.dns6);
+  if (auto dns = c.guest_dns6(); !dns.empty()) o.rdnss(kRdnssLifetime, dns.front());
   std::vector<std::byte> body(8);  // reachable time, retrans timer: unspecified (0)
   body.insert(body.end(), o.bytes().begin(), o.bytes().end());
   // cur hop limit 64, flags (O: ask DHCPv6 for the rest), router lifetime.
@@ -88,7 +103,7 @@ void NdpResponder::advertise_router(const wire::Ipv6Addr& dst, const wire::MacAd
 }
 
 void NdpResponder::on_timer(Time now, Actions& out) {
-  if (!next_ra_ || now < *next_ra_) return;
+  if (!next_ra_ || now < *next_ra_ || !ctx_.cfg.router_advertisements) return;
   advertise_router(kAllNodes, kAllNodes.multicast_mac(), out);
   next_ra_ = now + kRaInterval;
 }

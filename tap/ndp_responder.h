@@ -18,6 +18,10 @@
 //    Unsolicited advertisements to all nodes follow every kRaInterval once
 //    the guest has shown up on IPv6 (before that no one listens, and a
 //    silent engine keeps IPv4-only tests and guests free of them).
+//  * Copied layout (pasta): every neighbour but the guest is behind netd, so
+//    solicitations for any address but the guest's own (and never DAD
+//    probes) get netd's MAC; with router_advertisements off (netd set the
+//    guest's routes itself) router solicitations get no answer.
 //  * Every NDP message must arrive with hop limit 255 (it cannot have been
 //    forwarded); anything else is dropped and counted.
 // The responder does no I/O and reads no clock: RAs are due at
@@ -53,6 +57,8 @@ class NdpResponder {
   void on_timer(Time now, Actions& out);
 
  private:
+  // Whether a solicitation from `src` for `target` gets netd's MAC.
+  bool answers_for(const wire::Ipv6Addr& target, const wire::Ipv6Addr& src) const;
   void advertise_router(const wire::Ipv6Addr& dst, const wire::MacAddr& dst_mac, Actions& out);
   void advertise_neighbor(const wire::Ipv6Addr& target, const wire::Ipv6Addr& dst, const wire::MacAddr& dst_mac,
                           bool solicited, Actions& out);

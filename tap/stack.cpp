@@ -21,7 +21,9 @@ Stack::Stack(const StackConfig& cfg)
       icmp_(ctx_, next_flow_),
       udp_(ctx_, next_flow_),
       dns_(ctx_),
-      tcp_(ctx_, next_flow_) {}
+      tcp_(ctx_, next_flow_) {
+  ctx_.guest6 = cfg.guest6;  // known up front when netd configured it (copied layout)
+}
 
 void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out, bool l4_csum_offloaded) {
   ++ctx_.counters.frames_in;
@@ -41,6 +43,7 @@ void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out, b
   }
   switch (eth->ethertype()) {
     case static_cast<uint16_t>(wire::EtherType::Arp): {
+      if (!ctx_.cfg.ipv4) break;
       auto arp = wire::ArpView::parse(eth->payload());
       if (!arp) {
         ctx_.counters.count_wire_error(arp.error());
@@ -51,6 +54,7 @@ void Stack::on_frame(Time now, std::span<const std::byte> frame, Actions& out, b
       return;
     }
     case static_cast<uint16_t>(wire::EtherType::Ipv4):
+      if (!ctx_.cfg.ipv4) break;
       on_ipv4(now, *eth, eth->payload(), l4_csum_offloaded, out);
       return;
     case static_cast<uint16_t>(wire::EtherType::Ipv6):
@@ -97,6 +101,10 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
     }
     // NDP (types 133..137), to multicast or unicast destinations.
     if (icmp->type() >= wire::kNdpRouterSolicitation && icmp->type() <= wire::kNdpRedirect) {
+      if (!c.ndp) {
+        ++ctx_.counters.drop_unsupported;
+        return;
+      }
       auto ndp = wire::NdpView::parse(*icmp);
       if (!ndp) {
         ctx_.counters.count_wire_error(ndp.error());
@@ -118,6 +126,10 @@ void Stack::on_ipv6(Time now, const wire::EthernetView& eth, bool offloaded, Act
     auto udp = parse_l4<wire::UdpView>(ip, offloaded);
     if (!udp) return;
     if (udp->dst_port() == wire::kDhcpv6ServerPort) {
+      if (!c.dhcpv6) {
+        ++ctx_.counters.drop_unsupported;
+        return;
+      }
       auto msg = wire::Dhcpv6View::parse(udp->payload());
       if (!msg) {
         ctx_.counters.count_wire_error(msg.error());
@@ -162,6 +174,12 @@ void Stack::on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std
 }
 
 void Stack::on_ip(Time now, const wire::IpView& ip, bool offloaded, Actions& out) {
+  const StackConfig& c = ctx_.cfg;
+  if ((ip.protocol() == wire::IpProto::Tcp && !c.tcp) || (ip.protocol() == wire::IpProto::Udp && !c.udp) ||
+      ((ip.protocol() == wire::IpProto::Icmp || ip.protocol() == wire::IpProto::Icmpv6) && !c.icmp)) {
+    ++ctx_.counters.drop_unsupported;
+    return;
+  }
   switch (ip.protocol()) {
     case wire::IpProto::Icmp:
     case wire::IpProto::Icmpv6: {
@@ -222,6 +240,10 @@ void Stack::on_udp_v4_broadcast(const wire::Ipv4View& ip, bool offloaded, Action
 }
 
 void Stack::on_dhcp(const wire::IpAddr& src, const wire::UdpView& udp, Actions& out) {
+  if (!ctx_.cfg.dhcp) {
+    ++ctx_.counters.drop_unsupported;
+    return;
+  }
   auto dhcp = wire::DhcpView::parse(udp.payload());
   if (!dhcp) {
     ctx_.counters.count_wire_error(dhcp.error());
@@ -265,13 +287,40 @@ Stack::InboundPath Stack::inbound_path(const wire::IpAddr& client, std::optional
   const StackConfig& c = ctx_.cfg;
   if (!guest && client.is_v6() && c.ipv6 && ctx_.guest6) {
     const wire::Ipv6Addr v6 = client.v6();
-    bool unroutable = v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || c.cidr6.contains(v6);
-    return {unroutable ? wire::IpAddr(c.gateway6) : client, *ctx_.guest6};
+    return {wire::IpAddr(seen_source6(v6)), *ctx_.guest6};
   }
   // IPv4 clients, and IPv6 clients of a guest without (known) IPv6.
-  bool unroutable =
-      !client.is_v4() || client.is_loopback() || client.is_unspecified() || c.cidr.contains(client.v4());
-  return {unroutable ? wire::IpAddr(c.gateway) : client, guest.value_or(c.guest)};
+  if (!client.is_v4()) return {wire::IpAddr(c.gateway), guest.value_or(c.guest)};
+  return {wire::IpAddr(seen_source4(client.v4())), guest.value_or(c.guest)};
+}
+
+wire::Ipv4Addr Stack::seen_source4(wire::Ipv4Addr client) const {
+  const StackConfig& c = ctx_.cfg;
+  const wire::Ipv4Addr lo_alias = c.loopback_alias();
+  if (client == wire::Ipv4Addr::from_octets(127, 0, 0, 1) && !lo_alias.is_unspecified()) return lo_alias;
+  if (c.copied()) {
+    // The host's own address is the guest's too: it appears as the alias
+    // the guest reaches the host's address through, else as the gateway.
+    if (client == c.guest) return c.guest_alias.is_unspecified() ? c.gateway : c.guest_alias;
+    if (client.is_loopback() || client.is_unspecified()) return c.gateway;
+    return client;
+  }
+  if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client)) return c.gateway;
+  return client;
+}
+
+wire::Ipv6Addr Stack::seen_source6(const wire::Ipv6Addr& client) const {
+  const StackConfig& c = ctx_.cfg;
+  const wire::Ipv6Addr lo_alias = c.loopback_alias6();
+  if (c.copied()) {
+    if (client.is_loopback()) return lo_alias.is_unspecified() ? c.router_ll : lo_alias;
+    if (c.is_guest(wire::IpAddr(client))) return c.guest_alias6.is_unspecified() ? c.router_ll : c.guest_alias6;
+    if (client.is_unspecified() || client.is_link_local()) return c.router_ll;
+    return client;
+  }
+  if (client.is_loopback() || client.is_unspecified() || client.is_link_local() || c.cidr6.contains(client))
+    return c.gateway6;
+  return client;
 }
 
 std::optional<FlowId> Stack::on_tcp_inbound(Time now, const wire::IpAddr& client, uint16_t client_port,

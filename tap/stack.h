@@ -53,7 +53,11 @@ class Stack {
   // names an IPv4 address; everything else goes over IPv4. The guest sees each
   // client's own address, except for clients it could not route back to
   // (loopback, link-local, its own subnet, IPv6 clients carried over IPv4,
-  // unknown ones: 0.0.0.0), which appear as the gateway of that family.
+  // unknown ones: 0.0.0.0), which appear as the gateway of that family. In
+  // the copied layout (pasta) the host's 127.0.0.1 / ::1 appears as the
+  // loopback alias and the host's own address as the guest alias when those
+  // are set; every other client keeps its address, the guest's subnet
+  // included.
   // `guest` is the IPv4 address inside the namespace the port leads to
   // (default: the guest address; an API forward's guest_addr).
   //
@@ -120,6 +124,9 @@ class Stack {
     wire::IpAddr guest;
   };
   InboundPath inbound_path(const wire::IpAddr& client, std::optional<wire::Ipv4Addr> guest) const;
+  // The source address the guest sees for a published port's client.
+  wire::Ipv4Addr seen_source4(wire::Ipv4Addr client) const;
+  wire::Ipv6Addr seen_source6(const wire::Ipv6Addr& client) const;
 
   EngineContext ctx_;
   FlowId next_flow_ = 1;

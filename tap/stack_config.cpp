@@ -39,6 +39,38 @@ Expected<void, std::string> StackConfig::set_cidr6(std::string_view text) {
   return {};
 }
 
+Expected<StackConfig, std::string> StackConfig::copied_from(wire::Ipv4Cidr guest, wire::Ipv4Addr gateway) {
+  if (guest.addr.is_unspecified() || guest.addr.is_loopback() || guest.addr.is_multicast() ||
+      guest.addr.is_broadcast())
+    return unexpected("the guest address " + guest.addr.to_string() + " cannot be used");
+  if (guest.prefix < 1 || guest.prefix > 32) return unexpected("the guest prefix length must be 1..32");
+  if (gateway == guest.addr) return unexpected("the gateway " + gateway.to_string() + " is the guest's own address");
+  StackConfig s;
+  s.layout = Layout::Copied;
+  s.cidr = guest;
+  s.guest = guest.addr;
+  s.gateway = gateway;
+  s.gateway_mac = wire::MacAddr{{0x02, 0x4e, 0x45, 0x54, 0x44, 0x02}};
+  s.host_loopback = false;  // the copied layout maps loopback only through map_host_loopback
+  s.ipv6 = false;
+  return s;
+}
+
+Expected<void, std::string> StackConfig::set_copied6(wire::Ipv6Cidr guest_cidr, wire::Ipv6Addr gw,
+                                                     wire::Ipv6Addr ll) {
+  const wire::Ipv6Addr g = guest_cidr.addr;
+  if (g.is_unspecified() || g.is_loopback() || g.is_multicast() || g.is_link_local() || g.is_v4_mapped())
+    return unexpected("the guest IPv6 address " + g.to_string() + " cannot be used");
+  if (gw == g) return unexpected("the IPv6 gateway " + gw.to_string() + " is the guest's own address");
+  if (!ll.is_link_local()) return unexpected("the router address " + ll.to_string() + " is not link-local");
+  cidr6 = guest_cidr;
+  guest6 = g;
+  gateway6 = gw;
+  router_ll = ll;
+  ipv6 = true;
+  return {};
+}
+
 Expected<void, std::string> StackConfig::set_dns_search(const std::vector<std::string>& domains) {
   std::vector<std::byte> w;
   for (const auto& d : domains) {

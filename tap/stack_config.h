@@ -1,7 +1,21 @@
-// The addresses and policies of one attached namespace, derived from a CIDR
-// the way slirp4netns does it: gateway N+2, DNS N+3, guest N+100; for IPv6
-// from a /64 (default fd00::/64): gateway N+2, DNS N+3, and the guest picks
-// its own address in the prefix by SLAAC.
+// The addresses and policies of one attached namespace, in one of two layouts.
+//
+// Slirp (netd attach, netd slirp4netns): a private subnet netd owns, derived
+// from a CIDR the way slirp4netns does it: gateway N+2, DNS N+3, guest N+100;
+// for IPv6 from a /64 (default fd00::/64): gateway N+2, DNS N+3, and the
+// guest picks its own address in the prefix by SLAAC. Nothing else lives in
+// the subnet; the gateway stands for the host's loopback unless
+// host_loopback is off.
+//
+// Copied (netd pasta): the guest wears the host's own address, prefix and
+// gateway (copied from the host's default-route interface, or given on the
+// command line). Every other address, inside the guest's subnet or not, is
+// somewhere on the host's side: netd answers ARP and neighbour solicitations
+// for all of them and carries traffic to them as it is. The gateway is a real
+// host on the host's network unless it is also the loopback alias (pasta's
+// --map-gw), and the guest reaches the host's own address through
+// guest_alias (pasta's --map-guest-addr), since its own copy of that address
+// is local to it.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +30,9 @@
 namespace netd::tap {
 
 struct StackConfig {
+  enum class Layout : uint8_t { Slirp, Copied };
+  Layout layout = Layout::Slirp;
+
   wire::Ipv4Cidr cidr{};
   wire::Ipv4Addr gateway{};      // answers ARP/ping; maps to host 127.0.0.1 when host_loopback
   wire::Ipv4Addr dns{};          // netd's DNS forwarder
@@ -41,6 +58,28 @@ struct StackConfig {
   uint16_t dns_tcp_upstream_port = 53;
   size_t tcp_buffer_budget = size_t{256} << 20;
 
+  // ---- Copied layout (pasta) ----
+  // Each unspecified (0.0.0.0 / ::) when unused.
+  wire::Ipv4Addr map_host_loopback{};   // guest traffic to it goes to the host's 127.0.0.1
+  wire::Ipv6Addr map_host_loopback6{};  // ... to the host's ::1
+  wire::Ipv4Addr guest_alias{};         // guest traffic to it goes to the host's own address (= guest)
+  wire::Ipv6Addr guest_alias6{};        // ... to the host's own IPv6 address (= guest6)
+  // The guest's IPv6 address when it is known up front (set by netd with
+  // --config-net) rather than learned from the guest's SLAAC.
+  std::optional<wire::Ipv6Addr> guest6;
+  // Router advertisements answer router solicitations (off when netd
+  // configures the guest's addresses and routes itself, as pasta does).
+  bool router_advertisements = true;
+  // Built-in services and protocol handlers (pasta's --no-dhcp & co.): a
+  // switched-off one drops what it would have handled, counted as unsupported.
+  bool dhcp = true, dhcpv6 = true, ndp = true;
+  bool tcp = true, udp = true, icmp = true;
+  // Name servers the guest is told about (DHCP option 6, RDNSS, DHCPv6);
+  // empty: the DNS address of that family in the slirp layout, none in the
+  // copied one (pasta announces only what it is asked to).
+  std::vector<wire::Ipv4Addr> announce_dns;
+  std::vector<wire::Ipv6Addr> announce_dns6;
+
   // ---- IPv6 ----
   bool ipv6 = true;                 // false: IPv6 frames are dropped as before
   wire::Ipv6Cidr cidr6{};           // a /64: the prefix announced for SLAAC
@@ -53,11 +92,45 @@ struct StackConfig {
   // wire form (set_dns_search); empty: none.
   std::vector<std::byte> dns_search_wire;
 
-  // True for an address netd itself answers as on the guest's link (the
-  // gateway and DNS addresses of either family, the router's link-local).
+  bool ipv4 = true;  // false (pasta -6): IPv4 frames and ARP are dropped
+  bool copied() const { return layout == Layout::Copied; }
+  // True for an address netd itself answers as on the guest's link: in the
+  // slirp layout the gateway and DNS addresses of either family and the
+  // router's link-local; in the copied layout only the DNS addresses (the
+  // gateway is a real host there, reached through the host).
   bool is_own(const wire::IpAddr& a) const {
-    if (a.is_v4()) return a.v4() == gateway || a.v4() == dns;
-    return ipv6 && (a.v6() == gateway6 || a.v6() == dns6 || a.v6() == router_ll);
+    if (a.is_v4()) {
+      if (a.v4().is_unspecified()) return false;
+      return a.v4() == dns || (!copied() && a.v4() == gateway);
+    }
+    if (!ipv6 || a.v6().is_unspecified()) return false;
+    return a.v6() == dns6 || (!copied() && (a.v6() == gateway6 || a.v6() == router_ll));
+  }
+  // The guest address netd answers neighbour queries for (copied layout:
+  // every address but the guest's own).
+  bool is_guest(const wire::IpAddr& a) const {
+    if (a.is_v4()) return a.v4() == guest;
+    return guest6 && a.v6() == *guest6;
+  }
+  // The name servers to tell the guest about, in its family's options.
+  std::vector<wire::Ipv4Addr> guest_dns4() const {
+    if (!announce_dns.empty() || copied()) return announce_dns;
+    if (dns.is_unspecified()) return {};
+    return {dns};
+  }
+  std::vector<wire::Ipv6Addr> guest_dns6() const {
+    if (!announce_dns6.empty() || copied()) return announce_dns6;
+    if (dns6.is_unspecified()) return {};
+    return {dns6};
+  }
+  // The addresses that stand for the host's loopback (unspecified: none).
+  wire::Ipv4Addr loopback_alias() const {
+    if (copied()) return map_host_loopback;
+    return host_loopback ? gateway : wire::Ipv4Addr{};
+  }
+  wire::Ipv6Addr loopback_alias6() const {
+    if (copied()) return map_host_loopback6;
+    return host_loopback ? gateway6 : wire::Ipv6Addr{};
   }
   // The address the guest reaches netd's DNS forwarder at, in a's family.
   wire::IpAddr dns_for(const wire::IpAddr& a) const { return a.is_v4() ? wire::IpAddr(dns) : wire::IpAddr(dns6); }
@@ -72,6 +145,15 @@ struct StackConfig {
   Expected<void, std::string> set_cidr6(std::string_view cidr6);
   // Sets the search list ("example.com", ...); an invalid name is an error.
   Expected<void, std::string> set_dns_search(const std::vector<std::string>& domains);
+
+  // The copied layout for a guest at `guest` (address/prefix) behind
+  // `gateway`; IPv6 off until set_copied6(). DNS, aliases and the rest are
+  // left unset for the caller. The gateway must not be the guest's address.
+  static Expected<StackConfig, std::string> copied_from(wire::Ipv4Cidr guest, wire::Ipv4Addr gateway);
+  // IPv6 for the copied layout: the guest's address/prefix, the gateway, and
+  // the link-local address netd answers as router (the gateway's when it is
+  // link-local).
+  Expected<void, std::string> set_copied6(wire::Ipv6Cidr guest, wire::Ipv6Addr gateway, wire::Ipv6Addr router_ll);
 };
 
 }  // namespace netd::tap

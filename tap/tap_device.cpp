@@ -104,6 +104,69 @@ bool set_ipv6_conf(const std::string& ifname, const char* key, const char* value
 }
 }  // namespace
 
+namespace {
+// Adds one address to the link; an address that is already there is fine.
+Expected<void, std::string> add_address(nl_sock* sk, int ifindex, const TapAddress& a) {
+  nl_addr* local = nullptr;
+  if (nl_addr_parse(a.cidr.c_str(), AF_UNSPEC, &local) < 0 || nl_addr_get_prefixlen(local) == 0 ||
+      (nl_addr_get_family(local) != AF_INET && nl_addr_get_family(local) != AF_INET6)) {
+    if (local) nl_addr_put(local);
+    return unexpected("invalid address " + a.cidr);
+  }
+  NlAddr owned(local);
+  NlRtAddr addr(rtnl_addr_alloc());
+  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  rtnl_addr_set_local(addr.get(), local);
+  if (nl_addr_get_family(local) == AF_INET6) rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  int err = rtnl_addr_add(sk, addr.get(), 0);
+  if (err < 0 && err != -NLE_EXIST) return unexpected(nl_error(("cannot add address " + a.cidr).c_str(), err));
+  return {};
+}
+
+// Adds dst via gw (gw null: on-link) on the link.
+int add_route_raw(nl_sock* sk, int ifindex, nl_addr* dst, nl_addr* gw) {
+  NlRoute route(rtnl_route_alloc());
+  rtnl_route_set_family(route.get(), nl_addr_get_family(dst));
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_dst(route.get(), dst);
+  if (!gw) rtnl_route_set_scope(route.get(), RT_SCOPE_LINK);
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  rtnl_route_nh_set_ifindex(nh, ifindex);
+  if (gw) rtnl_route_nh_set_gateway(nh, gw);
+  rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh now
+  int err = rtnl_route_add(sk, route.get(), 0);
+  return err == -NLE_EXIST ? 0 : err;
+}
+
+Expected<void, std::string> add_route(nl_sock* sk, int ifindex, const TapRoute& r) {
+  nl_addr* dst = nullptr;
+  if (nl_addr_parse(r.dst.c_str(), AF_UNSPEC, &dst) < 0) return unexpected("invalid route destination " + r.dst);
+  NlAddr dst_owned(dst);
+  NlAddr gw_owned;
+  if (!r.gateway.empty()) {
+    nl_addr* gw = nullptr;
+    if (nl_addr_parse(r.gateway.c_str(), nl_addr_get_family(dst), &gw) < 0)
+      return unexpected("invalid gateway " + r.gateway + " for " + r.dst);
+    gw_owned.reset(gw);
+  }
+  std::string what = "cannot add route " + r.dst + (r.gateway.empty() ? "" : " via " + r.gateway);
+  int err = add_route_raw(sk, ifindex, dst, gw_owned.get());
+  if (err == -NLE_NOADDR || err == -NLE_INVAL || err == -NLE_FAILURE) {
+    // The gateway is outside every subnet of the link: make it on-link
+    // first (a host route), then try again.
+    nl_addr* host = nl_addr_clone(gw_owned.get());
+    if (!host) return unexpected(nl_error(what.c_str(), err));
+    NlAddr host_owned(host);
+    nl_addr_set_prefixlen(host, nl_addr_get_family(host) == AF_INET ? 32 : 128);
+    int e2 = add_route_raw(sk, ifindex, host, nullptr);
+    if (e2 < 0) return unexpected(nl_error(("cannot add an on-link route to gateway " + r.gateway).c_str(), e2));
+    err = add_route_raw(sk, ifindex, dst, gw_owned.get());
+  }
+  if (err < 0) return unexpected(nl_error(what.c_str(), err));
+  return {};
+}
+}  // namespace
+
 Expected<void, std::string> configure_here(const TapOptions& o) {
   NlSock sk(nl_socket_alloc());
   if (!sk) return unexpected(std::string("libnl: out of memory"));
@@ -119,39 +182,22 @@ Expected<void, std::string> configure_here(const TapOptions& o) {
     if (nl_addr_parse(o.mac->c_str(), AF_LLC, &m) < 0) return unexpected("invalid MAC address " + *o.mac);
     mac.reset(m);
   }
-  if (o.ipv6 && set_ipv6_conf(o.name, "disable_ipv6", "0")) {
-    // Before the link comes up, so its first router solicitation counts.
+  // Before the link comes up, so its first router solicitation counts (or,
+  // for static addresses, so no duplicate address detection delays them).
+  if (o.ipv6 == TapOptions::Ipv6::kSlaac && set_ipv6_conf(o.name, "disable_ipv6", "0")) {
     set_ipv6_conf(o.name, "accept_ra", "2");
+  } else if (o.ipv6 == TapOptions::Ipv6::kStatic && set_ipv6_conf(o.name, "disable_ipv6", "0")) {
+    set_ipv6_conf(o.name, "accept_ra", "0");
+    set_ipv6_conf(o.name, "accept_dad", "0");
   }
   auto ifindex = link_up(sk.get(), o.name.c_str(), o.mtu, mac.get());
   if (!ifindex) return unexpected(ifindex.error());
-
-  nl_addr* local = nullptr;
-  if (nl_addr_parse(o.guest_cidr.c_str(), AF_INET, &local) < 0)
-    return unexpected("invalid guest address " + o.guest_cidr);
-  NlAddr local_owned(local);
-  NlRtAddr addr(rtnl_addr_alloc());
-  rtnl_addr_set_ifindex(addr.get(), *ifindex);
-  rtnl_addr_set_local(addr.get(), local);
-  err = rtnl_addr_add(sk.get(), addr.get(), 0);
-  if (err < 0 && err != -NLE_EXIST) return unexpected(nl_error(("cannot add address " + o.guest_cidr).c_str(), err));
-
-  nl_addr* gw = nullptr;
-  if (nl_addr_parse(o.gateway.c_str(), AF_INET, &gw) < 0) return unexpected("invalid gateway " + o.gateway);
-  NlAddr gw_owned(gw);
-  nl_addr* dst = nullptr;
-  nl_addr_parse("0.0.0.0/0", AF_INET, &dst);
-  NlAddr dst_owned(dst);
-  NlRoute route(rtnl_route_alloc());
-  rtnl_route_set_family(route.get(), AF_INET);
-  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
-  rtnl_route_set_dst(route.get(), dst);
-  rtnl_nexthop* nh = rtnl_route_nh_alloc();
-  rtnl_route_nh_set_ifindex(nh, *ifindex);
-  rtnl_route_nh_set_gateway(nh, gw);
-  rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh now
-  err = rtnl_route_add(sk.get(), route.get(), 0);
-  if (err < 0 && err != -NLE_EXIST) return unexpected(nl_error("cannot add default route", err));
+  for (const auto& a : o.addresses) {
+    if (auto r = add_address(sk.get(), *ifindex, a); !r) return r;
+  }
+  for (const auto& rt : o.routes) {
+    if (auto r = add_route(sk.get(), *ifindex, rt); !r) return r;
+  }
   return {};
 }
 

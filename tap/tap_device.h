@@ -17,6 +17,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/expected.h"
 #include "common/netns.h"
@@ -24,16 +25,32 @@
 
 namespace netd::tap {
 
+// An address for the tap, "192.0.2.50/24" or "2001:db8::50/64" (IPv6 ones
+// skip duplicate address detection: netd knows no one else has them).
+struct TapAddress {
+  std::string cidr;
+};
+// A route through the tap: destination "0.0.0.0/0", "::/0" or a prefix; via
+// `gateway` (empty: on-link). A gateway outside the tap's subnets first gets
+// an on-link host route, so it is reachable.
+struct TapRoute {
+  std::string dst;
+  std::string gateway;
+};
+
 struct TapOptions {
   std::string name = "tap0";
   // Configure the namespace (like slirp4netns -c). Without it netd must not
   // touch addresses or routes: a client such as RootlessKit does that itself.
   bool configure = false;
   unsigned mtu = 65520;
-  std::string guest_cidr = "10.0.2.100/24";   // address/prefix given to the tap
-  std::string gateway = "10.0.2.2";           // default route next hop
+  std::vector<TapAddress> addresses;          // with configure, in this order
+  std::vector<TapRoute> routes;               // with configure, after the addresses
   std::optional<std::string> mac;             // tap MAC ("aa:bb:cc:dd:ee:ff"), kernel's if unset
-  bool ipv6 = false;                          // with configure: let the tap autoconfigure IPv6 (above)
+  // With configure, IPv6 on the tap: kSlaac lets it autoconfigure (above);
+  // kStatic takes only the addresses given (no router advertisements, no
+  // duplicate address detection), as pasta's --config-net does.
+  enum class Ipv6 { kOff, kSlaac, kStatic } ipv6 = Ipv6::kOff;
   // Open with IFF_VNET_HDR and enable checksum/TSO offloads (TUNSETOFFLOAD):
   // every frame then carries a virtio-net header, the guest may send TCP
   // super-segments with partial checksums, and netd may send them too.
@@ -47,7 +64,7 @@ Expected<UniqueFd, std::string> open_tap(const NsTarget& target, const TapOption
 // The part that runs inside the namespace (exposed for the namespace tests):
 // opens /dev/net/tun and attaches `name`. Returns the fd or a message.
 Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offload);
-// Applies opts (lo up, MTU, MAC, up, address, default route) with libnl to the
+// Applies opts (lo up, MTU, MAC, up, addresses, routes) with libnl to the
 // namespace the caller is in. Returns a message on failure.
 Expected<void, std::string> configure_here(const TapOptions& opts);
 

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# netd pasta: pasta's process contract and address model, without Podman.
+# The host namespace copies what a real host has: an uplink (veth-h,
+# 198.51.100.1/24 and 2001:db8::1/64) with default routes via the world host
+# 198.51.100.10 / 2001:db8::10. The container wears the host's address and
+# gateway; --no-map-gw leaves the gateway a real host (the world), --map-gw
+# maps it to the host's loopback; --map-guest-addr reaches the host's own
+# address; --dns-forward is answered by netd's forwarder (upstream: the
+# world's DNS server via resolv.conf). The parent exits 0 only once the
+# namespace is configured, writes no output after it, and the daemon exits
+# when the namespace file is deleted.
+source "$(dirname "$0")/lib.sh"
+
+world_up
+world_ipv6_up
+ip route add default via 198.51.100.10
+ip -6 route add default via 2001:db8::10
+printf 'nameserver 198.51.100.10\n' >"$T/resolv.conf"
+mount --bind "$T/resolv.conf" /etc/resolv.conf
+world_server tcp-server 8080
+world_server udp-echo 7
+world_server dns 53
+host_server tcp-server 8081
+host_server tcp-server 8082 198.51.100.1
+
+run=()
+[[ "$NETD_HARNESS_OUTER_UID" != 0 ]] && run=(setpriv --bounding-set=-all --inh-caps=-all)
+mkdir -p "$T/bin"
+ln -s "$NETD_BIN" "$T/bin/pasta"
+
+# A container whose namespace is a bind-mounted file, as Podman makes it.
+container_up
+touch "$T/netns"
+mount --bind "/proc/$CTR/ns/net" "$T/netns"
+
+# --- errors and information, like pasta's --------------------------------------
+rc=0
+out=$("$T/bin/pasta" --no-such-option 2>&1) || rc=$?
+[[ $rc -eq 1 ]] || fail "unknown option: exit $rc"
+grep -q "unrecognized option '--no-such-option'" <<<"$out" || fail "unknown option message: $out"
+grep -q "^pasta " <<<"$("$T/bin/pasta" --version)" || fail "--version"
+grep -q -- "--map-guest-addr" <<<"$("$T/bin/pasta" --help)" || fail "--help lacks --map-guest-addr"
+rc=0
+out=$("$T/bin/pasta" --config-net --mtu 70000 --netns "$T/netns" 2>&1) || rc=$?
+[[ $rc -eq 1 ]] && grep -q "Invalid MTU" <<<"$out" || fail "bad MTU: exit $rc: $out"
+ok "errors, --version and --help"
+
+# --- the Podman 5 command line ------------------------------------------------
+# $(...) returns only when every holder of the pipe is gone: the daemon must
+# have let go of stdout/stderr once ready.
+start=$(date +%s%N)
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net --pid "$T/pasta.pid" --dns-forward 169.254.1.1 \
+  -t none -u none -T none -U none --no-map-gw --quiet --netns "$T/netns" --map-guest-addr 169.254.1.2 2>&1) ||
+  fail "pasta failed: $out"
+ms=$((($(date +%s%N) - start) / 1000000))
+[[ -z "$out" ]] || fail "pasta printed with --quiet: $out"
+PASTA_PID=$(cat "$T/pasta.pid")
+PIDS+=("$PASTA_PID")
+kill -0 "$PASTA_PID" || fail "the daemon in the pid file is not running"
+ok "pasta returned after ${ms} ms with the namespace ready; daemon pid $PASTA_PID"
+
+# Configured before the parent returned (no waiting here).
+addrs4=$(in_ctr ip -o -4 addr show dev veth-h)
+routes4=$(in_ctr ip -4 route)
+addrs6=$(in_ctr ip -o -6 addr show dev veth-h)
+routes6=$(in_ctr ip -6 route)
+link=$(in_ctr ip -o link show veth-h)
+grep -q "inet 198.51.100.1/24" <<<"$addrs4" || fail "IPv4 address not copied: $addrs4"
+grep -q "default via 198.51.100.10 dev veth-h" <<<"$routes4" || fail "IPv4 route: $routes4"
+grep -q "inet6 2001:db8::1/64" <<<"$addrs6" || fail "IPv6 address not copied: $addrs6"
+grep -q "default via 2001:db8::10 dev veth-h" <<<"$routes6" || fail "IPv6 route: $routes6"
+grep -q "mtu 65520" <<<"$link" || fail "MTU: $link"
+ok "the namespace copies the host's interface name, addresses and routes; MTU 65520"
+
+out=$(in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8080 echo via-gateway) || fail "TCP to the gateway: $out"
+out=$(in_ctr "$PY" "$SERVERS" udp-client 198.51.100.10 7 hello) || fail "UDP to the world: $out"
+[[ "$out" == hello ]] || fail "UDP echo: $out"
+in_ctr ping -c 1 -W 2 198.51.100.10 >/dev/null || fail "ping the gateway"
+out=$(in_ctr "$PY" "$SERVERS" tcp-client 2001:db8::10 8080 echo v6) && fail "nothing listens on [2001:db8::10]:8080, yet: $out"
+ok "--no-map-gw: the gateway is the real world host (TCP, UDP, ping)"
+
+who=$(in_ctr "$PY" "$SERVERS" tcp-client 169.254.1.2 8082 who) || fail "TCP to --map-guest-addr: $who"
+[[ "$who" == 198.51.100.1\ * ]] || fail "the host's own address was reached from '$who'"
+ok "--map-guest-addr 169.254.1.2 reaches the host's own address ($who)"
+
+ans=$(in_ctr dig +short +tries=1 +time=3 @169.254.1.1 host.test A) || fail "dig via --dns-forward"
+[[ "$ans" == "192.0.2.55" ]] || fail "DNS answer was '$ans'"
+ans=$(in_ctr dig +tcp +short +tries=1 +time=3 @169.254.1.1 tcp.test A) || fail "dig +tcp via --dns-forward"
+[[ "$ans" == "192.0.2.55" ]] || fail "DNS over TCP answer was '$ans'"
+ok "--dns-forward 169.254.1.1: UDP and TCP answered through netd's forwarder"
+
+rc=0
+in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8081 echo x >/dev/null 2>&1 || rc=$?
+[[ $rc -eq 3 ]] || fail "the world's port 8081 is closed: expected refused, rc=$rc: $out"
+ok "host loopback is not reachable under --no-map-gw"
+
+umount "$T/netns"
+rm -f "$T/netns"
+wait_gone=0
+for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || { wait_gone=1; break; }; sleep 0.1; done
+[[ $wait_gone -eq 1 ]] || fail "the daemon still runs after its namespace file was deleted"
+ok "the daemon exits when the namespace file is deleted"
+
+# --- --map-gw, forwarded ports, auto, pesto ------------------------------------
+kill "$CTR"
+container_up
+touch "$T/netns2"
+mount --bind "/proc/$CTR/ns/net" "$T/netns2"
+in_ctr_bg "$PY" "$SERVERS" tcp-server 0.0.0.0 80
+in_ctr_bg "$PY" "$SERVERS" udp-echo 0.0.0.0 5353
+wait_listening 80 in_ctr
+wait_listening 5353 in_ctr
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net --pid "$T/pasta2.pid" -q -c "$T/pesto.sock" \
+  -t 127.0.0.1/18080:80 -t 18090-18091:80-81 -u 15353:5353 -t 9000-9100,auto -T none -U none --netns "$T/netns2" 2>&1) ||
+  fail "pasta (map-gw, ports) failed: $out"
+PASTA_PID=$(cat "$T/pasta2.pid")
+PIDS+=("$PASTA_PID")
+who=$(in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8081 who) || fail "TCP to the gateway (host loopback): $who"
+[[ "$who" == 127.0.0.1\ * ]] || fail "the host loopback server saw '$who'"
+ok "--map-gw (the default): the gateway reaches the host's 127.0.0.1"
+
+who=$("$PY" "$SERVERS" tcp-client 127.0.0.1 18080 who) || fail "-t 127.0.0.1/18080:80 from the host: $who"
+[[ "$who" == 198.51.100.10\ * ]] || fail "a host-loopback client appeared as '$who' (expected the gateway, its alias)"
+who=$(in_world "$PY" "$SERVERS" tcp-client 198.51.100.1 18090 who) || fail "-t 18090:80 from the world: $who"
+[[ "$who" == 198.51.100.10\ * ]] || fail "the world client appeared as '$who'"
+rc=0
+out=$("$PY" "$SERVERS" tcp-client 127.0.0.1 18091 echo x 2>&1) || rc=$?
+[[ $rc -eq 1 && "$out" == *Connection* ]] || fail "18091 -> 81 (nothing listens): expected a reset, rc=$rc: $out"
+out=$("$PY" "$SERVERS" udp-client 127.0.0.1 15353 over-udp) || fail "-u 15353:5353: $out"
+[[ "$out" == over-udp ]] || fail "UDP through -u returned '$out'"
+ok "-t/-u: TCP and UDP into the namespace, clients keep their addresses (loopback appears as the gateway)"
+
+in_ctr_bg "$PY" "$SERVERS" tcp-server 0.0.0.0 9090
+wait_listening 9090 in_ctr
+found=0
+for ((i = 0; i < 40; i++)); do
+  if "$PY" "$SERVERS" tcp-client 127.0.0.1 9090 echo auto >/dev/null 2>&1; then found=1; break; fi
+  sleep 0.1
+done
+[[ $found -eq 1 ]] || fail "-t auto: port 9090 bound in the namespace was not forwarded within 4 s"
+kill "$BG_PID"
+gone_ok=0
+for ((i = 0; i < 40; i++)); do
+  if ! ss -Hltn "sport = :9090" | grep -q .; then gone_ok=1; break; fi
+  sleep 0.1
+done
+[[ $gone_ok -eq 1 ]] || fail "-t auto: the host still listens on 9090 after the namespace stopped"
+ok "-t 9000-9100,auto: a port bound in the namespace is forwarded within a second, and released after"
+
+"$T/bin/pasta" --version >/dev/null
+ln -s "$NETD_BIN" "$T/bin/pesto"
+shown=$("$T/bin/pesto" -s "$T/pesto.sock" 2>&1) || fail "pesto --show: $shown"
+grep -q 18080 <<<"$shown" || fail "pesto --show lacks the -t rule: $shown"
+out=$("$T/bin/pesto" --add -t 18100:80 "$T/pesto.sock" 2>&1) || fail "pesto --add: $out"
+who=$("$PY" "$SERVERS" tcp-client 127.0.0.1 18100 who) || fail "a port pesto added: $who"
+out=$("$T/bin/pesto" --delete -t 18100:80 "$T/pesto.sock" 2>&1) || fail "pesto --delete: $out"
+rc=0
+"$PY" "$SERVERS" tcp-client 127.0.0.1 18100 echo x >/dev/null 2>&1 || rc=$?
+[[ $rc -eq 3 ]] || fail "a port pesto deleted still answers (rc=$rc)"
+ok "pesto adds and deletes ports at run time (-c)"
+
+unshare --user --map-root-user --net sleep 1000 &
+OTHER=$!
+PIDS+=("$OTHER")
+wait_ns "$OTHER" net || fail "third namespace"
+rc=0
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net -q -t 18080 "$OTHER" 2>&1) || rc=$?
+[[ $rc -eq 1 ]] && grep -qi "in use" <<<"$out" || fail "a port in use: exit $rc: $out"
+ok "a port in use fails start-up with exit 1: $out"
+kill -TERM "$PASTA_PID"
+for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$PASTA_PID" 2>/dev/null && fail "the daemon ignores SIGTERM"
+ok "SIGTERM ends the daemon"
+
+# --- a failure before readiness is the parent's exit status --------------------
+rc=0
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net -q --netns "$T/no-such-netns" 2>&1) || rc=$?
+[[ $rc -eq 1 && -n "$out" ]] || fail "a missing namespace: exit $rc, '$out'"
+ok "a namespace that does not exist: exit 1 with '$out'"
+pass
