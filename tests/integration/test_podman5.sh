@@ -61,9 +61,13 @@ RUN=(run --pull=never)
 # through a published TCP port, per implementation: a client on the host's
 # loopback (-p 127.0.0.1:18080:80), and the world host 198.51.100.10
 # connecting to the host's 198.51.100.1 (-p 18081:80).
-# Debian's pasta shows the loopback client as the host's (and container's)
-# own address, 198.51.100.1, and the world client as itself.
-declare -A TCP_LOOPBACK_CLIENT_SEEN=([debian]=198.51.100.1 [netd]=198.51.100.1)
+# Debian's pasta splices the loopback client through the namespace's
+# loopback, so the server sees its own address, 198.51.100.1; the world
+# client it shows as itself. netd keeps client addresses
+# (docs/compat-pasta.md): the world client as itself, a host-loopback client
+# as the loopback alias, which under podman's --no-map-gw is the gateway,
+# 198.51.100.10.
+declare -A TCP_LOOPBACK_CLIENT_SEEN=([debian]=198.51.100.1 [netd]=198.51.100.10)
 declare -A TCP_WORLD_CLIENT_SEEN=([debian]=198.51.100.10 [netd]=198.51.100.10)
 
 # pasta_procs: the pasta processes ("PID EXE ARGS").
