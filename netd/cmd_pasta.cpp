@@ -143,6 +143,9 @@ namespace cmd {
 
 int pasta(int argc, char** argv) {
   log::set_program("pasta");
+  // Nothing inherited beyond stdio: a daemon holding a caller's pipe would
+  // keep that caller waiting for end of file (pasta closes them too).
+  ::close_range(3, ~0U, 0);
   const char* argv0 = argc > 0 ? argv[0] : "pasta";
   PastaOptions o = parse_pasta_args(argc, argv);
   switch (o.action) {

@@ -65,9 +65,10 @@ RUN=(run --pull=never)
 # loopback, so the server sees its own address, 198.51.100.1; the world
 # client it shows as itself. netd keeps client addresses
 # (docs/compat-pasta.md): the world client as itself, a host-loopback client
-# as the loopback alias, which under podman's --no-map-gw is the gateway,
-# 198.51.100.10.
-declare -A TCP_LOOPBACK_CLIENT_SEEN=([debian]=198.51.100.1 [netd]=198.51.100.10)
+# as the host (podman's --map-guest-addr 169.254.1.2, host.containers.internal):
+# under podman's --no-map-gw there is no loopback alias, and the gateway
+# 198.51.100.10 is another host.
+declare -A TCP_LOOPBACK_CLIENT_SEEN=([debian]=198.51.100.1 [netd]=169.254.1.2)
 declare -A TCP_WORLD_CLIENT_SEEN=([debian]=198.51.100.10 [netd]=198.51.100.10)
 
 # pasta_procs: the pasta processes ("PID EXE ARGS").
