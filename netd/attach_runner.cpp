@@ -17,9 +17,9 @@
 #include "dns/upstream.h"
 #include "netd/api_server.h"
 #include "netd/outbound_addr.h"
+#include "netd/stack_backend.h"
 #include "portfwd/host_socket.h"
 #include "portfwd/port_spec.h"
-#include "portfwd/stack_backend.h"
 #include "tap/dataplane.h"
 #include "tap/tap_device.h"
 
@@ -210,7 +210,7 @@ int run_attach(const AttachConfig& a) {
   }
   // The API's forwards go through the same engine, queued to the loop thread
   // (constructed before the sandbox: it reads a sysctl for its messages).
-  portfwd::StackBackend backend(**dp, *cfg);
+  StackBackend backend(**dp, *cfg);
   backend.attach();
 
   // The last things opened by path: the API socket and the pid file. A
