@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "bridge/dns_registration.h"
@@ -329,8 +330,9 @@ int dns(int argc, char** argv) {
 #else
     const char* target = "unknown-linux-gnu";
 #endif
-    std::printf("{\n  \"version\": \"%s\",\n  \"commit\": \"netd\",\n  \"build_time\": \"\",\n  \"target\": \"%s\"\n}\n",
-                NETD_VERSION, target);
+    // aardvark-dns' shape: these keys in this order, two-space indent.
+    nlohmann::ordered_json v = {{"version", NETD_VERSION}, {"commit", "netd"}, {"build_time", ""}, {"target", target}};
+    std::printf("%s\n", v.dump(2).c_str());
     return 0;
   }
   if (*run_cmd) {
