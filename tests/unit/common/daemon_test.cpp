@@ -12,19 +12,14 @@
 
 #include <gtest/gtest.h>
 
+#include "unit/common/temp_dir.h"
+
 #include "common/files.h"
 
 namespace netd {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/netd-daemon-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
+using testing::TempDir;
 
 struct Pipe {
   int r = -1, w = -1;

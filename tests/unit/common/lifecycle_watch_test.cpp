@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "unit/common/temp_dir.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -27,19 +29,7 @@ namespace {
 using testing::run_for;
 using testing::run_until;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/netd-lifecycle-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-  std::string touch(const std::string& name) const {
-    std::string p = path + "/" + name;
-    std::ofstream(p) << "x";
-    return p;
-  }
-};
+using testing::TempDir;
 
 // Restores the thread's signal mask (start() blocks the watched signals).
 struct MaskGuard {
@@ -139,14 +129,14 @@ TEST(LifecycleWatch, AProcessThatIsGoneCannotBeWatched) {
 TEST(LifecycleWatch, ThePathRemovedStopsOtherNamesDoNot) {
   NETD_LOOP_OR_SKIP(l);
   TempDir d;
-  std::string netns = d.touch("netns");
-  std::string other = d.touch("other");
+  std::string netns = d.make("netns");
+  std::string other = d.make("other");
   Watched w;
   LifecycleOptions o = no_signals();
   o.path = netns;
   w.start(*l, o);
   ASSERT_EQ(::unlink(other.c_str()), 0);
-  d.touch("new");
+  d.make("new");
   run_for(*l, 50);
   EXPECT_FALSE(w.stopped);  // a neighbour came and went
   ASSERT_EQ(::unlink(netns.c_str()), 0);
@@ -156,7 +146,7 @@ TEST(LifecycleWatch, ThePathRemovedStopsOtherNamesDoNot) {
 TEST(LifecycleWatch, ThePathRenamedAwayStops) {
   NETD_LOOP_OR_SKIP(l);
   TempDir d;
-  std::string netns = d.touch("netns");
+  std::string netns = d.make("netns");
   Watched w;
   LifecycleOptions o = no_signals();
   o.path = netns;
