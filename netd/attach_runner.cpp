@@ -17,9 +17,9 @@
 #include "dns/upstream.h"
 #include "netd/api_server.h"
 #include "netd/outbound_addr.h"
+#include "netd/stack_backend.h"
 #include "portfwd/host_socket.h"
 #include "portfwd/port_spec.h"
-#include "portfwd/stack_backend.h"
 #include "tap/dataplane.h"
 #include "tap/tap_device.h"
 
@@ -253,7 +253,7 @@ int run_attach(const AttachConfig& a) {
   }
   // The API's forwards go through the same engine, queued to the loop thread
   // (constructed before the sandbox: it reads a sysctl for its messages).
-  portfwd::StackBackend backend(**dp, *cfg);
+  StackBackend backend(**dp, *cfg);
   backend.attach();
   std::unique_ptr<AttachExtension> extension;
   if (a.extend) {

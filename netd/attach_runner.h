@@ -12,7 +12,7 @@
 // wait on it).
 //
 // Threads: the data plane (this thread, which also carries the API's
-// forwards: portfwd/stack_backend.h), the API server (Asio, with
+// forwards: netd/stack_backend.h), the API server (Asio, with
 // --api-socket), and an exit-fd watcher that turns hang-up into SIGTERM for
 // the data plane. All start after Dataplane::create() blocked the stop
 // signals, so only the data plane's signalfd sees them, and after the
