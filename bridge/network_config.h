@@ -1,4 +1,4 @@
-// A network's definition in netavark's network JSON format (COMPAT.md §2).
+// A network's definition in netavark's network JSON format (docs/bridge-networks.md).
 //
 // Theory of operation: one file per network, NAME.json, in the config dir.
 // The struct keeps every field netavark writes that we understand; unknown

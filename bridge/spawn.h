@@ -6,7 +6,9 @@
 // /dev/null, writes stdout/stderr to a log file (append), keeps only the fd
 // the caller hands it (as fd 3), and, when asked, joins the rootless netns
 // first — its user namespace, then its network namespace: only from inside
-// that user namespace may it enter the network namespace (DESIGN.md). Any
+// that user namespace may it enter the network namespace (setns into a netns
+// wants CAP_SYS_ADMIN over the namespace and in the caller's own user
+// namespace). Any
 // failure before exec goes to the log, and the child exits 127.
 //
 // join_rootless_netns() is the same join for a child that runs something

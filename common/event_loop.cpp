@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "common/epoll_loop.h"
 #include "common/log.h"
 #include "common/uring.h"
 
@@ -26,12 +27,17 @@ void EventLoop::remove_handler(uint8_t id) {
 }
 
 Expected<std::unique_ptr<EventLoop>, std::string> make_event_loop(const LoopOptions& o) {
-  // The epoll fallback goes here: when UringLoop::create fails because
-  // io_uring is refused (EPERM/ENOSYS: kernel.io_uring_disabled, a seccomp
-  // profile), log that once and return an EpollLoop instead.
-  auto r = UringLoop::create(o.entries);
-  if (!r) return unexpected(r.error());
-  return std::unique_ptr<EventLoop>(std::move(*r));
+  if (o.kind != LoopKind::Epoll) {
+    auto r = UringLoop::create(o.entries);
+    if (r) return std::unique_ptr<EventLoop>(std::move(*r));
+    if (o.kind == LoopKind::Uring) return unexpected(r.error());
+    // Refused (kernel.io_uring_disabled, a seccomp profile) or too old: the
+    // engines do not care which loop carries their I/O.
+    LOG_WARN("%s; using epoll instead", r.error().c_str());
+  }
+  auto e = EpollLoop::create();
+  if (!e) return unexpected(e.error());
+  return std::unique_ptr<EventLoop>(std::move(*e));
 }
 
 }  // namespace netd::loop

@@ -25,13 +25,13 @@
 // BufferPool instead, so thousands of idle sockets hold no buffer; the
 // handler gives each one back (recycle) once it consumed the data.
 //
-// Implementations: UringLoop (common/uring.h), the only one today. Nothing
-// outside common/uring.* names io_uring. A second implementation (an epoll
-// loop for hosts that refuse io_uring: kernel.io_uring_disabled, container
-// seccomp profiles) goes behind this interface and make_event_loop(): it
-// would emulate each operation with readiness (poll the fd, then do the
-// system call without blocking and complete with its result), and the
-// handlers above stay as they are.
+// Implementations: UringLoop (common/uring.h), and EpollLoop
+// (common/epoll_loop.h) for hosts that refuse io_uring
+// (kernel.io_uring_disabled, container seccomp profiles), which carries out
+// each operation with readiness: wait for the fd, then make the system call
+// without blocking and complete with its result. make_event_loop() picks
+// one; the handlers are the same for both. Nothing outside common/uring.*
+// names io_uring.
 #pragma once
 
 #include <sys/socket.h>
@@ -167,12 +167,17 @@ class EventLoop {
   std::vector<Handler*> handlers_{nullptr};  // index = handler id; 0 is nobody
 };
 
+enum class LoopKind : uint8_t {
+  Auto,   // io_uring where the host allows it, else epoll (said once in the log)
+  Uring,  // io_uring or an error
+  Epoll,  // epoll (tests, and measuring the fallback)
+};
 struct LoopOptions {
   unsigned entries = 1024;  // submission slots (io_uring); completions get four times as many
+  LoopKind kind = LoopKind::Auto;
 };
-// The loop for this host: io_uring. Returns a message naming what is
-// missing when io_uring cannot be used (this is where the epoll fallback
-// will be chosen instead).
+// The loop for this host. Returns a message naming what is missing when
+// no loop of the asked kind can be made.
 Expected<std::unique_ptr<EventLoop>, std::string> make_event_loop(const LoopOptions& o);
 
 }  // namespace netd::loop

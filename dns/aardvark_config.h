@@ -1,4 +1,4 @@
-// aardvark-dns' configuration directory (COMPAT.md §1), as netavark writes it.
+// aardvark-dns' configuration directory (docs/man/netd-dns.1.md, FILES), as netavark writes it.
 //
 // Theory of operation: one file per network, named after the network
 // (`NAME%int` marks an internal network); `aardvark.pid` and dot files are

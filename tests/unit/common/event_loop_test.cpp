@@ -1,6 +1,7 @@
-// The event loop with real fds: the tag codec, each operation's completion
-// reaching the handler that submitted it (and no other), cancellation,
-// multishot operations, pooled receive buffers, and the bounded dispatch.
+// The event loops (io_uring and epoll, each test once per loop) with real
+// fds: the tag codec, each operation's completion reaching the handler that
+// submitted it (and no other), cancellation, multishot operations, pooled
+// receive buffers, and the bounded dispatch.
 #include "common/event_loop.h"
 
 #include <arpa/inet.h>
@@ -26,6 +27,9 @@ using loop::Completion;
 using loop::Tag;
 using testing::run_for;
 using testing::run_until;
+
+class EventLoopTest : public testing::LoopTest {};
+NETD_FOR_EACH_LOOP(EventLoopTest);
 
 enum class TestOp : uint8_t { A = 1, B = 200 };
 
@@ -59,8 +63,8 @@ TEST(LoopTag, PacksHandlerOpGenerationAndSlot) {
   }
 }
 
-TEST(EventLoop, PollReachesOnlyTheHandlerThatSubmittedIt) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, PollReachesOnlyTheHandlerThatSubmittedIt) {
+  auto& l = loop_;
   Recorder a(*l), b(*l);
   Pipe pa, pb;
   l->poll(a.tag(TestOp::B, 77, 9), pa.r.get(), POLLIN);
@@ -79,8 +83,8 @@ TEST(EventLoop, PollReachesOnlyTheHandlerThatSubmittedIt) {
   EXPECT_NE(a.tag(TestOp::A).handler, b.tag(TestOp::A).handler);
 }
 
-TEST(EventLoop, ReadDeliversTheBytes) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, ReadDeliversTheBytes) {
+  auto& l = loop_;
   Recorder h(*l);
   Pipe p;
   char buf[16] = {};
@@ -91,8 +95,8 @@ TEST(EventLoop, ReadDeliversTheBytes) {
   EXPECT_EQ(std::string(buf, 5), "hello");
 }
 
-TEST(EventLoop, CancelEndsAPendingOperation) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, CancelEndsAPendingOperation) {
+  auto& l = loop_;
   Recorder h(*l);
   Pipe p;
   l->poll(h.tag(TestOp::A, 3, 4), p.r.get(), POLLIN);
@@ -103,8 +107,8 @@ TEST(EventLoop, CancelEndsAPendingOperation) {
   EXPECT_EQ(h.got[0].tag.slot, 3u);
 }
 
-TEST(EventLoop, MultishotPollStaysArmed) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, MultishotPollStaysArmed) {
+  auto& l = loop_;
   Recorder h(*l);
   Pipe p;
   l->poll_multishot(h.tag(TestOp::A), p.r.get(), POLLIN);
@@ -118,8 +122,8 @@ TEST(EventLoop, MultishotPollStaysArmed) {
   EXPECT_TRUE(h.got[1].more);
 }
 
-TEST(EventLoop, MultishotReceiveTakesBuffersFromThePool) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, MultishotReceiveTakesBuffersFromThePool) {
+  auto& l = loop_;
   Recorder h(*l);
   int sv[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -143,8 +147,8 @@ TEST(EventLoop, MultishotReceiveTakesBuffersFromThePool) {
   EXPECT_NE(h.got[0].buffer, h.got[1].buffer);  // each datagram its own buffer
 }
 
-TEST(EventLoop, CancelAndCloseClosesTheFdAfterItsOperations) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, CancelAndCloseClosesTheFdAfterItsOperations) {
+  auto& l = loop_;
   Recorder h(*l);
   Pipe p;
   int fd = p.r.release();
@@ -157,8 +161,8 @@ TEST(EventLoop, CancelAndCloseClosesTheFdAfterItsOperations) {
   EXPECT_EQ(errno, EBADF);
 }
 
-TEST(EventLoop, AHandlerThatLeftGetsNothingAndItsIdIsNotReused) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, AHandlerThatLeftGetsNothingAndItsIdIsNotReused) {
+  auto& l = loop_;
   Pipe p;
   uint8_t gone_id;
   {
@@ -174,8 +178,8 @@ TEST(EventLoop, AHandlerThatLeftGetsNothingAndItsIdIsNotReused) {
   EXPECT_TRUE(next.got.empty());
 }
 
-TEST(EventLoop, DispatchIsBounded) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, DispatchIsBounded) {
+  auto& l = loop_;
   Recorder h(*l);
   Pipe p[3];
   for (uint32_t i = 0; i < 3; ++i) {
@@ -193,8 +197,8 @@ TEST(EventLoop, DispatchIsBounded) {
   EXPECT_FALSE(l->has_ready());
 }
 
-TEST(EventLoop, ConnectAcceptSendAndReceiveOnLoopback) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, ConnectAcceptSendAndReceiveOnLoopback) {
+  auto& l = loop_;
   Recorder h(*l);
   UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in sa{};
@@ -229,8 +233,8 @@ TEST(EventLoop, ConnectAcceptSendAndReceiveOnLoopback) {
   EXPECT_EQ(std::string(in, 4), "ping");
 }
 
-TEST(EventLoop, SpliceMovesBytesBetweenPipes) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(EventLoopTest, SpliceMovesBytesBetweenPipes) {
+  auto& l = loop_;
   Recorder h(*l);
   Pipe from, to;
   from.put("spliced");

@@ -1,4 +1,4 @@
-// LifecycleWatch with real fds: signals through a signalfd (stop and
+// LifecycleWatch with real fds, on each event loop: signals through a signalfd (stop and
 // reported ones), a child's exit through its pidfd, a path's removal or
 // rename through inotify on a temporary directory, and the exit fd's
 // hang-up (pipe and socket), with data on it ignored.
@@ -28,6 +28,9 @@ namespace {
 
 using testing::run_for;
 using testing::run_until;
+
+class LifecycleWatchTest : public testing::LoopTest {};
+NETD_FOR_EACH_LOOP(LifecycleWatchTest);
 
 using testing::TempDir;
 
@@ -70,8 +73,8 @@ LifecycleOptions no_signals() {
   return o;
 }
 
-TEST(LifecycleWatch, StopSignalStopsOtherSignalsAreReported) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(LifecycleWatchTest, StopSignalStopsOtherSignalsAreReported) {
+  auto& l = loop_;
   MaskGuard mask;
   Watched w;
   LifecycleOptions o;
@@ -88,8 +91,8 @@ TEST(LifecycleWatch, StopSignalStopsOtherSignalsAreReported) {
   EXPECT_TRUE(run_until(*l, [&] { return w.stopped; }));
 }
 
-TEST(LifecycleWatch, TheTargetProcessExitingStops) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(LifecycleWatchTest, TheTargetProcessExitingStops) {
+  auto& l = loop_;
   int go[2];
   ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
   pid_t child = ::fork();
@@ -113,8 +116,8 @@ TEST(LifecycleWatch, TheTargetProcessExitingStops) {
   ::waitpid(child, nullptr, 0);
 }
 
-TEST(LifecycleWatch, AProcessThatIsGoneCannotBeWatched) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(LifecycleWatchTest, AProcessThatIsGoneCannotBeWatched) {
+  auto& l = loop_;
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) ::_exit(0);
@@ -126,8 +129,8 @@ TEST(LifecycleWatch, AProcessThatIsGoneCannotBeWatched) {
   EXPECT_NE(r.error().find("cannot watch pid " + std::to_string(child)), std::string::npos) << r.error();
 }
 
-TEST(LifecycleWatch, ThePathRemovedStopsOtherNamesDoNot) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(LifecycleWatchTest, ThePathRemovedStopsOtherNamesDoNot) {
+  auto& l = loop_;
   TempDir d;
   std::string netns = d.make("netns");
   std::string other = d.make("other");
@@ -143,8 +146,8 @@ TEST(LifecycleWatch, ThePathRemovedStopsOtherNamesDoNot) {
   EXPECT_TRUE(run_until(*l, [&] { return w.stopped; }));
 }
 
-TEST(LifecycleWatch, ThePathRenamedAwayStops) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(LifecycleWatchTest, ThePathRenamedAwayStops) {
+  auto& l = loop_;
   TempDir d;
   std::string netns = d.make("netns");
   Watched w;
@@ -155,8 +158,8 @@ TEST(LifecycleWatch, ThePathRenamedAwayStops) {
   EXPECT_TRUE(run_until(*l, [&] { return w.stopped; }));
 }
 
-TEST(LifecycleWatch, AMissingPathIsAnError) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(LifecycleWatchTest, AMissingPathIsAnError) {
+  auto& l = loop_;
   LifecycleOptions o = no_signals();
   o.path = "/nonexistent-netd-dir/netns";
   auto r = LifecycleWatch::start(*l, o, [] {});
@@ -187,8 +190,8 @@ TEST(LifecycleWatch, PathGoneReadsInotifyEvents) {
   EXPECT_FALSE(LifecycleWatch::path_gone(event(IN_DELETE, "netns-old"), "netns"));
 }
 
-TEST(LifecycleWatch, ExitFdDataIsIgnoredItsCloseStops) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(LifecycleWatchTest, ExitFdDataIsIgnoredItsCloseStops) {
+  auto& l = loop_;
   int p[2];
   ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
   UniqueFd r(p[0]), wr(p[1]);
@@ -203,8 +206,8 @@ TEST(LifecycleWatch, ExitFdDataIsIgnoredItsCloseStops) {
   EXPECT_TRUE(run_until(*l, [&] { return w.stopped; }));
 }
 
-TEST(LifecycleWatch, ExitSocketHangUpStops) {
-  NETD_LOOP_OR_SKIP(l);
+TEST_P(LifecycleWatchTest, ExitSocketHangUpStops) {
+  auto& l = loop_;
   int sv[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   UniqueFd mine(sv[0]), theirs(sv[1]);

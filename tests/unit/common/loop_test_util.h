@@ -1,30 +1,34 @@
-// Shared by the event loop tests: a real loop (or a skip where io_uring is
-// refused), and running it until something happened.
+// Shared by the event loop tests: each test runs once per loop
+// implementation (io_uring, epoll), skipped where the host refuses that
+// one; and running a loop until something happened.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "common/event_loop.h"
 
 namespace netd::testing {
 
-// The host's event loop, or nullptr after GTEST_SKIP when none can be made
-// (io_uring refused in this environment). Use through NETD_LOOP_OR_SKIP.
-inline std::unique_ptr<loop::EventLoop> make_loop_or_null(std::string* why) {
-  auto l = loop::make_event_loop(loop::LoopOptions{64});
-  if (!l) {
-    *why = l.error();
-    return nullptr;
+class LoopTest : public ::testing::TestWithParam<loop::LoopKind> {
+ protected:
+  void SetUp() override {
+    auto l = loop::make_event_loop(loop::LoopOptions{64, GetParam()});
+    if (!l) GTEST_SKIP() << "no such event loop here: " << l.error();
+    loop_ = std::move(*l);
   }
-  return std::move(*l);
+  std::unique_ptr<loop::EventLoop> loop_;
+};
+
+inline std::string loop_name(const ::testing::TestParamInfo<loop::LoopKind>& i) {
+  return i.param == loop::LoopKind::Uring ? "io_uring" : "epoll";
 }
-#define NETD_LOOP_OR_SKIP(var)                                   \
-  std::string var##_why;                                         \
-  auto var = ::netd::testing::make_loop_or_null(&var##_why);     \
-  if (!var) GTEST_SKIP() << "no event loop here: " << var##_why
+#define NETD_FOR_EACH_LOOP(Suite)                                                                         \
+  INSTANTIATE_TEST_SUITE_P(Loops, Suite, ::testing::Values(loop::LoopKind::Uring, loop::LoopKind::Epoll), \
+                           ::netd::testing::loop_name)
 
 // Runs rounds of `l` until `done()` or `ms` milliseconds passed; returns done().
 inline bool run_until(loop::EventLoop& l, const std::function<bool()>& done, int ms = 2000) {

@@ -1,4 +1,4 @@
-// The aardvark-dns config format (COMPAT.md §1): good files, empty columns,
+// The aardvark-dns config format (docs/man/netd-dns.1.md, FILES): good files, empty columns,
 // internal networks, malformed lines, directory loading.
 #include "dns/aardvark_config.h"
 
