@@ -214,7 +214,14 @@ std::string first_line(const std::string& s) {
 void podman_facts(HostFacts& f) {
   int exec_err = 0;
   auto v = run_command({"podman", "--version"}, 10000, &exec_err);
-  if (!v || v->status != 0) return;
+  if (!v) {
+    if (exec_err != ENOENT) f.podman_version_error = v.error();
+    return;
+  }
+  if (v->status != 0) {
+    f.podman_version_error = "exit status " + std::to_string(v->status) + ": " + first_line(v->err);
+    return;
+  }
   f.podman_version_output = v->out;
   auto info = run_command({"podman", "info", "--format", "json"}, 60000);
   if (!info) {

@@ -171,6 +171,9 @@ Check check_helpers(const HostFacts& f) {
 }
 
 Check check_podman(const HostFacts& f) {
+  if (!f.podman_version_output && !f.podman_version_error.empty())
+    return make(Status::Warn, "podman", "podman --version failed: " + f.podman_version_error,
+                "check the podman install");
   if (!f.podman_version_output)
     return make(Status::Warn, "podman", "podman not found: nothing to run containers with netd",
                 "install podman (Debian: sudo apt install podman)");
@@ -202,7 +205,7 @@ Check check_podman(const HostFacts& f) {
     return make(Status::Warn, "podman", pm + as + ", which netd does not provide",
                 "default_rootless_network_cmd = \"pasta\" (or \"slirp4netns\") in containers.conf");
   if (exe->empty())
-    return make(Status::Warn, "podman", pm + as + ", but podman info names no " + mode + " executable", setup);
+    return make(Status::Warn, "podman", pm + as + ", but finds no " + mode + " to run (none installed)", setup);
   if (!resolved->empty() && *resolved == f.netd_exe)
     return make(Status::Ok, "podman", pm + as + ": " + *exe + " is netd");
   return make(Status::Warn, "podman", pm + as + ": " + *exe + ", not netd", setup);

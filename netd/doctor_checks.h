@@ -64,8 +64,10 @@ struct HostFacts {
   Attempt io_uring;  // netd's own ring set-up
   bool epoll_fallback = false;  // this build runs its data plane on epoll when io_uring is refused
   std::optional<Attempt> nftables;  // netd's firewall in a fresh namespace; nullopt: not tried
-  // Podman: nullopt when `podman --version` could not run.
+  // Podman: nullopt when `podman --version` did not run (not installed: the
+  // error is empty) or failed (podman_version_error says how).
   std::optional<std::string> podman_version_output;
+  std::string podman_version_error;
   std::optional<std::string> podman_info_json;  // `podman info --format json`; nullopt: failed
   std::string podman_info_error;                // its first error line then
   // The slirp4netns and pasta executables podman info names, symlinks resolved

@@ -5,7 +5,8 @@
 #   scripts/make-debian-root.sh NAME [DIR]     (default /var/cache/netd/NAME)
 #
 #   NAME = bookworm-podman: Debian 12 with Podman 4.3 (crun, conmon, uidmap)
-#          with netavark (its network stack), and a static busybox, without netd or the libraries netd links:
+#          with netavark (its network stack), a static busybox and procps
+#          (sysctl, which doctor's fixes use), without netd or the libraries netd links:
 #          tests/integration/test_package.sh installs netd's package into a
 #          copy of it (an overlay) and runs `netd doctor` and a container
 #          there. The libraries netd's package depends on are downloaded into
@@ -30,7 +31,7 @@ MIRROR=${NETD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 case $NAME in
   bookworm-podman)
     SUITE=bookworm
-    PACKAGES=(podman crun conmon netavark uidmap busybox-static)
+    PACKAGES=(podman crun conmon netavark uidmap busybox-static procps)
     # The run-time libraries of netd's package (its Depends: dpkg-shlibdeps
     # on the binary), downloaded only.
     DOWNLOAD=(libc-ares2 liburing2 libnl-3-200 libnl-route-3-200 libnftables1 libseccomp2 libcap-ng0 libstdc++6

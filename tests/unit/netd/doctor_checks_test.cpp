@@ -258,6 +258,9 @@ TEST(DoctorPodman, NotInstalledOrBroken) {
   auto f = healthy_user();
   f.podman_version_output.reset();
   EXPECT_EQ(run(f, "podman").status, Status::Warn);
+  EXPECT_NE(run(f, "podman").message.find("podman not found"), std::string::npos);
+  f.podman_version_error = "exit status 125: Error: no storage";
+  EXPECT_EQ(run(f, "podman").message, "podman --version failed: exit status 125: Error: no storage");
   f.podman_version_output = "something else";
   EXPECT_NE(run(f, "podman").message.find("'something else'"), std::string::npos);
   f.podman_version_output = "podman version 4.3.1\n";
@@ -298,7 +301,7 @@ TEST(DoctorPodman, Podman5UsesPasta) {
   f.pasta_resolved = "";
   c = run(f, "podman");
   EXPECT_EQ(c.status, Status::Warn);
-  EXPECT_NE(c.message.find("names no pasta executable"), std::string::npos) << c.message;
+  EXPECT_NE(c.message.find("finds no pasta to run"), std::string::npos) << c.message;
 }
 
 }  // namespace
