@@ -291,7 +291,7 @@ int doctor(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // (help: 0; every usage error: 2, not CLI11's own codes)
   }
   std::fflush(stdout);  // (the probes fork)
   HostFacts facts = gather();

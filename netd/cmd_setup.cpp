@@ -105,7 +105,7 @@ int setup(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2;  // (help: 0; every usage error: 2, not CLI11's own codes)
   }
 
   auto scope = system ? podman::Scope::System : podman::Scope::User;

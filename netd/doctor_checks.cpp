@@ -199,8 +199,10 @@ Check check_podman(const HostFacts& f) {
     resolved = &f.slirp4netns_resolved;
   }
   std::string setup = f.uid == 0 ? "netd setup podman --system" : "netd setup podman --user";
-  std::string as = f.uid == 0 ? " (as root podman gives containers bridge networks; rootless ones get " + mode + ")"
-                              : " spawns " + mode + " for rootless containers";
+  // (podman info says whether this podman is rootless: root's gives its
+  // containers bridge networks unless told otherwise)
+  std::string as = info->rootless ? " spawns " + mode + " for rootless containers"
+                                  : " (as root podman gives containers bridge networks; rootless ones get " + mode + ")";
   if (!exe)
     return make(Status::Warn, "podman", pm + as + ", which netd does not provide",
                 "default_rootless_network_cmd = \"pasta\" (or \"slirp4netns\") in containers.conf");

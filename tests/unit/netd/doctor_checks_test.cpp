@@ -281,6 +281,11 @@ TEST(DoctorPodman, NotPointingAtNetdNamesSetup) {
   EXPECT_NE(c.message.find("/usr/bin/slirp4netns, not netd"), std::string::npos) << c.message;
   f.uid = 0;
   EXPECT_EQ(run(f, "podman").fix, "netd setup podman --system");
+  // Root's podman (not rootless) is said to give bridge networks.
+  f.podman_info_json = R"({"host": {"security": {"rootless": false}, "slirp4netns": {"executable": "/usr/bin/slirp4netns"}}})";
+  EXPECT_EQ(run(f, "podman").message,
+            "podman 4.3.1 (as root podman gives containers bridge networks; rootless ones get slirp4netns): "
+            "/usr/bin/slirp4netns, not netd");
 }
 
 TEST(DoctorPodman, Podman5UsesPasta) {
@@ -288,6 +293,7 @@ TEST(DoctorPodman, Podman5UsesPasta) {
   f.podman_version_output = "podman version 5.4.2\n";
   f.podman_info_json =
       R"({"host": {"rootlessNetworkCmd": "pasta", "pasta": {"executable": "/usr/libexec/netd/pasta"},
+          "security": {"rootless": true},
           "slirp4netns": {"executable": ""}}})";
   f.slirp4netns_resolved = "";
   f.pasta_resolved = kNetd;
