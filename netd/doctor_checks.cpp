@@ -135,15 +135,15 @@ Check check_ports(const HostFacts& f) {
   auto start = f.unprivileged_port_start ? parse_number(*f.unprivileged_port_start) : std::nullopt;
   if (!start)
     return make(Status::Warn, "ports", "cannot read net.ipv4.ip_unprivileged_port_start: assuming ports from 1024 up");
-  std::string lower = std::string("sudo sysctl -w net.ipv4.ip_unprivileged_port_start=80") + kKeepSysctl;
+  std::string lower = "sudo sysctl -w net.ipv4.ip_unprivileged_port_start=80";
   if (*start == 0) return make(Status::Ok, "ports", who(f) + " can publish any port");
   if (*start <= 1024)
     return make(Status::Ok, "ports",
-                who(f) + " can publish ports from " + std::to_string(*start) + " up (for lower ones: " + lower + ")");
+                who(f) + " can publish ports from " + std::to_string(*start) + " up (lower ones after: " + lower + ")");
   return make(Status::Warn, "ports",
               "net.ipv4.ip_unprivileged_port_start=" + std::to_string(*start) + ": " + who(f) +
                   " cannot publish ports below it",
-              lower);
+              lower + kKeepSysctl);
 }
 
 Check check_nftables(const HostFacts& f) {
