@@ -7,7 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${NETD_BUILD_DIR:-build}
-cmake -S . -B "$BUILD" -DNETD_MAN=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# (a tree configured before keeps its build type: the package is built from it)
+type=()
+[[ -f "$BUILD/CMakeCache.txt" ]] || type=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+cmake -S . -B "$BUILD" -DNETD_MAN=ON "${type[@]}" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target netd man
 rm -f "$BUILD"/netd_*.deb
 (cd "$BUILD" && cpack -G DEB >/dev/null)

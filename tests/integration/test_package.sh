@@ -57,10 +57,11 @@ trap 'rm -rf "$T"' EXIT
 start=$(date +%s)
 
 # --- a. the package ------------------------------------------------------------
-(cd "$NETD_SRC" && NETD_BUILD_DIR=$BUILD scripts/package.sh) >"$T/package.log" 2>&1 ||
+deb=$(cd "$NETD_SRC" && NETD_BUILD_DIR=$BUILD scripts/package.sh 2>"$T/package.log") ||
   { cat "$T/package.log" >&2; fail "scripts/package.sh"; }
-deb=$(tail -n 1 "$T/package.log")
-[[ -f "$deb" ]] || fail "scripts/package.sh named no package: $(cat "$T/package.log")"
+deb=$(tail -n 1 <<<"$deb")
+[[ $deb == /* ]] || deb=$NETD_SRC/$deb
+[[ -f "$deb" ]] || fail "scripts/package.sh named no package ('$deb'): $(cat "$T/package.log")"
 ok "scripts/package.sh: $(basename "$deb"), $(stat -c %s "$deb") bytes ($(($(date +%s) - start)) s)"
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/bin/netd ./usr/share/bash-completion/completions/netd; do
