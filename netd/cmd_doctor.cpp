@@ -16,7 +16,6 @@
 //   - `podman --version` and `podman info --format json`.
 // Exit status: 0 when no check FAILs, 1 otherwise, 2 on usage errors.
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/io_uring.h>
 #include <net/if.h>
 #include <pwd.h>
@@ -39,10 +38,7 @@
 #include <sstream>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "bridge/nft_apply.h"
-#include "common/unique_fd.h"
 #include "common/uring.h"
 #include "netd/commands.h"
 #include "netd/doctor_checks.h"
@@ -279,19 +275,25 @@ HostFacts gather() {
   return f;
 }
 
+constexpr const char* kDoctorHelp =
+    "Check what netd needs on this host, as this user, and name the fix for each missing piece.\n"
+    "Usage: netd doctor\n"
+    "\n"
+    "One line per check: OK, WARN (a feature is missing or slower) or FAIL (netd cannot work\n"
+    "here as this user), what was found and, after 'fix:', what to do. Exit status 0 when\n"
+    "nothing FAILs. See netd-doctor(1).\n";
+
 }  // namespace
 
 int doctor(int argc, char** argv) {
-  CLI::App app{"Check what netd needs on this host, as this user, and name the fix for each missing piece.",
-               "netd doctor"};
-  app.footer(
-      "\nOne line per check: OK, WARN (a feature is missing or slower) or FAIL (netd cannot work\n"
-      "here as this user), what was found and, after 'fix:', what to do. Exit status 0 when\n"
-      "nothing FAILs.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // (help: 0; every usage error: 2, not CLI11's own codes)
+  // (no options: a hand check keeps this file free of CLI11's compile cost)
+  if (argc == 2 && (std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0)) {
+    std::fputs(kDoctorHelp, stdout);
+    return 0;
+  }
+  if (argc > 1) {
+    std::fprintf(stderr, "netd doctor: unexpected argument '%s'\n\n%s", argv[1], kDoctorHelp);
+    return 2;
   }
   std::fflush(stdout);  // (the probes fork)
   HostFacts facts = gather();

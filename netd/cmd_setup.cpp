@@ -18,11 +18,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <optional>
-#include <sstream>
 #include <string>
-
-#include <CLI/CLI.hpp>
+#include <string_view>
 
 #include "common/expected.h"
 #include "netd/commands.h"
@@ -85,28 +82,62 @@ std::string podman_note(const std::string& helpers) {
          " for rootless containers (aardvark-dns too on bridge networks); 'netd doctor' checks it.\n";
 }
 
+constexpr const char* kSetupHelp =
+    "Configure other programs to use netd.\n"
+    "Usage: netd setup SUBCOMMAND [OPTIONS]\n"
+    "\n"
+    "Subcommands:\n"
+    "  podman                      write the containers.conf drop-in that makes Podman run netd\n"
+    "\n";
+constexpr const char* kPodmanHelp =
+    "Write the containers.conf drop-in (containers.conf.d/netd.conf) that makes Podman run netd\n"
+    "as pasta, slirp4netns and aardvark-dns.\n"
+    "Usage: netd setup podman [--user|--system] [--undo] [--dry-run]\n"
+    "\n"
+    "Options:\n"
+    "  -h,--help                   print this help and exit\n"
+    "  --user                      for this user: $XDG_CONFIG_HOME/containers/containers.conf.d\n"
+    "                              (else ~/.config/...; the default)\n"
+    "  --system                    for every user: /etc/containers/containers.conf.d (needs root)\n"
+    "  --undo                      remove the drop-in netd wrote (never a file netd did not write)\n"
+    "  --dry-run                   print what would be written or removed, change nothing\n"
+    "\n"
+    "The drop-in names netd's helper directory (libexec/netd beside the netd binary) first in\n"
+    "helper_binaries_dir, followed by Podman's default directories, and its slirp4netns in\n"
+    "network_cmd_path. A file of the same name that netd did not write is left alone.\n"
+    "See netd-setup(1).\n";
+
+int usage(const char* msg, const char* help) {
+  std::fprintf(stderr, "netd setup: %s\n\n%s", msg, help);
+  return 2;
+}
+
 }  // namespace
 
+// (a handful of flags: parsed by hand, which keeps CLI11's compile cost out)
 int setup(int argc, char** argv) {
-  CLI::App app{"Configure other programs to use netd.", "netd setup"};
-  app.require_subcommand(1);
-  auto* pm = app.add_subcommand("podman",
-                                "Write the containers.conf drop-in (containers.conf.d/netd.conf) that makes Podman run "
-                                "netd as pasta, slirp4netns and aardvark-dns.");
-  bool user = false, system = false, undo = false, dry_run = false;
-  auto* u = pm->add_flag("--user", user, "for this user: $XDG_CONFIG_HOME/containers/containers.conf.d (the default)");
-  pm->add_flag("--system", system, "for every user: /etc/containers/containers.conf.d (needs root)")->excludes(u);
-  pm->add_flag("--undo", undo, "remove the drop-in netd wrote (never a file netd did not write)");
-  pm->add_flag("--dry-run", dry_run, "print what would be written or removed, change nothing");
-  pm->footer(
-      "\nThe drop-in names netd's helper directory (libexec/netd beside the netd binary) first in\n"
-      "helper_binaries_dir, followed by Podman's default directories, and its slirp4netns in\n"
-      "network_cmd_path. A file of the same name that netd did not write is left alone.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // (help: 0; every usage error: 2, not CLI11's own codes)
+  auto is_help = [](const char* a) { return std::strcmp(a, "-h") == 0 || std::strcmp(a, "--help") == 0; };
+  if (argc < 2) return usage("which program? (podman)", kSetupHelp);
+  if (is_help(argv[1])) {
+    std::fputs(kSetupHelp, stdout);
+    return 0;
   }
+  if (std::strcmp(argv[1], "podman") != 0)
+    return usage((std::string("unknown subcommand '") + argv[1] + "'").c_str(), kSetupHelp);
+  bool user = false, system = false, undo = false, dry_run = false;
+  for (int i = 2; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (is_help(argv[i])) {
+      std::fputs(kPodmanHelp, stdout);
+      return 0;
+    }
+    if (a == "--user") user = true;
+    else if (a == "--system") system = true;
+    else if (a == "--undo") undo = true;
+    else if (a == "--dry-run") dry_run = true;
+    else return usage((std::string("unknown option '") + argv[i] + "'").c_str(), kPodmanHelp);
+  }
+  if (user && system) return usage("--user and --system exclude each other", kPodmanHelp);
 
   auto scope = system ? podman::Scope::System : podman::Scope::User;
   auto dir = podman::dropin_dir(scope, std::getenv("XDG_CONFIG_HOME"), std::getenv("HOME"));
