@@ -103,9 +103,9 @@ Attempt try_io_uring() {
   // The raw call tells why (EPERM: refused; ENOSYS: filtered or not built).
   io_uring_params p{};
   long fd = ::syscall(__NR_io_uring_setup, 1, &p);
-  int err = fd < 0 ? errno : EOPNOTSUPP;
-  if (fd >= 0) ::close(static_cast<int>(fd));
-  return Attempt{err, ring.error()};
+  if (fd < 0) return failed(errno, "io_uring_setup");
+  ::close(static_cast<int>(fd));
+  return Attempt{EOPNOTSUPP, ring.error()};  // the syscall works, netd's ring set-up does not
 }
 
 // A child in a fresh user + network namespace, kept until killed.

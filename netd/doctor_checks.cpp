@@ -99,13 +99,13 @@ Check check_io_uring(const HostFacts& f) {
     why = "kernel.io_uring_disabled=1 and " + who(f) + " is not in kernel.io_uring_group";
     fix = "add " + who(f) + " to the group named by kernel.io_uring_group, or sudo sysctl -w kernel.io_uring_disabled=0";
   } else if (f.io_uring.err == EPERM || f.io_uring.err == ENOSYS || f.io_uring.err == EACCES) {
-    why = "a seccomp filter refuses io_uring_setup (Docker's and containerd's default profiles do)";
+    why = "a seccomp filter refuses it, as Docker's and containerd's default profiles do";
     fix = "allow io_uring_setup, io_uring_enter and io_uring_register in the container's seccomp profile";
   } else {
     why = "this kernel's io_uring is too old or limited";
     fix = "Linux 5.11 or later";
   }
-  std::string msg = "io_uring refused: " + f.io_uring.message + " (" + why + "); ";
+  std::string msg = "io_uring refused (" + f.io_uring.message + "): " + why + "; ";
   if (f.epoll_fallback)
     return make(Status::Warn, "io_uring", msg + "netd runs its data plane on epoll instead (slower)", fix);
   return make(Status::Fail, "io_uring", msg + "this netd build has no epoll fallback", fix);

@@ -171,7 +171,7 @@ EOF2
 rc=0
 out=$(no_io_uring "$NETD_BIN" doctor) || rc=$?
 line=$(grep -E "^(OK|WARN|FAIL) +io_uring " <<<"$out") || fail "no io_uring line under the filter: $out"
-[[ $line == *"io_uring refused: cannot set up io_uring: Operation not permitted"*"a seccomp filter refuses io_uring_setup"* &&
+[[ $line == *"io_uring refused (io_uring_setup: Operation not permitted): a seccomp filter refuses it"* &&
   $line == *"fix: allow io_uring_setup, io_uring_enter and io_uring_register"* ]] || fail "io_uring line: $line"
 if [[ $line == FAIL* ]]; then
   [[ $line == *"this netd build has no epoll fallback"* ]] && ((rc == 1)) || fail "exit $rc: $line"

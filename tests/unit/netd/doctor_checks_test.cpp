@@ -173,7 +173,7 @@ TEST(DoctorUidmap, MissingOrUnprivilegedTools) {
 
 TEST(DoctorIoUring, DisabledBySysctl) {
   auto f = healthy_user();
-  f.io_uring = Attempt{EPERM, "cannot set up io_uring: Operation not permitted"};
+  f.io_uring = Attempt{EPERM, "io_uring_setup: Operation not permitted"};
   f.io_uring_disabled = "2";
   auto c = run(f, "io_uring");
   EXPECT_EQ(c.status, Status::Fail);
@@ -188,7 +188,7 @@ TEST(DoctorIoUring, DisabledBySysctl) {
 
 TEST(DoctorIoUring, RefusedBySeccompIsAWarningWithTheFallback) {
   auto f = healthy_user();
-  f.io_uring = Attempt{EPERM, "cannot set up io_uring: Operation not permitted"};
+  f.io_uring = Attempt{EPERM, "io_uring_setup: Operation not permitted"};
   f.epoll_fallback = true;
   auto c = run(f, "io_uring");
   EXPECT_EQ(c.status, Status::Warn);
