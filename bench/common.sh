@@ -50,3 +50,28 @@ run_measure() {
     echo "$script ended with $rc (timeout: 124); reporting what was measured" >&2
   fi
 }
+
+# podman_run_turns USE_TOOL PODMAN-ARGS...: times `pm PODMAN-ARGS...` (a
+# `run --rm`, through podman_lib.sh's pm) RUNS times per tool of $TOOLS into
+# $RAW/TOOL/run_ms.txt (milliseconds, start to exit), calling USE_TOOL TOOL
+# before each run. The tools take turns, run by run, after one discarded
+# warm-up run each, so that neither is timed on a colder machine than the
+# other. A tool with start.err or run.err is skipped; a failed run writes
+# run.err (podman's last words).
+podman_run_turns() {
+  local use=$1 i tool t0
+  shift
+  log "podman run --rm x$RUNS per tool, interleaved"
+  for ((i = -1; i < RUNS; i++)); do
+    for tool in $TOOLS; do
+      [[ -e "$RAW/$tool/start.err" || -e "$RAW/$tool/run.err" ]] && continue
+      "$use" "$tool"
+      t0=$(date +%s%N)
+      if ! pm "$@" >/dev/null; then
+        tail -n 3 "$PODMAN_LOG" >"$RAW/$tool/run.err"
+        continue
+      fi
+      ((i >= 0)) && echo $((($(date +%s%N) - t0) / 1000000)) >>"$RAW/$tool/run_ms.txt"
+    done
+  done
+}

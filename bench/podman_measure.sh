@@ -77,21 +77,7 @@ for tool in $TOOLS; do
   use_tool "$tool" || echo "unknown tool $tool" >"$RAW/$tool/start.err"
 done
 
-# run: the tools take turns, run by run, after one discarded warm-up run
-# each, so that neither is timed on a colder machine than the other.
-log "podman run --rm x$RUNS per tool, interleaved"
-for ((i = -1; i < RUNS; i++)); do
-  for tool in $TOOLS; do
-    [[ -e "$RAW/$tool/start.err" || -e "$RAW/$tool/run.err" ]] && continue
-    use_tool "$tool"
-    t0=$(date +%s%N)
-    if ! pm run --pull=never --rm --network slirp4netns "$IMG" sh -c : >/dev/null; then
-      tail -n 3 "$PODMAN_LOG" >"$RAW/$tool/run.err"
-      continue
-    fi
-    ((i >= 0)) && echo $((($(date +%s%N) - t0) / 1000000)) >>"$RAW/$tool/run_ms.txt"
-  done
-done
+podman_run_turns use_tool run --pull=never --rm --network slirp4netns "$IMG" sh -c :
 
 for tool in $TOOLS; do
   [[ -e "$RAW/$tool/start.err" ]] && continue

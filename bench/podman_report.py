@@ -50,10 +50,12 @@ def iperf(results, tool, line):
     return median(results, tool, line)
 
 
-def build(results, tools):
-    header = ["metric"] + tools + (["netd/slirp4netns"] if {"netd", "slirp4netns"} <= set(tools) else [])
+def build_table(results, tools, metrics, pair):
+    """Rows of METRICS-like (metric, label, higher) for the tools, and the
+    ratio column pair[0]/pair[1] when both were measured; (header, rows, notes)."""
+    header = ["metric"] + tools + ([f"{pair[0]}/{pair[1]}"] if set(pair) <= set(tools) else [])
     rows, notes = [], []
-    for metric, label, higher in METRICS:
+    for metric, label, higher in metrics:
         vals = {t: runs(results, t) if metric == "run" else iperf(results, t, metric) for t in tools}
         cells = [label]
         for t in tools:
@@ -66,11 +68,15 @@ def build(results, tools):
                     notes.append(v)
                 cells.append(f"n/a [{notes.index(v) + 1}]")
         if len(header) > len(tools) + 1:
-            n, s = vals["netd"], vals["slirp4netns"]
+            n, s = vals[pair[0]], vals[pair[1]]
             ok = isinstance(n, tuple) and isinstance(s, tuple) and n[0] > 0 and s[0] > 0
             cells.append(f"{n[0] / s[0]:.2f}x" if ok else "n/a")
         rows.append(cells)
     return header, rows, notes
+
+
+def build(results, tools):
+    return build_table(results, tools, METRICS, ("netd", "slirp4netns"))
 
 
 def section(facts, header, rows, notes):

@@ -9,6 +9,7 @@
 #include "bridge/dns_registration.h"
 #include "bridge/rootless_netns.h"
 #include "bridge/spawn.h"
+#include "common/daemon.h"
 #include "common/log.h"
 
 namespace netd::bridge {
@@ -63,7 +64,7 @@ Expected<void, std::string> start_server(const Paths& p, const RootlessNetns& rn
   }
   if (*rc != 0)
     return unexpected("the DNS server failed to start (exit " + std::to_string(*rc) + ", see " + p.dns_log() + ")");
-  pid_t server = static_cast<pid_t>(read_number(p.dns_pid_file()));
+  pid_t server = read_pid_file(p.dns_pid_file()).value_or(0);
   auto st = server > 0 ? process_start_time(server) : std::nullopt;
   if (!st) return unexpected("the DNS server exited right after starting (see " + p.dns_log() + ")");
   nlohmann::json j{{"pid", server}, {"start_time", *st}};

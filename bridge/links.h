@@ -6,7 +6,7 @@
 // socket's opener and the sender, and netd (the sender) owns every user
 // namespace involved, so a socket opened inside the rootless netns can create
 // a veth pair whose peer lands in a container netns owned by a *different*
-// user namespace (IFLA_NET_NS_FD of the peer) — see DESIGN.md. The container
+// user namespace (IFLA_NET_NS_FD of the peer; docs/bridge-networks.md). The container
 // side (address, lo/eth0 up, default route) uses a second socket opened in
 // the container's namespaces. Only this file builds netlink link messages.
 // Every function returns an error line naming the interface and the cause.
@@ -21,9 +21,7 @@
 #include "bridge/ipv6.h"
 #include "common/expected.h"
 #include "common/netns.h"
-
-struct nl_sock;
-struct nl_addr;
+#include "common/nl_ptr.h"
 
 namespace netd::bridge {
 
@@ -32,9 +30,8 @@ class RouteSocket {
   // Opens a NETLINK_ROUTE socket inside `target` (user + net namespaces).
   static Expected<RouteSocket, std::string> open_in(const NsTarget& target);
 
-  RouteSocket(RouteSocket&&) noexcept;
-  RouteSocket& operator=(RouteSocket&&) noexcept;
-  ~RouteSocket();
+  RouteSocket(RouteSocket&&) noexcept = default;
+  RouteSocket& operator=(RouteSocket&&) noexcept = default;
 
   // Names of every link in the socket's namespace.
   Expected<std::vector<std::string>, std::string> link_names();
@@ -60,11 +57,11 @@ class RouteSocket {
   Expected<void, std::string> add_default_route(const std::string& name, const Ipv6& gateway);
 
  private:
-  explicit RouteSocket(nl_sock* sk) : sk_(sk) {}
+  explicit RouteSocket(NlSock sk) : sk_(std::move(sk)) {}
   Expected<void, std::string> add_addr(const std::string& name, nl_addr* local, const std::string& text, bool nodad);
   Expected<void, std::string> add_default(const std::string& name, int family, nl_addr* dst, nl_addr* gw,
                                           const std::string& text);
-  nl_sock* sk_ = nullptr;
+  NlSock sk_;  // closes the socket's fd with it
 };
 
 // Writes sysctl `path` (under /proc/sys) inside `target`. Returns an error line.

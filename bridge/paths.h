@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/expected.h"
+#include "common/files.h"  // read_file, write_file_atomic: the bridge keeps its records with them
 
 namespace netd::bridge {
 
@@ -38,11 +39,5 @@ Paths default_paths();
 
 // mkdir -p with mode 0700 for the components it creates. Returns an error line.
 Expected<void, std::string> ensure_dir(const std::string& dir);
-
-// Whole-file helpers. read_file: nullopt-like error when missing is reported
-// with errno ENOENT in `missing`. write_file_atomic writes a temp file and
-// renames it over `path`, so readers never see half a file.
-Expected<std::string, std::string> read_file(const std::string& path, bool* missing = nullptr);
-Expected<void, std::string> write_file_atomic(const std::string& path, const std::string& text);
 
 }  // namespace netd::bridge

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -19,8 +18,9 @@
 
 #include "bridge/dns_service.h"
 #include "bridge/spawn.h"
-#include "common/log.h"
 #include "bridge/crash_point.h"
+#include "common/daemon.h"
+#include "common/log.h"
 #include "common/unique_fd.h"
 
 namespace netd::bridge {
@@ -170,16 +170,13 @@ pid_t spawn_attach(const Paths& p, pid_t holder) {
     LOG_WARN("cannot start 'netd slirp4netns': %s", pid.error().c_str());
     return 0;
   }
-  pollfd pfd{rp[0], POLLIN, 0};
-  int rc = ::poll(&pfd, 1, 5000);
-  char c;
-  ssize_t n = rc > 0 ? ::read(rp[0], &c, 1) : 0;
+  ReadyWait ready = wait_ready(rp[0], 5000);
   ::close(rp[0]);
-  if (rc == 0) {
+  if (ready == ReadyWait::TimedOut) {
     LOG_WARN("'netd slirp4netns' did not report ready within 5 s; keeping it running");
     return *pid;
   }
-  if (n == 1) return *pid;
+  if (ready == ReadyWait::Ready) return *pid;
   int code = wait_child(*pid, 2000).value_or(-1);
   LOG_WARN(
       "'netd slirp4netns' failed (exit %d, see %s): the rootless netns has no outward connectivity; "

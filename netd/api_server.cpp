@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -17,6 +18,7 @@ namespace netd {
 
 namespace asio = boost::asio;
 using asio::local::stream_protocol;
+using json = nlohmann::ordered_json;  // replies keep the order their keys were given in
 
 namespace {
 constexpr auto kRequestTimeout = std::chrono::seconds(5);
@@ -123,7 +125,7 @@ struct ApiServer::Impl {
             if (!r) return ss->reply(portfwd::error_reply("add_hostfwd: " + r.error()));
             registry.commit(fwd);
             LOG_INFO("api: add_hostfwd id %llu", static_cast<unsigned long long>(fwd.id));
-            ss->reply("{\"return\":{\"id\":" + std::to_string(fwd.id) + "}}");
+            ss->reply(json{{"return", {{"id", fwd.id}}}}.dump());
           });
       return;
     }
@@ -136,7 +138,7 @@ struct ApiServer::Impl {
           [this, id](const std::shared_ptr<Session>& ss, Expected<void, std::string> r) {
             if (!r) return ss->reply(portfwd::error_reply("remove_hostfwd: " + r.error()));
             registry.erase(id);
-            ss->reply("{\"return\":{}}");
+            ss->reply(json{{"return", json::object()}}.dump());
           });
       return;
     }
@@ -144,7 +146,10 @@ struct ApiServer::Impl {
     on_backend(
         s, [backend, flows] { return flows ? backend->flows_json() : backend->counters_json(); },
         [flows](const std::shared_ptr<Session>& ss, std::string r) {
-          ss->reply(std::string("{\"return\":{\"") + (flows ? "flows" : "counters") + "\":" + r + "}}");
+          // The backend's JSON text, parsed back so the reply is built as a value (key order kept).
+          json value = json::parse(r, nullptr, /*allow_exceptions=*/false);
+          if (value.is_discarded()) return ss->reply(portfwd::error_reply("the backend's answer is not JSON"));
+          ss->reply(json{{"return", {{flows ? "flows" : "counters", std::move(value)}}}}.dump());
         });
   }
 };

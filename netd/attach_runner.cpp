@@ -1,25 +1,23 @@
 #include "netd/attach_runner.h"
 
-#include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <optional>
 #include <sstream>
-#include <thread>
 
+#include "common/daemon.h"
 #include "common/exit_cleanup.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "dns/upstream.h"
 #include "netd/api_server.h"
 #include "netd/outbound_addr.h"
+#include "netd/stack_backend.h"
 #include "portfwd/host_socket.h"
 #include "portfwd/port_spec.h"
-#include "portfwd/stack_backend.h"
 #include "tap/dataplane.h"
 #include "tap/tap_device.h"
 
@@ -60,37 +58,6 @@ Expected<std::optional<wire::IpAddr>, std::string> outbound_source(const std::st
   if (auto ok = check_local_address(*addr); !ok) return unexpected(ok.error());
   return std::optional<wire::IpAddr>{*addr};
 }
-
-// Watches the exit fd; on hang-up raises SIGTERM, which the data plane's
-// signalfd turns into a clean exit with status 0.
-class ExitFdWatcher {
- public:
-  void start(int fd) {
-    wake_.reset(::eventfd(0, EFD_CLOEXEC));
-    thread_ = std::thread([fd, wake = wake_.get()] {
-      for (;;) {
-        pollfd p[2] = {{fd, POLLIN | POLLRDHUP, 0}, {wake, POLLIN, 0}};
-        if (::poll(p, 2, -1) < 0) continue;
-        if (p[1].revents) return;
-        if (p[0].revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) break;
-        char buf[256];
-        if (::read(fd, buf, sizeof buf) <= 0) break;
-      }
-      LOG_INFO("exit fd %d hung up: stopping", fd);
-      ::kill(::getpid(), SIGTERM);
-    });
-  }
-  ~ExitFdWatcher() {
-    if (!thread_.joinable()) return;
-    uint64_t one = 1;
-    (void)!::write(wake_.get(), &one, sizeof one);
-    thread_.join();
-  }
-
- private:
-  UniqueFd wake_;
-  std::thread thread_;
-};
 
 // "/proc/PID/ns/net" -> PID. procfs sends no inotify events, so such a
 // path target is watched through its process instead.
@@ -230,6 +197,7 @@ int run_attach(const AttachConfig& a) {
     dopts.watch_path = a.target.netns_path;
   }
   dopts.pcap_path = a.pcap;
+  dopts.exit_fd = a.exit_fd;  // hang-up: exit 0 (slirp4netns' --exit-fd)
   dopts.vnet_hdr = topts.offload;
   auto dp = tap::Dataplane::create(std::move(*tapfd), dopts);
   if (!dp) {
@@ -253,7 +221,7 @@ int run_attach(const AttachConfig& a) {
   }
   // The API's forwards go through the same engine, queued to the loop thread
   // (constructed before the sandbox: it reads a sysctl for its messages).
-  portfwd::StackBackend backend(**dp, *cfg);
+  StackBackend backend(**dp, *cfg);
   backend.attach();
   std::unique_ptr<AttachExtension> extension;
   if (a.extend) {
@@ -277,14 +245,11 @@ int run_attach(const AttachConfig& a) {
     api_listener = std::move(*l);
   }
   if (!a.pid_file.empty()) {
-    FILE* f = std::fopen(a.pid_file.c_str(), "we");
-    if (!f) {
-      std::fprintf(stderr, "%s: cannot write pid file %s: %m\n", prog, a.pid_file.c_str());
-      ::unlink(a.api_socket.c_str());
+    if (auto w = write_pid_file(a.pid_file); !w) {
+      std::fprintf(stderr, "%s: %s\n", prog, w.error().c_str());
+      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
       return 1;
     }
-    std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
-    std::fclose(f);
   }
   ExitCleanup cleanup;
   if (!a.pid_file.empty() || !a.api_socket.empty()) {
@@ -326,8 +291,6 @@ int run_attach(const AttachConfig& a) {
     }
     api = std::move(*s);
   }
-  ExitFdWatcher exit_watch;
-  if (a.exit_fd >= 0) exit_watch.start(a.exit_fd);
   if (extension) {
     if (auto r = extension->start(); !r) {
       std::fprintf(stderr, "%s: %s\n", prog, r.error().c_str());
@@ -336,10 +299,7 @@ int run_attach(const AttachConfig& a) {
   }
 
   log_attached(a, topts, *cfg);
-  if (a.ready_fd >= 0) {
-    if (::write(a.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", a.ready_fd);
-    ::close(a.ready_fd);
-  }
+  if (a.ready_fd >= 0) signal_ready(a.ready_fd);
   if (a.on_ready) a.on_ready();
   int rc = (*dp)->run();
   extension.reset();  // its threads stop before the loop's objects go

@@ -12,11 +12,11 @@
 // wait on it).
 //
 // Threads: the data plane (this thread, which also carries the API's
-// forwards: portfwd/stack_backend.h), the API server (Asio, with
-// --api-socket), and an exit-fd watcher that turns hang-up into SIGTERM for
-// the data plane. All start after Dataplane::create() blocked the stop
-// signals, so only the data plane's signalfd sees them, and after the
-// sandbox, so they inherit it.
+// forwards: netd/stack_backend.h, and watches the exit fd on its loop), the
+// API server (Asio, with --api-socket), and whatever an AttachExtension
+// starts (netd pasta: the port scan and pesto). All start after
+// Dataplane::create() blocked the stop signals, so only the data plane's
+// signalfd sees them, and after the sandbox, so they inherit it.
 #pragma once
 
 #include <functional>

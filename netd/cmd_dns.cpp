@@ -1,6 +1,6 @@
 // `netd dns` / argv[0] `aardvark-dns`: the embedded DNS server with
 // aardvark-dns' command line, config directory and daemon protocol
-// (COMPAT.md §1; docs/man/netd-dns.1.md).
+// (docs/man/netd-dns.1.md).
 //
 // Theory of operation: parse the command line, read the config directory and
 // the upstreams (--upstream, else /etc/resolv.conf). Unless --foreground, fork:
@@ -27,10 +27,12 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "bridge/dns_registration.h"
 #include "bridge/dns_service.h"
+#include "common/daemon.h"
 #include "common/log.h"
 #include "dns/aardvark_config.h"
 #include "dns/names.h"
@@ -103,23 +105,6 @@ Expected<std::shared_ptr<const NameTable>, std::string> load_table(const DnsArgs
 
 std::string pid_path(const DnsArgs& a) { return a.native() ? a.paths().dns_pid_file() : a.config + "/aardvark.pid"; }
 std::string config_name(const DnsArgs& a) { return a.native() ? "netd's networks in " + a.netd_runtime : a.config; }
-
-bool write_pid_file(const DnsArgs& a, std::string* err) {
-  std::string tmp = pid_path(a) + ".tmp";
-  std::string pid = std::to_string(getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || ::write(fd, pid.data(), pid.size()) != static_cast<ssize_t>(pid.size())) {
-    *err = "cannot write " + tmp + ": " + std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    return false;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), pid_path(a).c_str()) != 0) {
-    *err = "cannot write " + pid_path(a) + ": " + std::strerror(errno);
-    return false;
-  }
-  return true;
-}
 
 // Reports start-up to the waiting parent (no-op in the foreground).
 struct StartupPipe {
@@ -210,7 +195,8 @@ int run(const DnsArgs& a, const char* prog) {
   dns::Server server(io, so);
   auto bind_errors = server.apply(*table);
   if (!bind_errors.empty()) return fail(pipe_out, bind_errors.front());
-  if (!write_pid_file(a, &err)) return fail(pipe_out, err);
+  // aardvark-dns' pid file holds the number alone (no newline).
+  if (auto w = write_pid_file(pid_path(a), false); !w) return fail(pipe_out, w.error());
 
   if (!a.foreground) {
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -344,8 +330,9 @@ int dns(int argc, char** argv) {
 #else
     const char* target = "unknown-linux-gnu";
 #endif
-    std::printf("{\n  \"version\": \"%s\",\n  \"commit\": \"netd\",\n  \"build_time\": \"\",\n  \"target\": \"%s\"\n}\n",
-                NETD_VERSION, target);
+    // aardvark-dns' shape: these keys in this order, two-space indent.
+    nlohmann::ordered_json v = {{"version", NETD_VERSION}, {"commit", "netd"}, {"build_time", ""}, {"target", target}};
+    std::printf("%s\n", v.dump(2).c_str());
     return 0;
   }
   if (*run_cmd) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/daemon.h"
 #include "common/log.h"
 #include "netd/cli_parse.h"
 #include "netd/commands.h"
@@ -150,19 +151,13 @@ int forward(int argc, char** argv) {
     }
   }
   if (!p.pid_file.empty()) {
-    FILE* f = std::fopen(p.pid_file.c_str(), "we");
-    if (!f) {
-      std::fprintf(stderr, "netd forward: cannot write pid file %s: %m\n", p.pid_file.c_str());
+    if (auto w = write_pid_file(p.pid_file); !w) {
+      std::fprintf(stderr, "netd forward: %s\n", w.error().c_str());
       return 1;
     }
-    std::fprintf(f, "%d\n", static_cast<int>(::getpid()));
-    std::fclose(f);
   }
   LOG_INFO("forwarding %zu port(s) into %s", rules.size(), p.target.describe().c_str());
-  if (p.ready_fd >= 0) {
-    if (::write(p.ready_fd, "1", 1) != 1) LOG_WARN("cannot write to ready fd %d: %m", p.ready_fd);
-    ::close(p.ready_fd);
-  }
+  signal_ready(p.ready_fd);
   int rc = (*fwd)->run();
   if (!p.pid_file.empty()) ::unlink(p.pid_file.c_str());
   return rc;

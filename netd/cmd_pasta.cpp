@@ -15,7 +15,9 @@
 // stdio at /dev/null (or the --log-file) and logs to syslog, so an engine
 // that reads pasta's output until EOF is not held up. The child exits when
 // the namespace file is deleted (unless --no-netns-quit), its target process
-// exits, or on SIGTERM/SIGINT.
+// exits, or on SIGTERM/SIGINT. Without --netns or a PID, netd starts the
+// COMMAND (or a shell) in new namespaces (netd/pasta_command.h), stays in
+// the foreground, and exits with the command's status.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,12 +27,14 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "common/log.h"
 #include "netd/attach_runner.h"
 #include "netd/commands.h"
 #include "netd/host_network.h"
+#include "netd/pasta_command.h"
 #include "netd/pasta_options.h"
 #include "netd/pasta_plan.h"
 #include "netd/pasta_runtime.h"
@@ -46,26 +50,24 @@ std::string read_resolv_conf() {
   return ss.str();
 }
 
-// The target namespace: --netns PATH (with --userns), or a PID.
-Expected<NsTarget, std::string> pasta_target(const PastaOptions& o) {
+// The target namespace: --netns PATH (with --userns), or a PID. nullopt:
+// neither, so pasta runs a command (or a shell) in new namespaces.
+Expected<std::optional<NsTarget>, std::string> pasta_target(const PastaOptions& o) {
   NsTarget t;
   t.userns_path = o.userns;
   if (!o.netns.empty()) {
     if (!o.positional.empty()) return unexpected("Both --netns and PID or command given");
     t.netns_path = o.netns;
-    return t;
+    return std::optional<NsTarget>(t);
   }
-  if (o.positional.empty())
-    return unexpected(std::string("netd pasta needs --netns PATH or a PID (running a command in a new "
-                                  "namespace is not supported by netd)"));
+  if (o.positional.size() != 1) return std::optional<NsTarget>();
   const std::string& p = o.positional[0];
   long pid = 0;
   auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), pid);
-  if (ec != std::errc{} || end != p.data() + p.size() || pid < 1 || o.positional.size() > 1)
-    return unexpected("netd pasta needs --netns PATH or a PID (running a command such as '" + p +
-                      "' in a new namespace is not supported by netd)");
+  if (ec != std::errc{} || end != p.data() + p.size()) return std::optional<NsTarget>();  // a command
+  if (pid < 1 || pid > 0x3fffffff) return unexpected("Invalid PID: " + p);
   t.pid = static_cast<pid_t>(pid);
-  return t;
+  return std::optional<NsTarget>(t);
 }
 
 // The forwarding tables from -t/-u/-T/-U, as pasta builds them (absent
@@ -143,6 +145,9 @@ namespace cmd {
 
 int pasta(int argc, char** argv) {
   log::set_program("pasta");
+  // Nothing inherited beyond stdio: a daemon holding a caller's pipe would
+  // keep that caller waiting for end of file (pasta closes them too).
+  ::close_range(3, ~0U, 0);
   const char* argv0 = argc > 0 ? argv[0] : "pasta";
   PastaOptions o = parse_pasta_args(argc, argv);
   switch (o.action) {
@@ -178,6 +183,21 @@ int pasta(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", target.error().c_str());
     return 1;
   }
+  // No namespace given: a command in new namespaces, in the foreground.
+  std::optional<PastaCommand> command;
+  if (!*target) {
+    if (!o.debug) log::set_level(log::Level::Warn);  // the terminal is the command's
+    auto c = PastaCommand::spawn(o.positional);
+    if (!c) {
+      std::fprintf(stderr, "%s\n", c.error().c_str());
+      return 1;
+    }
+    command = std::move(*c);
+    NsTarget t;
+    t.pid = command->pid();
+    *target = t;
+    o.foreground = true;
+  }
   auto host = read_host_network();
   if (!host) {
     std::fprintf(stderr, "Couldn't read the host's network: %s\n", host.error().c_str());
@@ -193,7 +213,7 @@ int pasta(int argc, char** argv) {
   AttachConfig a;
   a.prog = "pasta";
   a.arg_error_status = 1;
-  a.target = *target;
+  a.target = **target;
   a.tap_name = plan->tap.name;
   a.mtu = plan->stack.mtu;
   a.stack = plan->stack;
@@ -241,6 +261,12 @@ int pasta(int argc, char** argv) {
       }
       ::close(null_fd);
     };
+  }
+  if (command) {
+    a.on_ready = [&command] { command->go(); };
+    int rc = run_attach(a);
+    int status = command->finish();
+    return rc != 0 ? rc : status;  // the command's status, as pasta returns it
   }
   return run_attach(a);
 }

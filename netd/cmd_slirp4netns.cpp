@@ -2,14 +2,17 @@
 // line, mapped onto the attach engine (netd/attach_runner.h). See
 // docs/man/netd-slirp4netns.1.md and docs/compat-slirp4netns.md.
 //
-// Theory of operation: a small hand-written parser with slirp4netns' rules
-// (getopt_long style: `--opt=V` and `--opt V`, `-eV` and `-e V`, options and
-// positionals in any order, `--` ends options) turns argv into an
-// AttachConfig. Parse errors print the message and the usage on stderr and
-// exit 1, like slirp4netns; -h prints the usage on stdout and exits 0.
-// Options netd cannot honour yet are either accepted with one warning line
-// (those Podman and RootlessKit always pass and that are harmless to ignore)
-// or refused with a clear error.
+// Theory of operation: getopt_long(3), as slirp4netns itself uses, turns argv
+// into an AttachConfig: `--opt=V` and `--opt V`, `-eV` and `-e V`, clustered
+// flags (`-c6`), unambiguous abbreviations of long names, options and
+// positionals in any order, `--` ends options. The option string starts with
+// '-' (positionals come back in order, argv is never permuted, whatever
+// POSIXLY_CORRECT says) and ':' (a missing value is told apart from an
+// unknown option); getopt's own messages are off (opterr = 0) and netd words
+// them, so they name the long option. Parse errors print the message and the
+// usage on stderr and exit 1, like slirp4netns; -h prints the usage on stdout
+// and exits 0. Options netd cannot honour are refused with a clear error.
+#include <getopt.h>
 #include <seccomp.h>
 
 #include <cstdio>
@@ -41,20 +44,148 @@ bool parse_int(std::string_view s, long min, long max, long* out) {
   return true;
 }
 
-struct Opt {
-  const char* long_name;
-  char short_name;  // 0: long only
-  bool has_arg;
+// Values of the options without a short form (above any character).
+enum LongOnly : int {
+  kCidr = 256,
+  kCidr6,
+  kDisableHostLoopback,
+  kNetnsType,
+  kUsernsPath,
+  kEnableSandbox,
+  kEnableSeccomp,
+  kOutboundAddr,
+  kOutboundAddr6,
+  kDisableDns,
+  kMacAddress,
+  kTargetType,
 };
-constexpr Opt kOpts[] = {
-    {"configure", 'c', false},     {"exit-fd", 'e', true},          {"ready-fd", 'r', true},
-    {"mtu", 'm', true},            {"enable-ipv6", '6', false},     {"api-socket", 'a', true},
-    {"help", 'h', false},          {"version", 'v', false},         {"cidr", 0, true},
-    {"disable-host-loopback", 0, false}, {"netns-type", 0, true},  {"userns-path", 0, true},
-    {"enable-sandbox", 0, false},  {"enable-seccomp", 0, false},    {"outbound-addr", 0, true},
-    {"outbound-addr6", 0, true},   {"disable-dns", 0, false},       {"macaddress", 0, true},
-    {"target-type", 0, true},      {"cidr6", 0, true},
+constexpr option kLongOptions[] = {
+    {"configure", no_argument, nullptr, 'c'},
+    {"exit-fd", required_argument, nullptr, 'e'},
+    {"ready-fd", required_argument, nullptr, 'r'},
+    {"mtu", required_argument, nullptr, 'm'},
+    {"enable-ipv6", no_argument, nullptr, '6'},
+    {"api-socket", required_argument, nullptr, 'a'},
+    {"help", no_argument, nullptr, 'h'},
+    {"version", no_argument, nullptr, 'v'},
+    {"cidr", required_argument, nullptr, kCidr},
+    {"cidr6", required_argument, nullptr, kCidr6},
+    {"disable-host-loopback", no_argument, nullptr, kDisableHostLoopback},
+    {"netns-type", required_argument, nullptr, kNetnsType},
+    {"userns-path", required_argument, nullptr, kUsernsPath},
+    {"enable-sandbox", no_argument, nullptr, kEnableSandbox},
+    {"enable-seccomp", no_argument, nullptr, kEnableSeccomp},
+    {"outbound-addr", required_argument, nullptr, kOutboundAddr},
+    {"outbound-addr6", required_argument, nullptr, kOutboundAddr6},
+    {"disable-dns", no_argument, nullptr, kDisableDns},
+    {"macaddress", required_argument, nullptr, kMacAddress},
+    {"target-type", required_argument, nullptr, kTargetType},
+    {nullptr, 0, nullptr, 0},
 };
+// '-': positionals in order (as option 1); ':': a missing value returns ':'.
+constexpr const char* kShortOptions = "-:ce:r:m:6a:hv";
+
+// The long name of option value `val`, or nullptr.
+const char* long_name(int val) {
+  for (const option* o = kLongOptions; o->name; ++o)
+    if (o->val == val) return o->name;
+  return nullptr;
+}
+
+// What the command line said, before the checks that need all of it.
+struct Parsed {
+  std::vector<std::string> positionals;
+  std::string netns_type = "pid", userns_path, target_type = "netns";
+  bool ipv6 = false;
+};
+
+// getopt's answer '?' or ':' for the argument just read, as one line.
+std::string option_error(int rc, char** argv) {
+  const char* name = long_name(optopt);
+  if (rc == ':') return std::string("option '--") + (name ? name : "?") + "' requires an argument";
+  if (optopt != 0 && name) return std::string("option '--") + name + "' doesn't allow an argument";
+  if (optopt != 0) return std::string("invalid option -- '") + static_cast<char>(optopt) + "'";
+  // An unknown or ambiguous long option: getopt moved past it.
+  std::string_view arg = optind > 0 ? argv[optind - 1] : "";
+  if (arg.substr(0, 2) == "--") arg.remove_prefix(2);
+  arg = arg.substr(0, arg.find('='));
+  int matches = 0;
+  for (const option* o = kLongOptions; o->name; ++o) matches += std::string_view(o->name).substr(0, arg.size()) == arg;
+  if (!arg.empty() && matches > 1) return "option '--" + std::string(arg) + "' is ambiguous";
+  return "unrecognized option '--" + std::string(arg) + "'";
+}
+
+// Applies option `val` with its value `arg` (nullptr for a flag). Returns an
+// error line, or an empty string.
+std::string apply_option(int val, const char* arg, AttachConfig& c, Parsed& p) {
+  std::string value = arg ? arg : "";
+  long n = 0;
+  switch (val) {
+    case 'c': c.configure = true; break;
+    case 'e':
+      if (!parse_int(value, 0, 1 << 30, &n)) return "exit-fd must be a non-negative integer: '" + value + "'";
+      c.exit_fd = static_cast<int>(n);
+      break;
+    case 'r':
+      if (!parse_int(value, 0, 1 << 30, &n)) return "ready-fd must be a non-negative integer: '" + value + "'";
+      c.ready_fd = static_cast<int>(n);
+      break;
+    case 'm':
+      if (!parse_int(value, 1, 65521, &n)) return "MTU must be a positive integer (< 65522): '" + value + "'";
+      c.mtu = static_cast<unsigned>(n);
+      break;
+    case '6': p.ipv6 = true; break;
+    case 'a': c.api_socket = value; break;
+    case kCidr: c.cidr = value; break;
+    case kCidr6: c.cidr6 = value; break;
+    case kDisableHostLoopback: c.disable_host_loopback = true; break;
+    case kNetnsType: p.netns_type = value; break;
+    case kUsernsPath: p.userns_path = value; break;
+    case kEnableSandbox: c.sandbox = true; break;
+    case kEnableSeccomp: c.seccomp = true; break;
+    case kOutboundAddr:
+    case kOutboundAddr6: {
+      // Checked here, looked up (interface names) at start-up: run_attach.
+      auto fam = val == kOutboundAddr ? wire::IpFamily::V4 : wire::IpFamily::V6;
+      if (auto spec = classify_outbound(value, fam); !spec) return spec.error();
+      (fam == wire::IpFamily::V4 ? c.outbound_addr : c.outbound_addr6) = value;
+      break;
+    }
+    case kDisableDns: c.disable_dns = true; break;
+    case kMacAddress: c.mac = value; break;
+    case kTargetType: p.target_type = value; break;
+    default: break;
+  }
+  return {};
+}
+
+// The checks that need the whole command line; fills in the target.
+std::string finish(AttachConfig& c, const Parsed& p) {
+  if (p.target_type == "bess") return "--target-type=bess is not supported by netd";
+  if (p.target_type != "netns") return "--target-type must be netns or bess: '" + p.target_type + "'";
+  if (p.netns_type == "tapfd") return "--netns-type=tapfd is not supported by netd";
+  if (p.netns_type != "pid" && p.netns_type != "path")
+    return "--netns-type must be pid or path: '" + p.netns_type + "'";
+  if (!c.mac.empty() && !c.configure) return "--macaddress can only be used with -c (--configure)";
+  const auto& pos = p.positionals;
+  if (pos.empty()) return "missing PID or PATH";
+  if (pos.size() > 2) return "too many arguments: '" + pos[2] + "'";
+  if (pos.size() == 2) c.tap_name = pos[1];
+  if (c.tap_name.empty() || c.tap_name.size() > 15) return "bad TAPNAME: '" + c.tap_name + "'";
+  if (p.netns_type == "pid") {
+    long pid = 0;
+    if (!parse_int(pos[0], 1, 0x7fffffff, &pid)) return "PID must be a positive integer: '" + pos[0] + "'";
+    c.target.pid = static_cast<pid_t>(pid);
+  } else {
+    c.target.netns_path = pos[0];
+  }
+  c.target.userns_path = p.userns_path;
+  auto cidr = tap::StackConfig::from_cidr(c.cidr);
+  if (!cidr) return "--cidr: " + cidr.error();
+  if (auto r = cidr->set_cidr6(c.cidr6); !r) return "--cidr6: " + r.error();
+  c.ipv6 = p.ipv6;
+  return {};
+}
 
 }  // namespace
 
@@ -125,133 +256,24 @@ Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv) {
     out.error = std::move(msg);
     return out;
   };
-  std::vector<std::string> pos;
-  std::string netns_type = "pid", userns_path, target_type = "netns";
-  bool ipv6 = false;
-  bool options_done = false;
-
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (options_done || arg.size() < 2 || arg[0] != '-') {
-      pos.emplace_back(arg);
+  Parsed p;
+  optind = 0;  // 0, not 1: glibc then also forgets a previous call's state
+  opterr = 0;  // netd prints its own messages (option_error)
+  int val;
+  while ((val = ::getopt_long(argc, argv, kShortOptions, kLongOptions, nullptr)) != -1) {
+    if (val == 1) {
+      p.positionals.emplace_back(optarg);
       continue;
     }
-    if (arg == "--") {
-      options_done = true;
-      continue;
-    }
-    // Resolve the option and its value.
-    const Opt* opt = nullptr;
-    std::string value;
-    bool have_value = false;
-    if (arg.substr(0, 2) == "--") {
-      std::string_view name = arg.substr(2);
-      auto eq = name.find('=');
-      if (eq != std::string_view::npos) {
-        value = std::string(name.substr(eq + 1));
-        have_value = true;
-        name = name.substr(0, eq);
-      }
-      for (const auto& o : kOpts) {
-        if (name == o.long_name) opt = &o;
-      }
-      if (!opt) return fail("unrecognized option '--" + std::string(name) + "'");
-      if (!opt->has_arg && have_value) return fail("option '--" + std::string(name) + "' doesn't allow an argument");
-    } else {
-      // Short options may be clustered ("-c6"); one taking a value ends the cluster.
-      for (size_t k = 1; k < arg.size(); ++k) {
-        const Opt* so = nullptr;
-        for (const auto& o : kOpts) {
-          if (o.short_name == arg[k]) so = &o;
-        }
-        if (!so) return fail(std::string("invalid option -- '") + arg[k] + "'");
-        if (so->has_arg) {
-          if (k + 1 < arg.size()) {
-            value = std::string(arg.substr(k + 1));
-            have_value = true;
-          }
-          opt = so;
-          break;
-        }
-        if (k + 1 == arg.size()) {
-          opt = so;
-          break;
-        }
-        // A flag in the middle of a cluster: apply it now.
-        switch (so->short_name) {
-          case 'c': c.configure = true; break;
-          case '6': ipv6 = true; break;
-          case 'h': out.action = Slirp4netnsCommand::Action::Help; return out;
-          case 'v': out.action = Slirp4netnsCommand::Action::Version; return out;
-          default: break;
-        }
-      }
-    }
-    if (opt->has_arg && !have_value) {
-      if (i + 1 >= argc) return fail("option '--" + std::string(opt->long_name) + "' requires an argument");
-      value = argv[++i];
-    }
-    std::string name = opt->long_name;
-    long n = 0;
-    if (name == "configure") c.configure = true;
-    else if (name == "exit-fd") {
-      if (!parse_int(value, 0, 1 << 30, &n)) return fail("exit-fd must be a non-negative integer: '" + value + "'");
-      c.exit_fd = static_cast<int>(n);
-    } else if (name == "ready-fd") {
-      if (!parse_int(value, 0, 1 << 30, &n)) return fail("ready-fd must be a non-negative integer: '" + value + "'");
-      c.ready_fd = static_cast<int>(n);
-    } else if (name == "mtu") {
-      if (!parse_int(value, 1, 65521, &n)) return fail("MTU must be a positive integer (< 65522): '" + value + "'");
-      c.mtu = static_cast<unsigned>(n);
-    } else if (name == "enable-ipv6") ipv6 = true;
-    else if (name == "api-socket") c.api_socket = value;
-    else if (name == "help") {
-      out.action = Slirp4netnsCommand::Action::Help;
+    if (val == '?' || val == ':') return fail(option_error(val, argv));
+    if (val == 'h' || val == 'v') {
+      out.action = val == 'h' ? Slirp4netnsCommand::Action::Help : Slirp4netnsCommand::Action::Version;
       return out;
-    } else if (name == "version") {
-      out.action = Slirp4netnsCommand::Action::Version;
-      return out;
-    } else if (name == "cidr") c.cidr = value;
-    else if (name == "cidr6") c.cidr6 = value;
-    else if (name == "disable-host-loopback") c.disable_host_loopback = true;
-    else if (name == "netns-type") netns_type = value;
-    else if (name == "userns-path") userns_path = value;
-    else if (name == "enable-sandbox") c.sandbox = true;
-    else if (name == "enable-seccomp") c.seccomp = true;
-    else if (name == "outbound-addr" || name == "outbound-addr6") {
-      // Checked here, looked up (interface names) at start-up: run_attach.
-      auto fam = name == "outbound-addr" ? wire::IpFamily::V4 : wire::IpFamily::V6;
-      if (auto spec = classify_outbound(value, fam); !spec) return fail(spec.error());
-      (fam == wire::IpFamily::V4 ? c.outbound_addr : c.outbound_addr6) = value;
     }
-    else if (name == "disable-dns") c.disable_dns = true;
-    else if (name == "macaddress") c.mac = value;
-    else if (name == "target-type") target_type = value;
+    if (auto err = apply_option(val, optarg, c, p); !err.empty()) return fail(err);
   }
-
-  if (target_type == "bess") return fail("--target-type=bess is not supported by netd");
-  if (target_type != "netns") return fail("--target-type must be netns or bess: '" + target_type + "'");
-  if (netns_type == "tapfd") return fail("--netns-type=tapfd is not supported by netd");
-  if (netns_type != "pid" && netns_type != "path")
-    return fail("--netns-type must be pid or path: '" + netns_type + "'");
-  if (!c.mac.empty() && !c.configure) return fail("--macaddress can only be used with -c (--configure)");
-  if (pos.empty()) return fail("missing PID or PATH");
-  if (pos.size() > 2) return fail("too many arguments: '" + pos[2] + "'");
-  if (pos.size() == 2) c.tap_name = pos[1];
-  if (c.tap_name.empty() || c.tap_name.size() > 15) return fail("bad TAPNAME: '" + c.tap_name + "'");
-  if (netns_type == "pid") {
-    long pid = 0;
-    if (!parse_int(pos[0], 1, 0x7fffffff, &pid)) return fail("PID must be a positive integer: '" + pos[0] + "'");
-    c.target.pid = static_cast<pid_t>(pid);
-  } else {
-    c.target.netns_path = pos[0];
-  }
-  c.target.userns_path = userns_path;
-  auto cidr = tap::StackConfig::from_cidr(c.cidr);
-  if (!cidr) return fail("--cidr: " + cidr.error());
-
-  if (auto r = cidr->set_cidr6(c.cidr6); !r) return fail("--cidr6: " + r.error());
-  c.ipv6 = ipv6;
+  for (int i = optind; i < argc; ++i) p.positionals.emplace_back(argv[i]);  // after "--"
+  if (auto err = finish(c, p); !err.empty()) return fail(err);
   return out;
 }
 

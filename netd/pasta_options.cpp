@@ -374,12 +374,13 @@ std::string pasta_version() {
 }
 
 std::string pasta_usage(const char* argv0) {
-  std::string s = std::string("Usage: ") + argv0 + " [OPTION]... PID\n       " + argv0 +
-                  " [OPTION]... --netns PATH|NAME\n";
+  std::string s = std::string("Usage: ") + argv0 + " [OPTION]... [COMMAND] [ARGS]...\n       " + argv0 +
+                  " [OPTION]... PID\n       " + argv0 + " [OPTION]... --netns PATH|NAME\n";
   s +=
       "\n"
       "Connect a network namespace to the host's network through a tap device\n"
-      "(netd's engine behind pasta's command line; see netd-pasta(1)).\n"
+      "(netd's engine behind pasta's command line; see netd-pasta(1)). Without PID\n"
+      "or --netns, run COMMAND (default: a shell) in new user and network namespaces.\n"
       "\n"
       "  -d, --debug            be verbose\n"
       "      --trace            be extra verbose, implies --debug\n"

@@ -57,6 +57,7 @@ class Planner {
     s.udp = !o_.no_udp;
     s.icmp = !o_.no_icmp;
     plan_dns(resolv);
+    if (auto r = plan_search(); !r) return unexpected(r.error());
     plan_tap(mtu);
     if (o_.outbound4) p_.outbound4 = o_.outbound4->to_string();
     else p_.outbound4 = o_.outbound_if4;
@@ -176,6 +177,23 @@ class Planner {
         if (!v.is_unspecified()) c.announce_dns6.push_back(v);
       }
     }
+  }
+
+  // -S: one or more space-separated domains per option, for DHCPv6.
+  Expected<void, std::string> plan_search() {
+    if (o_.search_none || o_.search.empty()) return {};
+    std::vector<std::string> domains;
+    for (const auto& arg : o_.search) {
+      size_t i = 0;
+      while (i < arg.size()) {
+        size_t j = arg.find(' ', i);
+        if (j == std::string::npos) j = arg.size();
+        if (j > i) domains.push_back(arg.substr(i, j - i));
+        i = j + 1;
+      }
+    }
+    if (auto r = p_.stack.set_dns_search(domains); !r) return unexpected("Cannot use DNS search domain: " + r.error());
+    return {};
   }
 
   void plan_tap(unsigned mtu) {

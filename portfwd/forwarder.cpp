@@ -1,43 +1,47 @@
 #include "portfwd/forwarder.h"
 
-#include "portfwd/host_socket.h"
-
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <vector>
 
+#include "common/event_loop.h"
+#include "common/fd_watch.h"
+#include "common/lifecycle_watch.h"
 #include "common/log.h"
-#include "common/uring.h"
+#include "common/slot_table.h"
+#include "portfwd/host_socket.h"
 
 namespace netd::portfwd {
 namespace {
 
-using uring::Op;
-using uring::Tag;
-
-constexpr unsigned kRingEntries = 512;
+constexpr unsigned kLoopEntries = 512;
 constexpr uint32_t kSpliceChunk = 1 << 16;  // one default pipe's worth
 constexpr int kAcceptBatch = 64;            // accepts/datagrams per wake-up, then re-arm
 constexpr size_t kDatagramMax = 65536;
 
-// Slot layout: [31..28] kind, [27..2] index, [1..0] sub (TCP: direction or connect).
-enum class Kind : uint32_t { Listener = 0, Conn = 1, Flow = 2, Control = 3, ExitFd = 4 };
-constexpr uint32_t kConnectSub = 2;
-constexpr uint32_t make_slot(Kind k, uint32_t index, uint32_t sub = 0) {
-  return (static_cast<uint32_t>(k) << 28) | ((index & 0x3ffffff) << 2) | (sub & 3);
-}
-constexpr Kind kind_of(uint32_t slot) { return static_cast<Kind>(slot >> 28); }
-constexpr uint32_t index_of(uint32_t slot) { return (slot >> 2) & 0x3ffffff; }
-constexpr uint32_t sub_of(uint32_t slot) { return slot & 3; }
+// The forwarder's operations. A TCP connection's two directions (0: client
+// -> target, 1: target -> client) each have their own code, base + dir.
+enum class Op : uint8_t {
+  ListenerReady,  // poll: a listening socket has connections or datagrams
+  FlowReadable,   // poll: a UDP flow's socket has replies
+  Connected,      // poll (POLLOUT): the connect inside the namespace finished
+  Wait,           // poll of direction 0 (Wait + 1: direction 1) for what its splice needs
+  Wait1,
+  Fill,  // splice source socket -> pipe, direction 0 (Fill + 1: direction 1)
+  Fill1,
+  Empty,  // splice pipe -> destination socket, direction 0 (Empty + 1: direction 1)
+  Empty1,
+};
+constexpr Op with_dir(Op base, uint32_t dir) { return static_cast<Op>(static_cast<uint8_t>(base) + dir); }
 
 std::string endpoint(const IpAddress& a, uint16_t port) {
   // Appended piece by piece: gcc 12 at -O3 warns (-Wrestrict, a known false
@@ -56,36 +60,18 @@ void set_linger_zero(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 }
 
-// A table of slots whose indexes are reused; each reuse bumps the generation.
-template <class T>
-struct SlotTable {
-  std::vector<T> items;
-  std::vector<uint32_t> free;
-  uint32_t alloc() {
-    if (!free.empty()) {
-      uint32_t i = free.back();
-      free.pop_back();
-      return i;
-    }
-    items.emplace_back();
-    return static_cast<uint32_t>(items.size() - 1);
-  }
-  void release(uint32_t i) {
-    uint16_t g = static_cast<uint16_t>(items[i].generation + 1);
-    items[i] = T{};
-    items[i].generation = g;
-    free.push_back(i);
-  }
+// Owns the loop, so that the loop outlives every handler (Impl's members
+// and Impl itself, whose destructors run first).
+struct LoopHolder {
+  std::unique_ptr<loop::EventLoop> owned_loop;
 };
 
 }  // namespace
 
-struct Forwarder::Impl {
+struct Forwarder::Impl final : LoopHolder, loop::Handler {
   struct Listener {
     UniqueFd fd;
     ForwardRule rule;
-    uint16_t generation = 0;
-    bool live = false;
   };
   // One direction of a TCP connection: src -> pipe -> dst.
   struct Dir {
@@ -99,8 +85,6 @@ struct Forwarder::Impl {
   struct Conn {
     UniqueFd client, target;
     Dir dir[2];  // 0: client -> target, 1: target -> client
-    uint16_t generation = 0;
-    bool live = false;
     bool connecting = false;
     bool aborting = false;
     int inflight = 0;
@@ -114,8 +98,6 @@ struct Forwarder::Impl {
     sockaddr_storage client{};
     socklen_t client_len = 0;
     Time last_active{};
-    uint16_t generation = 0;
-    bool live = false;
     bool polling = false;
   };
   struct Counters {
@@ -126,10 +108,9 @@ struct Forwarder::Impl {
 
   std::shared_ptr<NsConnector> connector;
   ForwarderOptions opts;
-  std::unique_ptr<uring::Ring> ring;
   ControlQueue control;
-  UniqueFd signal_fd;
-  signalfd_siginfo siginfo{};
+  std::unique_ptr<FdWatch> control_watch;
+  std::unique_ptr<LifecycleWatch> lifecycle;
   SlotTable<Listener> listeners;
   SlotTable<Conn> conns;
   SlotTable<Flow> flows;
@@ -137,159 +118,110 @@ struct Forwarder::Impl {
   std::vector<std::byte> dgram = std::vector<std::byte>(kDatagramMax);
   Counters counters;
   bool running = true;
-  int exit_status = 0;
+
+  Impl(std::unique_ptr<loop::EventLoop> l, std::shared_ptr<NsConnector> c, ForwarderOptions o)
+      : LoopHolder{std::move(l)}, Handler(*owned_loop), connector(std::move(c)), opts(o) {}
 
   // ---- set-up --------------------------------------------------------------
   Expected<void, std::string> init() {
-    auto r = uring::Ring::create(kRingEntries);
-    if (!r) return unexpected(r.error());
-    ring = std::move(*r);
-    ::signal(SIGPIPE, SIG_IGN);
-    if (opts.handle_signals) {
-      sigset_t mask;
-      sigemptyset(&mask);
-      for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
-      ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-      signal_fd.reset(::signalfd(-1, &mask, SFD_CLOEXEC));
-      if (!signal_fd) return unexpected(std::string("signalfd: ") + std::strerror(errno));
-      arm_signal();
-    }
-    arm_poll(control.eventfd(), POLLIN, make_slot(Kind::Control, 0), 0);
-    if (opts.exit_fd >= 0) arm_poll(opts.exit_fd, POLLIN | POLLRDHUP, make_slot(Kind::ExitFd, 0), 0);
+    LifecycleOptions lo;
+    lo.stop_signals.clear();
+    if (opts.handle_signals) lo.stop_signals = {SIGTERM, SIGINT, SIGHUP};
+    lo.exit_fd = opts.exit_fd;
+    auto w = LifecycleWatch::start(*owned_loop, lo, [this] { running = false; });
+    if (!w) return unexpected(w.error());
+    lifecycle = std::move(*w);
+    control_watch = std::make_unique<FdWatch>(*owned_loop, control.eventfd(), [this] { control.drain(); });
     return {};
   }
 
-  void arm_signal() {
-    io_uring_prep_read(ring->sqe({Op::SignalRead, 0, 0}), signal_fd.get(), &siginfo, sizeof siginfo, 0);
+  void arm_poll(Op op, int fd, unsigned events, uint32_t slot, uint16_t gen) {
+    loop().poll(tag(op, slot, gen), fd, events);
   }
-  void arm_poll(int fd, unsigned events, uint32_t slot, uint16_t gen) {
-    io_uring_prep_poll_add(ring->sqe({Op::PollFd, gen, slot}), fd, events);
+  void arm_listener(uint32_t i) {
+    arm_poll(Op::ListenerReady, listeners[i].fd.get(), POLLIN, i, listeners.generation(i));
   }
-  void cancel(Op op, uint32_t slot, uint16_t gen) {
-    io_uring_prep_cancel64(ring->sqe({Op::Cancel, 0, 0}), uring::encode({op, gen, slot}), 0);
+  void arm_flow(uint32_t fi) {
+    flows[fi].polling = true;
+    arm_poll(Op::FlowReadable, flows[fi].fd.get(), POLLIN, fi, flows.generation(fi));
   }
 
   // ---- rules ---------------------------------------------------------------
   Expected<void, std::string> add(const ForwardRule& rule) {
-    for (const auto& l : listeners.items) {
-      if (l.live && l.rule.id == rule.id) return unexpected("forward id " + std::to_string(rule.id) + " exists");
-    }
+    bool exists = false;
+    listeners.for_each([&](uint32_t, const Listener& l) { exists |= l.rule.id == rule.id; });
+    if (exists) return unexpected("forward id " + std::to_string(rule.id) + " exists");
     auto opened = open_host_socket(rule.host_addr, rule.host_port, rule.proto, true);
     if (!opened) return unexpected(opened.error());
-    UniqueFd fd = std::move(*opened);
-    uint32_t i = listeners.alloc();
-    Listener& l = listeners.items[i];
-    l.fd = std::move(fd);
-    l.rule = rule;
-    l.live = true;
-    arm_poll(l.fd.get(), POLLIN, make_slot(Kind::Listener, i), l.generation);
+    uint32_t i = listeners.take();
+    listeners[i].fd = std::move(*opened);
+    listeners[i].rule = rule;
+    arm_listener(i);
     LOG_INFO("forwarding %s/%s -> %s in the namespace", endpoint(rule.host_addr, rule.host_port).c_str(),
              proto_name(rule.proto), endpoint(rule.target_addr, rule.target_port).c_str());
     return {};
   }
 
   Expected<void, std::string> remove(uint64_t id) {
-    for (uint32_t i = 0; i < listeners.items.size(); ++i) {
-      Listener& l = listeners.items[i];
-      if (!l.live || l.rule.id != id) continue;
-      cancel(Op::PollFd, make_slot(Kind::Listener, i), l.generation);
-      // UDP flows of this listener reply through its socket: close them too.
-      for (uint32_t f = 0; f < flows.items.size(); ++f) {
-        if (flows.items[f].live && flows.items[f].listener == i) close_flow(f);
-      }
-      listeners.release(i);  // closes the socket; the cancelled poll is stale now
-      return {};
-    }
-    return unexpected("no forward with id " + std::to_string(id));
+    std::optional<uint32_t> found;
+    listeners.for_each([&](uint32_t i, const Listener& l) {
+      if (l.rule.id == id) found = i;
+    });
+    if (!found) return unexpected("no forward with id " + std::to_string(id));
+    const uint32_t i = *found;
+    loop().cancel(tag(Op::ListenerReady, i, listeners.generation(i)));
+    // UDP flows of this listener reply through its socket: close them too.
+    flows.for_each([&](uint32_t f, const Flow& flow) {
+      if (flow.listener == i) close_flow(f);
+    });
+    listeners.release(i);  // closes the socket; the cancelled poll is stale now
+    return {};
   }
 
   // ---- dispatch ------------------------------------------------------------
-  void on_completion(const io_uring_cqe& cqe) {
-    Tag t = uring::decode(cqe.user_data);
-    switch (t.op) {
-      case Op::SignalRead: return on_signal(cqe);
-      case Op::Cancel: return;
-      case Op::PollFd:
-      case Op::SocketRecv:
-      case Op::SocketSend: break;
-      default: return;
-    }
-    uint32_t idx = index_of(t.slot);
-    switch (kind_of(t.slot)) {
-      case Kind::Control:
-        control.drain();
-        if (running) arm_poll(control.eventfd(), POLLIN, make_slot(Kind::Control, 0), 0);
+  void on_completion(Time, const loop::Completion& c) override {
+    const uint32_t i = c.tag.slot;
+    const uint16_t gen = c.tag.generation;
+    const Op op = static_cast<Op>(c.tag.op);
+    switch (op) {
+      case Op::ListenerReady:
+        if (Listener* l = listeners.find(i, gen)) {
+          if (l->rule.proto == Proto::Tcp) on_accept(i);
+          else on_udp_listener(i);
+        }
         return;
-      case Kind::ExitFd: return on_exit_fd(cqe);
-      case Kind::Listener:
-        if (idx >= listeners.items.size() || !listeners.items[idx].live ||
-            listeners.items[idx].generation != t.generation)
-          return;
-        if (listeners.items[idx].rule.proto == Proto::Tcp) on_accept(idx);
-        else on_udp_listener(idx);
+      case Op::FlowReadable:
+        if (Flow* f = flows.find(i, gen)) {
+          f->polling = false;
+          on_flow_readable(i);
+        }
         return;
-      case Kind::Flow:
-        if (idx >= flows.items.size() || !flows.items[idx].live || flows.items[idx].generation != t.generation)
-          return;
-        flows.items[idx].polling = false;
-        on_flow_readable(idx);
-        return;
-      case Kind::Conn:
-        if (idx >= conns.items.size() || !conns.items[idx].live || conns.items[idx].generation != t.generation)
-          return;
-        on_conn(idx, t.op, sub_of(t.slot), cqe.res);
+      default:
+        if (conns.find(i, gen)) on_conn(i, op, c.res);
         return;
     }
-  }
-
-  void on_signal(const io_uring_cqe& cqe) {
-    if (cqe.res == static_cast<int>(sizeof siginfo) &&
-        (siginfo.ssi_signo == SIGTERM || siginfo.ssi_signo == SIGINT || siginfo.ssi_signo == SIGHUP)) {
-      LOG_INFO("signal %u: stopping", siginfo.ssi_signo);
-      running = false;
-      return;
-    }
-    arm_signal();
-  }
-
-  void on_exit_fd(const io_uring_cqe& cqe) {
-    if (cqe.res < 0 && cqe.res != -EINTR) return;  // cancelled at exit
-    if (cqe.res & (POLLHUP | POLLERR | POLLRDHUP)) {
-      LOG_INFO("exit fd %d hung up: stopping", opts.exit_fd);
-      running = false;
-      return;
-    }
-    char buf[256];
-    ssize_t n = ::recv(opts.exit_fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && errno == ENOTSOCK) n = ::read(opts.exit_fd, buf, sizeof buf);
-    if (n == 0) {
-      LOG_INFO("exit fd %d closed: stopping", opts.exit_fd);
-      running = false;
-      return;
-    }
-    arm_poll(opts.exit_fd, POLLIN | POLLRDHUP, make_slot(Kind::ExitFd, 0), 0);
   }
 
   // ---- TCP -----------------------------------------------------------------
   void on_accept(uint32_t li) {
     for (int n = 0; n < kAcceptBatch; ++n) {
-      Listener& l = listeners.items[li];
       sockaddr_storage peer{};
       socklen_t plen = sizeof peer;
-      int fd = ::accept4(l.fd.get(), reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      int fd = ::accept4(listeners[li].fd.get(), reinterpret_cast<sockaddr*>(&peer), &plen,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
+        const ForwardRule& r = listeners[li].rule;
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-          LOG_WARN("accept on %s: %s", endpoint(l.rule.host_addr, l.rule.host_port).c_str(), std::strerror(errno));
+          LOG_WARN("accept on %s: %s", endpoint(r.host_addr, r.host_port).c_str(), std::strerror(errno));
         break;
       }
       start_conn(li, UniqueFd(fd), peer);
     }
-    Listener& l = listeners.items[li];
-    arm_poll(l.fd.get(), POLLIN, make_slot(Kind::Listener, li), l.generation);
+    arm_listener(li);
   }
 
   void start_conn(uint32_t li, UniqueFd client, const sockaddr_storage& peer) {
-    ForwardRule rule = listeners.items[li].rule;
+    ForwardRule rule = listeners[li].rule;
     ++counters.tcp_accepted;
     auto target = connector->connect(Proto::Tcp, rule.target_addr, rule.target_port);
     if (!target) {
@@ -298,9 +230,8 @@ struct Forwarder::Impl {
       set_linger_zero(client.get());
       return;
     }
-    uint32_t ci = conns.alloc();
-    Conn& c = conns.items[ci];
-    c.live = true;
+    uint32_t ci = conns.take();
+    Conn& c = conns[ci];
     c.connecting = true;
     c.rule_id = rule.id;
     c.client = std::move(client);
@@ -317,40 +248,44 @@ struct Forwarder::Impl {
       d.pipe_w.reset(p[1]);
     }
     ++c.inflight;
-    arm_poll(c.target.get(), POLLOUT, make_slot(Kind::Conn, ci, kConnectSub), c.generation);
+    arm_poll(Op::Connected, c.target.get(), POLLOUT, ci, conns.generation(ci));
   }
 
-  int src_of(const Conn& c, uint32_t d) const { return d == 0 ? c.client.get() : c.target.get(); }
-  int dst_of(const Conn& c, uint32_t d) const { return d == 0 ? c.target.get() : c.client.get(); }
+  static int src_of(const Conn& c, uint32_t d) { return d == 0 ? c.client.get() : c.target.get(); }
+  static int dst_of(const Conn& c, uint32_t d) { return d == 0 ? c.target.get() : c.client.get(); }
 
-  void on_conn(uint32_t ci, Op op, uint32_t sub, int res) {
-    Conn& c = conns.items[ci];
-    --c.inflight;
-    if (sub == kConnectSub) {
-      c.connecting = false;
-      if (c.aborting) return maybe_free(ci);
-      int err = 0;
-      socklen_t len = sizeof err;
-      if (res < 0) err = -res;
-      else ::getsockopt(c.target.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) {
-        ++counters.tcp_connect_failed;
-        LOG_DEBUG("connect inside the namespace: %s", std::strerror(err));
-        return abort_conn(ci);
-      }
-      pump(ci, 0);
-      pump(ci, 1);
-      return;
+  void on_connected(uint32_t ci, int res) {
+    Conn& c = conns[ci];
+    c.connecting = false;
+    if (c.aborting) return maybe_free(ci);
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (res < 0) err = -res;
+    else ::getsockopt(c.target.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      ++counters.tcp_connect_failed;
+      LOG_DEBUG("connect inside the namespace: %s", std::strerror(err));
+      return abort_conn(ci);
     }
+    pump(ci, 0);
+    pump(ci, 1);
+  }
+
+  void on_conn(uint32_t ci, Op op, int res) {
+    Conn& c = conns[ci];
+    --c.inflight;
+    if (op == Op::Connected) return on_connected(ci, res);
+    const auto code = static_cast<uint8_t>(op);
+    const uint32_t sub = (code - static_cast<uint8_t>(Op::Wait)) % 2;
     Dir& d = c.dir[sub];
     d.busy = false;
     if (c.aborting) return maybe_free(ci);
-    if (op == Op::SocketRecv) {  // src -> pipe
+    if (op == with_dir(Op::Fill, sub)) {  // src -> pipe
       if (res > 0) d.in_pipe += static_cast<size_t>(res);
       else if (res == 0) d.src_eof = true;
       else if (res == -EAGAIN) return wait_for(ci, sub, src_of(c, sub), POLLIN);
       else return reset(ci, sub, -res);
-    } else if (op == Op::SocketSend) {  // pipe -> dst
+    } else if (op == with_dir(Op::Empty, sub)) {  // pipe -> dst
       if (res > 0) {
         d.in_pipe -= std::min(d.in_pipe, static_cast<size_t>(res));
         d.bytes += static_cast<uint64_t>(res);
@@ -367,29 +302,25 @@ struct Forwarder::Impl {
   }
 
   void wait_for(uint32_t ci, uint32_t sub, int fd, unsigned events) {
-    Conn& c = conns.items[ci];
+    Conn& c = conns[ci];
     c.dir[sub].busy = true;
     ++c.inflight;
-    arm_poll(fd, events, make_slot(Kind::Conn, ci, sub), c.generation);
+    arm_poll(with_dir(Op::Wait, sub), fd, events, ci, conns.generation(ci));
   }
 
   // Issues the next step of direction `sub`: drain the pipe, else refill it,
   // else (source at EOF) pass the half-close on.
   void pump(uint32_t ci, uint32_t sub) {
-    Conn& c = conns.items[ci];
+    Conn& c = conns[ci];
     Dir& d = c.dir[sub];
     if (d.done || d.busy || c.aborting) return;
-    unsigned flags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
-    Tag tag{};
-    tag.generation = c.generation;
-    tag.slot = make_slot(Kind::Conn, ci, sub);
+    const unsigned flags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
+    const uint16_t gen = conns.generation(ci);
     if (d.in_pipe > 0) {
-      tag.op = Op::SocketSend;
-      io_uring_prep_splice(ring->sqe(tag), d.pipe_r.get(), -1, dst_of(c, sub), -1,
-                           static_cast<unsigned>(d.in_pipe), flags);
+      loop().splice(tag(with_dir(Op::Empty, sub), ci, gen), d.pipe_r.get(), dst_of(c, sub),
+                    static_cast<unsigned>(d.in_pipe), flags);
     } else if (!d.src_eof) {
-      tag.op = Op::SocketRecv;
-      io_uring_prep_splice(ring->sqe(tag), src_of(c, sub), -1, d.pipe_w.get(), -1, kSpliceChunk, flags);
+      loop().splice(tag(with_dir(Op::Fill, sub), ci, gen), src_of(c, sub), d.pipe_w.get(), kSpliceChunk, flags);
     } else {
       ::shutdown(dst_of(c, sub), SHUT_WR);
       d.done = true;
@@ -406,29 +337,27 @@ struct Forwarder::Impl {
   // A side failed with `err` while moving direction `sub`: reset both sides.
   void reset(uint32_t ci, uint32_t sub, int err) {
     ++counters.tcp_reset;
-    LOG_DEBUG("connection from %s: %s on the %s side; resetting",
-              endpoint(conns.items[ci].peer, conns.items[ci].peer_port).c_str(), std::strerror(err),
-              sub == 0 ? "client" : "target");
+    LOG_DEBUG("connection from %s: %s on the %s side; resetting", endpoint(conns[ci].peer, conns[ci].peer_port).c_str(),
+              std::strerror(err), sub == 0 ? "client" : "target");
     abort_conn(ci);
   }
 
   void abort_conn(uint32_t ci) {
-    Conn& c = conns.items[ci];
+    Conn& c = conns[ci];
     if (!c.aborting) {
       c.aborting = true;
       if (c.client) set_linger_zero(c.client.get());
       if (c.target) set_linger_zero(c.target.get());
-      for (uint32_t sub = 0; sub < 3; ++sub) {
-        for (Op op : {Op::PollFd, Op::SocketRecv, Op::SocketSend})
-          cancel(op, make_slot(Kind::Conn, ci, sub), c.generation);
-      }
+      const uint16_t gen = conns.generation(ci);
+      for (Op op : {Op::Connected, Op::Wait, Op::Wait1, Op::Fill, Op::Fill1, Op::Empty, Op::Empty1})
+        loop().cancel(tag(op, ci, gen));
     }
     maybe_free(ci);
   }
 
   // Frees the slot (closing sockets and pipes) once nothing is in flight.
   void maybe_free(uint32_t ci) {
-    Conn& c = conns.items[ci];
+    Conn& c = conns[ci];
     bool finished = c.aborting || (c.dir[0].done && c.dir[1].done);
     if (finished && c.inflight == 0) conns.release(ci);
   }
@@ -442,10 +371,9 @@ struct Forwarder::Impl {
 
   void on_udp_listener(uint32_t li) {
     for (int n = 0; n < kAcceptBatch; ++n) {
-      Listener& l = listeners.items[li];
       sockaddr_storage from{};
       socklen_t flen = sizeof from;
-      ssize_t got = ::recvfrom(l.fd.get(), dgram.data(), dgram.size(), MSG_DONTWAIT,
+      ssize_t got = ::recvfrom(listeners[li].fd.get(), dgram.data(), dgram.size(), MSG_DONTWAIT,
                                reinterpret_cast<sockaddr*>(&from), &flen);
       if (got < 0) break;
       uint32_t fi = flow_for(li, from, flen);
@@ -453,13 +381,12 @@ struct Forwarder::Impl {
         ++counters.udp_dropped;
         continue;
       }
-      Flow& f = flows.items[fi];
+      Flow& f = flows[fi];
       f.last_active = Clock::now();
       if (::send(f.fd.get(), dgram.data(), static_cast<size_t>(got), MSG_DONTWAIT) < 0) ++counters.udp_dropped;
       else ++counters.udp_to_target;
     }
-    Listener& l = listeners.items[li];
-    arm_poll(l.fd.get(), POLLIN, make_slot(Kind::Listener, li), l.generation);
+    arm_listener(li);
   }
 
   // The flow of this client on listener li, opened on first use; UINT32_MAX on failure.
@@ -467,21 +394,19 @@ struct Forwarder::Impl {
     std::string key = flow_key(li, from, flen);
     auto it = flow_by_client.find(key);
     if (it != flow_by_client.end()) return it->second;
-    const ForwardRule& rule = listeners.items[li].rule;
+    const ForwardRule& rule = listeners[li].rule;
     auto s = connector->connect(Proto::Udp, rule.target_addr, rule.target_port);
     if (!s) {
       LOG_WARN("UDP flow to %s: %s", endpoint(rule.target_addr, rule.target_port).c_str(), s.error().c_str());
       return UINT32_MAX;
     }
-    uint32_t fi = flows.alloc();
-    Flow& f = flows.items[fi];
+    uint32_t fi = flows.take();
+    Flow& f = flows[fi];
     f.fd = std::move(*s);
     f.listener = li;
     f.client = from;
     f.client_len = flen;
-    f.live = true;
-    f.polling = true;
-    arm_poll(f.fd.get(), POLLIN, make_slot(Kind::Flow, fi), f.generation);
+    arm_flow(fi);
     flow_by_client[key] = fi;
     ++counters.udp_flows_opened;
     return fi;
@@ -489,38 +414,34 @@ struct Forwarder::Impl {
 
   void on_flow_readable(uint32_t fi) {
     for (int n = 0; n < kAcceptBatch; ++n) {
-      Flow& f = flows.items[fi];
+      Flow& f = flows[fi];
       ssize_t got = ::recv(f.fd.get(), dgram.data(), dgram.size(), MSG_DONTWAIT);
       if (got < 0) {
         if (errno == EAGAIN || errno == EINTR) break;
         continue;  // ECONNREFUSED from an ICMP error: nothing to tell a UDP client
       }
       f.last_active = Clock::now();
-      Listener& l = listeners.items[f.listener];
-      if (::sendto(l.fd.get(), dgram.data(), static_cast<size_t>(got), MSG_DONTWAIT,
+      if (::sendto(listeners[f.listener].fd.get(), dgram.data(), static_cast<size_t>(got), MSG_DONTWAIT,
                    reinterpret_cast<const sockaddr*>(&f.client), f.client_len) < 0)
         ++counters.udp_dropped;
       else ++counters.udp_to_client;
     }
-    Flow& f = flows.items[fi];
-    f.polling = true;
-    arm_poll(f.fd.get(), POLLIN, make_slot(Kind::Flow, fi), f.generation);
+    arm_flow(fi);
   }
 
   void close_flow(uint32_t fi) {
-    Flow& f = flows.items[fi];
-    if (f.polling) cancel(Op::PollFd, make_slot(Kind::Flow, fi), f.generation);
+    Flow& f = flows[fi];
+    if (f.polling) loop().cancel(tag(Op::FlowReadable, fi, flows.generation(fi)));
     flow_by_client.erase(flow_key(f.listener, f.client, f.client_len));
     flows.release(fi);
   }
 
   void expire_flows(Time now) {
-    for (uint32_t fi = 0; fi < flows.items.size(); ++fi) {
-      if (flows.items[fi].live && now - flows.items[fi].last_active >= opts.udp_idle) {
-        ++counters.udp_flows_expired;
-        close_flow(fi);
-      }
-    }
+    flows.for_each([&](uint32_t fi, const Flow& f) {
+      if (now - f.last_active < opts.udp_idle) return;
+      ++counters.udp_flows_expired;
+      close_flow(fi);
+    });
   }
 
   // ---- loop ----------------------------------------------------------------
@@ -532,59 +453,58 @@ struct Forwarder::Impl {
         Time now = Clock::now();
         timeout = next_expiry > now ? next_expiry - now : Duration::zero();
       }
-      int rc = ring->submit_and_wait(timeout);
+      int rc = owned_loop->wait(timeout);
       if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
-        LOG_ERROR("io_uring wait failed: %s", std::strerror(-rc));
+        LOG_ERROR("%s wait failed: %s", owned_loop->name(), std::strerror(-rc));
         return 1;
       }
-      ring->for_each_completion([&](const io_uring_cqe& c) { on_completion(c); });
       Time now = Clock::now();
+      owned_loop->dispatch(now, ~0u);
       if (now >= next_expiry) {
         expire_flows(now);
         next_expiry = now + seconds(1);
       }
     }
     LOG_INFO("counters %s", counters_json().c_str());
-    return exit_status;
+    return 0;
   }
 
+  // ---- JSON for the API (keys in this order: clients parse them) ----------
   std::string counters_json() const {
     const Counters& k = counters;
-    size_t active = 0, udp = 0;
-    for (const auto& c : conns.items) active += c.live;
-    for (const auto& f : flows.items) udp += f.live;
-    return "{\"tcp_accepted\":" + std::to_string(k.tcp_accepted) + ",\"tcp_active\":" + std::to_string(active) +
-           ",\"tcp_closed\":" + std::to_string(k.tcp_closed) + ",\"tcp_reset\":" + std::to_string(k.tcp_reset) +
-           ",\"tcp_connect_failed\":" + std::to_string(k.tcp_connect_failed) +
-           ",\"bytes_to_target\":" + std::to_string(k.bytes_to_target) +
-           ",\"bytes_to_client\":" + std::to_string(k.bytes_to_client) + ",\"udp_active\":" + std::to_string(udp) +
-           ",\"udp_flows_opened\":" + std::to_string(k.udp_flows_opened) +
-           ",\"udp_flows_expired\":" + std::to_string(k.udp_flows_expired) +
-           ",\"udp_to_target\":" + std::to_string(k.udp_to_target) +
-           ",\"udp_to_client\":" + std::to_string(k.udp_to_client) +
-           ",\"udp_dropped\":" + std::to_string(k.udp_dropped) + "}";
+    nlohmann::ordered_json j = {{"tcp_accepted", k.tcp_accepted},
+                                {"tcp_active", conns.count()},
+                                {"tcp_closed", k.tcp_closed},
+                                {"tcp_reset", k.tcp_reset},
+                                {"tcp_connect_failed", k.tcp_connect_failed},
+                                {"bytes_to_target", k.bytes_to_target},
+                                {"bytes_to_client", k.bytes_to_client},
+                                {"udp_active", flows.count()},
+                                {"udp_flows_opened", k.udp_flows_opened},
+                                {"udp_flows_expired", k.udp_flows_expired},
+                                {"udp_to_target", k.udp_to_target},
+                                {"udp_to_client", k.udp_to_client},
+                                {"udp_dropped", k.udp_dropped}};
+    return j.dump();
   }
 
   std::string flows_json() const {
-    std::string out = "[";
-    auto add = [&](const std::string& item) {
-      if (out.size() > 1) out += ",";
-      out += item;
-    };
-    for (const auto& c : conns.items) {
-      if (!c.live) continue;
-      add("{\"proto\":\"tcp\",\"id\":" + std::to_string(c.rule_id) + ",\"client\":\"" +
-          endpoint(c.peer, c.peer_port) + "\",\"bytes_to_target\":" + std::to_string(c.dir[0].bytes) +
-          ",\"bytes_to_client\":" + std::to_string(c.dir[1].bytes) + "}");
-    }
-    for (const auto& f : flows.items) {
-      if (!f.live) continue;
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    conns.for_each([&](uint32_t, const Conn& c) {
+      out.push_back({{"proto", "tcp"},
+                     {"id", c.rule_id},
+                     {"client", endpoint(c.peer, c.peer_port)},
+                     {"bytes_to_target", c.dir[0].bytes},
+                     {"bytes_to_client", c.dir[1].bytes}});
+    });
+    flows.for_each([&](uint32_t, const Flow& f) {
       uint16_t port = 0;
       auto a = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&f.client), &port);
-      add("{\"proto\":\"udp\",\"id\":" + std::to_string(listeners.items[f.listener].rule.id) + ",\"client\":\"" +
-          (a ? endpoint(*a, port) : std::string("?")) + "\"}");
-    }
-    return out + "]";
+      out.push_back({{"proto", "udp"},
+                     {"id", listeners[f.listener].rule.id},
+                     {"client", a ? endpoint(*a, port) : std::string("?")}});
+    });
+    return out.dump();
   }
 };
 
@@ -593,9 +513,9 @@ Forwarder::~Forwarder() = default;
 
 Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(std::shared_ptr<NsConnector> connector,
                                                                    ForwarderOptions opts) {
-  auto impl = std::make_unique<Impl>();
-  impl->connector = std::move(connector);
-  impl->opts = opts;
+  auto l = loop::make_event_loop(loop::LoopOptions{kLoopEntries});
+  if (!l) return unexpected(l.error());
+  auto impl = std::make_unique<Impl>(std::move(*l), std::move(connector), opts);
   auto r = impl->init();
   if (!r) return unexpected(r.error());
   return std::unique_ptr<Forwarder>(new Forwarder(std::move(impl)));

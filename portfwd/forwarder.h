@@ -2,11 +2,11 @@
 // tap. The engine of `netd forward`, and the interim TCP/UDP backend of
 // `netd slirp4netns`'s add_hostfwd.
 //
-// Theory of operation: one thread, one uring::Ring (common/uring.h). Each
-// rule owns a listening socket on the host. TCP: an accepted connection gets
-// a peer socket from the NsConnector (connect started inside the namespace);
-// once that connect completes, bytes move in both directions with
-// IORING_OP_SPLICE through a pipe per direction, never through user space:
+// Theory of operation: one thread, one loop::EventLoop (common/event_loop.h).
+// Each rule owns a listening socket on the host. TCP: an accepted connection
+// gets a peer socket from the NsConnector (connect started inside the
+// namespace); once that connect completes, bytes move in both directions
+// with splice(2) through a pipe per direction, never through user space:
 // splice socket -> pipe, then pipe -> other socket, one request in flight per
 // direction. All fds are non-blocking; a splice that finds nothing to do
 // (-EAGAIN) arms a poll for the readiness it needs and is retried when it
@@ -16,18 +16,17 @@
 // flows, each with a connected socket from the NsConnector, replies sent back
 // from the listening socket to the client, idle flows expire.
 //
-// Completions carry a uring::Tag. Ops used here (common/uring.h has no
-// splice or accept ops of its own): PollFd = readiness (slot says of what),
-// SocketRecv = splice socket -> pipe, SocketSend = splice pipe -> socket,
-// SignalRead = signalfd, Cancel = cancel requests. The slot's top 4 bits name
-// the kind of object, the generation recognises recycled slots.
+// Listeners, connections and flows live in slot tables (common/slot_table.h);
+// a completion's tag names the table by its operation and the object by slot
+// and generation, so a completion for a closed object is dropped. Stop
+// signals and the exit fd are a LifecycleWatch (common/lifecycle_watch.h),
+// the control queue's eventfd an FdWatch, as in `netd attach`'s data plane.
 //
 // The source address is lost: inside the namespace the connection comes from
 // the namespace's own address (as with rootlessport).
 //
-// Threading: create(), add(), remove(), run() on one thread (the ring is
-// IORING_SETUP_SINGLE_ISSUER). Other threads use control().post() or
-// request_stop().
+// Threading: create(), add(), remove(), run() on one thread (the loop has a
+// single submitter). Other threads use control().post() or request_stop().
 #pragma once
 
 #include <cstdint>

@@ -3,8 +3,9 @@
 # Idempotent: packages already present are not touched; apt-get runs only
 # when something is missing. Needs root (or sudo).
 #   --with-fuzz          also clang for the libFuzzer targets
-#   --with-package-root  also the cached Debian 12 root that test_package
-#                        installs netd's package into (scripts/make-debian-root.sh)
+#   --with-podman5       also the Debian 13 root that test_podman5 runs Podman 5 from
+#   --with-package-root  also the Debian 12 root that test_package installs netd's
+#                        package into (both: scripts/make-debian-root.sh, cached)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config g++ liburing-dev libnl-3-dev libnl-route-3-dev
@@ -25,14 +26,15 @@ test_pkgs=(util-linux iproute2 iputils-ping busybox socat python3 tcpdump dnsuti
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
-package_root=0
+roots=()
 for arg in "$@"; do
   case $arg in
     --with-fuzz) want+=("${fuzz_pkgs[@]}") ;;
-    # (debootstrap: about a minute the first time, then cached)
-    --with-package-root) package_root=1 ;;
+    # (debootstrap: a minute or two the first time, then cached; see the script)
+    --with-podman5) roots+=(trixie-root) ;;
+    --with-package-root) roots+=(bookworm-podman) ;;
     *)
-      echo "install-deps: unknown option $arg (--with-fuzz, --with-package-root)" >&2
+      echo "install-deps: unknown option $arg (--with-fuzz, --with-podman5, --with-package-root)" >&2
       exit 2
       ;;
   esac
@@ -41,8 +43,8 @@ done
 # shellcheck source=apt-install-missing.sh
 source "$(dirname "$0")/apt-install-missing.sh"
 apt_install_missing install-deps "${want[@]}"
-if ((package_root)); then
+for root in "${roots[@]}"; do
   sudo=()
   [[ $(id -u) -ne 0 ]] && sudo=(sudo)
-  "${sudo[@]}" "$(dirname "$0")/make-debian-root.sh" bookworm-podman
-fi
+  "${sudo[@]}" "$(dirname "$0")/make-debian-root.sh" "$root"
+done

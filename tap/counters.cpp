@@ -1,5 +1,7 @@
 #include "tap/counters.h"
 
+#include <nlohmann/json.hpp>
+
 namespace netd::tap {
 
 void Counters::count_wire_error(wire::WireError e) {
@@ -11,13 +13,12 @@ void Counters::count_wire_error(wire::WireError e) {
 }
 
 std::string Counters::to_json() const {
-  std::string out = "{";
-#define NETD_APPEND_COUNTER(name) \
-  out += "\"" #name "\":" + std::to_string(name) + ",";
-  NETD_TAP_COUNTERS(NETD_APPEND_COUNTER)
-#undef NETD_APPEND_COUNTER
-  out.back() = '}';
-  return out;
+  // In declaration order (ordered_json), as the log line and get_counters always showed them.
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+#define NETD_ADD_COUNTER(name) j[#name] = name;
+  NETD_TAP_COUNTERS(NETD_ADD_COUNTER)
+#undef NETD_ADD_COUNTER
+  return j.dump();
 }
 
 }  // namespace netd::tap

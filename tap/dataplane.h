@@ -1,28 +1,22 @@
-// The data plane of `netd attach`: one thread, one io_uring, one Stack.
+// The data plane of `netd attach`: one thread, one event loop, one Stack.
 //
-// Theory of operation: the tap fd has a multishot poll on the ring and is
-// read with plain non-blocking reads, once per loop round (up to kTapBatch
-// frames: tun files cannot take io_uring's non-blocking attempts, see
-// init()); each frame goes through Stack::on_frame, which answers with
-// Actions. Host sockets (connected UDP and ping sockets) each have one
-// multishot receive armed into a provided-buffer ring; a burst of one flow's
-// datagrams leaves with one segmented send (tap/udp_gso.h). c-ares' sockets (DNS forwarding) are watched with poll requests on
-// the same ring, and signals arrive through a signalfd read on it, the target
-// process's exit through a pidfd poll. After a batch of completions, the
-// actions of the whole batch are turned into SQEs and submitted with the next
-// wait, so a burst of frames costs one io_uring_enter. Timers are the wait's
-// timeout, computed from the engines' next deadlines.
-//
-// Published ports: TCP listeners accept with a multishot accept; UDP ones
-// have a multishot poll and are drained with plain non-blocking recvfrom
-// (like the tap), replies leave them with sendto. Ports can be added and
-// removed while traffic flows, from closures the control thread queues
-// (watch_control): they run between two batches of completions, on this
-// thread, so the engines never see a half-made change.
-//
-// Completions carry a uring::Tag (op, slot, generation); a completion for a
-// slot that was closed and reused since is recognised by its generation and
-// only its buffer is returned.
+// Theory of operation: Dataplane is the wiring of small parts, each a
+// handler on one loop::EventLoop (common/event_loop.h) and each with its own
+// theory of operation:
+//   tap/tap_port.h         the tap fd: readiness, a batch of reads, writev
+//   tap/host_sockets.h     one host socket per guest flow (UDP, ping, TCP)
+//   tap/published_ports.h  host ports whose clients reach the guest
+//   tap/dns_watcher.h      the c-ares forwarder of the DNS address
+//   common/lifecycle_watch.h  signals, the target's exit, the netns path, the exit fd
+//   common/fd_watch.h      the control queue's eventfd
+//   tap/pcap_writer.h      --pcap
+// A loop round: wait for completions (or the engines' next deadline),
+// dispatch a bounded batch of them to their parts, read the tap and the
+// published UDP sockets once, run due timers, then carry out the Actions
+// the engines produced (frames to the tap, requests to the parts), all
+// submitted with the next wait, so a burst of frames costs one system call
+// to the loop. Control closures (watch_control) run between two batches,
+// on this thread, so the engines never see a half-made change.
 #pragma once
 
 #include <sys/types.h>
@@ -36,6 +30,7 @@
 #include "common/expected.h"
 #include "common/unique_fd.h"
 #include "dns/upstream.h"
+#include "tap/published_ports.h"
 #include "tap/stack.h"
 
 namespace netd::tap {
@@ -45,6 +40,7 @@ struct DataplaneOptions {
   std::vector<dns::UpstreamServer> dns_upstreams;  // empty: DNS queries get SERVFAIL
   std::optional<pid_t> watch_pid;  // exit when this process exits
   std::string watch_path;          // exit when this path is removed or renamed (inotify on its directory)
+  int exit_fd = -1;                // exit (status 0) when this fd hangs up (slirp4netns' --exit-fd; not owned)
   std::string pcap_path;           // write every tap frame here
   bool vnet_hdr = false;           // the tap was opened with offloads (TapOptions::offload)
   // --outbound-addr(6): the host sockets of guest flows (TCP, UDP, ping) and
@@ -52,13 +48,8 @@ struct DataplaneOptions {
   std::optional<wire::IpAddr> outbound4, outbound6;
 };
 
-struct PublishedPort {
-  UniqueFd socket;
-  bool udp = false;
-  uint16_t guest_port = 0;
-  std::optional<wire::Ipv4Addr> guest;  // default: the guest address
-  uint64_t id = 0;
-};
+// PublishedPort (the socket, UDP or TCP, the guest port, the guest, the
+// id): tap/published_ports.h.
 
 class Dataplane {
  public:
@@ -86,7 +77,8 @@ class Dataplane {
   // control thread posted work: portfwd::ControlQueue). Before run().
   void watch_control(int eventfd, std::function<void()> drain);
 
-  // Runs until SIGTERM/SIGINT or the target goes away; returns the exit status.
+  // Runs until SIGTERM/SIGINT, the target goes away or the exit fd hangs
+  // up; returns the exit status.
   int run();
   const Stack& stack() const;
 

@@ -299,10 +299,13 @@ wire::Ipv4Addr Stack::seen_source4(wire::Ipv4Addr client) const {
   const wire::Ipv4Addr lo_alias = c.loopback_alias();
   if (client == wire::Ipv4Addr::from_octets(127, 0, 0, 1) && !lo_alias.is_unspecified()) return lo_alias;
   if (c.copied()) {
-    // The host's own address is the guest's too: it appears as the alias
-    // the guest reaches the host's address through, else as the gateway.
-    if (client == c.guest) return c.guest_alias.is_unspecified() ? c.gateway : c.guest_alias;
-    if (client.is_loopback() || client.is_unspecified()) return c.gateway;
+    // The host itself (its loopback without a loopback alias, or its own
+    // address, which the guest wears too) appears as the alias the guest
+    // reaches the host's address through: under Podman's --no-map-gw the
+    // gateway is a real, different host and must not be blamed. Without
+    // any alias: the gateway, as pasta does.
+    const bool host_itself = client == c.guest || client.is_loopback() || client.is_unspecified();
+    if (host_itself) return c.guest_alias.is_unspecified() ? c.gateway : c.guest_alias;
     return client;
   }
   if (client.is_loopback() || client.is_unspecified() || c.cidr.contains(client)) return c.gateway;
@@ -313,9 +316,10 @@ wire::Ipv6Addr Stack::seen_source6(const wire::Ipv6Addr& client) const {
   const StackConfig& c = ctx_.cfg;
   const wire::Ipv6Addr lo_alias = c.loopback_alias6();
   if (c.copied()) {
-    if (client.is_loopback()) return lo_alias.is_unspecified() ? c.router_ll : lo_alias;
-    if (c.is_guest(wire::IpAddr(client))) return c.guest_alias6.is_unspecified() ? c.router_ll : c.guest_alias6;
-    if (client.is_unspecified() || client.is_link_local()) return c.router_ll;
+    if (client.is_loopback() && !lo_alias.is_unspecified()) return lo_alias;
+    const bool host_itself = client.is_loopback() || c.is_guest(wire::IpAddr(client)) || client.is_unspecified();
+    if (host_itself) return c.guest_alias6.is_unspecified() ? c.router_ll : c.guest_alias6;
+    if (client.is_link_local()) return c.router_ll;
     return client;
   }
   if (client.is_loopback() || client.is_unspecified() || client.is_link_local() || c.cidr6.contains(client))

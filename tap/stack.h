@@ -55,9 +55,9 @@ class Stack {
   // (loopback, link-local, its own subnet, IPv6 clients carried over IPv4,
   // unknown ones: 0.0.0.0), which appear as the gateway of that family. In
   // the copied layout (pasta) the host's 127.0.0.1 / ::1 appears as the
-  // loopback alias and the host's own address as the guest alias when those
-  // are set; every other client keeps its address, the guest's subnet
-  // included.
+  // loopback alias when there is one; the host itself otherwise (its
+  // loopback, its own address) as the guest alias, else the gateway; every
+  // other client keeps its address, the guest's subnet included.
   // `guest` is the IPv4 address inside the namespace the port leads to
   // (default: the guest address; an API forward's guest_addr).
   //

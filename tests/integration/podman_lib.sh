@@ -26,14 +26,27 @@
 # for aardvark-dns (helper_binaries_dir = $T/helpers, holding aardvark-dns ->
 # netd next to Debian's netavark and rootlessport).
 
-command -v podman >/dev/null || fail "podman is not installed (scripts/install-deps.sh installs it)"
-[[ -x /usr/lib/podman/netavark ]] || fail "netavark is not installed (scripts/install-deps.sh installs it)"
-
 PODMAN_LOG=$T/podman.log
 NETD_REAL=$(readlink -f "$NETD_BIN")
+# The podman command: Debian 12's podman here; podman5_lib.sh (which sources
+# this file for pm, podman_image and the clean-up) names its own.
+PODMAN=${PODMAN:-podman}
 
-# pm ARGS...: podman, its stderr appended to $PODMAN_LOG.
-pm() { podman "$@" 2>>"$PODMAN_LOG"; }
+# pm ARGS...: podman, its stderr appended to $PODMAN_LOG; ended after
+# $PODMAN_TIMEOUT seconds (60) with the processes then running logged, so a
+# helper that keeps podman waiting (e.g. one that never closes the output
+# podman reads) fails the step that hung, not the whole test's time limit.
+pm() {
+  local rc=0
+  timeout -k 5 "${PODMAN_TIMEOUT:-60}" "$PODMAN" "$@" 2>>"$PODMAN_LOG" || rc=$?
+  if ((rc == 124 || rc == 137)); then
+    {
+      echo "podman $*: no answer within ${PODMAN_TIMEOUT:-60} s; ended it. Processes then:"
+      ps -eo pid,ppid,stat,args | cut -c1-300
+    } >>"$PODMAN_LOG"
+  fi
+  return "$rc"
+}
 # pm_fail MSG: fail, showing what podman said last.
 pm_fail() {
   tail -n 20 "$PODMAN_LOG" >&2
@@ -72,7 +85,7 @@ EOF
 podman_teardown() {
   [[ -n "${NETD_HARNESS_INNER:-}" && $$ == 1 && "$(readlink /proc/1/ns/pid)" == "$(readlink /proc/self/ns/pid)" ]] ||
     return 0
-  timeout 30 podman rm -f -a -t 0 >>"$PODMAN_LOG" 2>&1 || true
+  timeout 30 "$PODMAN" rm -f -a -t 0 >>"$PODMAN_LOG" 2>&1 || true
   local p pids=()
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
@@ -97,7 +110,24 @@ podman_exit() {
   cleanup
 }
 
+# podman_state: podman's storage (vfs), registries (none), run, tmp, XDG and
+# HOME directories under $T, in its environment.
+podman_state() {
+  cat >"$T/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$T/storage"
+runroot = "$T/runroot"
+EOF
+  : >"$T/registries.conf"
+  export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf \
+    CONTAINERS_REGISTRIES_CONF=$T/registries.conf XDG_RUNTIME_DIR=$T/xdg XDG_CONFIG_HOME=$T/home/.config \
+    XDG_DATA_HOME=$T/home/.local/share HOME=$T/home TMPDIR=$T/tmp _CONTAINERS_USERNS_CONFIGURED="done"
+}
+
 podman_setup() {
+  command -v podman >/dev/null || fail "podman is not installed (scripts/install-deps.sh installs it)"
+  [[ -x /usr/lib/podman/netavark ]] || fail "netavark is not installed (scripts/install-deps.sh installs it)"
   # crun 1.8 refuses every container on a "hybrid" cgroup host (v1
   # controllers plus a cgroup2 mount at /sys/fs/cgroup/unified that has a
   # controller enabled) with "cgroups in hybrid mode not supported, drop all
@@ -121,18 +151,42 @@ podman_setup() {
   ln -s /usr/lib/podman/netavark "$T/helpers/netavark"
   ln -s /usr/lib/podman/rootlessport "$T/helpers/rootlessport"
   podman_network_cmd "$T/bin/slirp4netns"
-  cat >"$T/storage.conf" <<EOF
-[storage]
-driver = "vfs"
-graphroot = "$T/storage"
-runroot = "$T/runroot"
-EOF
-  : >"$T/registries.conf"
-  export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf \
-    CONTAINERS_REGISTRIES_CONF=$T/registries.conf XDG_RUNTIME_DIR=$T/xdg XDG_CONFIG_HOME=$T/home/.config \
-    XDG_DATA_HOME=$T/home/.local/share HOME=$T/home TMPDIR=$T/tmp _CONTAINERS_USERNS_CONFIGURED="done"
+  podman_state
   trap podman_exit EXIT
   [[ "$(pm info --format '{{.Host.Security.Rootless}}')" == true ]] || pm_fail "podman does not run rootless"
+}
+
+# http ADDR PORT [in_world]: the cgi's answer (the client address the server saw).
+http() {
+  ${3:-} "$PY" -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode().strip())' \
+    "http://$1:$2/cgi-bin/ip"
+}
+# http_retry ADDR PORT [in_world]: the same, while a fresh port comes up (10 s).
+http_retry() {
+  local out
+  for ((i = 0; i < 100; i++)); do
+    out=$(http "$@" 2>/dev/null) && { echo "$out"; return 0; }
+    sleep 0.1
+  done
+  http "$@"
+}
+
+# podman_bridge_pair WORLD_SEEN WHAT: on network n1 (10.89.7.0/24), web
+# (10.89.7.2, an httpd on port 80) and cli (10.89.7.3) resolve each other's
+# names, cli reaches web's cgi by name (which sees 10.89.7.3), the world
+# host's tcp-server at 198.51.100.10:7001 (which must see WORLD_SEEN, else
+# "fail WHAT") and a name forwarded to the world's DNS server (name.test).
+podman_bridge_pair() {
+  local out back
+  out=$(pm exec cli sh -c \
+    'nslookup web; printf "GET /cgi-bin/ip HTTP/1.0\r\n\r\n" | nc -w 5 web 80; echo WHO | nc -w 5 198.51.100.10 7001; nslookup name.test; true') ||
+    pm_fail "client container on n1: $out"
+  grep -A1 "^Name:.*web" <<<"$out" | grep -q "Address: 10.89.7.2" || fail "web does not resolve to 10.89.7.2: $out"
+  back=$(pm exec web nslookup cli || true)
+  grep -A1 "^Name:.*cli" <<<"$back" | grep -q "Address: 10.89.7.3" || fail "cli does not resolve to 10.89.7.3 in web: $back"
+  grep -qx "10.89.7.3" <<<"$out" || fail "web's server did not see the client's address 10.89.7.3: $out"
+  grep -q "^$1 " <<<"$out" || fail "$2 $1: $out"
+  grep -q "192.0.2.55" <<<"$out" || fail "a forwarded name did not resolve: $out"
 }
 
 # podman_image NAME [BIN...]: import an image holding the host's busybox (sh,

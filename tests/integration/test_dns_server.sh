@@ -243,11 +243,17 @@ if "$NETD_BIN" dns --config "$CFG" -p "$PORT" --upstream "127.0.0.1:$UP_PORT" ru
   pass "daemon parent exited 0"
   DPID=$(cat "$CFG/aardvark.pid" 2>/dev/null)
   [ -n "$DPID" ] && PIDS+=("$DPID")
+  # netavark reads the pid file as the number alone: no newline.
+  check_eq "pid file bytes" "$(printf '%s' "$DPID" | od -An -c | tr -s ' ')" "$(od -An -c "$CFG/aardvark.pid" | tr -s ' ')"
   check_eq "daemon answers at once" "127.77.4.2" "$(S -b 127.77.4.2 @127.77.0.4 daemonbox)"
   [ -n "$DPID" ] && kill "$DPID"
 else
   fail "daemon start"
 fi
+# `version`: aardvark-dns' JSON, byte for byte (keys in its order, two-space indent).
+expected_version=$(printf '{\n  "version": "%s",\n  "commit": "netd",\n  "build_time": "",\n  "target": "%s-unknown-linux-gnu"\n}' \
+  "$("$NETD_BIN" dns version | sed -n 's/^  "version": "\(.*\)",$/\1/p')" "$(uname -m)")
+check_eq "version output" "$expected_version" "$("$NETD_BIN" dns version)"
 # Start-up error: the address is not bindable -> parent exits 1.
 printf '192.0.2.77\n' > "$CFG/net5"
 if "$NETD_BIN" dns --config "$CFG" -p "$PORT" --upstream "127.0.0.1:$UP_PORT" run 2>/dev/null; then

@@ -172,6 +172,21 @@ for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 
 kill -0 "$PASTA_PID" 2>/dev/null && fail "the daemon ignores SIGTERM"
 ok "SIGTERM ends the daemon"
 
+# --- COMMAND mode: new namespaces, the command's exit status ----------------------
+# Without setpriv: making a user namespace inside this one needs the
+# capabilities a new user namespace grants, which an emptied bounding set
+# takes away (a real user's shell keeps the full bounding set).
+rc=0
+out=$(timeout 30 "$T/bin/pasta" --config-net -q -- sh -c \
+  'ip -o -4 addr show; ping -c1 -W2 198.51.100.10 >/dev/null && echo PING-OK; exit 7' 2>&1) || rc=$?
+[[ $rc -eq 7 ]] || fail "COMMAND mode: exit $rc (want the command's 7): $out"
+grep -q "inet 198.51.100.1/24" <<<"$out" || fail "COMMAND mode: the namespace lacks the copied address: $out"
+grep -q PING-OK <<<"$out" || fail "COMMAND mode: no ping to the gateway: $out"
+rc=0
+out=$(timeout 30 "$T/bin/pasta" -q /nonexistent/command 2>&1) || rc=$?
+[[ $rc -eq 127 ]] || fail "COMMAND mode with a missing command: exit $rc: $out"
+ok "COMMAND mode: the command runs in connected new namespaces and its status is pasta's"
+
 # --- a failure before readiness is the parent's exit status --------------------
 rc=0
 out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net -q --netns "$T/no-such-netns" 2>&1) || rc=$?

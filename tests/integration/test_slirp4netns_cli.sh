@@ -125,7 +125,9 @@ for ((i = 0; i < 50; i++)); do
   grep -q '"id":3,"proto":"tcp","client":"127.0.0.1:' <<<"$out" && break
   sleep 0.05
 done
-grep -q '"id":3,"proto":"tcp"' <<<"$out" || fail "list_flows does not show the transfer: $out"
+# The whole entry, byte for byte: clients parse this shape.
+grep -qE '^\{"return":\{"flows":\[(.*,)?\{"id":3,"proto":"tcp","client":"127\.0\.0\.1:[0-9]+","guest_port":8081\}' <<<"$out" ||
+  fail "list_flows does not show the transfer: $out"
 out=$(ctl '{"execute":"remove_hostfwd","arguments":{"id":3}}')
 [[ "$out" == '{"return":{}}' ]] || fail "remove_hostfwd 3 during the transfer returned $out"
 kill -0 "$UPLOAD" 2>/dev/null || fail "the transfer ended before its forward was removed: $(cat "$T/upload")"

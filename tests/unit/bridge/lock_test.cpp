@@ -11,6 +11,8 @@
 #include "bridge/paths.h"
 
 using namespace netd::bridge;
+using netd::read_file;
+using netd::write_file_atomic;
 
 namespace {
 std::string temp_dir() {

@@ -14,22 +14,12 @@
 
 #include <gtest/gtest.h>
 
+#include "unit/common/temp_dir.h"
+
 namespace netd {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/netd-cleanup-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-  std::string make(const std::string& name) {
-    std::string p = path + "/" + name;
-    std::ofstream(p) << "x";
-    return p;
-  }
-};
+using testing::TempDir;
 
 bool exists(const std::string& p) {
   struct stat st {};

@@ -40,7 +40,7 @@ struct FakeBackend : portfwd::ForwardBackend {
     return {};
   }
   Expected<void, std::string> remove(uint64_t) override { return {}; }
-  std::string counters_json() override { return "{\"x\":1}"; }
+  std::string counters_json() override { return "{\"x\":1,\"a\":2}"; }  // order kept in the reply
   portfwd::ControlQueue& queue() override { return q; }
 };
 
@@ -94,7 +94,7 @@ TEST(ApiServer, Slirp4netnsConversation) {
     EXPECT_EQ(gone["error"]["desc"].get<std::string>().rfind("bad request: ", 0), 0u);
     auto ids = nlohmann::json::parse(call(path, R"({"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":8080,"guest_port":80}})"));
     EXPECT_EQ(ids["return"]["id"], 4);  // 3 was spent by the failed add; ids are never reused
-    EXPECT_EQ(call(path, R"({"execute":"get_counters"})"), "{\"return\":{\"counters\":{\"x\":1}}}");
+    EXPECT_EQ(call(path, R"({"execute":"get_counters"})"), "{\"return\":{\"counters\":{\"x\":1,\"a\":2}}}");
     auto bad = nlohmann::json::parse(call(path, "{nope"));
     EXPECT_EQ(bad["error"]["desc"], "bad request: invalid JSON");
     auto huge = nlohmann::json::parse(call(path, std::string(100000, ' ')));

@@ -118,6 +118,33 @@ TEST(Slirp4netnsArgs, Errors) {
   EXPECT_NE(parse({"1", "this-name-is-too-long"}).error.find("TAPNAME"), std::string::npos);
 }
 
+TEST(Slirp4netnsArgs, GetoptLongRules) {
+  // Unambiguous abbreviations of long names, as slirp4netns' getopt_long takes them.
+  auto c = parse({"--conf", "--mt=9000", "--disable-h", "1"});
+  ASSERT_EQ(c.action, Action::Run) << c.error;
+  EXPECT_TRUE(c.cfg.configure);
+  EXPECT_EQ(c.cfg.mtu, 9000u);
+  EXPECT_TRUE(c.cfg.disable_host_loopback);
+  EXPECT_EQ(parse({"--enable-s", "1"}).error, "option '--enable-s' is ambiguous");
+  // The messages name the long option, whichever form was used.
+  EXPECT_EQ(parse({"1", "-e"}).error, "option '--exit-fd' requires an argument");
+  EXPECT_EQ(parse({"1", "--api-socket"}).error, "option '--api-socket' requires an argument");
+  EXPECT_EQ(parse({"--bogus=1", "1"}).error, "unrecognized option '--bogus'");
+  EXPECT_EQ(parse({"--enable-ipv6=1", "1"}).error, "option '--enable-ipv6' doesn't allow an argument");
+  EXPECT_EQ(parse({"-c6x", "1"}).error, "invalid option -- 'x'");
+  // A value may look like an option; after "--" everything is positional.
+  EXPECT_EQ(parse({"--api-socket", "-c", "1"}).cfg.api_socket, "-c");
+  auto d = parse({"--netns-type=path", "--", "-odd-path", "tap1"});
+  ASSERT_EQ(d.action, Action::Run) << d.error;
+  EXPECT_EQ(d.cfg.target.netns_path, "-odd-path");
+  EXPECT_EQ(d.cfg.tap_name, "tap1");
+  // Options after the positionals, and a second parse starts afresh.
+  auto e = parse({"1", "tap2", "-m", "1400"});
+  ASSERT_EQ(e.action, Action::Run) << e.error;
+  EXPECT_EQ(e.cfg.mtu, 1400u);
+  EXPECT_EQ(e.cfg.tap_name, "tap2");
+}
+
 TEST(Slirp4netnsArgs, OutboundBothFormsAndBothFamilies) {
   auto c = parse({"--outbound-addr=198.51.100.2", "--outbound-addr6", "eth0", "1234", "tap0"});
   ASSERT_EQ(c.action, Action::Run) << c.error;

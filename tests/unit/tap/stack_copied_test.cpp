@@ -219,13 +219,27 @@ TEST_F(CopiedTest, PublishedClientsKeepTheirAddressesLanPeersIncluded) {
   EXPECT_EQ(ip_of(out_.to_tap[1]).src(), kWorld);
 }
 
-TEST_F(CopiedTest, TheHostsLoopbackAppearsAsTheGatewayAndTheHostsAddressAsTheGuestAlias) {
+TEST_F(CopiedTest, TheHostItselfAppearsAsTheGuestAliasNotAsTheRealGateway) {
   guest_spoke();
   ASSERT_TRUE(stack_.on_tcp_inbound(now_, IpAddr(kLoopback), 41000, 80, out_));
   ASSERT_TRUE(stack_.on_tcp_inbound(now_, IpAddr(kGuest), 41001, 80, out_));
   ASSERT_EQ(out_.to_tap.size(), 2u);
-  EXPECT_EQ(ip_of(out_.to_tap[0]).src(), kGateway);
+  EXPECT_EQ(ip_of(out_.to_tap[0]).src(), kGuestAlias);
   EXPECT_EQ(ip_of(out_.to_tap[1]).src(), kGuestAlias);
+}
+
+TEST(CopiedNoAliases, TheHostItselfAppearsAsTheGatewayLikePasta) {
+  StackConfig c = copied_config(false);
+  c.guest_alias = Ipv4Addr{};
+  Stack stack(c);
+  Actions out;
+  stack.on_frame(Time{}, wire::build_arp({kGuestMac, MacAddr::broadcast()}, wire::kArpRequest, kGuestMac, kGuest,
+                                         MacAddr{}, kGateway),
+                 out);
+  out.clear();
+  ASSERT_TRUE(stack.on_tcp_inbound(Time{}, IpAddr(kLoopback), 41000, 80, out));
+  ASSERT_EQ(out.to_tap.size(), 1u);
+  EXPECT_EQ(ip_of(out.to_tap[0]).src(), kGateway);
 }
 
 TEST_F(CopiedMapGwTest, TheHostsLoopbackAppearsAsTheMappedAddress) {

@@ -15,28 +15,30 @@
 #include "portfwd/port_spec.h"
 #include "tap/dataplane.h"
 
-namespace netd::portfwd {
+namespace netd {
 
-class StackBackend final : public ForwardBackend {
+// Lives in netd/, the layer that wires the tap stack and port forwarding
+// together, so that portfwd/ does not depend on tap/.
+class StackBackend final : public portfwd::ForwardBackend {
  public:
   // `dp` must outlive the backend; `cfg` gives the guest subnet.
   // Construct before the sandbox: it reads net.ipv4.ip_unprivileged_port_start.
   StackBackend(tap::Dataplane& dp, const tap::StackConfig& cfg)
-      : dp_(dp), cfg_(cfg), unpriv_start_(unprivileged_port_start()) {}
+      : dp_(dp), cfg_(cfg), unpriv_start_(portfwd::unprivileged_port_start()) {}
   // Lets the data plane drain queue() (call before Dataplane::run).
   void attach();
 
-  Expected<void, std::string> add(const Forward& f) override;
+  Expected<void, std::string> add(const portfwd::Forward& f) override;
   Expected<void, std::string> remove(uint64_t id) override;
   std::string flows_json() override { return dp_.published_flows_json(); }
   std::string counters_json() override { return dp_.stack().counters().to_json(); }
-  ControlQueue& queue() override { return queue_; }
+  portfwd::ControlQueue& queue() override { return queue_; }
 
  private:
   tap::Dataplane& dp_;
   tap::StackConfig cfg_;
   int unpriv_start_;
-  ControlQueue queue_;
+  portfwd::ControlQueue queue_;
 };
 
-}  // namespace netd::portfwd
+}  // namespace netd

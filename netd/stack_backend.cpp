@@ -1,11 +1,16 @@
-#include "portfwd/stack_backend.h"
+#include "netd/stack_backend.h"
 
 #include <netinet/in.h>
 
 #include "common/log.h"
 #include "portfwd/host_socket.h"
 
-namespace netd::portfwd {
+namespace netd {
+
+using portfwd::Forward;
+using portfwd::Proto;
+using portfwd::open_host_socket;
+using portfwd::proto_name;
 
 void StackBackend::attach() {
   dp_.watch_control(queue_.eventfd(), [this] { queue_.drain(); });
@@ -44,4 +49,4 @@ Expected<void, std::string> StackBackend::remove(uint64_t id) {
   return {};
 }
 
-}  // namespace netd::portfwd
+}  // namespace netd
