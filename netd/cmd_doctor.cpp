@@ -12,7 +12,8 @@
 //     bridge networks' nftables rules (bridge/nft_apply.h, the same script and
 //     check-back `netd network` uses) into that namespace, and kills it;
 //   - netd's own io_uring set-up (common/uring.h), and the raw syscall for
-//     its errno when that fails;
+//     its errno when that fails; then whether make_event_loop()
+//     (common/event_loop.h) still gives the data planes a loop;
 //   - `podman --version` and `podman info --format json`.
 // Exit status: 0 when no check FAILs, 1 otherwise, 2 on usage errors.
 #include <fcntl.h>
@@ -39,6 +40,7 @@
 #include <string>
 
 #include "bridge/nft_apply.h"
+#include "common/event_loop.h"
 #include "common/uring.h"
 #include "netd/commands.h"
 #include "netd/doctor_checks.h"
@@ -98,7 +100,7 @@ Attempt try_tun() {
 }
 
 Attempt try_io_uring() {
-  auto ring = uring::Ring::create(8);
+  auto ring = loop::UringLoop::create(8);
   if (ring) return {};
   // The raw call tells why (EPERM: refused; ENOSYS: filtered or not built).
   io_uring_params p{};
@@ -106,6 +108,13 @@ Attempt try_io_uring() {
   if (fd < 0) return failed(errno, "io_uring_setup");
   ::close(static_cast<int>(fd));
   return Attempt{EOPNOTSUPP, ring.error()};  // the syscall works, netd's ring set-up does not
+}
+
+// The event loop netd's data planes would run on instead of io_uring (what
+// make_event_loop() picks here), or "" when there is none.
+std::string fallback_loop() {
+  auto l = loop::make_event_loop(loop::LoopOptions{8});
+  return l ? std::string((*l)->name()) : std::string();
 }
 
 // A child in a fresh user + network namespace, kept until killed.
@@ -263,9 +272,7 @@ HostFacts gather() {
     if (f.userns.ok()) f.nftables = try_nftables(h.pid);
   }
   f.io_uring = try_io_uring();
-#ifdef NETD_EPOLL_FALLBACK
-  f.epoll_fallback = true;
-#endif
+  if (!f.io_uring.ok()) f.fallback_loop = fallback_loop();
   if (auto exe = install::self_exe()) {
     f.netd_exe = *exe;
     f.helpers_dir = install::helpers_dir_for(*exe);

@@ -106,9 +106,10 @@ Check check_io_uring(const HostFacts& f) {
     fix = "Linux 5.11 or later";
   }
   std::string msg = "io_uring refused (" + f.io_uring.message + "): " + why + "; ";
-  if (f.epoll_fallback)
-    return make(Status::Warn, "io_uring", msg + "netd runs its data plane on epoll instead (slower)", fix);
-  return make(Status::Fail, "io_uring", msg + "this netd build has no epoll fallback", fix);
+  if (!f.fallback_loop.empty())
+    return make(Status::Warn, "io_uring", msg + "netd runs its data plane on " + f.fallback_loop + " instead (slower)",
+                fix);
+  return make(Status::Fail, "io_uring", msg + "netd has no other event loop to run its data plane on", fix);
 }
 
 Check check_ping(const HostFacts& f) {

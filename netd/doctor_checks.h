@@ -62,7 +62,9 @@ struct HostFacts {
   std::optional<std::string> unprivileged_port_start;             // net.ipv4.ip_unprivileged_port_start
   Attempt userns;    // unshare(CLONE_NEWUSER|CLONE_NEWNET), id maps, lo up inside
   Attempt io_uring;  // netd's own ring set-up
-  bool epoll_fallback = false;  // this build runs its data plane on epoll when io_uring is refused
+  // When io_uring is refused: the event loop netd's data planes run on
+  // instead (its name, e.g. "epoll"), "" when there is none.
+  std::string fallback_loop;
   std::optional<Attempt> nftables;  // netd's firewall in a fresh namespace; nullopt: not tried
   // Podman: nullopt when `podman --version` did not run (not installed: the
   // error is empty) or failed (podman_version_error says how).

@@ -178,7 +178,7 @@ TEST(DoctorIoUring, DisabledBySysctl) {
   auto c = run(f, "io_uring");
   EXPECT_EQ(c.status, Status::Fail);
   EXPECT_NE(c.message.find("kernel.io_uring_disabled=2"), std::string::npos) << c.message;
-  EXPECT_NE(c.message.find("no epoll fallback"), std::string::npos) << c.message;
+  EXPECT_NE(c.message.find("no other event loop"), std::string::npos) << c.message;
   EXPECT_NE(c.fix.find("kernel.io_uring_disabled=0"), std::string::npos) << c.fix;
 
   f.io_uring_disabled = "1";
@@ -189,13 +189,13 @@ TEST(DoctorIoUring, DisabledBySysctl) {
 TEST(DoctorIoUring, RefusedBySeccompIsAWarningWithTheFallback) {
   auto f = healthy_user();
   f.io_uring = Attempt{EPERM, "io_uring_setup: Operation not permitted"};
-  f.epoll_fallback = true;
+  f.fallback_loop = "epoll";
   auto c = run(f, "io_uring");
   EXPECT_EQ(c.status, Status::Warn);
   EXPECT_NE(c.message.find("seccomp"), std::string::npos) << c.message;
-  EXPECT_NE(c.message.find("epoll instead"), std::string::npos) << c.message;
+  EXPECT_NE(c.message.find("runs its data plane on epoll instead (slower)"), std::string::npos) << c.message;
   EXPECT_NE(c.fix.find("io_uring_setup"), std::string::npos) << c.fix;
-  f.epoll_fallback = false;
+  f.fallback_loop = "";
   EXPECT_EQ(run(f, "io_uring").status, Status::Fail);
 }
 
