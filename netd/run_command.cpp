@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,17 +66,27 @@ Expected<CommandOutput, std::string> run_command(const std::vector<std::string>&
   CommandOutput res;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   bool timed_out = false;
+  // The child's exit ends the wait too: a process it left behind (podman's
+  // pause process) may hold the pipes open for good. What is already in
+  // them is still read (non-blocking), then they are let go.
+  UniqueFd exited(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  bool child_gone = false;
+  UniqueFd* fds[2] = {&out_r, &err_r};
+  std::string* bufs[2] = {&res.out, &res.err};
   while (out_r.valid() || err_r.valid()) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
     }
-    pollfd p[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
-    int rc = ::poll(p, 2, static_cast<int>(left.count()));
+    pollfd p[3] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}, {exited.get(), POLLIN, 0}};
+    int rc = ::poll(p, 3, child_gone ? 0 : static_cast<int>(left.count()));
     if (rc < 0 && errno != EINTR) break;
-    UniqueFd* fds[2] = {&out_r, &err_r};
-    std::string* bufs[2] = {&res.out, &res.err};
+    if (rc == 0 && child_gone) break;  // exited, and the pipes hold nothing more now
+    if (rc > 0 && (p[2].revents & POLLIN)) {
+      child_gone = true;
+      exited.reset();
+    }
     for (int i = 0; i < 2 && rc > 0; ++i) {
       if (!fds[i]->valid() || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buf[4096];

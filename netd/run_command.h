@@ -2,8 +2,10 @@
 // commands that ask other tools (`podman --version`, `podman info`).
 //
 // Theory of operation: fork + execvp with stdin on /dev/null and stdout and
-// stderr on two pipes that the parent drains with poll() until both close,
-// bounded by a deadline after which the child is killed (SIGKILL) and reaped.
+// stderr on two pipes that the parent drains with poll() until both close or
+// the child has exited (a pidfd in the same poll; a process the child left
+// running may keep the pipes open), bounded by a deadline after which the
+// child is killed (SIGKILL) and reaped.
 // A third, close-on-exec pipe carries errno from a failed exec, so "not
 // installed" is told apart from "ran and failed". Output beyond a cap is
 // read and dropped, so a chatty child can neither block nor grow us.

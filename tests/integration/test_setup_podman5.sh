@@ -8,7 +8,8 @@
 #     without a helper_binaries_dir), CONTAINERS_CONF unset so the drop-ins
 #     count; `netd setup podman --user` writes
 #     $XDG_CONFIG_HOME/containers/containers.conf.d/netd.conf;
-#   - podman info names netd's pasta; a container runs on the default
+#   - podman info names netd's pasta, and so does `netd doctor` (asking
+#     Podman 5 through PATH); a container runs on the default
 #     network with pasta = netd (the process's executable is netd), copying
 #     the harness host's default route; a bridge network's container gets
 #     its name served by netd as aardvark-dns (started by Debian 13's
@@ -37,6 +38,17 @@ dropin=$XDG_CONFIG_HOME/containers/containers.conf.d/netd.conf
 exe=$(pm info --format '{{.Host.Pasta.Executable}}') || pm_fail "podman info"
 [[ $exe == "$T/libexec/netd/pasta" ]] || pm_fail "podman 5's pasta is '$exe', not $T/libexec/netd/pasta"
 ok "podman $(pm version --format '{{.Client.Version}}') with netd's drop-in: pasta is $exe"
+# netd doctor asks "podman" on PATH: here, Podman 5 in the root (through
+# podman5_lib's wrapper, with the PATH it had: the wrapper itself looks
+# "podman" up inside the root, where $T is visible too).
+mkdir -p "$T/pm5bin"
+printf '#!/bin/sh\nPATH=%s exec %s "$@"\n' "$PATH" "$PODMAN" >"$T/pm5bin/podman"
+chmod +x "$T/pm5bin/podman"
+out=$(PATH=$T/pm5bin:$PATH "$NETD_IN_ROOT" doctor) || fail "netd doctor exited $?: $out"
+line=$(grep -E "^(OK|WARN|FAIL) +podman " <<<"$out")
+[[ $line =~ ^OK\ +podman\ +podman\ 5\.[0-9.]+\ spawns\ pasta\ for\ rootless\ containers:\ $T/libexec/netd/pasta\ is\ netd$ ]] ||
+  fail "doctor's podman line with Podman 5: $line"
+ok "netd doctor: $line"
 
 pm run -d --name web localhost/netd-bb sleep 100 >/dev/null || pm_fail "podman run on the default network"
 procs=$(podman5_procs pasta)
