@@ -15,5 +15,7 @@ int slirp4netns(int argc, char** argv);    // also argv[0] == "slirp4netns"
 int pasta(int argc, char** argv);          // also argv[0] == "pasta"
 int ctl(int argc, char** argv);            // client of the API socket
 int pesto(int argc, char** argv);          // also argv[0] == "pesto"
+int setup(int argc, char** argv);          // setup podman: the containers.conf drop-in
+int doctor(int argc, char** argv);         // host checks, one line each
 
 }  // namespace netd::cmd

@@ -26,6 +26,8 @@ constexpr const char* kUsage =
     "  rootless-netns  run a shell or command inside the per-user rootless netns\n"
     "  ctl             send a request to a running netd's API socket\n"
     "  pesto           show or change the forwarding tables of a running pasta\n"
+  "  setup           configure Podman to use netd (setup podman [--user|--system] [--undo])\n"
+  "  doctor          check what netd needs on this host and name each fix\n"
     "  version         print the version\n"
     "\n"
     "Run 'netd COMMAND --help' for the options of a command; man pages are in docs/man/.\n";
@@ -44,6 +46,8 @@ constexpr Command kCommands[] = {
     {"rootless-netns", netd::cmd::rootless_netns},
     {"ctl", netd::cmd::ctl},
     {"pesto", netd::cmd::pesto},
+    {"setup", netd::cmd::setup},
+    {"doctor", netd::cmd::doctor},
 };
 
 std::string_view basename_of(const char* path) {

@@ -4,7 +4,8 @@
 # again as an unprivileged user). Exit status: 0 only if every test passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh --with-podman5  # (the Debian 13 root test_podman5 needs)
+# (the Debian 13 root test_podman5 needs, the Debian 12 root test_package installs into)
+scripts/install-deps.sh --with-podman5 --with-package-root
 BUILD=${NETD_BUILD_DIR:-build}
 cmake -S . -B "$BUILD" -DNETD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
