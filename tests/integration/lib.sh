@@ -257,7 +257,7 @@ wait_exit() {
   for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$1" 2>/dev/null && return 1
   EXIT_RC=0
-  wait "$1" || EXIT_RC=$?
+  wait "$1" 2>/dev/null || EXIT_RC=$?  # (127 for a daemon that is not our child)
   return 0
 }
 
