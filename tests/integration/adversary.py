@@ -309,32 +309,30 @@ def sockaddr(addr, port):
     return socket.AF_INET, (addr, port)
 
 
-def attack_tcp(addr, port):
+def attack_socket(addr, port, kind, timeout, use):
+    """A socket of `kind` to ADDR:PORT; use(sock) -> result, or the error's class."""
     fam, sa = sockaddr(addr, port)
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(2.0)
+    s = socket.socket(fam, kind)
+    s.settimeout(timeout)
     try:
         s.connect(sa)
-        return "connected"
+        return use(s)
     except OSError as e:
         return classify(e)
     finally:
         s.close()
+
+
+def attack_tcp(addr, port):
+    return attack_socket(addr, port, socket.SOCK_STREAM, 2.0, lambda s: "connected")
 
 
 def attack_udp(addr, port):
-    fam, sa = sockaddr(addr, port)
-    s = socket.socket(fam, socket.SOCK_DGRAM)
-    s.settimeout(1.0)
-    try:
-        s.connect(sa)
+    def exchange(s):
         s.send(b"tripwire")
         s.recv(65535)
         return "reply"
-    except OSError as e:
-        return classify(e)
-    finally:
-        s.close()
+    return attack_socket(addr, port, socket.SOCK_DGRAM, 1.0, exchange)
 
 
 def attack_icmp(addr):

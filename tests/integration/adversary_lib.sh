@@ -39,8 +39,8 @@ adv_mark() {
 }
 adv_new_hits() {
   sleep 0.5
-  tail -n +"$((LO_MARK + 1))" "$T/lo" | awk '$3 ~ /^127\./ || $3 == "::1" || $3 ~ /^::ffff:127\./' || true
-  tail -n +"$((TRIP_MARK + 1))" "$T/trip" | sed 's/^/tripwire /' || true
+  tail -n +"$((LO_MARK + 1))" "$T/lo" | awk '$3 ~ /^127\./ || $3 == "::1" || $3 ~ /^::ffff:127\./'
+  tail -n +"$((TRIP_MARK + 1))" "$T/trip" | sed 's/^/tripwire /'
 }
 
 # What a relayed DNS query shows on lo: netd's query to a resolver on
@@ -52,7 +52,7 @@ ADV_RESOLVER_OK='^(udp|tcp) 127\.0\.0\.1 127\.0\.0\.53 53$|^udp 127\.0\.0\.53 12
 adv_expect_quiet() {
   local hits
   hits=$(adv_new_hits)
-  [[ -n "${2:-}" ]] && hits=$(grep -Ev -- "$2" <<<"$hits" || true)
+  [[ -n "${2:-}" ]] && hits=$(grep_or_none -Ev -- "$2" <<<"$hits")
   [[ -z "$hits" ]] || fail "$1: the host's loopback was reached: $(tr '\n' ';' <<<"$hits")"
 }
 
@@ -70,7 +70,7 @@ adv_attack() {
 # (refused, unreachable, timeout), except lines matching ALLOWED-REGEX.
 adv_expect_refused() {
   local got
-  got=$(grep -E " (connected|reply)$" "$T/attack" | grep -Ev -- "$1" || true)
+  got=$(grep_or_none -E " (connected|reply)$" "$T/attack" | grep_or_none -Ev -- "$1")
   [[ -z "$got" ]] || fail "the guest got through: $(tr '\n' ';' <<<"$got")"
 }
 # adv_expect_result LINE: $T/attack has exactly this line (an expected refusal
@@ -85,7 +85,7 @@ adv_probe() {
   local runner=$1 ifname=$2 gwmac=$3 port=$4 allowed=$5 out
   shift 5
   out=$($runner "$PY" "$ADV" probe "$ifname" "$gwmac" "$port" "$@") || fail "probe failed: $out"
-  out=$(grep -Ev -- "$allowed" <<<"$out" || true)
+  out=$(grep_or_none -Ev -- "$allowed" <<<"$out")
   [[ -z "$out" ]] || fail "hand-made frames got answers: $(tr '\n' ';' <<<"$out")"
 }
 
@@ -99,14 +99,19 @@ adv_scan() {
 
 # adv_dns_expect RUNNER SERVER ANSWER [DIG-ARGS...]: dig's short answer for
 # adv-N.test A (a new N each time: no cache answers for the upstream) at
-# SERVER is ANSWER ("" for none: no server answered).
+# SERVER is ANSWER; ANSWER "" means no server answered at all (dig fails: not
+# even a SERVFAIL or NXDOMAIN came back).
 ADV_DNS_N=0
 adv_dns_expect() {
-  local runner=$1 server=$2 want=$3 got
+  local runner=$1 server=$2 want=$3 got rc=0
   shift 3
   ADV_DNS_N=$((ADV_DNS_N + 1))
-  got=$($runner dig +short +tries=1 +time=2 "$@" @"$server" "adv-$ADV_DNS_N.test" A 2>/dev/null | grep -v '^;' || true)
-  [[ "$got" == "$want" ]] || fail "DNS at $server $*: got '$got', expected '$want'"
+  got=$($runner dig +short +tries=1 +time=2 "$@" @"$server" "adv-$ADV_DNS_N.test" A 2>/dev/null) || rc=$?
+  if [[ -z "$want" ]]; then
+    ((rc != 0)) || fail "DNS at $server $*: something answered: '$got'"
+  else
+    [[ $rc -eq 0 && "$got" == "$want" ]] || fail "DNS at $server $*: exit $rc, got '$got', expected '$want'"
+  fi
 }
 
 # adv_unix_isolated RUNNER: an abstract UNIX socket of the host namespace
@@ -133,9 +138,9 @@ adv_no_abstract_sockets() {
   links=$(ls -l "/proc/$1/fd") || fail "cannot read the fds of pid $1"
   inodes=$(grep -o 'socket:\[[0-9]*\]' <<<"$links" | tr -dc '0-9\n' | sort -u)
   [[ -n "$inodes" ]] || fail "pid $1 holds no socket at all (fds: $links)"
-  unix=$(awk 'NR > 1 {print $7}' /proc/net/unix | grep -cxFf <(echo "$inodes") || true)
+  unix=$(awk 'NR > 1 {print $7}' /proc/net/unix | grep_or_none -cxFf <(echo "$inodes"))
   ((unix > 0)) || fail "none of pid $1's sockets shows in /proc/net/unix"
-  bound=$(awk 'NR > 1 && $8 ~ /^@/ {print $7, $8}' /proc/net/unix | grep -wFf <(echo "$inodes") || true)
+  bound=$(awk 'NR > 1 && $8 ~ /^@/ {print $7, $8}' /proc/net/unix | grep_or_none -wFf <(echo "$inodes"))
   [[ -z "$bound" ]] || fail "pid $1 holds abstract UNIX sockets: $bound"
   ADV_UNIX_SOCKETS=$unix
 }

@@ -22,6 +22,7 @@
 # nowhere: the host namespace here has no route to them and no way out.)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/adversary_lib.sh"
+need_tools dig
 
 world_up
 world_ipv6_up

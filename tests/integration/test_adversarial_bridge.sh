@@ -28,6 +28,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bridge_lib.sh"
 source "$(dirname "$0")/adversary_lib.sh"
+need_tools dig nft
 
 world_up
 printf 'nameserver 127.0.0.53\n' >"$T/resolv.conf"  # (bind-mounted on /etc/resolv.conf by bridge_lib.sh)

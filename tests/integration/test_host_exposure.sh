@@ -14,6 +14,7 @@
 # With host loopback enabled, only the gateway address leads there.
 # (test_adversarial_*.sh try much more, on every engine.)
 source "$(dirname "$0")/lib.sh"
+need_tools dig
 
 ADV="$HERE/adversary.py"
 P=8099
@@ -35,7 +36,7 @@ wait_slaac >/dev/null
 check_probe() {
   local out
   out=$(in_ctr "$PY" "$ADV" probe tap0 "$gwmac" "$P" "$@") || fail "probe failed: $out"
-  out=$(grep -v -e "^tcp reply from .* flags 0x14$" -e "^icmp echo reply from \(10\.0\.2\.[23]\|fd00::[23]\)$" <<<"$out" || true)
+  out=$(grep_or_none -v -e "^tcp reply from .* flags 0x14$" -e "^icmp echo reply from \(10\.0\.2\.[23]\|fd00::[23]\)$" <<<"$out")
   [[ -z "$out" ]] || fail "the guest got answers from where it must not reach: $out"
 }
 tripwire_quiet() {
