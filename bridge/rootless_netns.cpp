@@ -267,9 +267,12 @@ Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool 
       LOG_INFO("a network allows host loopback: restarting the rootless netns' outward engine (pid %d) with it",
                static_cast<int>(r->attach_pid));
       stop(r->attach_pid);
-      // Its tap and listening sockets go when it is gone: wait (bounded) so
-      // the new engine can make them again.
+      // Its tap and listening sockets go when it is gone, and its clean-up
+      // helper then removes its API socket: wait for both (bounded), so the
+      // new engine makes its own and the helper cannot remove that one.
       for (int i = 0; i < 60 && verify(r->attach_pid, r->attach_start_time, nullptr); ++i) ::usleep(50 * 1000);
+      struct stat st {};
+      for (int i = 0; i < 20 && ::lstat(p.attach_socket().c_str(), &st) == 0; ++i) ::usleep(50 * 1000);
     } else {
       LOG_WARN("the rootless netns' outward engine (pid %d) is gone; starting a new one",
                static_cast<int>(r->attach_pid));

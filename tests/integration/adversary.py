@@ -282,7 +282,7 @@ def scan(ifname, gwmac, proto, addr, first, last):
     for port in range(int(first), int(last) + 1):
         fr.sock.send(fr.frame(addr, proto, port))
         sent += 1
-        if sent % 256 == 0:
+        if sent % 128 == 0:
             time.sleep(0.004)  # let netd drain the tap (its queue holds 1000 frames)
     print(f"sent {sent}")
 

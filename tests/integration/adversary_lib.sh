@@ -130,17 +130,19 @@ adv_unix_isolated() {
   [[ "$out" == error:ECONNREFUSED ]] || fail "the guest reached @$name: $out"
   [[ $(wc -l <"$T/unix") == 1 ]] || fail "the abstract socket saw $(wc -l <"$T/unix") connections, expected 1"
 }
-# adv_no_abstract_sockets PID: PID (netd) holds no abstract UNIX socket: of
-# the UNIX sockets among its fds (it has some: the clean-up helper's), none
-# is bound to an abstract name. Fails if PID's fds cannot be read.
+# adv_no_abstract_sockets PID MIN-UNIX: PID (netd) holds no abstract UNIX
+# socket: of the UNIX sockets among its fds (at least MIN-UNIX, e.g. its API
+# socket: so the listing is known to work), none is bound to an abstract
+# name. Fails if PID's fds cannot be read.
 adv_no_abstract_sockets() {
   local links inodes bound unix
   links=$(ls -l "/proc/$1/fd") || fail "cannot read the fds of pid $1"
-  inodes=$(grep -o 'socket:\[[0-9]*\]' <<<"$links" | tr -dc '0-9\n' | sort -u)
-  [[ -n "$inodes" ]] || fail "pid $1 holds no socket at all (fds: $links)"
-  unix=$(awk 'NR > 1 {print $7}' /proc/net/unix | grep_or_none -cxFf <(echo "$inodes"))
-  ((unix > 0)) || fail "none of pid $1's sockets shows in /proc/net/unix"
-  bound=$(awk 'NR > 1 && $8 ~ /^@/ {print $7, $8}' /proc/net/unix | grep_or_none -wFf <(echo "$inodes"))
+  inodes=$(grep_or_none -o 'socket:\[[0-9]*\]' <<<"$links" | tr -dc '0-9\n' | sort -u)
+  unix=0
+  [[ -n "$inodes" ]] && unix=$(awk 'NR > 1 {print $7}' /proc/net/unix | grep_or_none -cxFf <(echo "$inodes"))
+  ((unix >= $2)) || fail "pid $1 holds $unix UNIX socket(s) in /proc/net/unix, expected at least $2 (fds: $links)"
+  bound=""
+  [[ -n "$inodes" ]] && bound=$(awk 'NR > 1 && $8 ~ /^@/ {print $7, $8}' /proc/net/unix | grep_or_none -wFf <(echo "$inodes"))
   [[ -z "$bound" ]] || fail "pid $1 holds abstract UNIX sockets: $bound"
   ADV_UNIX_SOCKETS=$unix
 }

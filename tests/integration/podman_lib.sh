@@ -182,7 +182,7 @@ podman_bridge_pair() {
     'nslookup web; printf "GET /cgi-bin/ip HTTP/1.0\r\n\r\n" | nc -w 5 web 80; echo WHO | nc -w 5 198.51.100.10 7001; nslookup name.test; true') ||
     pm_fail "client container on n1: $out"
   grep -A1 "^Name:.*web" <<<"$out" | grep -q "Address: 10.89.7.2" || fail "web does not resolve to 10.89.7.2: $out"
-  back=$(pm exec web nslookup cli) || pm_fail "nslookup cli in web: $back"
+  back=$(pm exec web nslookup -type=a cli) || pm_fail "nslookup cli in web: $back"
   grep -A1 "^Name:.*cli" <<<"$back" | grep -q "Address: 10.89.7.3" || fail "cli does not resolve to 10.89.7.3 in web: $back"
   grep -qx "10.89.7.3" <<<"$out" || fail "web's server did not see the client's address 10.89.7.3: $out"
   grep -q "^$1 " <<<"$out" || fail "$2 $1: $out"

@@ -32,7 +32,7 @@ host_server dns 53 127.0.0.53
 unset DNS_LOG
 : >"$T/resolver"
 container_up
-netd_attach --disable-host-loopback --dns-upstream 127.0.0.53
+netd_attach --disable-host-loopback --dns-upstream 127.0.0.53 --api-socket "$T/api.sock"
 dhcp_lease
 wait_slaac >/dev/null
 in_ctr ping -c 1 -W 2 10.0.2.2 >/dev/null || fail "the gateway must answer ping"
@@ -121,24 +121,26 @@ for a in 10.0.2.2 fd00::2; do
   adv_scan in_ctr tap0 "$gwmac" tcp "$a"
   adv_scan in_ctr tap0 "$gwmac" udp "$a"
 done
-adv_scan in_ctr tap0 "$gwmac" tcp 10.0.2.3
-adv_scan in_ctr tap0 "$gwmac" udp 10.0.2.3
+for a in 10.0.2.3 fd00::3; do
+  adv_scan in_ctr tap0 "$gwmac" tcp "$a"
+  adv_scan in_ctr tap0 "$gwmac" udp "$a"
+done
 adv_expect_quiet "every port of the gateway and DNS addresses" "$ADV_RESOLVER_OK"
 policy1=$(netd_counter drop_policy)
 frames1=$(netd_counter frames_in)
 # Each SYN and datagram netd got is refused and counted: all frames but the
-# two to the DNS address's port 53 (TCP is DNS, the UDP "tripwire" datagram
-# is junk), the guest's reset of that DNS connection and a few neighbour
-# messages. (The guest's kernel may drop a few scan frames when the tap's
-# queue is full: netd never sees those.)
+# four to the DNS addresses' port 53 (TCP is DNS, the UDP "tripwire"
+# datagram is junk), the guest's resets of those DNS connections and a few
+# neighbour messages. (The guest's kernel may drop a few scan frames when the
+# tap's queue is full: netd never sees those.)
 seen=$((frames1 - frames0)) refused=$((policy1 - policy0))
-((seen >= 6 * 65535 * 99 / 100)) || fail "netd saw $seen of the scans' $((6 * 65535)) frames"
+((seen >= 8 * 65535 * 95 / 100)) || fail "netd saw $seen of the scans' $((8 * 65535)) frames"
 ((seen - refused <= 20)) || fail "netd saw $seen frames but refused only $refused"
-ok "a SYN and a datagram to each of the 65535 ports of 10.0.2.2, fd00::2 and 10.0.2.3: netd saw $seen frames," \
+ok "a SYN and a datagram to each of the 65535 ports of 10.0.2.2, fd00::2, 10.0.2.3 and fd00::3: netd saw $seen frames," \
   "drop_policy +$refused; nothing on the host's loopback but the DNS connection"
 
 adv_unix_isolated in_ctr
-adv_no_abstract_sockets "$NETD_PID"
+adv_no_abstract_sockets "$NETD_PID" 1  # (the API socket, a path)
 ok "an abstract UNIX socket of the host's network namespace is out of the container's reach; netd holds" \
   "$ADV_UNIX_SOCKETS UNIX socket(s), none with an abstract name"
 kill -TERM "$NETD_PID"

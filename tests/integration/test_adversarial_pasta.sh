@@ -108,8 +108,9 @@ ok "--no-map-gw: every attempt refused or answered only by the world host, netd'
   "host's own address; drop_policy +$((policy1 - policy0))"
 
 adv_unix_isolated in_ctr
-adv_no_abstract_sockets "$NETD_PID"
-ok "an abstract UNIX socket of the host's network namespace is out of the container's reach; netd holds none"
+adv_no_abstract_sockets "$NETD_PID" 0
+ok "an abstract UNIX socket of the host's network namespace is out of the container's reach; netd holds" \
+  "$ADV_UNIX_SOCKETS UNIX socket(s), none with an abstract name"
 
 # ------------------------------------------- the gateway mapped (the default)
 start_pasta  # (mapping the gateway is pasta's default: there is no --map-gw option)

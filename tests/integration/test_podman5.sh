@@ -107,7 +107,7 @@ step_default() {
     fail "$1: /etc/hosts lacks host.containers.internal at 169.254.1.2: $out"
   [[ "$(grep -m1 '^nameserver' <<<"$out")" == "nameserver 169.254.1.1" ]] ||
     fail "$1: d1's first nameserver is not pasta's 169.254.1.1: $out"
-  out=$(pm exec d1 nslookup name.test 169.254.1.1) || pm_fail "$1: d1: nslookup through 169.254.1.1: $out"
+  out=$(pm exec d1 nslookup -type=a name.test 169.254.1.1) || pm_fail "$1: d1: nslookup through 169.254.1.1: $out"
   grep -q "192.0.2.55" <<<"$out" || pm_fail "$1: d1: name.test through 169.254.1.1: $out"
   out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 198.51.100.10 7001') || pm_fail "$1: d1 -> world 198.51.100.10:7001: $out"
   [[ "$out" == "198.51.100.1 "* ]] || pm_fail "$1: d1 -> world 198.51.100.10:7001: '$out'"
