@@ -24,7 +24,9 @@
 # echo) to 127.0.0.1, 127.0.0.53, 0.0.0.0, the broadcasts, ::1, ::,
 # ::ffff:127.0.0.1, ::127.0.0.1; a SYN and a datagram to every port of
 # 10.0.2.2; DNS over UDP and TCP; an abstract UNIX socket of the host's
-# network namespace.
+# network namespace. (169.254.169.254 goes out of the engine into the host
+# namespace here, which has no route there: it never leaves the test's
+# namespaces.)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bridge_lib.sh"
 source "$(dirname "$0")/adversary_lib.sh"

@@ -17,6 +17,9 @@
 # and ICMPv6 echo) to 127.0.0.1, 127.0.0.53, 127.1.2.3, 0.0.0.0, the
 # broadcasts, ::1, ::, ::ffff:127.0.0.1, ::127.0.0.1; DNS over UDP and TCP
 # to every address; an abstract UNIX socket of the host's network namespace.
+# (What netd carries to ordinary destinations such as 169.254.169.254 or
+# 10.0.2.2 goes to the world namespace, which has no way out: it never
+# leaves the test's namespaces.)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/adversary_lib.sh"
 need_tools dig
