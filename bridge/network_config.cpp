@@ -148,6 +148,24 @@ std::optional<Ipv6Net> first_ipv6(const Network& n) {
   return std::nullopt;
 }
 
+std::optional<std::string> set_network_option(std::map<std::string, std::string>& options, std::string_view kv) {
+  size_t eq = kv.find('=');
+  std::string key(kv.substr(0, eq));
+  std::string value(eq == std::string_view::npos ? "" : kv.substr(eq + 1));
+  if (key != kOptAllowHostLoopback)
+    return "unknown network option '" + key + "' (known: " + kOptAllowHostLoopback + "=true|false)";
+  if (value != "true" && value != "false")
+    return "option " + key + " takes true or false, not '" + value + "'";
+  if (value == "true") options[key] = value;
+  else options.erase(key);  // false is the default: the file says nothing
+  return std::nullopt;
+}
+
+bool allows_host_loopback(const Network& n) {
+  auto it = n.options.find(kOptAllowHostLoopback);
+  return it != n.options.end() && it->second == "true";
+}
+
 std::optional<Ipv4Net> first_ipv4(const Network& n) {
   for (const auto& s : n.subnets) {
     auto c = parse_cidr(s.subnet);

@@ -59,6 +59,18 @@ Expected<Network, std::string> parse_network(std::string_view text);
 // become file names). Returns an error message or nothing.
 std::optional<std::string> check_network_name(std::string_view name);
 
+// Network options netd understands (netavark's "options" map; `netd network
+// create -o KEY=VALUE`):
+//   allow_host_loopback=true|false  containers reach the host's loopback
+//     through the outward engine's gateway 10.0.2.2 (default false; the name
+//     is podman's for slirp4netns, --network slirp4netns:allow_host_loopback)
+inline constexpr const char* kOptAllowHostLoopback = "allow_host_loopback";
+// Checks one KEY=VALUE of `create -o` and stores it in `options`; an error
+// message for an unknown key or a bad value.
+std::optional<std::string> set_network_option(std::map<std::string, std::string>& options, std::string_view kv);
+// True when the network was created with allow_host_loopback=true.
+bool allows_host_loopback(const Network& n);
+
 // The first IPv4 subnet and its gateway, parsed; nullopt when the network has none.
 struct Ipv4Net {
   Ipv4Cidr subnet;  // network address + prefix

@@ -65,6 +65,14 @@ Expected<void, std::string> save_state(const Paths& p, const Network& n, const N
 
 void drop_state(const Paths& p, const std::string& name) { ::unlink(p.state_file(name).c_str()); }
 
+// True when some network was created with allow_host_loopback: the outward
+// engine must then run with host loopback (the firewall still keeps every
+// other network away from it).
+bool any_allows_host_loopback(const Paths& p) {
+  auto nets = list_networks(p);
+  return nets && std::any_of(nets->begin(), nets->end(), [](const Network& n) { return allows_host_loopback(n); });
+}
+
 // Rebuilds table inet netd from every network that currently has members.
 Expected<void, std::string> sync_firewall(const Paths& p, const RootlessNetns& rn) {
   auto nets = list_networks(p);
@@ -82,6 +90,7 @@ Expected<void, std::string> sync_firewall(const Paths& p, const RootlessNetns& r
     f.gateway = v4->gateway;
     f.internal = n.internal;
     f.dns_enabled = n.dns_enabled;
+    f.allow_host_loopback = allows_host_loopback(n);
     if (auto v6 = first_ipv6(n)) {
       f.subnet6 = v6->subnet;
       f.gateway6 = v6->gateway;
@@ -358,6 +367,8 @@ Expected<Network, std::string> create_network(const Paths& p, const CreateOption
     n.network_dns_servers.push_back(d);
   }
   n.options["isolate"] = "true";
+  for (const auto& kv : o.options)
+    if (auto e = set_network_option(n.options, kv)) return unexpected(*e);
   if (auto d = ensure_dir(p.config_dir); !d) return unexpected(d.error());
   if (auto w = write_file_atomic(p.network_file(n.name), serialize_network(n)); !w) return unexpected(w.error());
   return n;
@@ -418,7 +429,7 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   auto ctr_net = open_netns(ctr);
   if (!ctr_net) return unexpected(ctr_net.error());
 
-  auto rn = ensure_rootless_netns(p);
+  auto rn = ensure_rootless_netns(p, any_allows_host_loopback(p));
   if (!rn) return unexpected(rn.error());
   auto rsock = RouteSocket::open_in(rn->target());
   if (!rsock) return unexpected(rsock.error());

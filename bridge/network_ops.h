@@ -40,6 +40,7 @@ struct CreateOptions {
   bool disable_dns = false;
   bool ipv6 = false;  // dual stack: also a /64 from fd89::/48
   std::vector<std::string> dns_servers;  // upstreams of the network's DNS (network_dns_servers)
+  std::vector<std::string> options;      // -o KEY=VALUE (network_config.h: set_network_option)
 };
 
 struct ConnectOptions {

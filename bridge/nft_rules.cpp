@@ -38,6 +38,15 @@ Emitter emit(const std::vector<FirewallNetwork>& nets) {
     if (n.internal) {
       e.add(e.forward, n, "internal-out", "iifname " + br + " oifname != " + br + " drop");
       e.add(e.forward, n, "internal-in", "oifname " + br + " iifname != " + br + " drop");
+    } else if (!n.allow_host_loopback) {
+      // Refused rather than dropped: the container learns at once (TCP and
+      // UDP get an ICMP error, ping an unreachable) instead of timing out;
+      // counted (nft list table inet netd shows the packets). Replies of
+      // published ports pass: the engine brings loopback clients in as
+      // 10.0.2.2, and those connections were DNAT'd to the container.
+      e.add(e.forward, n, "no-host-loopback",
+            "iifname " + br + " ip daddr " + kOutwardGateway +
+                " ct status & dnat == 0 counter reject with icmpx type admin-prohibited");
     }
 
     if (n.dns_enabled) {
@@ -48,6 +57,15 @@ Emitter emit(const std::vector<FirewallNetwork>& nets) {
         e.add(e.input, n, "dns-udp6", "iifname " + br + " ip6 daddr " + gw6 + " udp dport 53 accept");
         e.add(e.input, n, "dns-tcp6", "iifname " + br + " ip6 daddr " + gw6 + " tcp dport 53 accept");
       }
+    }
+    if (!n.internal) {
+      // The bridge has route_localnet (published ports DNAT'd from the
+      // namespace's own 127.0.0.1 leave through it), which would also let a
+      // container reach the rootless netns' loopback: only the replies of
+      // such DNAT'd connections may come in for 127.0.0.0/8 (as kube-proxy
+      // does it since CVE-2020-8558).
+      e.add(e.input, n, "no-loopback",
+            "iifname " + br + " ip daddr 127.0.0.0/8 ct status & dnat == 0 counter drop");
     }
     if (n.internal) {
       e.add(e.input, n, "internal-host", "iifname " + br + " ip daddr != " + gw + " drop");

@@ -9,10 +9,15 @@
 // back after the transaction (expected_comments()).
 //
 //   forward     isolation between networks; internal networks forward nothing
-//               in or out of their bridge
+//               in or out of their bridge; a network without
+//               allow_host_loopback is refused the outward engine's gateway
+//               (10.0.2.2, which leads to the host's loopback when the engine
+//               maps it) but for replies of published ports' connections
 //   input       DNS (udp/tcp 53) to a network's gateway accepted; internal
 //               networks reach no other local address (IPv6: nor any but the
-//               gateway, multicast and link-local, which neighbour discovery needs)
+//               gateway, multicast and link-local, which neighbour discovery
+//               needs); other networks not the namespace's 127.0.0.0/8 but
+//               for replies of DNAT'd connections
 // Isolation and the internal drops match interfaces, so they hold for IPv6
 // too. IPv6 is not masqueraded: the outward engine carries IPv4 only here.
 //   prerouting  DNAT of published ports (destination is a local address)
@@ -34,6 +39,9 @@ namespace netd::bridge {
 
 inline constexpr const char* kNftFamily = "inet";
 inline constexpr const char* kNftTable = "netd";
+// The outward engine's gateway as the rootless netns sees it (slirp4netns'
+// 10.0.2.2): the way to the host's loopback when the engine maps it.
+inline constexpr const char* kOutwardGateway = "10.0.2.2";
 
 struct PortMapping {
   std::string protocol = "tcp";  // "tcp" or "udp"
@@ -50,6 +58,7 @@ struct FirewallNetwork {
   Ipv4 gateway;
   bool internal = false;
   bool dns_enabled = true;
+  bool allow_host_loopback = false;  // may reach kOutwardGateway (the host's loopback)
   std::vector<PortMapping> ports;
   std::optional<Ipv6Cidr> subnet6;  // --ipv6 networks
   Ipv6 gateway6;

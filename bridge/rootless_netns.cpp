@@ -140,9 +140,12 @@ Expected<Holder, std::string> spawn_holder() {
 // bind's error message reads ip_unprivileged_port_start: inside the sandbox
 // that openat fails with ENOENT and the message assumes 1024, instead of the
 // filter stopping the engine, as it did before openat was answered.)
+// Without `host_loopback` it runs with --disable-host-loopback, so its
+// gateway leads nowhere on the host (its DNS forwarder still asks the host's
+// resolvers, wherever they are: docs/security.md).
 // Returns its pid, or 0 after explaining on stderr why the rootless netns has
 // no way out.
-pid_t spawn_attach(const Paths& p, pid_t holder) {
+pid_t spawn_attach(const Paths& p, pid_t holder, bool host_loopback) {
   LOG_INFO("starting 'netd slirp4netns' for the rootless netns (pid %d); log: %s", static_cast<int>(holder),
            p.attach_log().c_str());
   int rp[2];
@@ -158,9 +161,10 @@ pid_t spawn_attach(const Paths& p, pid_t holder) {
              "--ready-fd=3",
              "--api-socket=" + p.attach_socket(),
              "--netns-type=path",
-             "--userns-path=" + user,
-             net,
-             "tap0"};
+             "--userns-path=" + user};
+  if (!host_loopback) so.args.push_back("--disable-host-loopback");
+  so.args.push_back(net);
+  so.args.push_back("tap0");
   so.log_path = p.attach_log();
   so.fd3 = rp[1];
   auto pid = spawn_netd(so);
@@ -191,7 +195,8 @@ Expected<void, std::string> save_record(const Paths& p, const RootlessNetns& r) 
                    {"user", r.user_path()},
                    {"net", r.net_path()},
                    {"attach_pid", r.attach_pid},
-                   {"attach_start_time", r.attach_start_time}};
+                   {"attach_start_time", r.attach_start_time},
+                   {"attach_host_loopback", r.attach_host_loopback}};
   return write_file_atomic(p.netns_record(), j.dump(2) + "\n");
 }
 
@@ -206,6 +211,8 @@ std::optional<RootlessNetns> load_record(const Paths& p) {
     r.start_time = j.at("start_time").get<unsigned long long>();
     r.attach_pid = j.value("attach_pid", pid_t{0});
     r.attach_start_time = j.value("attach_start_time", 0ull);
+    // (a record from before the flag: its engine mapped host loopback)
+    r.attach_host_loopback = j.value("attach_host_loopback", true);
     return r;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -244,14 +251,31 @@ std::optional<RootlessNetns> find_rootless_netns(const Paths& p) {
   return r;
 }
 
-Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool* created) {
+Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool host_loopback, bool* created) {
   if (created) *created = false;
   if (auto r = find_rootless_netns(p)) {
-    // The holder lives; the engine may have died (crash, OOM, kill): start a
-    // new one. Its forwards are gone with it; reconcile publishes them again.
-    if (r->attach_pid && verify(r->attach_pid, r->attach_start_time, nullptr)) return *r;
-    LOG_WARN("the rootless netns' outward engine (pid %d) is gone; starting a new one", static_cast<int>(r->attach_pid));
-    r->attach_pid = spawn_attach(p, r->pid);
+    // The holder lives; the engine may have died (crash, OOM, kill), or lack
+    // host loopback that a network now needs: start a new one. Its forwards
+    // are gone with it; reconcile publishes them again.
+    bool alive = r->attach_pid && verify(r->attach_pid, r->attach_start_time, nullptr);
+    bool enough = r->attach_host_loopback || !host_loopback;
+    if (alive && enough) return *r;
+    if (alive) {
+      LOG_INFO("a network allows host loopback: restarting the rootless netns' outward engine (pid %d) with it",
+               static_cast<int>(r->attach_pid));
+      stop(r->attach_pid);
+      // Its tap and listening sockets go when it is gone, and its clean-up
+      // helper then removes its API socket: wait for both (bounded), so the
+      // new engine makes its own and the helper cannot remove that one.
+      for (int i = 0; i < 60 && verify(r->attach_pid, r->attach_start_time, nullptr); ++i) ::usleep(50 * 1000);
+      struct stat st {};
+      for (int i = 0; i < 20 && ::lstat(p.attach_socket().c_str(), &st) == 0; ++i) ::usleep(50 * 1000);
+    } else {
+      LOG_WARN("the rootless netns' outward engine (pid %d) is gone; starting a new one",
+               static_cast<int>(r->attach_pid));
+    }
+    r->attach_host_loopback = host_loopback;
+    r->attach_pid = spawn_attach(p, r->pid, r->attach_host_loopback);
     r->attach_start_time = 0;
     if (r->attach_pid)
       if (auto ast = process_start_time(r->attach_pid)) r->attach_start_time = *ast;
@@ -271,7 +295,8 @@ Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool*
   r.start_time = *st;
   LOG_INFO("created the rootless netns (holder pid %d, %s)", static_cast<int>(r.pid), r.net_path().c_str());
   crash_point("netns-before-attach");
-  r.attach_pid = spawn_attach(p, r.pid);
+  r.attach_host_loopback = host_loopback;
+  r.attach_pid = spawn_attach(p, r.pid, host_loopback);
   if (r.attach_pid) {
     if (auto ast = process_start_time(r.attach_pid)) r.attach_start_time = *ast;
   }

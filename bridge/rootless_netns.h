@@ -21,6 +21,13 @@
 // netns), spawned once when the holder is created, with an API socket that
 // carries published ports (its pid is recorded too). When it is unavailable
 // networks still work between containers; ensure() says so on stderr.
+// The engine runs with --disable-host-loopback unless some network allows
+// host loopback (network_config.h); an engine without it is replaced by one
+// with it when such a network is connected (its published ports are then
+// added again by the caller's reconcile). An engine with host loopback is
+// not replaced when no network needs it any more (that would cut every
+// container's connections): the firewall refuses the gateway to the other
+// networks either way (nft_rules.h).
 // The caller holds the state lock (lock.h) around every function here.
 #pragma once
 
@@ -45,6 +52,7 @@ struct RootlessNetns {
   unsigned long long start_time = 0;
   pid_t attach_pid = 0;  // 0 when attach is not running
   unsigned long long attach_start_time = 0;
+  bool attach_host_loopback = false;  // the engine maps its gateway to the host's loopback
 
   NsTarget target() const;
   std::string net_path() const { return "/proc/" + std::to_string(pid) + "/ns/net"; }
@@ -55,8 +63,11 @@ struct RootlessNetns {
 // record is removed on the way).
 std::optional<RootlessNetns> find_rootless_netns(const Paths& p);
 
-// The rootless netns, created (with attach) when missing. `created` tells which.
-Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool* created = nullptr);
+// The rootless netns, created (with attach) when missing. `created` tells
+// which. `host_loopback`: a network needs the engine to map its gateway to
+// the host's loopback (a running engine without it is replaced).
+Expected<RootlessNetns, std::string> ensure_rootless_netns(const Paths& p, bool host_loopback,
+                                                           bool* created = nullptr);
 
 // Stops attach and the holder (only if they verify as ours) and removes the record.
 void remove_rootless_netns(const Paths& p);

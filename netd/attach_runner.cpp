@@ -148,12 +148,15 @@ int run_attach(const AttachConfig& a) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
     return a.arg_error_status;
   }
-  // DNS over TCP to the DNS address goes to the first upstream (not to one
-  // on the host's loopback when the guest must not reach that).
+  // DNS over TCP to the DNS address goes to the first upstream, as UDP DNS
+  // goes to the upstreams: also to one on the host's loopback (systemd-
+  // resolved's 127.0.0.53 is the DNS service the host configured), whatever
+  // --disable-host-loopback says; both carry only standard queries
+  // (dns/wire/query_check.h; docs/security.md, host exposure).
   if (!servers->empty()) {
     const dns::UpstreamServer& first = servers->front();
     auto addr = wire::IpAddr::parse(first.addr);  // nullopt for a "%zone" address
-    if (addr && (cfg->copied() || cfg->host_loopback || !addr->is_loopback())) {
+    if (addr) {
       cfg->dns_tcp_upstream = *addr;
       cfg->dns_tcp_upstream_port = first.port;
     }

@@ -78,6 +78,9 @@ int network(int argc, char** argv) {
   create->add_option("--dns", co.dns_servers,
                      "upstream DNS server (IP) for names the network's DNS does not know (repeatable; "
                      "default: the host's resolvers through the rootless netns' outward engine)");
+  create->add_option("-o,--opt", co.options,
+                     "network option KEY=VALUE (repeatable): allow_host_loopback=true lets the network's\n"
+                     "containers reach the host's loopback through 10.0.2.2 (default: refused)");
   create->add_option("NAME", co.name, "network name: letters, digits, '_', '.', '-'")->required();
 
   bool quiet = false;

@@ -1,26 +1,16 @@
 #include "tap/dns_relay.h"
 
 #include "dns/wire/builder.h"
-#include "dns/wire/message.h"
+#include "dns/wire/query_check.h"
 #include "tap/wire/builder.h"
 
 namespace netd::tap {
 
-namespace {
-// Only a standard query with one question is relayed: the upstream may sit on
-// the host's loopback (127.0.0.53), so nothing else the guest sends to the DNS
-// port may reach it (docs/security.md, host exposure).
-bool is_plain_query(std::span<const std::byte> b) {
-  auto m = dns::wire::MessageView::parse(b);
-  if (!m) return false;
-  auto h = m->header();
-  return !h.qr() && h.opcode() == 0 && h.qdcount == 1 && m->first_question().has_value();
-}
-}  // namespace
-
 void DnsRelay::on_guest_query(Time now, const wire::IpView& ip, const wire::UdpView& udp, Actions& out) {
   auto q = udp.payload();
-  if (!is_plain_query(q)) {
+  // Only a standard query is relayed: the upstream may sit on the host's
+  // loopback (dns/wire/query_check.h; docs/security.md, host exposure).
+  if (!dns::wire::is_plain_query(q)) {
     ++ctx_.counters.drop_malformed;
     return;
   }

@@ -51,9 +51,11 @@ struct StackConfig {
   size_t tcp_max_connecting = 4096;
   // Where a TCP connection to port 53 of the DNS address (either family)
   // goes: the first upstream DNS server, as slirp4netns does, so clients can
-  // retry truncated answers over TCP. Unset (no upstream, an upstream with a
-  // zone, or a loopback upstream while host loopback is disabled): refused
-  // with RST like any closed port.
+  // retry truncated answers over TCP. Like UDP DNS, this may be the host's
+  // loopback (a resolver on 127.0.0.53) whatever host_loopback says: the
+  // DNS address is the one way there, and it carries only standard queries
+  // (TcpConn::dns_stream). Unset (no upstream, or an upstream with a zone):
+  // refused with RST like any closed port.
   std::optional<wire::IpAddr> dns_tcp_upstream;
   uint16_t dns_tcp_upstream_port = 53;
   size_t tcp_buffer_budget = size_t{256} << 20;

@@ -21,9 +21,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "common/time.h"
+#include "dns/wire/query_check.h"
 #include "tap/actions.h"
 #include "tap/byte_ring.h"
 #include "tap/flow_key.h"
@@ -74,6 +76,10 @@ struct TcpConn {
   };
   std::vector<EarlySegment> early;
   size_t early_bytes = 0;
+  // DNS over TCP to the DNS address: what the guest sends must continue a
+  // stream of standard queries (dns/wire/query_check.h), else the connection
+  // is reset. Unset for every other connection.
+  std::optional<dns::wire::TcpQueryStream> dns_stream;
 
   // ---- host -> guest ----
   wire::SeqNum iss;           // our initial sequence number

@@ -120,7 +120,8 @@ void TcpEngine::on_new_segment(Time now, const wire::IpView& ip, const wire::Tcp
   const StackConfig& cfg = ctx_.cfg;
   std::optional<wire::IpAddr> host;
   uint16_t host_port = tcp.dst_port();
-  if (cfg.is_own(ip.dst()) && ip.dst() == cfg.dns_for(ip.dst()) && host_port == 53) {
+  const bool dns = cfg.is_own(ip.dst()) && ip.dst() == cfg.dns_for(ip.dst()) && host_port == 53;
+  if (dns) {
     // DNS over TCP (e.g. a retry of a truncated answer): to the upstream.
     host = cfg.dns_tcp_upstream;
     host_port = cfg.dns_tcp_upstream_port;
@@ -149,6 +150,7 @@ void TcpEngine::on_new_segment(Time now, const wire::IpView& ip, const wire::Tcp
   conns_.emplace(id, std::move(conn));
   by_key_.emplace(key, id);
   ++ctx_.counters.tcp_conns_opened;
+  if (dns) c.dns_stream.emplace();
 
   auto opts = tcp.options();
   c.rcv_nxt = tcp.seq() + 1;
@@ -319,7 +321,9 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
   // been lost), a segment that fills a hole, and data no answer can carry an
   // ACK for any more (the host has finished sending).
   bool ack_now = seq < c.rcv_nxt || !c.early.empty() || c.host_eof || c.fin_sent;
+  if (c.dns_stream && !dns_stream_accepts(c, data, out)) return;
   size_t taken = c.to_host.append(data);
+  if (c.dns_stream) c.dns_stream->feed(data.first(taken));  // (a prefix of accepted bytes: accepted)
   if (taken < data.size() && !c.to_host.has_storage()) starve(c);  // zero window until memory frees
   c.rcv_nxt += static_cast<uint32_t>(taken);
   ctx_.counters.tcp_bytes_to_host += taken;
@@ -351,11 +355,20 @@ void TcpEngine::acknowledge(Time now, TcpConn& c, bool now_please, Actions& out)
   ack_due_.push_back({c.ack_due, c.id});
 }
 
+bool TcpEngine::dns_stream_accepts(TcpConn& c, std::span<const std::byte> data, Actions& out) {
+  dns::wire::TcpQueryStream next = *c.dns_stream;  // committed once the queue took the bytes
+  if (next.feed(data)) return true;
+  ++ctx_.counters.drop_malformed;
+  close(c, true, true, out);
+  return false;
+}
+
 void TcpEngine::keep_early(TcpConn& c, wire::SeqNum seq, std::span<const std::byte> data, bool fin) {
   uint32_t end = static_cast<uint32_t>(seq - c.rcv_nxt) + static_cast<uint32_t>(data.size());
   // Kept only if the queue could take it once the hole is filled (which is
-  // what the window we advertise says, too).
-  if (data.empty() || end > c.to_host.free() || c.early_bytes + data.size() > kMaxEarlyBytes ||
+  // what the window we advertise says, too). Not for DNS streams: their
+  // check must see every byte in order before it is queued.
+  if (c.dns_stream || data.empty() || end > c.to_host.free() || c.early_bytes + data.size() > kMaxEarlyBytes ||
       c.early.size() >= kMaxEarlySegments)
     return;  // dropped: the guest retransmits it
   auto at = c.early.begin();

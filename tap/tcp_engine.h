@@ -38,6 +38,12 @@
 //    (loopback clients appear as the gateway) and, on the guest's SYN-ACK,
 //    the connection continues exactly like an outbound one. A guest RST or
 //    no answer resets the host client.
+//  * DNS over TCP: a SYN to port 53 of the DNS address connects to the first
+//    upstream DNS server (StackConfig::dns_tcp_upstream), which may be on the
+//    host's loopback; its bytes from the guest pass only while they continue
+//    a stream of standard queries (TcpConn::dns_stream), else both sides are
+//    reset and drop_malformed counts it. Its early segments are not kept
+//    (the guest retransmits them), so the check sees every byte in order.
 //  * Close: a guest FIN is passed on as shutdown(SHUT_WR) once all its data
 //    is written; host EOF becomes our FIN after the last byte; a RST from
 //    either side aborts the other. A connection is forgotten only when no
@@ -132,6 +138,9 @@ class TcpEngine {
   void on_ack(Time now, TcpConn& c, const wire::IpView& ip, const wire::TcpView& tcp, Actions& out);
   void on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions& out);
   // Keeps an early segment (seq beyond rcv_nxt) if it fits the window and the limits.
+  // DNS over TCP: true if `data` (the next in-order guest bytes) may go on;
+  // else the connection is reset and counted.
+  bool dns_stream_accepts(TcpConn& c, std::span<const std::byte> data, Actions& out);
   void keep_early(TcpConn& c, wire::SeqNum seq, std::span<const std::byte> data, bool fin);
   // Appends kept segments that are in order now; true if a kept FIN was reached.
   bool take_early(TcpConn& c);

@@ -37,16 +37,18 @@ Expected<MessageView, WireError> MessageView::parse(std::span<const std::byte> b
   return v;
 }
 
-Header MessageView::header() const {
+Header read_header(std::span<const std::byte> b) {
   Header h;
-  h.id = load16(b_, 0);
-  h.flags = load16(b_, 2);
-  h.qdcount = load16(b_, 4);
-  h.ancount = load16(b_, 6);
-  h.nscount = load16(b_, 8);
-  h.arcount = load16(b_, 10);
+  h.id = load16(b, 0);
+  h.flags = load16(b, 2);
+  h.qdcount = load16(b, 4);
+  h.ancount = load16(b, 6);
+  h.nscount = load16(b, 8);
+  h.arcount = load16(b, 10);
   return h;
 }
+
+Header MessageView::header() const { return read_header(b_); }
 
 std::optional<Question> MessageView::first_question() const {
   if (header().qdcount == 0) return std::nullopt;

@@ -75,6 +75,10 @@ inline uint32_t load32(std::span<const std::byte> b, size_t off) {
   return (uint32_t{load16(b, off)} << 16) | load16(b, off + 2);
 }
 
+// The header in the first kHeaderSize bytes of `b` (the caller checked
+// b.size() >= kHeaderSize: a parsed message, or a stream checker's buffer).
+Header read_header(std::span<const std::byte> b);
+
 class MessageView {
  public:
   static Expected<MessageView, WireError> parse(std::span<const std::byte> b);

@@ -4,12 +4,17 @@
 # As root, it prepares what a common distribution has (a user `netd-test`,
 # /dev/net/tun mode 0666), copies the netd binary and the test scripts where
 # that user can read them, and runs the test as that user. As a non-root user
-# the plain integration run already is unprivileged: exit 77 (skipped).
+# the plain integration run already is unprivileged: exit 77 (skipped),
+# unless NETD_NO_SKIP is set (CI: lib.sh), where a skip is a failure.
 set -euo pipefail
 test_script=$1
 : "${NETD_BIN:?}"
 if [[ $(id -u) -ne 0 ]]; then
-  echo "already unprivileged: the plain integration run covers this" >&2
+  if [[ -n "${NETD_NO_SKIP:-}" ]]; then
+    echo "FAIL: NETD_NO_SKIP is set but this is not root: the unprivileged variant cannot run" >&2
+    exit 1
+  fi
+  echo "SKIP: already unprivileged: the plain integration run covers this" >&2
   exit 77
 fi
 user=netd-test
@@ -26,4 +31,5 @@ cp -r "$(dirname "$test_script")" "$stage/integration"
 chmod -R a+rX "$stage"
 cd "$stage"
 runuser -u "$user" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="/home/$user" \
-  NETD_BIN="$stage/netd" NETD_SRC="$stage" bash "$stage/integration/$(basename "$test_script")"
+  NETD_BIN="$stage/netd" NETD_SRC="$stage" NETD_NO_SKIP="${NETD_NO_SKIP:-}" \
+  bash "$stage/integration/$(basename "$test_script")"

@@ -83,6 +83,31 @@ fail() {
 }
 ok() { log "ok: $*"; }
 
+# skip REASON: the test cannot run here (a tool or prerequisite is missing):
+# says SKIP and exits 77, which ctest reports as skipped, never as passed.
+# With NETD_NO_SKIP=1 (CI, which installs everything: .ci/run) a skip is a
+# failure instead, so CI cannot pass a test it did not run.
+skip() {
+  if [[ -n "${NETD_NO_SKIP:-}" ]]; then
+    log "FAIL: would skip ($*), but NETD_NO_SKIP is set (CI installs every tool: scripts/install-deps.sh)"
+    FAILED=1
+    exit 1
+  fi
+  log "SKIP: $*"
+  exit 77
+}
+# need_tools TOOL...: skip unless every TOOL is on PATH.
+need_tools() {
+  local t missing=()
+  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+  ((${#missing[@]} == 0)) || skip "not installed: ${missing[*]} (scripts/install-deps.sh installs them)"
+}
+
+# grep_or_none ARGS...: grep for filtering what a check then looks at: "no
+# line matched" (status 1) is an answer too, but an error (status 2, e.g. a
+# bad expression) still fails the test, so the check cannot pass vacuously.
+grep_or_none() { grep "$@" || (($? == 1)); }
+
 # Runs "$@" until it succeeds, at most N times, 0.1 s apart.
 retry() {
   local n=$1
@@ -108,6 +133,9 @@ wait_ns() {
   return 1
 }
 
+# What every test uses: namespaces and links (util-linux, iproute2), the
+# test peers (python3), a DHCP client and ping (busybox, iputils-ping).
+need_tools ip nsenter unshare setpriv busybox ping python3
 ip link set lo up
 if [[ -n "${NETD_HARNESS_SUBIDS:-}" ]]; then
   echo "root:1:65535" >"$T/subid"
@@ -144,6 +172,15 @@ world_ipv6_up() {
   in_world ip addr add 2001:db8::10/64 dev veth-w nodad
   in_world ip -6 route add default via 2001:db8::1
   retry 30 ping -6 -c1 -W1 2001:db8::10 || fail "world host not reachable over IPv6 from the host namespace"
+}
+
+# host_uplink_up: the host namespace looks like a real host behind a router
+# (after world_up): default routes (IPv4 and IPv6) via the world host, which
+# netd pasta copies; IPv6 on the world link.
+host_uplink_up() {
+  world_ipv6_up
+  ip route add default via 198.51.100.10
+  ip -6 route add default via 2001:db8::10
 }
 
 # wait_listening PORT [CMD-PREFIX...]: until something listens on PORT (TCP
@@ -257,7 +294,7 @@ wait_exit() {
   for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$1" 2>/dev/null && return 1
   EXIT_RC=0
-  wait "$1" || EXIT_RC=$?
+  wait "$1" 2>/dev/null || EXIT_RC=$?  # (127 for a daemon that is not our child)
   return 0
 }
 

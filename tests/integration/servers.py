@@ -4,7 +4,10 @@
 Modes:
   udp-echo ADDR PORT            echo every datagram back; "WHO" is answered with the
                                  sender's "ADDR PORT"
-  dns ADDR PORT                 answer A queries: NAME.test -> 192.0.2.55, others NXDOMAIN
+  dns ADDR PORT                 answer A queries: NAME.test -> 192.0.2.55, others NXDOMAIN;
+                                 with DNS_LOG=FILE, one line per message: "udp|tcp query NAME",
+                                 "udp|tcp junk N bytes", "tcp stray N bytes" (a connection that
+                                 ended inside a message)
   udp-client ADDR PORT MESSAGE  send MESSAGE, print the reply (exit 1 on timeout,
                                  3 on ICMP port unreachable, 4 on other ICMP errors)
   echo-async ADDR PORT          TCP echo for many connections at once (asyncio, one thread)
@@ -23,11 +26,6 @@ Modes:
                                 datagrams arriving here; appends "icmp SRC" or "udp SRC DPORT"
                                 to FILE for each (after a first line "ready"), to show which
                                 source address a peer used
-  tripwire PORT FILE            listen on TCP and UDP PORT of 127.0.0.1, 127.1.2.3 and ::1;
-                                append a line to FILE for every connection or datagram
-  probe IFNAME GWMAC PORT ADDR...  send hand-made TCP SYN, UDP and ICMP echo frames (IPv6:
-                                TCP SYN, UDP) to each ADDR through IFNAME (AF_PACKET), then
-                                listen 2 s; prints one line per reply (none: no output)
   tcp-server ADDR PORT          TCP peer; the client's first line picks the behaviour:
                                   WHO (answer the client's address), ECHO (echo until EOF), SINK (read to EOF, answer the
                                   sha256), SOURCE N (send N pattern bytes, close),
@@ -37,6 +35,9 @@ Modes:
                                   expect-reset N | upload-reset N | slow N | half-close N;
                                   prints "ok ..."
                                   or exits non-zero with the reason
+
+Attacks on what a guest must not reach, and the tripwires that record them,
+are in adversary.py.
 
 Every server exits on its own after --lifetime seconds (default 120), so a
 test that dies cannot leave one behind for long; tests also kill them by pid.
@@ -109,23 +110,60 @@ def dns_answer(query):
     return hdr + question
 
 
+def dns_log(line):
+    """With DNS_LOG=FILE set, the dns mode records what it got (one line each)."""
+    if os.environ.get("DNS_LOG"):
+        with open(os.environ["DNS_LOG"], "a") as f:
+            f.write(line + "\n")
+
+
+def dns_query_name(query):
+    """The question name of a standard query, else None (junk)."""
+    if len(query) < 17 or struct.unpack("!H", query[4:6])[0] != 1 or query[2] & 0xF8:
+        return None
+    i, labels = 12, []
+    while i < len(query) and query[i] != 0:
+        labels.append(query[i + 1:i + 1 + query[i]].decode(errors="replace"))
+        i += 1 + query[i]
+    return ".".join(labels) if i + 5 <= len(query) else None
+
+
 def dns_tcp_conn(conn):
     """DNS over TCP (RFC 1035 4.2.2): 2-byte length, then the message; many per connection."""
     conn.settimeout(10)
     with conn:
         while True:
-            hdr = conn.recv(2, socket.MSG_WAITALL)
-            if len(hdr) < 2:
+            try:
+                hdr = conn.recv(2, socket.MSG_WAITALL)
+            except OSError:  # reset between messages
                 return
-            query = conn.recv(struct.unpack("!H", hdr)[0], socket.MSG_WAITALL)
+            if len(hdr) < 2:
+                if hdr:
+                    dns_log("tcp stray 1 bytes")
+                return
+            try:
+                query = conn.recv(struct.unpack("!H", hdr)[0], socket.MSG_WAITALL)
+            except OSError:  # reset inside a message (what arrived of it is lost to us)
+                query = b""
+            if len(query) < struct.unpack("!H", hdr)[0]:
+                dns_log(f"tcp stray {2 + len(query)} bytes")
+                return
+            name = dns_query_name(query)
+            dns_log(f"tcp query {name}" if name is not None else f"tcp junk {len(query)} bytes")
             reply = dns_answer(query)
             if reply is None:
                 return
             conn.sendall(struct.pack("!H", len(reply)) + reply)
 
 
+def dns_udp(data, peer):
+    name = dns_query_name(data)
+    dns_log(f"udp query {name}" if name is not None else f"udp junk {len(data)} bytes")
+    return dns_answer(data)
+
+
 def dns(addr, port):
-    """DNS on UDP and TCP of addr:port."""
+    """DNS on UDP and TCP of addr:port (DNS_LOG: see dns_log)."""
     t = socket.socket(family_of(addr), socket.SOCK_STREAM)
     t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     t.bind((addr, int(port)))
@@ -137,7 +175,7 @@ def dns(addr, port):
             threading.Thread(target=dns_tcp_conn, args=(conn,), daemon=True).start()
 
     threading.Thread(target=accept_loop, daemon=True).start()
-    serve_udp(addr, port, lambda data, peer: dns_answer(data))
+    serve_udp(addr, port, dns_udp)
 
 
 def udp_client(addr, port, message):
@@ -263,38 +301,6 @@ def udp_burst(addr, port, count, size):
     print(f"ok {count}")
 
 
-def tripwire(port, path):
-    port = int(port)
-    socks = []
-    for addr in ("127.0.0.1", "127.1.2.3", "::1"):
-        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-            s = socket.socket(family_of(addr), kind)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((addr, port))
-            if kind == socket.SOCK_STREAM:
-                s.listen(16)
-            s.setblocking(False)
-            socks.append((addr, kind, s))
-    end = lifetime_deadline()
-    while time.monotonic() < end:
-        ready, _, _ = select.select([s for _, _, s in socks], [], [], 1.0)
-        for addr, kind, s in socks:
-            if s not in ready:
-                continue
-            try:
-                if kind == socket.SOCK_STREAM:
-                    c, peer = s.accept()
-                    c.close()
-                    what = f"tcp {addr} from {peer[0]}"
-                else:
-                    _, peer = s.recvfrom(65535)
-                    what = f"udp {addr} from {peer[0]}"
-            except OSError:
-                continue
-            with open(path, "a") as f:
-                f.write(what + "\n")
-
-
 def sniff(path):
     socks = []
     for fam, proto in ((socket.AF_INET, socket.IPPROTO_ICMP), (socket.AF_INET, socket.IPPROTO_UDP),
@@ -320,86 +326,6 @@ def sniff(path):
                 line = f"udp {peer[0]} {struct.unpack('!H', data[2:4])[0]}"
             with open(path, "a") as f:
                 f.write(line + "\n")
-
-
-def csum16(data):
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return (~total) & 0xFFFF
-
-
-def probe(ifname, gwmac, port, *addrs):
-    """Hand-made frames to addresses a guest must not reach on the host."""
-    port = int(port)
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-    s.bind((ifname, 0))
-    me = s.getsockname()[4][:6]
-    gw = bytes.fromhex(gwmac.replace(":", ""))
-    src4 = socket.inet_aton("10.0.2.100")
-    src6 = socket.inet_pton(socket.AF_INET6, "fe80::1")
-    sport = 40000 + random.randrange(10000)
-
-    def tcp_syn(src, dst, pseudo):
-        hdr = struct.pack("!HHIIBBHHH", sport, port, 12345, 0, 5 << 4, 0x02, 65535, 0, 0)
-        c = csum16(pseudo(len(hdr), 6) + hdr)
-        return hdr[:16] + struct.pack("!H", c) + hdr[18:]
-
-    def udp(src, dst, pseudo):
-        payload = b"tripwire"
-        hdr = struct.pack("!HHHH", sport, port, 8 + len(payload), 0)
-        c = csum16(pseudo(8 + len(payload), 17) + hdr + payload) or 0xFFFF
-        return hdr[:6] + struct.pack("!H", c) + payload
-
-    def icmp_echo(src, dst, pseudo):
-        body = struct.pack("!BBHHH", 8, 0, 0, 0x4242, 1) + b"tripwire"
-        return body[:2] + struct.pack("!H", csum16(body)) + body[4:]
-
-    frames = []
-    for a in addrs:
-        if ":" in a:
-            dst = socket.inet_pton(socket.AF_INET6, a)
-            pseudo = lambda n, p, dst=dst: src6 + dst + struct.pack("!IxxxB", n, p)
-            for proto, make in ((6, tcp_syn), (17, udp)):
-                body = make(src6, dst, pseudo)
-                ip6 = struct.pack("!IHBB", 6 << 28, len(body), proto, 64) + src6 + dst
-                frames.append(gw + me + b"\x86\xdd" + ip6 + body)
-        else:
-            dst = socket.inet_aton(a)
-            pseudo = lambda n, p, dst=dst: src4 + dst + struct.pack("!xBH", p, n)
-            for proto, make in ((6, tcp_syn), (17, udp), (1, icmp_echo)):
-                body = make(src4, dst, pseudo)
-                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, 0, 64, proto, 0, src4, dst)
-                ip = ip[:10] + struct.pack("!H", csum16(ip)) + ip[12:]
-                frames.append(gw + me + b"\x08\x00" + ip + body)
-    for f in frames:
-        s.send(f)
-    s.settimeout(0.2)
-    end = time.monotonic() + 2.0
-    while time.monotonic() < end:
-        try:
-            f = s.recv(65535)
-        except socket.timeout:
-            continue
-        if len(f) < 34 or f[0:6] != me:
-            continue
-        if f[12:14] == b"\x08\x00":
-            proto, src = f[23], socket.inet_ntoa(f[26:30])
-            l4b = f[14 + (f[14] & 0x0F) * 4:]
-            if proto == 6 and struct.unpack("!H", l4b[2:4])[0] == sport:
-                print(f"tcp reply from {src} flags {l4b[13]:#x}")
-            elif proto == 17 and struct.unpack("!H", l4b[2:4])[0] == sport:
-                print(f"udp reply from {src}")
-            elif proto == 1 and l4b[0] == 0 and l4b[4:6] == b"\x42\x42":
-                print(f"icmp echo reply from {src}")
-        elif f[12:14] == b"\x86\xdd" and len(f) >= 58:
-            proto, src = f[20], socket.inet_ntop(socket.AF_INET6, f[22:38])
-            if proto == 6 and len(f) >= 68 and struct.unpack("!H", f[56:58])[0] == sport:
-                print(f"tcp reply from {src} flags {f[67]:#x}")
-            elif proto == 17 and struct.unpack("!H", f[56:58])[0] == sport:
-                print(f"udp reply from {src}")
 
 
 def garbage(ifname, count):
@@ -613,6 +539,6 @@ async def concurrent_echo(addr, port, n):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     {"udp-echo": udp_echo, "dns": dns, "udp-client": udp_client, "garbage": garbage, "udp-flood": udp_flood,
-     "udp-burst": udp_burst, "tripwire": tripwire, "probe": probe, "sniff": sniff,
+     "udp-burst": udp_burst, "sniff": sniff,
      "echo-async": echo_async, "hold": hold,
      "tcp-server": tcp_server, "tcp-client": tcp_client}[mode](*args)

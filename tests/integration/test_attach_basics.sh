@@ -5,6 +5,7 @@
 # offloads, so the full-checksum path is covered) a TCP transfer, garbage
 # frames counted, and exit when the namespace's process dies.
 source "$(dirname "$0")/lib.sh"
+need_tools dig
 
 world_up
 world_server udp-echo 7

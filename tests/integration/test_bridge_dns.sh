@@ -10,6 +10,7 @@
 # disconnect, and the reloads that this causes lose no query of a flood.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bridge_lib.sh"
+need_tools dig nft
 
 world_up
 world_server dns 53  # *.test -> 192.0.2.55, everything else NXDOMAIN

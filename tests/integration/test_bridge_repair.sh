@@ -7,6 +7,7 @@
 # netns, the engine's port forwards, the firewall and DNS must agree again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/bridge_lib.sh"
+need_tools nft
 
 world_up
 "$NETD" network create net >/dev/null || fail "create net"

@@ -1,36 +1,22 @@
 #!/usr/bin/env bash
 # Integration test of `netd dns` (aardvark-dns compatible server).
 #
-# Everything stays on loopback: the server listens on 127.77.0.x (all of
-# 127.0.0.0/8 is loopback on Linux), "containers" are source addresses
-# 127.77.1.x / 127.77.2.x chosen with `dig -b`, and the upstream is a python3
-# responder on 127.0.0.1 started here. Every loop is bounded, every process
-# started here is killed by pid in the trap. Exit status: 0 = all passed.
-set -u
+# In the harness' own namespaces (lib.sh), on their loopback: the server
+# listens on 127.77.0.x (all of 127.0.0.0/8 is loopback on Linux),
+# "containers" are source addresses 127.77.1.x / 127.77.2.x chosen with
+# `dig -b`, and the upstream is a python3 responder on 127.0.0.1 started
+# here. Every loop is bounded, every process started here is killed by pid.
+source "$(dirname "$0")/lib.sh"
+need_tools dig
 
-NETD_BIN=${NETD_BIN:?NETD_BIN must point to the netd binary}
-command -v dig >/dev/null || { echo "SKIP: dig not installed"; exit 0; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 0; }
-
-WORK=$(mktemp -d /tmp/netd-dns-test.XXXXXX)
+WORK=$T
 CFG=$WORK/config
 mkdir -p "$CFG"
-PORT=$((20000 + RANDOM % 12000))   # below the usual ephemeral range
-PIDS=()
-FAILED=0
+PORT=5353  # (the namespace is the test's own: nothing else listens)
 
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -f "$CFG/aardvark.pid" ]; then kill "$(cat "$CFG/aardvark.pid")" 2>/dev/null; fi
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; FAILED=1; }
-pass() { echo "ok:   $*"; }
 check_eq() {  # name expected actual
-  if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+  [[ "$2" == "$3" ]] || fail "$1: expected '$2', got '$3'"
+  ok "$1"
 }
 
 # --- the test upstream: UDP+TCP on 127.0.0.1, answers A 192.0.2.1 TTL 60 to
@@ -85,10 +71,10 @@ while time.time() < end:
     if t in r:
         c, _ = t.accept(); threading.Thread(target=serve_tcp, args=(c,), daemon=True).start()
 PY
-python3 "$WORK/upstream.py" "$WORK/ports" &
+"$PY" "$WORK/upstream.py" "$WORK/ports" &
 PIDS+=($!)
 for _ in $(seq 50); do [ -f "$WORK/ports" ] && break; sleep 0.1; done
-[ -f "$WORK/ports" ] || { echo "FAIL: test upstream did not start"; exit 1; }
+[ -f "$WORK/ports" ] || fail "test upstream did not start"
 read -r UP_PORT DEAD_PORT < "$WORK/ports"
 
 # --- config: two networks; cdead has a per-container upstream that never answers.
@@ -96,23 +82,16 @@ printf '127.77.0.1\nc1 127.77.1.2  web,WebAlias\nc2 127.77.1.3 fd00::3 db\ncd 12
   "$DEAD_PORT" > "$CFG/net1"
 printf '127.77.0.2\nc9 127.77.2.9  other\n' > "$CFG/net2"
 
-# A random high port; if it happens to be taken, try another (bounded).
-SERVER=""
-for attempt in 1 2 3 4 5; do
-  "$NETD_BIN" dns --config "$CFG" -p "$PORT" --foreground --upstream "127.0.0.1:$UP_PORT" run 2> "$WORK/server.log" &
-  SERVER=$!
-  PIDS+=($SERVER)
-  for _ in $(seq 50); do
-    [ -f "$CFG/aardvark.pid" ] && break
-    kill -0 "$SERVER" 2>/dev/null || break
-    sleep 0.1
-  done
+NETD_LOG=$WORK/server.log  # (lib.sh shows it when the test fails)
+"$NETD_BIN" dns --config "$CFG" -p "$PORT" --foreground --upstream "127.0.0.1:$UP_PORT" run 2>"$NETD_LOG" &
+SERVER=$!
+PIDS+=($SERVER)
+for _ in $(seq 50); do
   [ -f "$CFG/aardvark.pid" ] && break
-  kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null
-  echo "note: port $PORT unusable (attempt $attempt): $(head -c 300 "$WORK/server.log")"
-  PORT=$((20000 + RANDOM % 12000))
+  kill -0 "$SERVER" 2>/dev/null || break
+  sleep 0.1
 done
-[ -f "$CFG/aardvark.pid" ] || { echo "FAIL: server did not start"; cat "$WORK/server.log"; exit 1; }
+[ -f "$CFG/aardvark.pid" ] || fail "server did not start"
 check_eq "pid file holds the server pid" "$SERVER" "$(cat "$CFG/aardvark.pid")"
 
 D() { dig +time=2 +tries=1 -p "$PORT" "$@"; }
@@ -145,10 +124,11 @@ t0=$(date +%s%N)
 st=$(D +time=5 -b 127.77.1.5 @127.77.0.1 dead.example | sed -n 's/.*status: \([A-Z]*\).*/\1/p')
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check_eq "dead upstream answered SERVFAIL" "SERVFAIL" "$st"
-if [ "$ms" -lt 2000 ]; then pass "dead upstream answered in ${ms} ms (< 2000)"; else fail "dead upstream took ${ms} ms"; fi
+[ "$ms" -lt 2000 ] || fail "dead upstream took ${ms} ms"
+ok "dead upstream answered in ${ms} ms (< 2000)"
 
 # Truncated TCP query: the server must stay responsive (and not spin).
-python3 - "$PORT" <<'PY' || fail "truncated TCP query"
+"$PY" - "$PORT" <<'PY' || fail "truncated TCP query"
 import socket, sys
 s = socket.create_connection(('127.77.0.1', int(sys.argv[1])), timeout=3)
 s.sendall(b'\x00\x40\x12\x34')   # says 64 bytes, sends 2
@@ -158,7 +138,7 @@ check_eq "alive after a truncated TCP query" "127.77.1.2" "$(S -b 127.77.1.3 @12
 
 # TCP pipelining: a slow query (dead upstream) then a local one in one write,
 # then EOF from the client: the local answer comes first, SERVFAIL second, then EOF.
-python3 - "$PORT" <<'PY' || fail "TCP pipelining"
+"$PY" - "$PORT" <<'PY' || fail "TCP pipelining"
 import socket, struct, sys
 def q(i, name):
     qn = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\0'
@@ -182,7 +162,7 @@ print("ok:   TCP pipelined queries answered out of order, EOF after the last rep
 PY
 
 # TCP idle close: a connection that sends nothing is closed after ~5 s.
-python3 - "$PORT" <<'PY' || fail "TCP idle close"
+"$PY" - "$PORT" <<'PY' || fail "TCP idle close"
 import socket, sys, time
 s = socket.create_connection(('127.77.0.1', int(sys.argv[1])), timeout=9)
 t0 = time.time()
@@ -213,7 +193,7 @@ for i in range(n):
     time.sleep(0.002)
 open(out, 'w').write(str(lost))
 PY
-python3 "$WORK/flood.py" "$PORT" 1500 "$WORK/lost" &
+"$PY" "$WORK/flood.py" "$PORT" 1500 "$WORK/lost" &
 FLOOD=$!
 PIDS+=($FLOOD)
 sleep 0.3
@@ -226,30 +206,30 @@ wait "$FLOOD"
 check_eq "queries lost during SIGHUP reloads" "0" "$(cat "$WORK/lost" 2>/dev/null || echo missing)"
 check_eq "reload added a name" "127.77.1.7" "$(S -b 127.77.1.3 @127.77.0.1 newbox)"
 check_eq "reload added a listener" "127.77.3.8" "$(S -b 127.77.3.8 @127.77.0.3 third)"
-st=$(status @127.77.0.2 other)
-if [ -z "$st" ]; then pass "reload closed a removed listener"; else fail "127.77.0.2 still answers ($st)"; fi
+rc=0
+out=$(D @127.77.0.2 other) || rc=$?
+((rc != 0)) || fail "127.77.0.2 still answers: $out"
+ok "reload closed a removed listener"
 
 # --- no listen address left: pid file removed, exit 0.
 rm -f "$CFG/net1" "$CFG/net3"
 kill -HUP "$SERVER"
-for _ in $(seq 50); do kill -0 "$SERVER" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$SERVER" 2>/dev/null; then fail "server still running with no listen address"; else
-  wait "$SERVER"; check_eq "exit status with no listen address" "0" "$?"; fi
-[ -f "$CFG/aardvark.pid" ] && fail "pid file left behind" || pass "pid file removed"
+wait_exit "$SERVER" 5 || fail "server still running with no listen address"
+check_eq "exit status with no listen address" "0" "$EXIT_RC"
+[ ! -f "$CFG/aardvark.pid" ] || fail "pid file left behind"
+ok "pid file removed"
 
 # --- daemon mode: the parent returns after the child listens and wrote its pid.
 printf '127.77.0.4\nc1 127.77.4.2  daemonbox\n' > "$CFG/net4"
-if "$NETD_BIN" dns --config "$CFG" -p "$PORT" --upstream "127.0.0.1:$UP_PORT" run; then
-  pass "daemon parent exited 0"
-  DPID=$(cat "$CFG/aardvark.pid" 2>/dev/null)
-  [ -n "$DPID" ] && PIDS+=("$DPID")
-  # netavark reads the pid file as the number alone: no newline.
-  check_eq "pid file bytes" "$(printf '%s' "$DPID" | od -An -c | tr -s ' ')" "$(od -An -c "$CFG/aardvark.pid" | tr -s ' ')"
-  check_eq "daemon answers at once" "127.77.4.2" "$(S -b 127.77.4.2 @127.77.0.4 daemonbox)"
-  [ -n "$DPID" ] && kill "$DPID"
-else
-  fail "daemon start"
-fi
+"$NETD_BIN" dns --config "$CFG" -p "$PORT" --upstream "127.0.0.1:$UP_PORT" run || fail "daemon start"
+ok "daemon parent exited 0"
+DPID=$(cat "$CFG/aardvark.pid") || fail "the daemon wrote no pid file"
+PIDS+=("$DPID")
+# netavark reads the pid file as the number alone: no newline.
+check_eq "pid file bytes" "$(printf '%s' "$DPID" | od -An -c | tr -s ' ')" "$(od -An -c "$CFG/aardvark.pid" | tr -s ' ')"
+check_eq "daemon answers at once" "127.77.4.2" "$(S -b 127.77.4.2 @127.77.0.4 daemonbox)"
+kill "$DPID"
+wait_exit "$DPID" 5 || fail "the daemon did not stop on SIGTERM"
 # `version`: aardvark-dns' JSON, byte for byte (keys in its order, two-space indent).
 expected_version=$(printf '{\n  "version": "%s",\n  "commit": "netd",\n  "build_time": "",\n  "target": "%s-unknown-linux-gnu"\n}' \
   "$("$NETD_BIN" dns version | sed -n 's/^  "version": "\(.*\)",$/\1/p')" "$(uname -m)")
@@ -257,14 +237,8 @@ check_eq "version output" "$expected_version" "$("$NETD_BIN" dns version)"
 # Start-up error: the address is not bindable -> parent exits 1.
 printf '192.0.2.77\n' > "$CFG/net5"
 if "$NETD_BIN" dns --config "$CFG" -p "$PORT" --upstream "127.0.0.1:$UP_PORT" run 2>/dev/null; then
+  PIDS+=("$(cat "$CFG/aardvark.pid")")
   fail "daemon should fail when it cannot bind"
-  kill "$(cat "$CFG/aardvark.pid")" 2>/dev/null
-else
-  pass "daemon start-up error exits non-zero"
 fi
-
-if [ "$FAILED" -ne 0 ]; then
-  echo "--- server log"; cat "$WORK/server.log"
-  exit 1
-fi
-echo "all dns server checks passed"
+ok "daemon start-up error exits non-zero"
+pass

@@ -8,6 +8,7 @@
 #    queue overflows; host sockets may answer EAGAIN/ENOBUFS): netd keeps
 #    serving, and its RSS stays flat while the flood goes on.
 source "$(dirname "$0")/lib.sh"
+need_tools dig
 
 world_up
 world_server dns 53

@@ -10,6 +10,7 @@
 # still starts, serves IPv4, and the guest's IPv6 to the outside fails fast
 # with ICMPv6 unreachable instead of hanging, with one log line saying why.
 source "$(dirname "$0")/lib.sh"
+need_tools dig
 
 world_up
 world_ipv6_up

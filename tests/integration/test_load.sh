@@ -62,7 +62,7 @@ rc=0
 out=$(in_ctr "$PY" "$SERVERS" udp-client 198.51.100.10 7 at-the-limit 2>&1) || rc=$?
 [[ $rc -ne 0 && "$out" != "at-the-limit" ]] || fail "UDP at the fd limit was forwarded? ($out)"
 [[ "$out" == "error EHOSTUNREACH" ]] || fail "UDP at the fd limit: expected ICMP (EHOSTUNREACH), got '$out'"
-wait "$BG_PID" || true
+wait "$BG_PID" || fail "the connections held at the fd limit did not all echo: $(cat "$hold_out")"
 grep -q "seccomp: blocked" "$NETD_LOG" && fail "a system call was blocked"
 ok "UDP at the fd limit: refused with ICMP ($out)"
 pass

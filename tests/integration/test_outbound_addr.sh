@@ -12,6 +12,7 @@
 # the world link's 198.51.100.1 and 2001:db8::1, so the peer's view tells
 # the two apart.
 source "$(dirname "$0")/lib.sh"
+need_tools dig
 
 world_up
 world_ipv6_up

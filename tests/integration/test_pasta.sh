@@ -10,11 +10,10 @@
 # namespace is configured, writes no output after it, and the daemon exits
 # when the namespace file is deleted.
 source "$(dirname "$0")/lib.sh"
+need_tools dig
 
 world_up
-world_ipv6_up
-ip route add default via 198.51.100.10
-ip -6 route add default via 2001:db8::10
+host_uplink_up
 printf 'nameserver 198.51.100.10\n' >"$T/resolv.conf"
 mount --bind "$T/resolv.conf" /etc/resolv.conf
 world_server tcp-server 8080

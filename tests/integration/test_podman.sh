@@ -121,10 +121,12 @@ API_SOCK=$(sed 's/.*--api-socket \([^ ]*\).*/\1/' <<<"$s1")
 ok "podman started netd as slirp4netns: ${s1#* }"
 
 [[ "$(exec_who s1 198.51.100.10 7001)" == 198.51.100.1 ]] || pm_fail "s1 -> world: '$(exec_who s1 198.51.100.10 7001)'"
-out=$(pm exec s1 nslookup name.test 10.0.2.3 || true)
+out=$(pm exec s1 nslookup -type=a name.test 10.0.2.3) || pm_fail "s1: nslookup through 10.0.2.3: $out"
 grep -q "192.0.2.55" <<<"$out" || pm_fail "s1: DNS through 10.0.2.3: $out"
-out=$(pm exec s1 sh -c 'echo WHO | nc -w 5 10.0.2.2 8081 2>&1' || true)
-[[ "$out" == *"Connection refused"* ]] || fail "s1 -> 10.0.2.2:8081 with --disable-host-loopback: '$out', not refused"
+rc=0
+out=$(pm exec s1 sh -c 'echo WHO | nc -w 5 10.0.2.2 8081 2>&1') || rc=$?
+[[ $rc -ne 0 && "$out" == *"Connection refused"* ]] ||
+  fail "s1 -> 10.0.2.2:8081 with --disable-host-loopback: exit $rc, '$out', not refused"
 # IPv6 (podman passes --enable-ipv6): once the container has its SLAAC address.
 for ((i = 0; i < 50; i++)); do
   who6=$(exec_who s1 2001:db8::10 7003 2>/dev/null || true)

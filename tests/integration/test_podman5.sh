@@ -107,9 +107,9 @@ step_default() {
     fail "$1: /etc/hosts lacks host.containers.internal at 169.254.1.2: $out"
   [[ "$(grep -m1 '^nameserver' <<<"$out")" == "nameserver 169.254.1.1" ]] ||
     fail "$1: d1's first nameserver is not pasta's 169.254.1.1: $out"
-  out=$(pm exec d1 nslookup name.test 169.254.1.1 || true)
+  out=$(pm exec d1 nslookup -type=a name.test 169.254.1.1) || pm_fail "$1: d1: nslookup through 169.254.1.1: $out"
   grep -q "192.0.2.55" <<<"$out" || pm_fail "$1: d1: name.test through 169.254.1.1: $out"
-  out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 198.51.100.10 7001' || true)
+  out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 198.51.100.10 7001') || pm_fail "$1: d1 -> world 198.51.100.10:7001: $out"
   [[ "$out" == "198.51.100.1 "* ]] || pm_fail "$1: d1 -> world 198.51.100.10:7001: '$out'"
   for ((i = 0; i < 50; i++)); do  # (until the address left duplicate address detection)
     out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 2001:db8::10 7003' 2>/dev/null || true)
@@ -117,9 +117,12 @@ step_default() {
     sleep 0.1
   done
   [[ "$out" == "2001:db8::1 "* ]] || pm_fail "$1: d1 -> world [2001:db8::10]:7003: '$out'"
-  out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 198.51.100.10 8081 2>&1' || true)
-  [[ "$out" == *"Connection refused"* ]] || fail "$1: d1 -> gateway:8081 under --no-map-gw: '$out', not refused"
-  out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 host.containers.internal 8082' || true)
+  local rc=0
+  out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 198.51.100.10 8081 2>&1') || rc=$?
+  [[ $rc -ne 0 && "$out" == *"Connection refused"* ]] ||
+    fail "$1: d1 -> gateway:8081 under --no-map-gw: exit $rc, '$out', not refused"
+  out=$(pm exec d1 sh -c 'echo WHO | nc -w 5 host.containers.internal 8082') ||
+    pm_fail "$1: d1 -> host.containers.internal:8082: $out"
   [[ "$out" == "198.51.100.1 "* ]] || pm_fail "$1: d1 -> host.containers.internal:8082 (the host's 198.51.100.1): '$out'"
   ok "$1: default network: 198.51.100.1/24 and 2001:db8::1/64 on veth-h, default routes via the world host, DNS via 169.254.1.1, the world sees 198.51.100.1 and 2001:db8::1, the gateway is not the host, host.containers.internal is the host's own address"
 
@@ -136,7 +139,7 @@ step_map_gw() {
   log "$1: with pasta:--map-gw, podman ran pasta as: $(cut -d' ' -f3- <<<"$argv")"
   [[ "$argv " != *" --map-gw "* && "$argv " != *" --no-map-gw "* ]] ||
     fail "$1: with pasta:--map-gw podman still passed --map-gw or --no-map-gw: $argv"
-  out=$(pm exec g1 sh -c 'echo WHO | nc -w 5 198.51.100.10 8081' || true)
+  out=$(pm exec g1 sh -c 'echo WHO | nc -w 5 198.51.100.10 8081') || pm_fail "$1: --map-gw: g1 -> gateway:8081: $out"
   [[ "$out" == "127.0.0.1 "* ]] || pm_fail "$1: --map-gw: the host's 127.0.0.1:8081 saw '$out'"
   ok "$1: --network pasta:--map-gw (neither --map-gw nor --no-map-gw reach pasta): the gateway reaches the host's 127.0.0.1:8081 (seen from $out)"
   pm rm -f -t 0 g1 >/dev/null || pm_fail "$1: podman rm g1"

@@ -14,7 +14,7 @@
 NETD_HARNESS_SUBIDS=1
 source "$(dirname "$0")/lib.sh"
 
-command -v rootlesskit >/dev/null || fail "rootlesskit is not installed (scripts/install-deps.sh installs it)"
+need_tools rootlesskit newuidmap
 ln -s "$NETD_BIN" "$T/slirp4netns"
 # netd's DNS upstreams come from resolv.conf: keep them on this namespace's
 # loopback (nothing here queries DNS, but nothing may leave either).

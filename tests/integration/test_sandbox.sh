@@ -6,6 +6,7 @@
 # both leave no pid file behind (the clean-up helper outside the sandbox);
 # --disable-sandbox --disable-seccomp turn it all off.
 source "$(dirname "$0")/lib.sh"
+need_tools dig
 
 world_up
 world_server dns 53

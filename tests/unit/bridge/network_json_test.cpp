@@ -113,3 +113,19 @@ TEST(NetworkStateJson, RoundTripAndLeases) {
   EXPECT_FALSE(parse_state("{\"members\":[{\"ipv4\":\"1.2.3.4\"}]}"));
   EXPECT_FALSE(parse_state("nope"));
 }
+
+TEST(NetworkOptions, AllowHostLoopbackIsTheOneKnownOption) {
+  Network n = sample();
+  EXPECT_FALSE(allows_host_loopback(n)) << "off unless asked for";
+  EXPECT_EQ(set_network_option(n.options, "allow_host_loopback=true"), std::nullopt);
+  EXPECT_TRUE(allows_host_loopback(n));
+  auto back = parse_network(serialize_network(n));
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_TRUE(allows_host_loopback(*back)) << "kept in the network file";
+  EXPECT_EQ(set_network_option(n.options, "allow_host_loopback=false"), std::nullopt);
+  EXPECT_FALSE(allows_host_loopback(n));
+  for (const char* bad : {"allow_host_loopback=yes", "allow_host_loopback", "mtu=1400", "=true", ""})
+    EXPECT_NE(set_network_option(n.options, bad), std::nullopt) << bad;
+  n.options["allow_host_loopback"] = "TRUE";  // a hand-edited file: only "true" counts
+  EXPECT_FALSE(allows_host_loopback(n));
+}

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace netd::bridge;
 
 namespace {
@@ -108,4 +110,30 @@ TEST(NftRules, Ipv6DnsAndInternalDrop) {
   EXPECT_LT(s.find("udp dport 53 accept comment \"netd:six:dns-udp6\""), s.find("ip6 daddr != {"));
   n.internal = false;
   EXPECT_FALSE(has(nft_script({n}), "ip6 daddr !="));
+}
+
+TEST(NftRules, HostLoopbackIsRefusedUnlessTheNetworkAllowsIt) {
+  const std::string rule =
+      "iifname \"netdbr0\" ip daddr 10.0.2.2 ct status & dnat == 0 counter reject with icmpx type admin-prohibited "
+      "comment "
+      "\"netd:a:no-host-loopback\"";
+  auto n = net("a", "netdbr0", "10.89.0.0/24", "10.89.0.1", false);
+  EXPECT_TRUE(has(nft_script({n}), rule));
+  auto comments = expected_comments({n});
+  EXPECT_NE(std::find(comments.begin(), comments.end(), "netd:a:no-host-loopback"), comments.end());
+  n.allow_host_loopback = true;
+  EXPECT_FALSE(has(nft_script({n}), "10.0.2.2"));
+  auto internal = net("a", "netdbr0", "10.89.0.0/24", "10.89.0.1", true);
+  EXPECT_FALSE(has(nft_script({internal}), "10.0.2.2")) << "an internal network forwards nothing anyway";
+}
+
+TEST(NftRules, TheNamespacesLoopbackTakesOnlyRepliesOfDnatConnections) {
+  auto s = nft_script({net("a", "netdbr0", "10.89.0.0/24", "10.89.0.1", false)});
+  EXPECT_TRUE(has(s, "iifname \"netdbr0\" ip daddr 127.0.0.0/8 ct status & dnat == 0 counter drop comment "
+                     "\"netd:a:no-loopback\""));
+  auto in = s.find("chain input {");
+  ASSERT_NE(in, std::string::npos);
+  EXPECT_GT(s.find("netd:a:no-loopback"), in);
+  EXPECT_FALSE(has(nft_script({net("i", "netdbr1", "10.89.1.0/24", "10.89.1.1", true)}), "127.0.0.0/8"))
+      << "internal networks reach no local address but the gateway anyway";
 }

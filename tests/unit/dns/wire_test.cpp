@@ -1,5 +1,6 @@
 // Fixed-byte tests of dns/wire: names (compression, loops, limits), message
-// parsing (every truncation), reply building, EDNS echo, make_servfail.
+// parsing (every truncation), reply building, EDNS echo, make_servfail, and
+// the query check of the guest's DNS address (query_check.h).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -8,6 +9,7 @@
 #include "dns/wire/builder.h"
 #include "dns/wire/message.h"
 #include "dns/wire/name.h"
+#include "dns/wire/query_check.h"
 
 using namespace netd::dns::wire;
 
@@ -260,4 +262,94 @@ TEST(WireBuilder, QueryWithoutQuestionStillGetsAReply) {
   auto sf = make_servfail(q);
   ASSERT_TRUE(sf);
   EXPECT_EQ(sf->size(), 12u);
+}
+
+// ---- query_check: which messages the guest's DNS address carries upstream,
+// over UDP (whole messages) and TCP (a stream checked piece by piece).
+namespace {
+// A query for "a.test" A, id 0x1234, RD.
+std::vector<std::byte> plain_query() {
+  return B({0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1});
+}
+// The message behind its 2-byte TCP length.
+std::vector<std::byte> framed(const std::vector<std::byte>& m) {
+  std::vector<std::byte> o = B({static_cast<int>(m.size() >> 8), static_cast<int>(m.size() & 0xff)});
+  o.insert(o.end(), m.begin(), m.end());
+  return o;
+}
+std::vector<std::byte> text(const std::string& s) {
+  std::vector<std::byte> o;
+  for (char c : s) o.push_back(static_cast<std::byte>(c));
+  return o;
+}
+}  // namespace
+
+TEST(QueryCheck, UdpPlainQueryPasses) { EXPECT_TRUE(is_plain_query(plain_query())); }
+
+TEST(QueryCheck, UdpAnythingElseIsRefused) {
+  auto response = plain_query();
+  response[2] = std::byte{0x81};  // QR set
+  auto notify = plain_query();
+  notify[2] = std::byte{0x20};  // opcode 4 (NOTIFY)
+  auto two = plain_query();
+  two[5] = std::byte{2};  // two questions, one present
+  auto none = plain_query();
+  none[5] = std::byte{0};
+  auto cut = plain_query();
+  cut.resize(20);
+  for (const auto& m : {response, notify, two, none, cut, text("GET / HTTP/1.0\r\n\r\n"), B({}), B({0, 0})})
+    EXPECT_FALSE(is_plain_query(m));
+}
+
+TEST(QueryCheck, TcpStreamOfQueriesPassesWholeAndByteByByte) {
+  auto stream = framed(plain_query());
+  auto second = framed(plain_query());
+  stream.insert(stream.end(), second.begin(), second.end());
+  TcpQueryStream whole;
+  EXPECT_TRUE(whole.feed(stream));
+  EXPECT_TRUE(whole.at_boundary());
+  TcpQueryStream bytewise;
+  for (size_t i = 0; i < stream.size(); ++i) {
+    ASSERT_TRUE(bytewise.feed(std::span(stream).subspan(i, 1))) << "byte " << i;
+    EXPECT_EQ(bytewise.at_boundary(), i + 1 == stream.size() || i + 1 == stream.size() / 2) << "byte " << i;
+  }
+}
+
+TEST(QueryCheck, TcpRejectsAtTheFirstBadByteAndStaysRejected) {
+  // "GET / HTTP/1.0": length 0x4745, then a header whose flags 0x2f20 say opcode 5.
+  TcpQueryStream http;
+  EXPECT_TRUE(http.feed(text("GET"))) << "a length and the first header byte could start a query";
+  EXPECT_FALSE(http.feed(text(" / HTTP/1.0\r\n")));
+  EXPECT_FALSE(http.ok());
+  EXPECT_FALSE(http.feed(plain_query())) << "sticky";
+
+  auto response = plain_query();
+  response[2] = std::byte{0x81};
+  TcpQueryStream resp;
+  EXPECT_FALSE(resp.feed(framed(response)));
+
+  TcpQueryStream after_good;  // a good query, then a bad header
+  auto s = framed(plain_query());
+  auto bad = framed(response);
+  s.insert(s.end(), bad.begin(), bad.end());
+  EXPECT_FALSE(after_good.feed(s));
+}
+
+TEST(QueryCheck, TcpLengthMustHoldAHeaderAndAQuestion) {
+  for (int len : {0, 1, 12, 16}) {
+    TcpQueryStream st;
+    EXPECT_FALSE(st.feed(B({0, len}))) << len;
+  }
+  TcpQueryStream ok;
+  EXPECT_TRUE(ok.feed(B({0, 17})));
+}
+
+TEST(QueryCheck, TcpHeaderSplitAcrossPieces) {
+  auto s = framed(plain_query());
+  TcpQueryStream st;
+  EXPECT_TRUE(st.feed(std::span(s).first(5)));
+  EXPECT_TRUE(st.feed(std::span(s).subspan(5, 8)));
+  EXPECT_FALSE(st.at_boundary());
+  EXPECT_TRUE(st.feed(std::span(s).subspan(13)));
+  EXPECT_TRUE(st.at_boundary());
 }

@@ -20,7 +20,8 @@
 // opens towards the guest), TcpEstablished (guest -> host and host ->
 // guest), TcpCloseWait, TcpFinWait (FinWait1/FinWait2/Closing), TcpLastAck,
 // TcpClosed (aborts, resets, I/O draining after close) and TcpNoConnection
-// (segments for no connection, policy, limits).
+// (segments for no connection, policy, limits), plus TcpDnsStream (DNS over
+// TCP to the DNS address).
 #pragma once
 
 #include <gtest/gtest.h>
