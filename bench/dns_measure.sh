@@ -34,7 +34,7 @@ trap - ERR
 set +e
 
 RAW=$BENCH_OUT/raw
-SECONDS_PER=${BENCH_SECONDS:-4}
+SECONDS_PER=${BENCH_SECONDS:-3}
 ROUNDS=${BENCH_ROUNDS:-3}
 mkdir -p "$RAW" "$BENCH_OUT/logs"
 : >"$BENCH_OUT/started.tsv"

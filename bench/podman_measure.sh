@@ -44,7 +44,7 @@ source "$HERE_BENCH/common.sh"
 trap - ERR
 
 RAW="$BENCH_OUT/raw"
-DUR=${BENCH_DUR:-4}
+DUR=${BENCH_DUR:-3}
 ROUNDS=${BENCH_ROUNDS:-3}
 RUNS=${BENCH_RUNS:-10}
 mkdir -p "$RAW" "$BENCH_OUT/logs"

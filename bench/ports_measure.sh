@@ -39,7 +39,7 @@ trap - ERR
 set +e
 
 RAW="$BENCH_OUT/raw"
-DUR=${BENCH_DUR:-4}
+DUR=${BENCH_DUR:-3}
 ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_TOOLS=${BENCH_TOOLS:-loopback netd-instack netd-pasta netd-forward pasta13 slirp4netns rootlesskit}
 mkdir -p "$RAW" "$BENCH_OUT/logs"

@@ -28,7 +28,7 @@ import report_podman  # noqa: E402
 import report_ports  # noqa: E402
 import report_tap  # noqa: E402
 from report_lib import (BUSY_CPUS, CpuWatch, Stat, line_records, load_rows, md_table, read_facts,  # noqa: E402
-                        started)
+                        short_version, started)
 
 # The goals of the second round of performance work, as ratios in one run.
 BULK_TOLERANCE = 0.95  # a bulk line below this share of the baseline's median counts as a regression
@@ -100,7 +100,7 @@ def goal_rows(tap, ports, dns, facts):
         nl, al = report_dns.stat(dns, "netd", "local", "lat"), report_dns.stat(dns, "aardvark13", "local", "lat")
         if nq and aq and nl and al:
             rq, rl = nq.median / aq.median, nl.median / al.median
-            add(f"DNS local names >= 2x aardvark-dns {facts.get('aardvark13', '1.14').split()[0]}'s rate at "
+            add(f"DNS local names >= 2x aardvark-dns {short_version(facts.get('aardvark13')).split()[0]}'s rate at "
                 "<= 0.5x its latency",
                 f"{rq:.2f}x the rate ({nq.median:,.0f} vs {aq.median:,.0f} queries/s), {rl:.2f}x the latency at "
                 f"1000 queries/s ({nl.median:.0f} vs {al.median:.0f} us)", rq >= 2.0 and rl <= 0.5)

@@ -9,7 +9,8 @@ metric); section() writes the Markdown with netd / aardvark-dns ratios.
 import os
 import re
 
-from report_lib import Notes, Stat, fmt_ratio, md_table, num, ratio, read_text, rounds_of, stat_of, text_table
+from report_lib import (Notes, Stat, fmt_ratio, md_table, num, ratio, read_text, rounds_of, short_version, stat_of,
+                        text_table)
 
 SERVERS = ["netd", "netd-nocache", "aardvark12", "aardvark13"]
 METRICS = [  # key, label
@@ -98,12 +99,13 @@ def section(data, facts, sdir_facts, started_rows):
     lost = ", ".join(f"{s} {line} {a}/{b}" for (s, line), (a, b) in sorted(data["lost"].items()))
     secs = facts.get("dns_seconds", "?")
     lines = [
-        "## DNS: netd dns next to aardvark-dns 1.4 and 1.14",
+        f"## DNS: netd dns next to aardvark-dns {short_version(facts.get('aardvark12')).split()[0]} and "
+        f"{short_version(facts.get('aardvark13')).split()[0]}",
         "",
         f"dnsperf asks each server from a container's address, {secs} s per pass, one server at a time, in an "
         f"order rotated every round; median of {facts.get('rounds', '?')} round(s) with the range. aardvark12 "
-        f"is Debian 12's aardvark-dns {facts.get('aardvark12', '?')}, aardvark13 Debian 13's "
-        f"{facts.get('aardvark13', '?')}, run from the Debian 13 root (its own libraries) in the same network "
+        f"is aardvark-dns {short_version(facts.get('aardvark12'))}, aardvark13 aardvark-dns "
+        f"{short_version(facts.get('aardvark13'))}, run from the Debian 13 root (its own libraries) in the same network "
         "namespace as the others. Ratios divide medians: above 1 favours the first for queries/s, below 1 for "
         "latency and CPU.",
         "",

@@ -11,6 +11,7 @@ bench/report.py assembles the page.
 import bisect
 import json
 import os
+import re
 import statistics
 
 # A line counts as disturbed when the rest of the machine used more than
@@ -97,6 +98,21 @@ class Notes:
 
     def text(self):
         return [f"[{i}] {n}" for i, n in enumerate(self.items, 1)]
+
+
+def short_version(v):
+    """A Debian package version as people say it: "1.14.0-3 (Debian 13)" ->
+    "1.14.0 (Debian 13)"; passt's "0.0~git20250503.587980c-2 (...)" ->
+    "2025-05-03 (...)"; anything else as it is."""
+    if not v:
+        return "?"
+    tail = v[v.index(" ("):] if " (" in v else ""
+    head = v[: len(v) - len(tail)].split()[-1] if v[: len(v) - len(tail)].split() else v
+    m = re.search(r"git(\d{4})(\d{2})(\d{2})", head)
+    if m:
+        return f"{m.group(1)}-{m.group(2)}-{m.group(3)}{tail}"
+    m = re.match(r"\d+(\.\d+)*", head)
+    return (m.group(0) if m else head) + tail
 
 
 def read_text(path, default=None):

@@ -9,7 +9,7 @@ the run line); section4() and section5() write the Markdown.
 """
 import os
 
-from report_lib import Notes, Stat, fmt_ratio, md_table, ratio, read_text, rounds_of, stat_of, text_table
+from report_lib import Notes, Stat, fmt_ratio, md_table, ratio, read_text, rounds_of, short_version, stat_of, text_table
 from report_tap import load_round
 
 PODMAN4 = {
@@ -78,7 +78,7 @@ def section4(data, facts):
     notes = Notes()
     header, table = rows(data, notes)
     lines = [
-        f"## Podman {facts.get('podman4', '?')}: netd next to slirp4netns as podman's network helper",
+        f"## Podman {short_version(facts.get('podman4'))}: netd next to slirp4netns as podman's network helper",
         "",
         "Debian 12's podman, rootless (as tests/integration/test_podman.sh sets it up), with containers.conf "
         "`network_cmd_path` naming netd (a symlink named slirp4netns) or Debian's slirp4netns. The `podman "
@@ -108,11 +108,11 @@ def section5(data, facts):
     notes = Notes()
     header, table = rows(data, notes)
     lines = [
-        f"## Podman {facts.get('podman5', '?')}: netd next to Debian 13's pasta as podman's pasta",
+        f"## Podman {short_version(facts.get('podman5'))}: netd next to Debian 13's pasta as podman's pasta",
         "",
         "Debian 13's Podman 5, rootless from the Debian 13 root (as tests/integration/test_podman5.sh sets it "
         "up), with containers.conf `helper_binaries_dir` giving podman netd as its pasta (a symlink named "
-        f"pasta) or Debian 13's own pasta ({facts.get('pasta13', '?')}). The `podman run`s take turns "
+        f"pasta) or Debian 13's own pasta ({short_version(facts.get('pasta13'))}). The `podman run`s take turns "
         f"({facts.get('runs', '?')} per tool after a warm-up each, order rotated every run); the iperf3 lines "
         f"use a fresh container per tool and round, {facts.get('rounds', '?')} round(s) of iperf3 -t "
         f"{facts.get('duration', '?')}, order rotated every round. Cells: median (lowest-highest); \"debian\" "

@@ -12,7 +12,8 @@ those files.
 """
 import os
 
-from report_lib import Notes, Stat, fmt_ratio, md_table, num, ratio, read_json, read_text, rounds_of, stat_of
+from report_lib import (Notes, Stat, fmt_ratio, md_table, num, ratio, read_json, read_text, rounds_of, short_version,
+                        stat_of)
 
 TOOLS = ["loopback", "netd", "netd-nooffload", "netd-pasta", "netd-base", "slirp4netns", "pasta12", "pasta13",
          "pasta-new"]
@@ -77,12 +78,6 @@ CPU_BULK = ["tcp_c2h_65520", "tcp_h2c_65520", "tcp_c2h_1500", "tcp_h2c_1500"]
 
 def label(tool, facts):
     """A tool's name with its version, for legends and prose."""
-    def passt_date(v):
-        # "passt 0.0~git20230309.7c7625d-1 (Debian 12)" -> "2023-03-09 (Debian 12)"
-        import re
-        m = re.search(r"git(\d{4})(\d{2})(\d{2})", v or "")
-        tail = v[v.index("("):] if v and "(" in v else ""
-        return f"{m.group(1)}-{m.group(2)}-{m.group(3)} {tail}".strip() if m else (v or "?")
     return {
         "loopback": "host loopback",
         "netd": "netd",
@@ -90,8 +85,8 @@ def label(tool, facts):
         "netd-pasta": "netd as pasta",
         "netd-base": f"netd {facts.get('baseline', '?')[:9]} (baseline)",
         "slirp4netns": f"slirp4netns {facts.get('slirp4netns', '?')}",
-        "pasta12": f"pasta {passt_date(facts.get('pasta12'))}",
-        "pasta13": f"pasta {passt_date(facts.get('pasta13'))}",
+        "pasta12": f"pasta {short_version(facts.get('pasta12'))}",
+        "pasta13": f"pasta {short_version(facts.get('pasta13'))}",
         "pasta-new": f"pasta-new ({facts.get('pasta-new', '?')})",
     }.get(tool, tool)
 

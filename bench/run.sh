@@ -25,7 +25,7 @@
 #   --no-docs       leave docs/ alone (the page is still written to the
 #                   results directory)
 #   --runs N        `podman run`s per tool in the Podman sections (default 10)
-#   --dns-seconds N dnsperf seconds per DNS line (default 4)
+#   --dns-seconds N dnsperf seconds per DNS pass (default 3)
 #   --udp-rate R    the UDP line's offered rate, iperf3 -b (default 200M)
 #
 # Theory of operation: the driver outside the namespaces.
@@ -129,8 +129,8 @@ if ((QUICK)); then
   DUR=2 N_RR=2000 N_CRR=500
   : "${ROUNDS:=1}" "${RUNS:=3}" "${DNS_SECONDS:=2}"
 else
-  DUR=4 N_RR=10000 N_CRR=2000
-  : "${ROUNDS:=3}" "${RUNS:=10}" "${DNS_SECONDS:=4}"
+  DUR=3 N_RR=10000 N_CRR=2000
+  : "${ROUNDS:=3}" "${RUNS:=10}" "${DNS_SECONDS:=3}"
 fi
 N_IDLE=1000
 [[ "$ROUNDS" =~ ^[1-9]$ ]] || die "--rounds takes 1..9"
