@@ -36,7 +36,7 @@ class Stat:
         if self.n > 1:
             text += f" ({fmt(self.low)}-{fmt(self.high)})"
         if self.note:
-            text += f" {self.note}"
+            text += f"; {self.note}"
         return text
 
 

@@ -98,7 +98,13 @@ def extract(kind, data):
     if kind == "tcp":
         end = data["end"]
         retr = end.get("sum_sent", {}).get("retransmits")
-        return end["sum_received"]["bits_per_second"] / 1e9, (f"{retr} retr" if retr else "")
+        notes = [f"{retr} retr"] if retr else []
+        # Seconds (iperf3's intervals) that carried under a tenth of the round's best second: a stall.
+        rates = [i["sum"]["bits_per_second"] for i in data.get("intervals", []) if "sum" in i]
+        stalled = sum(1 for r in rates if rates and r < 0.1 * max(rates))
+        if stalled:
+            notes.append(f"{stalled}/{len(rates)} s stalled")
+        return end["sum_received"]["bits_per_second"] / 1e9, ", ".join(notes)
     if kind == "udp_rx":
         end = data["end"]
         return end.get("sum_received", end["sum"])["bits_per_second"] / 1e9, ""

@@ -116,6 +116,7 @@ else
     fi
   done
 fi
+TAP_LINES=$(xargs <<<"$TAP_LINES")  # (one line, single spaces: the measuring half matches " NAME ")
 SECTIONS=$(for s in $ALL_SECTIONS; do if [[ " $SECTIONS " == *" $s "* ]]; then printf '%s ' "$s"; fi; done)
 for t in $TOOLS; do
   [[ " $ALL_TOOLS " == *" $t "* ]] || die "unknown tool $t (one of: $ALL_TOOLS; pasta-new: --pasta PATH)"

@@ -79,9 +79,10 @@ takes_part() {  # TOOL LINE
     *) return 0 ;;
   esac
 }
+wanted=" $(xargs <<<"${BENCH_LINES:-${LINES_AT[65520]} ${LINES_AT[1500]}}") "
 for mtu in "${!LINES_AT[@]}"; do
   keep=""
-  for l in ${LINES_AT[$mtu]}; do [[ " $BENCH_LINES " == *" $l "* ]] && keep+=" $l"; done
+  for l in ${LINES_AT[$mtu]}; do [[ "$wanted" == *" $l "* ]] && keep+=" $l"; done
   LINES_AT[$mtu]=${keep# }
 done
 
