@@ -62,7 +62,8 @@ run_measure() {
 rotate() {
   local n=$1
   shift
-  local words=("$@") k=${#words[@]} i
+  local words=("$@")
+  local k=${#words[@]} i
   ((k)) || return 0
   for ((i = 0; i < k; i++)); do printf '%s ' "${words[$(((i + n) % k))]}"; done
   echo

@@ -9,8 +9,8 @@ metric); section() writes the Markdown with netd / aardvark-dns ratios.
 import os
 import re
 
-from report_lib import (Notes, Stat, fmt_ratio, md_table, num, ratio, read_text, rounds_of, short_version, stat_of,
-                        text_table)
+from report_lib import (Notes, Stat, commands_md, fmt_ratio, md_table, num, ratio, read_text, rounds_of, short_version,
+                        stat_of, table_text)
 
 SERVERS = ["netd", "netd-nocache", "aardvark12", "aardvark13"]
 METRICS = [  # key, label
@@ -127,15 +127,11 @@ def section(data, facts, sdir_facts, started_rows):
         "server's own cost, and the light pass at 1000 queries/s its latency without queueing.",
         "",
     ]
-    if started_rows:
-        lines += ["| server | command |", "|---|---|"] + [f"| {t} | `{c}` |" for t, _m, c in started_rows] + [""]
-    return lines
+    return lines + commands_md("server", started_rows)
 
 
 def text(data, facts):
-    notes = Notes()
-    header, table = rows(data, notes)
-    return [text_table(header, table)] + notes.text()
+    return table_text(rows, data)
 
 
 def stat(data, server, line, key):

@@ -162,6 +162,20 @@ def started(section_dir):
     return out
 
 
+def table_text(rows_fn, data):
+    """A section's table for stdout: rows_fn(data, notes) -> (header, rows)."""
+    notes = Notes()
+    header, rows = rows_fn(data, notes)
+    return [text_table(header, rows)] + notes.text()
+
+
+def commands_md(who, started_rows):
+    """The Markdown table of the command lines a section started (empty without any)."""
+    if not started_rows:
+        return []
+    return [f"| {who} | command |", "|---|---|"] + [f"| {t} | `{c}` |" for t, _m, c in started_rows] + [""]
+
+
 def md_table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]

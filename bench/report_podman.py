@@ -9,7 +9,7 @@ the run line); section4() and section5() write the Markdown.
 """
 import os
 
-from report_lib import Notes, Stat, fmt_ratio, md_table, ratio, read_text, rounds_of, short_version, stat_of, text_table
+from report_lib import Notes, Stat, fmt_ratio, md_table, ratio, read_text, rounds_of, short_version, stat_of, table_text
 from report_tap import load_round
 
 PODMAN4 = {
@@ -126,6 +126,4 @@ def section5(data, facts):
 
 
 def text(data):
-    notes = Notes()
-    header, table = rows(data, notes)
-    return [text_table(header, table)] + notes.text()
+    return table_text(rows, data)

@@ -9,7 +9,7 @@ rounds, section() the Markdown, text() the table for stdout.
 """
 import os
 
-from report_lib import Notes, fmt_ratio, md_table, ratio, read_text, rounds_of, stat_of, text_table
+from report_lib import Notes, commands_md, fmt_ratio, md_table, ratio, read_text, rounds_of, stat_of, table_text
 from report_tap import load_round
 
 WORLD_CLIENT = "198.51.100.10"
@@ -92,12 +92,8 @@ def section(data, facts, started_rows):
                   "inside the namespace (netd forward, RootlessKit's builtin driver) hands the server a "
                   "connection from the namespace's own side, so the client's address cannot survive it; the "
                   "tap paths carry the client's packets into the container's own TCP.", ""]
-    if started_rows:
-        lines += ["| tool | command |", "|---|---|"] + [f"| {t} | `{c}` |" for t, _m, c in started_rows] + [""]
-    return lines
+    return lines + commands_md("tool", started_rows)
 
 
 def text(data, facts):
-    notes = Notes()
-    header, table = rows(data, notes)
-    return [text_table(header, table)] + notes.text()
+    return table_text(rows, data)

@@ -13,7 +13,7 @@ those files.
 import os
 
 from report_lib import (Notes, Stat, fmt_ratio, md_table, num, ratio, read_json, read_text, rounds_of, short_version,
-                        stat_of)
+                        stat_of, table_text, text_table)
 
 TOOLS = ["loopback", "netd", "netd-nooffload", "netd-pasta", "netd-base", "slirp4netns", "pasta12", "pasta13",
          "pasta-new"]
@@ -398,10 +398,7 @@ def draw(path, data, facts):
 
 def text(data, facts):
     """The section for stdout."""
-    from report_lib import text_table
-    notes = Notes()
-    header, rows = main_rows(data, facts, notes)
-    out = [text_table(header, rows)] + notes.text()
+    out = table_text(lambda d, notes: main_rows(d, facts, notes), data)
     ch, cr = cpu_rows(data)
     if cr:
         out += ["", text_table(ch, cr)]

@@ -183,20 +183,20 @@ wait_default_route() {
 # pasta's options, the same for every pasta (Debian's, Debian 13's, --pasta
 # PATH, and netd as pasta): the common layout, every port forwarder off so
 # that nothing bypasses the tap.
-pasta_args() {  # MTU PID
-  echo "-f --config-net -m $1 -a 10.0.2.100 -n 24 -g 10.0.2.2 -a fd00::100 -g fd00::2 -I tap0" \
-    "-t none -u none -T none -U none $2"
+pasta_args() {  # MTU PID: sets PASTA_ARGS
+  PASTA_ARGS=(-f --config-net -m "$1" -a 10.0.2.100 -n 24 -g 10.0.2.2 -a fd00::100 -g fd00::2 -I tap0
+    -t none -u none -T none -U none "$2")
 }
 
 # shown_cmd ARGV...: ARGV as the report shows it: the program's base name
 # (the Debian 13 root's nsenter left out), the container's pid as PID.
 shown_cmd() {
-  local out=() a
+  local words=() a
   [[ "$1" == nsenter ]] && shift 3
-  out=("$(basename "$1")")
+  words=("$(basename "$1")")
   shift
-  for a in "$@"; do [[ "$a" == "$CTR" ]] && out+=(PID) || out+=("$a"); done
-  echo "${out[*]}"
+  for a in "$@"; do [[ "$a" == "$CTR" ]] && words+=(PID) || words+=("$a"); done
+  echo "${words[*]}"
 }
 
 # start_tool TOOL MTU: a new container and TOOL attached to it; sets TOOL_PID.
@@ -211,19 +211,16 @@ start_tool() {
   mkfifo "$fifo"
   exec {rfd}<>"$fifo"
   local lg="$BENCH_OUT/logs/$tool.$mtu.log" cmd=()
+  pasta_args "$mtu" "$CTR"
   case "$tool" in
     netd) cmd=("$NETD_BIN" attach -c -m "$mtu" --ready-fd 3 --log-level warn "$CTR") ;;
     netd-nooffload) cmd=("$NETD_BIN" attach -c -m "$mtu" --no-offload --ready-fd 3 --log-level warn "$CTR") ;;
     netd-base) cmd=("$NETD_BASE_BIN" attach -c -m "$mtu" --ready-fd 3 --log-level warn "$CTR") ;;
     slirp4netns) cmd=(slirp4netns -c --enable-ipv6 --mtu="$mtu" --ready-fd=3 "$CTR" tap0) ;;
-    # shellcheck disable=SC2046
-    pasta12) cmd=(pasta $(pasta_args "$mtu" "$CTR")) ;;
-    # shellcheck disable=SC2046
-    pasta13) cmd=(nsenter --mount="/proc/$PODMAN5_HOLDER/ns/mnt" -- /usr/bin/pasta $(pasta_args "$mtu" "$CTR")) ;;
-    # shellcheck disable=SC2046
-    pasta-new) cmd=("$BENCH_PASTA_NEW" $(pasta_args "$mtu" "$CTR")) ;;
-    # shellcheck disable=SC2046
-    netd-pasta) cmd=("$T/netd-as-pasta/pasta" $(pasta_args "$mtu" "$CTR")) ;;
+    pasta12) cmd=(pasta "${PASTA_ARGS[@]}") ;;
+    pasta13) cmd=(nsenter --mount="/proc/${PODMAN5_HOLDER:-0}/ns/mnt" -- /usr/bin/pasta "${PASTA_ARGS[@]}") ;;
+    pasta-new) cmd=("$BENCH_PASTA_NEW" "${PASTA_ARGS[@]}") ;;
+    netd-pasta) cmd=("$T/netd-as-pasta/pasta" "${PASTA_ARGS[@]}") ;;
     *) START_ERR="unknown tool" ;;
   esac
   if [[ "$tool" == pasta13 && -z "${PODMAN5_HOLDER:-}" ]]; then
@@ -352,7 +349,6 @@ for mtu in 65520 1500; do
   done
   for ((round = 1; round <= ROUNDS; round++)); do
     for line in ${LINES_AT[$mtu]}; do
-      # shellcheck disable=SC2046
       for tool in $(rotate $((round - 1)) "${active[@]}"); do
         takes_part "$tool" "$line" && measure "$tool" "$line" "$round"
       done
