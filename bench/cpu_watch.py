@@ -20,8 +20,10 @@ two samples around each measured line.
 
 A process's CPU is utime + stime + cutime + cstime, so the time of a child
 that lived and died between two samples is still found in its parent's
-cutime; the last total seen of a child that vanished is taken off its
-parent's growth, so nothing is counted twice. It ends when RUN_PID does.
+cutime; the last total seen of a process that vanished is taken off the
+growth of its nearest living ancestor (whose cutime it joined), so nothing
+is counted twice; and no interval counts more than the machine's busy time
+(/proc/stat) in it. It ends when RUN_PID does.
 """
 import os
 import sys
@@ -72,10 +74,13 @@ def kind_of(pid, procs, run_pid, memo):
     return kind
 
 
-def steal_ticks():
+def stat_ticks():
+    """(busy, steal) ticks of the whole machine so far, from /proc/stat's cpu line."""
     with open("/proc/stat") as f:
-        fields = f.readline().split()
-    return int(fields[8]) if len(fields) > 8 else 0
+        fields = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal ...
+    busy = sum(fields[0:3]) + sum(fields[5:7])
+    return busy, (fields[7] if len(fields) > 7 else 0)
 
 
 def main():
@@ -88,7 +93,7 @@ def main():
     memo = {}
     for pid in last:
         last_kind[pid] = kind_of(pid, last, run_pid, memo)
-    steal0 = steal_ticks()
+    busy_last, steal0 = stat_ticks()
     others = kthreads = 0
     with open(out, "a", buffering=1) as f:
         while os.path.exists(f"/proc/{run_pid}"):
@@ -102,15 +107,24 @@ def main():
             for pid, (ppid, ticks) in last.items():
                 if pid in now:
                     continue
-                if ppid in now:  # reaped: its total moved into the parent's cutime
+                # Gone: its total has moved into the cutime of the nearest
+                # ancestor still alive (a chain of processes can end within
+                # one interval: make -> sh -> compiler), already counted.
+                while ppid not in now and ppid in last and ppid != last[ppid][0]:
+                    ppid = last[ppid][0]
+                if ppid in now:
                     grow[last_kind.get(ppid, "other")] -= ticks
                 last_kind.pop(pid, None)
-            others += max(grow["other"], 0)
+            # (never more than the machine was busy: an accounting slip, e.g.
+            # a reparented process, must not invent CPUs)
+            busy, steal = stat_ticks()
+            others += min(max(grow["other"], 0), busy - busy_last)
             kthreads += max(grow["kthread"], 0)
+            busy_last = busy
             with open("/proc/loadavg") as lf:
                 load1 = lf.read().split()[0]
             f.write(f"{time.time():.3f} {others / HZ:.2f} {kthreads / HZ:.2f} "
-                    f"{(steal_ticks() - steal0) / HZ:.2f} {load1}\n")
+                    f"{(steal - steal0) / HZ:.2f} {load1}\n")
             last = now
             time.sleep(interval)
 

@@ -16,7 +16,7 @@
 #   LINE.rN.txt          saturating: -c 4 -q 200, for the rate (dnsperf is
 #                        one thread on the same CPUs: the server's CPU per
 #                        query, LINE.rN.cpu, shows its own cost)
-#   LINE-latency.rN.txt  a fixed light load, -Q 1000, for the latency
+#   LINE-latency.rN.txt  a fixed light load, -Q LIGHT_QPS, for the latency
 # LINE is local (cN.dns.podman, answered by the server) or forwarded
 # (fwdN.example: netd answers from its cache after the warm-up;
 # aardvark-dns has no cache and forwards each); netd-nocache does forwarded
@@ -39,7 +39,8 @@ ROUNDS=${BENCH_ROUNDS:-3}
 mkdir -p "$RAW" "$BENCH_OUT/logs"
 : >"$BENCH_OUT/started.tsv"
 N_CTRS=100
-echo "containers=$N_CTRS" >>"$BENCH_OUT/facts.txt"
+LIGHT_QPS=1000  # the latency pass' offered rate
+printf 'containers=%s\nlight_qps=%s\n' "$N_CTRS" "$LIGHT_QPS" >>"$BENCH_OUT/facts.txt"
 AARDVARK12=/usr/lib/podman/aardvark-dns
 AARDVARK13=/usr/lib/podman/aardvark-dns  # (the path inside the Debian 13 root)
 
@@ -126,7 +127,7 @@ measure() {
   echo "$(($(cpu_ticks "$SERVER") - t0)) $(getconf CLK_TCK)" >"${out%.txt}.cpu"
   line_begin
   timeout $((SECONDS_PER + 20)) dnsperf -s 127.77.0.1 -p 5353 -a 127.77.1.2 -d "$2" -l "$SECONDS_PER" -t 1 \
-    -c 1 -q 20 -Q 1000 -T 1 >"$lat" 2>&1 || echo "dnsperf failed" >"${lat%.txt}.err"
+    -c 1 -q 20 -Q "$LIGHT_QPS" -T 1 >"$lat" 2>&1 || echo "dnsperf failed" >"${lat%.txt}.err"
   line_end "$3-latency" "$1" "$4"
   stop_server
 }

@@ -103,7 +103,7 @@ def goal_rows(tap, ports, dns, facts):
             add(f"DNS local names >= 2x aardvark-dns {short_version(facts.get('aardvark13')).split()[0]}'s rate at "
                 "<= 0.5x its latency",
                 f"{rq:.2f}x the rate ({nq.median:,.0f} vs {aq.median:,.0f} queries/s), {rl:.2f}x the latency at "
-                f"1000 queries/s ({nl.median:.0f} vs {al.median:.0f} us)", rq >= 2.0 and rl <= 0.5)
+                f"{dns['light_qps']} queries/s ({nl.median:.0f} vs {al.median:.0f} us)", rq >= 2.0 and rl <= 0.5)
         else:
             add("DNS local names >= 2x aardvark-dns 1.14's rate at <= 0.5x its latency", "", None)
     else:
@@ -124,13 +124,30 @@ def goal_rows(tap, ports, dns, facts):
     return out
 
 
-def load_section(sections, watch):
-    """The machine-load part of the page: a computed summary and a table per line."""
+def load_records(sections, watch):
+    """Every line record of the sections, and the load table's rows."""
     rows, records = [], []
     for name, sdir, label_of in sections:
         recs = line_records(sdir, watch)
         records += recs
         rows += load_rows(name, recs, label_of)
+    return records, rows
+
+
+def load_verdict(records):
+    """One sentence for the page's head: how busy the rest of the machine was."""
+    others = [r["others"] for r in records if r["others"] is not None]
+    if not others:
+        return "no CPU samples of the rest of the machine"
+    busy = sum(1 for o in others if o > BUSY_CPUS)
+    if not busy:
+        return f"the rest of the machine was quiet (at most {max(others):.2f} CPUs during any line)"
+    return (f"**the rest of the machine was busy during {busy} of {len(others)} measured lines** (up to "
+            f"{max(others):.2f} CPUs; see \"Machine load\")")
+
+
+def load_section(records, rows):
+    """The machine-load part of the page: a computed summary and a table per line."""
     if not records:
         return ["## Machine load", "", "No line records (lines.tsv) in this run.", ""]
     others = [r["others"] for r in records if r["others"] is not None]
@@ -157,7 +174,7 @@ def load_section(sections, watch):
     return lines
 
 
-def provenance(facts, sections_run):
+def provenance(facts, sections_run, verdict):
     dirty = int(facts.get("dirty_files", "0") or 0)
     lines = [
         "# Benchmarks: netd next to its peers",
@@ -175,7 +192,7 @@ def provenance(facts, sections_run):
         f"- Command: `{facts.get('command', 'bench/run.sh')}`",
         f"- Machine: {facts.get('cpu', '?')}, {facts.get('cpus', '?')} CPUs, {facts.get('mem', '?')}, Linux "
         f"{facts.get('kernel', '?')}, {facts.get('os', '?')}; load average {facts.get('load', '?')} at the "
-        f"start, {facts.get('load_end', '?')} at the end",
+        f"start, {facts.get('load_end', '?')} at the end; {verdict}",
         f"- Peers: slirp4netns {facts.get('slirp4netns', '?')}; pasta {facts.get('pasta12', '?')} and "
         f"{facts.get('pasta13', '?')}; aardvark-dns {facts.get('aardvark12', '?')} and "
         f"{facts.get('aardvark13', '?')}; rootlesskit {facts.get('rootlesskit', '?')}; podman "
@@ -246,7 +263,9 @@ def main():
     if not a.md:
         return
     run = [s for s in ("tap", "ports", "dns", "podman", "podman5") if sdir(s)]
-    lines = provenance(facts, run)
+    label_of = {"tap": lambda line: report_tap.LINE_LABEL.get(line, line)}
+    records, load_table = load_records([(s, sdir(s), label_of.get(s, lambda line: line)) for s in run], watch)
+    lines = provenance(facts, run, load_verdict(records))
     met = sum(1 for _g, _m, ok in goals if ok == "yes")
     judged = sum(1 for _g, _m, ok in goals if ok in ("yes", "no"))
     lines += ["## Goals", "",
@@ -255,23 +274,17 @@ def main():
               + ". \"pasta\" is today's, " + report_tap.label(report_tap.ANCHOR, facts)
               + "; \"best peer\" the best of slirp4netns and the pastas on that line.", "",
               md_table(["goal", "measured", "met"], goals), ""]
-    load_parts = []
     if tap:
         lines += report_tap.section(tap, facts, sdir("tap"), started(sdir("tap")), png_name)
-        load_parts.append(("tap", sdir("tap"), lambda line: report_tap.LINE_LABEL.get(line, line)))
     if ports:
         lines += report_ports.section(ports, facts, started(sdir("ports")))
-        load_parts.append(("ports", sdir("ports"), lambda line: line))
     if dns:
         lines += report_dns.section(dns, facts, sfacts("dns"), started(sdir("dns")))
-        load_parts.append(("dns", sdir("dns"), lambda line: line))
     if pod4:
         lines += report_podman.section4(pod4, facts)
-        load_parts.append(("podman", sdir("podman"), lambda line: line))
     if pod5:
         lines += report_podman.section5(pod5, facts)
-        load_parts.append(("podman5", sdir("podman5"), lambda line: line))
-    lines += load_section(load_parts, watch)
+    lines += load_section(records, load_table)
     for name in run:
         f = sfacts(name)
         if "status" in f:

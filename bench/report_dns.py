@@ -9,15 +9,15 @@ metric); section() writes the Markdown with netd / aardvark-dns ratios.
 import os
 import re
 
-from report_lib import (Notes, Stat, commands_md, fmt_ratio, md_table, num, ratio, read_text, rounds_of, short_version,
-                        stat_of, table_text)
+from report_lib import (Notes, Stat, commands_md, fmt_ratio, md_table, num, ratio, read_facts, read_text, rounds_of,
+                        short_version, stat_of, table_text)
 
 SERVERS = ["netd", "netd-nocache", "aardvark12", "aardvark13"]
 METRICS = [  # key, label
     ("qps", "queries/s, saturating (-c 4 -q 200)"),
     ("lat_sat", "average latency there, us"),
     ("cpu", "server CPU per query, us"),
-    ("lat", "average latency at 1000 queries/s, us"),
+    ("lat", "average latency at {light} queries/s, us"),
 ]
 LINES = [("local", "local names (cN.dns.podman)"), ("forwarded", "forwarded names (netd: cache hits)")]
 
@@ -62,7 +62,8 @@ def collect(sdir, facts):
             vals[(s, line, "lat")] = stat_of(pick(light, "lat"))
             lost[(s, line)] = (sum(r["lost"] for r in sat if isinstance(r, dict)),
                                sum(r["lost"] for r in light if isinstance(r, dict)))
-    return {"vals": vals, "lost": lost, "servers": [s for s in SERVERS if any(k[0] == s for k in vals)]}
+    return {"vals": vals, "lost": lost, "servers": [s for s in SERVERS if any(k[0] == s for k in vals)],
+            "light_qps": read_facts(os.path.join(sdir, "facts.txt")).get("light_qps", "?")}
 
 
 def fmt(v):
@@ -71,13 +72,14 @@ def fmt(v):
 
 def rows(data, notes):
     servers = data["servers"]
+    light = data.get("light_qps", "?")
     pairs = [("netd", "aardvark13"), ("netd", "aardvark12"), ("netd-nocache", "aardvark13")]
     pairs = [p for p in pairs if p[0] in servers and p[1] in servers]
     header = ["line", "metric"] + servers + [f"{a}/{b}" for a, b in pairs]
     out = []
     for line, lab in LINES:
         for key, mlab in METRICS:
-            cells = [lab, mlab]
+            cells = [lab, mlab.format(light=light)]
             present = False
             for s in servers:
                 v = data["vals"].get((s, line, key))
@@ -124,7 +126,7 @@ def section(data, facts, sdir_facts, started_rows):
         "forwards every query; netd-nocache is netd with `--no-cache`). dnsperf is one thread sharing the "
         "machine's CPUs with the server, so at saturation it can be the limit: the server's CPU per query "
         "(its user+system time over the saturating pass, all threads, over the answered queries) shows the "
-        "server's own cost, and the light pass at 1000 queries/s its latency without queueing.",
+        f"server's own cost, and the light pass at {data['light_qps']} queries/s its latency without queueing.",
         "",
     ]
     return lines + commands_md("server", started_rows)

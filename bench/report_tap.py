@@ -84,7 +84,7 @@ def label(tool, facts):
         "netd-nooffload": "netd --no-offload",
         "netd-pasta": "netd as pasta",
         "netd-base": f"netd {facts.get('baseline', '?')[:9]} (baseline)",
-        "slirp4netns": f"slirp4netns {facts.get('slirp4netns', '?')}",
+        "slirp4netns": f"slirp4netns {facts.get('slirp4netns', '?').split(',')[0]}",
         "pasta12": f"pasta {short_version(facts.get('pasta12'))}",
         "pasta13": f"pasta {short_version(facts.get('pasta13'))}",
         "pasta-new": f"pasta-new ({facts.get('pasta-new', '?')})",
@@ -252,7 +252,7 @@ def summary(data, facts):
 
     for mid, _line, lab, unit, hib, _kind in METRICS:
         n = med(mid, "netd")
-        if n is None:
+        if n is None or mid == "udp_loss":
             continue
         who, best = best_peer(t[mid], not hib)
         if best is None:
@@ -268,7 +268,7 @@ def summary(data, facts):
         if abs(r - 1) < 0.02:
             verdict = "level with"
         f = fmt_unit(unit)
-        out.append(f"{lab}: netd {f(n.median)} {unit}, the best peer {label(who, facts)} {f(best.median)}: "
+        out.append(f"{lab}: netd {f(n.median)} {unit}, the best peer {label(who, facts)} {f(best.median)} {unit}: "
                    f"netd is {verdict} it ({r:.2f}x).")
     return out
 
@@ -287,14 +287,18 @@ def section(data, facts, sdir, started_rows, png_name):
     lines += [f"- {t}: {label(t, facts)}" for t in data["tools"]]
     lines += ["", md_table(header, rows), ""]
     lines += notes.md()
-    on, off = uses_offload(data, "1500"), no_offload(data, "1500")
-    if on or off:
+    said = []
+    for mtu in ("1500", "65520"):
+        on, off = uses_offload(data, mtu), no_offload(data, mtu)
+        if on or off:
+            said.append(f"at MTU {mtu} the taps of {', '.join(on) if on else 'no tool'} had them, those of "
+                        f"{', '.join(off) if off else 'no tool'} not")
+    if said:
         lines += [
-            "Offloads: at MTU 1500 the taps of " + (", ".join(on) if on else "no tool") +
-            " carried virtio-net headers (`vnet_hdr on` in `ip -d link` inside the container), so the container's "
-            "TCP hands them segments of up to 64 KiB; the taps of " + (", ".join(off) if off else "no tool") +
-            " did not, so the kernel cuts every segment to the MTU first. netd-nooffload is the same netd with "
-            "`--no-offload`.",
+            "Offloads (virtio-net headers on the tap, `vnet_hdr on` in `ip -d link` inside each container): "
+            + "; ".join(said) + ". With them the container's TCP hands the tool segments larger than the MTU "
+            "(GSO) with checksums left to fill in; without them the kernel cuts every segment to the MTU first. "
+            "netd-nooffload is the same netd with `--no-offload`.",
             "",
         ]
     if png_name:

@@ -40,9 +40,9 @@
 #     (the tap lines), ports_measure.sh, dns_measure.sh, podman_measure.sh,
 #     podman5_measure.sh. Results: build-bench/bench-results/DATE/SECTION/.
 #  4. bench/report.py, the one generator of the page: tables on stdout,
-#     DATE/benchmarks.md and its charts, copied to docs/ when the run
-#     measured everything (every section, line and tool) and --no-docs was
-#     not given.
+#     DATE/benchmarks.md and its chart, copied to docs/ when the run
+#     measured everything (every section, line and tool, at least 3 rounds,
+#     not --quick) and --no-docs was not given.
 # Only 127.0.0.1, ::1 and namespaces made by the run carry traffic; every DNS
 # upstream is one of the run's own servers. A tool that fails a measurement
 # shows as "n/a (reason)"; the run goes on. Not a test; not for CI.
@@ -138,9 +138,10 @@ N_IDLE=1000
 [[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || die "--runs takes 1..99"
 [[ "$DNS_SECONDS" =~ ^[1-9][0-9]?$ ]] || die "--dns-seconds takes 1..99"
 [[ "$UDP_RATE" =~ ^[1-9][0-9]*[KMG]?$ ]] || die "--udp-rate takes a rate as iperf3 -b does (e.g. 200M)"
-# The page goes to docs/ only from a run of everything.
+# The page goes to docs/ only from a run of everything, at least 3 rounds,
+# not --quick.
 FULL=0
-[[ "$SECTIONS" == "$ALL_SECTIONS " && "$(tr ' ' '\n' <<<"$TAP_LINES" | sort -u | xargs)" == \
+((!QUICK && ROUNDS >= 3)) && [[ "$SECTIONS" == "$ALL_SECTIONS " && "$(tr ' ' '\n' <<<"$TAP_LINES" | sort -u | xargs)" == \
   "$(tr ' ' '\n' <<<"$ALL_TAP_LINES" | sort -u | xargs)" ]] &&
   [[ "$(tr ' ' '\n' <<<"$TOOLS" | grep -v pasta-new | sort -u | xargs)" == \
     "$(tr ' ' '\n' <<<"$ALL_TOOLS" | sort -u | xargs)" ]] && FULL=1
