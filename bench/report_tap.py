@@ -390,11 +390,11 @@ def draw(path, data, facts):
             ax.set_yscale("log")
         ax.set_title(title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    fig.legend(fontsize=8, loc="upper right", ncol=len(legend))
+    fig.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.955), ncol=len(legend))
     fig.suptitle(f"netd and its peers, one run of {facts.get('rounds', '?')} round(s) on "
                  f"{facts.get('cpus', '?')} CPUs, {facts.get('date', '')} ({facts.get('netd', '')}); "
-                 "bars: median, whiskers: lowest to highest round", fontsize=10)
-    fig.tight_layout()
+                 "bars: median, whiskers: lowest to highest round", fontsize=10, y=0.99)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True

@@ -278,5 +278,6 @@ if ((DOCS && FULL)); then
   cp "$OUT/benchmarks.png" docs/benchmarks.png
   echo "bench: docs/benchmarks.md and docs/benchmarks.png regenerated" >&2
 elif ((DOCS)); then
-  echo "bench: a partial run (sections, lines or tools left out): docs/ left alone; the page is $OUT/benchmarks.md" >&2
+  echo "bench: not a full run (a part of it, --quick, or under 3 rounds): docs/ left alone;" \
+    "the page is $OUT/benchmarks.md" >&2
 fi
