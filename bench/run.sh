@@ -47,6 +47,7 @@
 # upstream is one of the run's own servers. A tool that fails a measurement
 # shows as "n/a (reason)"; the run goes on. Not a test; not for CI.
 set -euo pipefail
+CALLER_PWD=$PWD
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 COMMAND="bench/run.sh${*:+ $*}"
@@ -79,7 +80,7 @@ while (($#)); do
     --pasta)
       # Absolute, but symlinks kept: passt picks its mode from its name.
       PASTA_NEW=${2:?--pasta needs a path}
-      [[ "$PASTA_NEW" == /* ]] || PASTA_NEW=$PWD/$PASTA_NEW
+      [[ "$PASTA_NEW" == /* ]] || PASTA_NEW=$CALLER_PWD/$PASTA_NEW
       shift
       ;;
     --tools) TOOLS=${2:?--tools needs a list}; shift ;;
