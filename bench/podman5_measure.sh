@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/podman5_measure.sh: the measuring half of bench/podman5.sh (which
-# builds, installs and then calls this; podman5_report.py makes the table).
+# bench/podman5_measure.sh: the Podman 5 section of bench/run.sh (which
+# builds, installs and then calls this; report_podman.py makes the table).
 #
 # Theory of operation. lib.sh re-executes this script in a fresh user + net +
 # pid + mount namespace (the "host") with subordinate ids mapped, and
@@ -20,12 +20,13 @@
 #         the host's 127.0.0.1: container -> host loopback
 #   h2c   iperf3 from the host's 127.0.0.1 to that published port 15201, the
 #         container's own iperf3 server: host loopback -> container
-# ROUNDS repeats c2h and h2c; the tools alternate which goes first in each
-# round (a fresh container per tool and round).
+# ROUNDS repeats c2h and h2c; the tools' order rotates every round (a
+# fresh container per tool and round).
 #
 # Raw results: $BENCH_OUT/raw/TOOL/run_ms.txt (one line per run, or run.err),
 # TOOL/{c2h,h2c}.rN.json (iperf3 -J) with .err beside a failed one,
-# TOOL/start.err when its container did not come up. Environment: NETD_BIN,
+# TOOL/start.err when its container did not come up; lines.tsv (common.sh's
+# line records). Environment: NETD_BIN,
 # BENCH_OUT, BENCH_TOOLS, BENCH_DUR, BENCH_ROUNDS, BENCH_RUNS.
 NETD_HARNESS_SUBIDS=1
 HERE_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,8 +41,8 @@ source "$HERE_BENCH/common.sh"
 trap - ERR
 
 RAW="$BENCH_OUT/raw"
-DUR=${BENCH_DUR:-5}
-ROUNDS=${BENCH_ROUNDS:-1}
+DUR=${BENCH_DUR:-3}
+ROUNDS=${BENCH_ROUNDS:-3}
 RUNS=${BENCH_RUNS:-10}
 TOOLS=${BENCH_TOOLS:-debian netd}
 mkdir -p "$RAW" "$BENCH_OUT/logs"
@@ -58,14 +59,6 @@ IMG=localhost/netd-bench
 
 for tool in $TOOLS; do mkdir -p "$RAW/$tool"; done
 
-# iperf LINE TOOL ROUND CMD...: run an iperf3 client (CMD, a program: timeout
-# runs it) into LINE.rROUND.json, its stderr (podman's too) into .err on failure.
-iperf() {
-  local out="$RAW/$2/$1.r$3"
-  shift 3
-  timeout $((DUR + 30)) "$@" -t "$DUR" -J >"$out.json" 2>"$out.err" && rm -f "$out.err"
-}
-
 podman_run_turns podman5_impl run --pull=never --rm "$IMG" sh -c :
 
 # measure_round TOOL ROUND: c2h and h2c through a fresh container of TOOL.
@@ -78,20 +71,17 @@ measure_round() {
     retry 50 bash -c "ss -Hltn 'sport = :15201' | grep -q LISTEN"
     # (the container's iperf3 server: until podman exec sees it listening)
     retry 50 pm exec "s-$tool" sh -c 'netstat -ltn | grep -q ":5201 "'
-    iperf c2h "$tool" "$r" "$PODMAN" exec "s-$tool" iperf3 -c 198.51.100.10 -p 5201
-    iperf h2c "$tool" "$r" iperf3 -c 127.0.0.1 -p 15201
+    podman_iperf c2h "$tool" "$r" "$PODMAN" exec "s-$tool" iperf3 -c 198.51.100.10 -p 5201
+    podman_iperf h2c "$tool" "$r" iperf3 -c 127.0.0.1 -p 15201
   else
     tail -n 3 "$PODMAN_LOG" >"$RAW/$tool/start.err"
   fi
   pm rm -f -t 0 "s-$tool" >/dev/null
 }
 
-read -r -a order <<<"$TOOLS"
 for ((r = 1; r <= ROUNDS; r++)); do
-  for tool in "${order[@]}"; do
+  for tool in $(rotate $((r - 1)) $TOOLS); do
     [[ -e "$RAW/$tool/start.err" ]] || measure_round "$tool" "$r"
   done
-  # the other one first next round
-  order=("${order[@]:1}" "${order[0]}")
 done
 exit 0

@@ -14,16 +14,21 @@
 #                 add_hostfwd requests (netd ctl speaks the same protocol)
 #   rootlesskit   rootlesskit --net=slirp4netns --port-driver=builtin -p 0.0.0.0:H:5201/tcp
 #                 -p 0.0.0.0:W:7000/tcp -- (the servers)
+#   pasta13       Debian 13's pasta (in the Debian 13 root's mount namespace,
+#                 common.sh's trixie): pasta -f --config-net ... -t H:5201 -t W:7000 CTR
+#   netd-pasta    netd as pasta (a symlink named pasta), the same options
 #   loopback      the iperf3 server on the host's 127.0.0.1, no container: the ceiling
 # All tools are up at once; each line (host -> container, container -> host)
-# then runs for every tool back to back, ROUNDS times, so the ratios compare
-# numbers measured seconds apart. A world-namespace client asks the WHO
-# server through 198.51.100.1 which address it saw.
+# then runs for every tool back to back, ROUNDS times, the tools' order
+# rotated every round, so the ratios compare numbers measured seconds apart.
+# A world-namespace client asks the WHO server through 198.51.100.1 which
+# address it saw.
 #
 # Raw results: $BENCH_OUT/raw/TOOL/{h2c,c2h}.rN.json (iperf3 -J) with .err
 # when a run failed, TOOL/start.err when the tool did not come up, and
-# TOOL/who.txt. Environment: NETD_BIN, BENCH_OUT, BENCH_TOOLS, BENCH_DUR,
-# BENCH_ROUNDS.
+# TOOL/who.txt; lines.tsv (common.sh's line records); started.tsv (each
+# tool's command line). Environment: NETD_BIN, BENCH_OUT, BENCH_TOOLS
+# (default: all of the above), BENCH_DUR, BENCH_ROUNDS.
 NETD_HARNESS_SUBIDS=1
 HERE_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../tests/integration/lib.sh
@@ -34,9 +39,11 @@ trap - ERR
 set +e
 
 RAW="$BENCH_OUT/raw"
-DUR=${BENCH_DUR:-5}
-ROUNDS=${BENCH_ROUNDS:-1}
+DUR=${BENCH_DUR:-3}
+ROUNDS=${BENCH_ROUNDS:-3}
+BENCH_TOOLS=${BENCH_TOOLS:-loopback netd-instack netd-pasta netd-forward pasta13 slirp4netns rootlesskit}
 mkdir -p "$RAW" "$BENCH_OUT/logs"
+: >"$BENCH_OUT/started.tsv"
 
 # wait_port PORT: until something listens on the host's PORT (5 s at most).
 wait_port() { retry 50 bash -c "ss -Hltn 'sport = :$1' | grep -q LISTEN"; }
@@ -46,6 +53,21 @@ wait_port() { retry 50 bash -c "ss -Hltn 'sport = :$1' | grep -q LISTEN"; }
 echo "nameserver 127.0.0.1" >"$T/resolv.conf"
 mount --bind "$T/resolv.conf" /etc/resolv.conf
 world_up
+# pasta copies its defaults from the interface with the default route.
+ip route add default via 198.51.100.10
+if [[ " $BENCH_TOOLS " == *" pasta13 "* ]]; then
+  trixie_up || log "pasta13: $TRIXIE_ERR"
+fi
+mkdir -p "$T/netd-as-pasta"
+ln -s "$NETD_BIN" "$T/netd-as-pasta/pasta"
+
+# started TOOL ARGV...: the command line, as the report shows it.
+started() {
+  local tool=$1 a out=("$(basename "$2")")
+  shift 2
+  for a in "$@"; do [[ "$a" == "$CTR" ]] && out+=(PID) || out+=("${a#"$T"/}"); done
+  printf '%s\t-\t%s\n' "$tool" "${out[*]}" >>"$BENCH_OUT/started.tsv"
+}
 
 # servers_in_ctr: the iperf3 and WHO servers in the current container.
 servers_in_ctr() {
@@ -74,21 +96,42 @@ start_tool() {
       PIDS+=("$!")
       wait_port 15200 || START_ERR="iperf3 server did not start"
       ;;
+    pasta13 | netd-pasta)
+      container_up
+      TCTR[$tool]=$CTR
+      servers_in_ctr "$tool"
+      local cmd=("$T/netd-as-pasta/pasta")
+      if [[ "$tool" == pasta13 ]]; then
+        if [[ -z "${PODMAN5_HOLDER:-}" ]]; then
+          START_ERR=$TRIXIE_ERR
+          return 1
+        fi
+        cmd=(nsenter --mount="/proc/$PODMAN5_HOLDER/ns/mnt" -- /usr/bin/pasta)
+      fi
+      local args=(-f --config-net -a 10.0.2.100 -n 24 -g 10.0.2.2 -t "$h:5201" -t "$w:7000" -u none -T none -U none
+        "$CTR")
+      started "$tool" "${cmd[-1]}" "${args[@]}"
+      "${cmd[@]}" "${args[@]}" >"$lg" 2>&1 &
+      TPID[$tool]=$!
+      PIDS+=("$!")
+      wait_port "$h" && wait_port "$w" || START_ERR="ports not published within 5 s ($(tail -n1 "$lg"))"
+      ;;
     netd-instack | netd-forward | slirp4netns)
       container_up
       TCTR[$tool]=$CTR
       servers_in_ctr "$tool"
       mkfifo "$fifo"
       exec {rfd}<>"$fifo"
+      local cmd=()
       if [[ "$tool" == netd-instack ]]; then
-        "$NETD_BIN" attach -c --disable-dns --log-level warn --ready-fd 3 -p "$h:5201" -p "$w:7000" "$CTR" \
-          3>"$fifo" >"$lg" 2>&1 &
+        cmd=("$NETD_BIN" attach -c --disable-dns --log-level warn --ready-fd 3 -p "$h:5201" -p "$w:7000" "$CTR")
       elif [[ "$tool" == netd-forward ]]; then
-        "$NETD_BIN" forward --log-level warn --ready-fd 3 -p "$h:5201" -p "$w:7000" "$CTR" 3>"$fifo" >"$lg" 2>&1 &
+        cmd=("$NETD_BIN" forward --log-level warn --ready-fd 3 -p "$h:5201" -p "$w:7000" "$CTR")
       else
-        slirp4netns -c --mtu=65520 --disable-dns --ready-fd=3 --api-socket "$T/s4n.sock" "$CTR" tap0 \
-          3>"$fifo" >"$lg" 2>&1 &
+        cmd=(slirp4netns -c --mtu=65520 --disable-dns --ready-fd=3 --api-socket "$T/s4n.sock" "$CTR" tap0)
       fi
+      started "$tool" "${cmd[@]}"
+      "${cmd[@]}" 3>"$fifo" >"$lg" 2>&1 &
       TPID[$tool]=$!
       PIDS+=("$!")
       read_ready "$rfd" || START_ERR="not ready within 10 s ($(tail -n1 "$lg"))"
@@ -113,6 +156,8 @@ read -r _ <"$T/rk-stop"
 kill \$a \$b
 exit 0
 EOF
+      started rootlesskit rootlesskit --net=slirp4netns --disable-host-loopback --port-driver=builtin \
+        -p "0.0.0.0:$h:5201/tcp" -p "0.0.0.0:$w:7000/tcp" -- SERVERS
       rootlesskit --state-dir="$T/rk" --net=slirp4netns --disable-host-loopback --port-driver=builtin \
         -p "0.0.0.0:$h:5201/tcp" -p "0.0.0.0:$w:7000/tcp" -- sh "$T/rk-inner.sh" >"$lg" 2>&1 &
       TPID[$tool]=$!
@@ -136,9 +181,11 @@ iperf_line() {
   shift 2
   out="$RAW/$tool/$name"
   log "$tool: $name"
+  line_begin
   timeout --kill-after=2 $((DUR + 15)) iperf3 -J -c 127.0.0.1 -p "${HPORT[$tool]}" --connect-timeout 3000 \
     -t "$DUR" "$@" >"$out.json" 2>"$out.stderr"
   local rc=$?
+  line_end "${name%.r*}" "$tool" "${name##*.r}"
   ((rc == 0)) || { echo "iperf3 exit $rc"; ((rc == 124)) && echo "timed out"; } >"$out.err"
 }
 
@@ -161,8 +208,9 @@ for tool in "${active[@]}"; do
     echo "failed: $(tail -n1 "$RAW/$tool/who.txt")" >"$RAW/$tool/who.txt"
 done
 for ((round = 1; round <= ROUNDS; round++)); do
-  for tool in "${active[@]}"; do iperf_line "$tool" "h2c.r$round"; done
-  for tool in "${active[@]}"; do iperf_line "$tool" "c2h.r$round" -R; done
+  order=$(rotate $((round - 1)) "${active[@]}")
+  for tool in $order; do iperf_line "$tool" "h2c.r$round"; done
+  for tool in $order; do iperf_line "$tool" "c2h.r$round" -R; done
 done
 
 [[ -p "$T/rk-stop" ]] && timeout 5 bash -c "echo stop >'$T/rk-stop'"

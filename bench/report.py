@@ -1,354 +1,219 @@
 #!/usr/bin/python3
-"""bench/report.py: turns one bench/run.sh results directory into a table.
-
-Theory of operation. bench/measure.sh leaves RESULTS/raw/TOOL/METRIC.rN.json
-(iperf3 -J output, or one netd-bench-rr JSON line) per round N, with .err
-beside it when a measurement failed (METRIC.err: the tool never started);
-the median round counts; RESULTS/facts.txt holds key=value lines
-about the machine and the tool versions. This script reads them into
-{metric: {tool: value or reason}}, prints the table with absolute numbers and
-netd/peer ratios, and optionally writes the Markdown report (--md) and a bar
-chart (--png, matplotlib). A failed measurement is "n/a" with its reason in a
-footnote; it never makes this script fail. METRIC.rN.cpu (the tool's CPU
-seconds during that line) gives a second table: each tool's CPU per unit of
-work (per GB carried, per round trip, per connection), which a loaded machine
-disturbs less than the rates themselves.
+"""bench/report.py: the one generator of docs/benchmarks.md and its chart.
 
 Usage: report.py RESULTS [--md FILE] [--png FILE]
+
+Theory of operation. bench/run.sh leaves one results directory: facts.txt
+(the machine, the commit, the tools' versions, the run's settings),
+cpu_watch.tsv (bench/cpu_watch.py: the CPU the rest of the machine used)
+and one directory per section that ran (tap, ports, dns, podman, podman5),
+each with its raw results, lines.tsv (when each measured line ran, and the
+load then) and started.tsv (the tools' command lines). This script prints
+every section's table, and with --md writes the whole page: provenance, the
+goals of the performance work with the measured ratio and whether each is
+met, every section (bench/report_tap.py, report_ports.py, report_dns.py,
+report_podman.py), and the machine's load during each line. Every figure
+on the page, in tables and in sentences, is computed here from those files;
+the prose around them describes the method only. --png writes the tap
+lines' chart. A missing section or tool shows as "not measured"; a failed
+measurement as "n/a" with its reason; neither makes this script fail.
 """
 import argparse
-import glob
-import json
 import os
-import re
 import sys
 
-TOOLS = ["loopback", "netd", "slirp4netns", "pasta", "pasta-new"]
-PEERS = ["slirp4netns", "pasta", "pasta-new", "loopback"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_dns  # noqa: E402
+import report_podman  # noqa: E402
+import report_ports  # noqa: E402
+import report_tap  # noqa: E402
+from report_lib import (BUSY_CPUS, CpuWatch, Stat, line_records, load_rows, md_table, read_facts,  # noqa: E402
+                        short_version, started)
 
-# metric id, label, unit, higher_is_better, raw file, extractor name
-METRICS = [
-    ("tcp_c2h_65520", "TCP container->host, MTU 65520", "Gbit/s", True, "tcp_c2h_65520", "iperf_tcp"),
-    ("tcp_h2c_65520", "TCP host->container, MTU 65520", "Gbit/s", True, "tcp_h2c_65520", "iperf_tcp"),
-    ("tcp6_c2h_65520", "TCP over IPv6 container->host ::1, MTU 65520", "Gbit/s", True, "tcp6_c2h_65520", "iperf_tcp"),
-    ("tcp6_h2c_65520", "TCP over IPv6 host ::1->container, MTU 65520", "Gbit/s", True, "tcp6_h2c_65520", "iperf_tcp"),
-    ("tcp_c2h_1500", "TCP container->host, MTU 1500", "Gbit/s", True, "tcp_c2h_1500", "iperf_tcp"),
-    ("tcp_h2c_1500", "TCP host->container, MTU 1500", "Gbit/s", True, "tcp_h2c_1500", "iperf_tcp"),
-    ("udp_c2h_65520", "UDP container->host, 1400 B, received", "Gbit/s", True, "udp_c2h_65520", "iperf_udp"),
-    ("tcp_rr_p50", "TCP request/response 64 B, p50", "us", False, "tcp_rr", "p50"),
-    ("tcp_rr_p99", "TCP request/response 64 B, p99", "us", False, "tcp_rr", "p99"),
-    ("udp_rr_p50", "UDP request/response 64 B, p50", "us", False, "udp_rr", "p50"),
-    ("udp_rr_p99", "UDP request/response 64 B, p99", "us", False, "udp_rr", "p99"),
-    ("tcp_crr", "TCP connect+request+close", "conn/s", True, "tcp_crr", "cps"),
-]
+# The goals of the second round of performance work, as ratios in one run.
+BULK_TOLERANCE = 0.95  # a bulk line below this share of the baseline's median counts as a regression
 
 
-# CPU per unit of work: raw file, label, unit, and how to get the work done
-# (GB received, round trips, connections) from the same round's result.
-CPU_LINES = [
-    ("tcp_c2h_65520", "TCP container->host, MTU 65520", "ms/GB", "gb"),
-    ("tcp_h2c_65520", "TCP host->container, MTU 65520", "ms/GB", "gb"),
-    ("tcp6_c2h_65520", "TCP over IPv6 container->host, MTU 65520", "ms/GB", "gb"),
-    ("tcp6_h2c_65520", "TCP over IPv6 host->container, MTU 65520", "ms/GB", "gb"),
-    ("tcp_c2h_1500", "TCP container->host, MTU 1500", "ms/GB", "gb"),
-    ("tcp_h2c_1500", "TCP host->container, MTU 1500", "ms/GB", "gb"),
-    ("udp_c2h_65520", "UDP container->host, 1400 B (per GB received)", "ms/GB", "gb"),
-    ("tcp_rr", "TCP request/response 64 B", "us/round trip", "n"),
-    ("udp_rr", "UDP request/response 64 B", "us/round trip", "n"),
-    ("tcp_crr", "TCP connect+request+close", "us/conn", "n"),
-]
+def stat(v):
+    return v if isinstance(v, Stat) else None
 
 
-def cpu_per_work(base, work):
-    """The tool's CPU per unit of work for one round (BASE.json + BASE.cpu), or None."""
-    try:
-        cpu = float(open(base + ".cpu", encoding="utf-8").read())
-        with open(base + ".json", encoding="utf-8") as f:
-            data = json.load(f)
-        if work == "gb":
-            done = data["end"].get("sum_received", data["end"].get("sum"))["bytes"] / 1e9
-            return cpu * 1e3 / done if done > 0 else None
-        done = data["n"]
-        return cpu * 1e6 / done if done > 0 else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+def goal_rows(tap, ports, dns, facts):
+    """[(goal, measured, met)]: met is "yes", "no" or "not measured"."""
+    out = []
+    t = tap["table"] if tap else {}
+    label = (lambda tool: report_tap.label(tool, facts))
 
+    def add(goal, measured, ok):
+        out.append((goal, measured if ok is not None else "not measured", {True: "yes", False: "no"}.get(ok, "n/a")))
 
-def load_cpu(results, tools):
-    """{raw: {tool: median CPU per unit of work}} for the tools that ran as a process."""
-    table = {}
-    for raw, _label, _unit, work in CPU_LINES:
-        row = {}
-        for tool in tools:
-            rounds = sorted(glob.glob(os.path.join(results, "raw", tool, raw + ".r*.cpu")))
-            got = sorted(v for v in (cpu_per_work(r[: -len(".cpu")], work) for r in rounds) if v is not None)
-            if got:
-                row[tool] = got[(len(got) - 1) // 2]
-        if row:
-            table[raw] = row
-    return table
-
-
-def build_cpu_rows(cpu, tools):
-    """Header and rows of the CPU table (tools without a process, like loopback, are left out)."""
-    tools = [t for t in tools if any(t in r for r in cpu.values())]
-    peers = [p for p in PEERS if p in tools and p != "netd"]
-    header = ["line", "unit"] + tools + [f"netd/{p}" for p in peers]
-    rows = []
-    for raw, label, unit, _work in CPU_LINES:
-        if raw not in cpu:
-            continue
-        row = cpu[raw]
-        cells = [label, "CPU " + unit] + [f"{row[t]:.1f}" if t in row else "n/a" for t in tools]
-        for p in peers:
-            cells.append(f"{row['netd'] / row[p]:.2f}x" if "netd" in row and row.get(p) else "n/a")
-        rows.append(cells)
-    return header, rows
-
-
-def read_facts(results):
-    facts = {}
-    path = os.path.join(results, "facts.txt")
-    if os.path.exists(path):
-        for line in open(path, encoding="utf-8"):
-            if "=" in line:
-                k, v = line.rstrip("\n").split("=", 1)
-                facts[k] = v
-    return facts
-
-
-def extract(kind, data):
-    """Returns (value, note) from one parsed raw result; raises KeyError/ValueError if absent."""
-    if "error" in data:
-        raise ValueError(data["error"])
-    if kind == "iperf_tcp":
-        end = data["end"]
-        retr = end.get("sum_sent", {}).get("retransmits")
-        return end["sum_received"]["bits_per_second"] / 1e9, (f"{retr} retr" if retr else "")
-    if kind == "iperf_udp":
-        end = data["end"]
-        rx = end.get("sum_received", end["sum"])["bits_per_second"] / 1e9
-        return rx, f"{end['sum'].get('lost_percent', 0):.0f}% lost"
-    if kind == "p50":
-        return data["p50_us"], ""
-    if kind == "p99":
-        return data["p99_us"], ""
-    if kind == "cps":
-        return data["cps"], ""
-    raise KeyError(kind)
-
-
-def load_one(base, kind):
-    """(value, note) from BASE.json, or a reason string from BASE.err."""
-    if os.path.exists(base + ".err"):
-        return open(base + ".err", encoding="utf-8").read().strip() or "failed"
-    try:
-        with open(base + ".json", encoding="utf-8") as f:
-            return extract(kind, json.load(f))
-    except FileNotFoundError:
-        return "not measured"
-    except (ValueError, KeyError, TypeError) as e:
-        return str(e) or "unreadable result"
-
-
-def load(results, tools):
-    """{metric_id: {tool: (value, note) or str reason}}: the median round of
-    each line (the lower middle one for an even count); a reason only when
-    no round succeeded."""
-    table = {}
-    for mid, _label, _unit, _hib, raw, kind in METRICS:
-        row = {}
-        for tool in tools:
-            d = os.path.join(results, "raw", tool)
-            if os.path.exists(os.path.join(d, raw + ".err")):  # the tool never started
-                row[tool] = load_one(os.path.join(d, raw), kind)
-                continue
-            rounds = sorted(glob.glob(os.path.join(d, raw + ".r*.json")))
-            got = [load_one(r[: -len(".json")], kind) for r in rounds]
-            ok = sorted((g for g in got if isinstance(g, tuple)), key=lambda g: g[0])
-            if ok:
-                row[tool] = ok[(len(ok) - 1) // 2]
-            else:
-                row[tool] = got[0] if got else "not measured"
-        table[mid] = row
-    return table
-
-
-def fmt(v, unit):
-    if unit == "Gbit/s":
-        return f"{v:.2f}"
-    if unit == "us":
-        return f"{v:.1f}"
-    return f"{v:.0f}"
-
-
-def build_rows(table, tools):
-    """Header and rows of strings, plus footnotes for n/a cells."""
-    peers = [p for p in PEERS if p in tools and p != "netd"]
-    header = ["metric", "unit", "better"] + tools + [f"netd/{p}" for p in peers]
-    rows, notes = [], []  # notes: one per distinct (tool, reason)
-    for mid, label, unit, hib, _raw, _kind in METRICS:
-        row = table[mid]
-        if all(v == "not measured" for v in row.values()):
-            continue  # a line left out (run.sh --lines)
-        cells = [label, unit, "higher" if hib else "lower"]
-        for tool in tools:
-            v = row.get(tool)
-            if isinstance(v, tuple):
-                cells.append(fmt(v[0], unit) + (f" ({v[1]})" if v[1] else ""))
-            else:
-                note = v if v.startswith(tool + " ") else f"{tool}: {v}"
-                if note not in notes:
-                    notes.append(note)
-                cells.append(f"n/a [{notes.index(note) + 1}]")
-        n = row.get("netd")
-        for p in peers:
-            pv = row.get(p)
-            if isinstance(n, tuple) and isinstance(pv, tuple) and pv[0] > 0:
-                cells.append(f"{n[0] / pv[0]:.2f}x")
-            else:
-                cells.append("n/a")
-        rows.append(cells)
-    return header, rows, notes
-
-
-def text_table(header, rows):
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
-
-
-def md_table(header, rows):
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def write_md(path, facts, header, rows, notes, png, cpu_rows=None):
-    tools = facts.get("tools", "").split()
-    lines = [
-        "# Benchmarks: netd side by side with slirp4netns and pasta",
-        "",
-        "Generated by `bench/run.sh` (see bench/README.md). One run, one machine,",
-        "all tools measured back to back. Absolute numbers on a shared 2-core machine",
-        "are noisy: quote the ratios, which compare tools within this one run.",
-        "Ratios are netd / peer: above 1 is better for netd in throughput and",
-        "connections/s, below 1 is better for netd in latency.",
-        "",
-        f"- Date: {facts.get('date', '?')}",
-        f"- Command: `{facts.get('command', 'bench/run.sh')}`",
-        f"- Machine: {facts.get('cpu', '?')}, {facts.get('cpus', '?')} CPUs, {facts.get('mem', '?')}, "
-        f"Linux {facts.get('kernel', '?')}, {facts.get('os', '?')}; load average {facts.get('load', '?')} "
-        f"at the start, {facts.get('load_end', '?')} at the end",
-        f"- netd {facts.get('netd', '?')}; slirp4netns {facts.get('slirp4netns', '?')}; "
-        f"pasta {facts.get('pasta', '?')}; {facts.get('iperf3', '?')}",
-    ]
-    if "pasta-new" in tools:
-        lines.append(f"- pasta-new: {facts.get('pasta-new', '?')}")
-    lines += [
-        f"- iperf3 -t {facts.get('duration', '?')} per line; {facts.get('n_rr', '?')} round trips per latency "
-        f"line; {facts.get('n_crr', '?')} connections for conn/s; {facts.get('rounds', '1')} round(s), "
-        f"median shown; measuring took {facts.get('elapsed', '?')}",
-        "",
-        md_table(header, rows),
-        "",
-    ]
-    if notes:
-        lines.append("n/a reasons:")
-        lines.append("")
-        lines += [f"{i}. {n}" for i, n in enumerate(notes, 1)]
-        lines.append("")
-    if cpu_rows and cpu_rows[1]:
-        lines += [
-            "CPU time each tool spent per unit of work during the same lines (all threads,",
-            "from /proc/PID/task/*/schedstat; lower is better, ratios below 1 favour netd):",
-            "",
-            md_table(*cpu_rows),
-            "",
-        ]
-    if png:
-        lines += [f"![benchmark chart]({os.path.basename(png)})", ""]
-    lines += [
-        "Set-up: every tool serves a fresh container namespace (`unshare --user",
-        "--map-root-user --net`) whose tap it creates at the given MTU; clients in the",
-        "container talk to 10.0.2.2, which each tool maps to the host's 127.0.0.1 where",
-        "the servers listen (iperf3, and bench/rr.cpp's echo server). \"loopback\" runs",
-        "the same clients on the host against 127.0.0.1 directly (lo MTU 65536, or 1500",
-        "for the MTU 1500 lines): the ceiling for any tap path. Retransmits (retr) are",
-        "iperf3's sender count; UDP is iperf3 -u -b 0, so loss shows the sender",
-        "outrunning the path. The TCP-over-IPv6 lines do the same over IPv6: the",
-        "container talks to fd00::2, which netd, slirp4netns (started with",
-        "--enable-ipv6) and pasta (given fd00::100 and gateway fd00::2) map to the",
-        "host's ::1, where iperf3 listens; loopback runs against ::1.",
-        "",
-        "The machine is shared with other work (builds, tests): runs use few rounds",
-        "to keep the load they add short, and the load averages above say how busy",
-        "it was.",
-        "",
-    ]
-    # Sections other scripts keep in the same file (e.g. bench/dns.sh's,
-    # between "<!-- NAME:begin -->" and "<!-- NAME:end -->") stay as they are.
-    kept = []
-    if os.path.exists(path):
-        old = open(path, encoding="utf-8").read()
-        kept = [m.group(0) for m in re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", old, flags=re.S)]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
-
-
-COLORS = {"loopback": "#9e9e9e", "netd": "#1565c0", "slirp4netns": "#ef6c00", "pasta": "#2e7d32",
-          "pasta-new": "#81c784"}
-
-
-def draw(path, table, tools, facts):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = [
-        ("Throughput, Gbit/s\n(higher is better)", False,
-         [("tcp_c2h_65520", "TCP c->h\n65520"), ("tcp_h2c_65520", "TCP h->c\n65520"),
-          ("tcp6_c2h_65520", "TCP6 c->h\n65520"), ("tcp6_h2c_65520", "TCP6 h->c\n65520"),
-          ("tcp_c2h_1500", "TCP c->h\n1500"), ("tcp_h2c_1500", "TCP h->c\n1500"),
-          ("udp_c2h_65520", "UDP c->h\nreceived")]),
-        ("Request/response latency, us, log scale\n(lower is better)", True,
-         [("tcp_rr_p50", "TCP p50"), ("tcp_rr_p99", "TCP p99"), ("udp_rr_p50", "UDP p50"),
-          ("udp_rr_p99", "UDP p99")]),
-        ("Connections/s\n(higher is better)", False, [("tcp_crr", "TCP connect\n+ 64 B rr + close")]),
-    ]
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5.5), gridspec_kw={"width_ratios": [5, 4, 1.6]})
-    width = 0.8 / len(tools)
-    for ax, (title, log, groups) in zip(axes, panels):
-        top = max([table[m][t][0] for m, _ in groups for t in tools if isinstance(table[m].get(t), tuple)] + [1])
-        # Label positions: a fraction of the axis on a linear scale, a factor on a log one.
-        low = 1.0 if log else 0.0
-        above = (lambda v: v * 1.08) if log else (lambda v: v + top * 0.01)
-        for i, tool in enumerate(tools):
-            for g, (mid, _lab) in enumerate(groups):
-                x = g + (i - (len(tools) - 1) / 2) * width
-                v = table[mid].get(tool)
-                if isinstance(v, tuple):
-                    ax.bar(x, v[0], width, color=COLORS.get(tool, "#555"), label=tool if g == 0 else None)
-                    txt = f"{v[0]:.1f}" if v[0] < 100 else f"{v[0]:.0f}"
-                    ax.text(x, above(v[0]), txt, ha="center", va="bottom", fontsize=7, rotation=90)
-                else:
-                    ax.bar(x, 0, width, color=COLORS.get(tool, "#555"), label=tool if g == 0 else None)
-                    ax.text(x, above(low), "n/a", ha="center", va="bottom", fontsize=7, rotation=90,
-                            color=COLORS.get(tool, "#555"))
-        ax.set_xticks(range(len(groups)))
-        ax.set_xticklabels([lab for _, lab in groups], fontsize=9)
-        if log:
-            ax.set_yscale("log")
-            ax.set_ylim(low, top * 3)
+    for proto, mid in (("UDP", "udp_rr_p99"), ("TCP", "tcp_rr_p99")):
+        n = stat(t.get(mid, {}).get("netd"))
+        who, best = report_tap.best_peer(t.get(mid, {}), True)
+        if n and best:
+            r = n.median / best.median
+            add(f"{proto} request/response p99 <= 1.0x the best peer",
+                f"{r:.2f}x: netd {n.median:.1f} us, best peer {label(who)} {best.median:.1f} us", r <= 1.0)
         else:
-            ax.set_ylim(0, top * 1.18)
-        ax.set_title(title, fontsize=10)
-        ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=9, loc="upper right")
-    fig.suptitle(f"netd vs slirp4netns vs pasta, one run on {facts.get('cpus', '?')} CPUs, "
-                 f"{facts.get('date', '')}: compare tools within the run", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+            add(f"{proto} request/response p99 <= 1.0x the best peer", "", None)
+    n, p = stat(t.get("tcp_crr", {}).get("netd")), stat(t.get("tcp_crr", {}).get(report_tap.ANCHOR))
+    if n and p:
+        r = n.median / p.median
+        add("connections/s >= 1.5x pasta", f"{r:.2f}x: netd {n.median:,.0f}/s, {label(report_tap.ANCHOR)} "
+            f"{p.median:,.0f}/s", r >= 1.5)
+    else:
+        add("connections/s >= 1.5x pasta", "", None)
+    n = stat(t.get("idle_rss", {}).get("netd"))
+    if n:
+        per = n.median / 1000
+        add("<= 2 KiB RSS per idle TCP flow", f"{per:.2f} KiB per flow ({n.median:,.0f} KiB per 1000)", per <= 2.0)
+    else:
+        add("<= 2 KiB RSS per idle TCP flow", "", None)
+    if ports:
+        n, rk = stat(ports["vals"].get(("netd-instack", "h2c"))), stat(ports["vals"].get(("rootlesskit", "h2c")))
+        seen = ports["who"].get("netd-instack")
+        if n and rk:
+            r = n.median / rk.median
+            keeps = seen == report_ports.WORLD_CLIENT
+            add("published-port throughput >= 1.0x RootlessKit's builtin driver, keeping the client's address",
+                f"{r:.2f}x: netd {n.median:.2f} Gbit/s, RootlessKit {rk.median:.2f} Gbit/s; the client's address "
+                f"{'kept' if keeps else 'lost (seen as ' + str(seen) + ')'}", r >= 1.0 and keeps)
+        else:
+            add("published-port throughput >= 1.0x RootlessKit's builtin driver, keeping the client's address",
+                "", None)
+    else:
+        add("published-port throughput >= 1.0x RootlessKit's builtin driver, keeping the client's address", "", None)
+    worst = None
+    for line in report_tap.CPU_BULK:
+        row = tap["cpu"].get(line, {}) if tap else {}
+        if "netd" in row and report_tap.ANCHOR in row and row[report_tap.ANCHOR].median > 0:
+            r = row["netd"].median / row[report_tap.ANCHOR].median
+            if worst is None or r > worst[0]:
+                worst = (r, line)
+    if worst:
+        add("CPU per GB <= 0.8x pasta (the worst of the single-stream TCP lines)",
+            f"{worst[0]:.2f}x on {report_tap.LINE_LABEL[worst[1]]}", worst[0] <= 0.8)
+    else:
+        add("CPU per GB <= 0.8x pasta (the worst of the single-stream TCP lines)", "", None)
+    if dns:
+        nq, aq = report_dns.stat(dns, "netd", "local", "qps"), report_dns.stat(dns, "aardvark13", "local", "qps")
+        nl, al = report_dns.stat(dns, "netd", "local", "lat"), report_dns.stat(dns, "aardvark13", "local", "lat")
+        if nq and aq and nl and al:
+            rq, rl = nq.median / aq.median, nl.median / al.median
+            add(f"DNS local names >= 2x aardvark-dns {short_version(facts.get('aardvark13')).split()[0]}'s rate at "
+                "<= 0.5x its latency",
+                f"{rq:.2f}x the rate ({nq.median:,.0f} vs {aq.median:,.0f} queries/s), {rl:.2f}x the latency at "
+                f"{dns['light_qps']} queries/s ({nl.median:.0f} vs {al.median:.0f} us)", rq >= 2.0 and rl <= 0.5)
+        else:
+            add("DNS local names >= 2x aardvark-dns 1.14's rate at <= 0.5x its latency", "", None)
+    else:
+        add("DNS local names >= 2x aardvark-dns 1.14's rate at <= 0.5x its latency", "", None)
+    worst = None
+    for mid in report_tap.BULK:
+        n, b = stat(t.get(mid, {}).get("netd")), stat(t.get(mid, {}).get("netd-base"))
+        if n and b and b.median > 0:
+            r = n.median / b.median
+            if worst is None or r < worst[0]:
+                worst = (r, mid)
+    if worst:
+        add(f"no TCP bulk line below the baseline ({facts.get('baseline', '?')[:9]}; a line below "
+            f"{BULK_TOLERANCE:.2f}x counts)", f"lowest {worst[0]:.2f}x, on {report_tap.LINE_LABEL[worst[1]]}",
+            worst[0] >= BULK_TOLERANCE)
+    else:
+        add("no TCP bulk line below the baseline", "", None)
+    return out
+
+
+def load_records(sections, watch):
+    """Every line record of the sections, and the load table's rows."""
+    rows, records = [], []
+    for name, sdir, label_of in sections:
+        recs = line_records(sdir, watch)
+        records += recs
+        rows += load_rows(name, recs, label_of)
+    return records, rows
+
+
+def load_verdict(records):
+    """One sentence for the page's head: how busy the rest of the machine was."""
+    others = [r["others"] for r in records if r["others"] is not None]
+    if not others:
+        return "no CPU samples of the rest of the machine"
+    busy = sum(1 for o in others if o > BUSY_CPUS)
+    if not busy:
+        return f"the rest of the machine was quiet (at most {max(others):.2f} CPUs during any line)"
+    return (f"**the rest of the machine was busy during {busy} of {len(others)} measured lines** (up to "
+            f"{max(others):.2f} CPUs; see \"Machine load\")")
+
+
+def load_section(records, rows):
+    """The machine-load part of the page: a computed summary and a table per line."""
+    if not records:
+        return ["## Machine load", "", "No line records (lines.tsv) in this run.", ""]
+    others = [r["others"] for r in records if r["others"] is not None]
+    busy = [r for r in records if r["others"] is not None and r["others"] > BUSY_CPUS]
+    loads = [x for r in records for x in (r["load0"], r["load1"])]
+    steal = [r["steal"] for r in records if r["steal"] is not None]
+    lines = ["## Machine load", ""]
+    if others:
+        worst = max(records, key=lambda r: r["others"] if r["others"] is not None else -1)
+        lines.append(
+            f"While the {len(records)} measured lines ran, the rest of the machine (every process outside this "
+            f"run, sampled each second by bench/cpu_watch.py; kernel threads left out) used on average "
+            f"{sum(others) / len(others):.2f} CPUs; during {len(busy)} line(s) it used more than {BUSY_CPUS} "
+            f"CPUs, at most {worst['others']:.2f} (during {worst['line']} of {worst['tool']}, round "
+            f"{worst['round']}). The 1-minute load average ranged from {min(loads):.2f} to {max(loads):.2f}"
+            + (f"; the hypervisor's steal time averaged {sum(steal) / len(steal):.2f} CPUs." if steal else ".")
+            + (" The machine was otherwise quiet." if not busy else
+               " Numbers from lines marked as disturbed below are worth repeating on a quiet machine."))
+    else:
+        lines.append(f"No CPU samples of the rest of the machine; the 1-minute load average ranged from "
+                     f"{min(loads):.2f} to {max(loads):.2f}.")
+    lines += ["", md_table(["section", "line", "measurements", "1-min load (all of them, start and end)",
+                            "others' CPUs, mean / max", f"disturbed (> {BUSY_CPUS} CPUs)"], rows), ""]
+    return lines
+
+
+def provenance(facts, sections_run, verdict):
+    dirty = int(facts.get("dirty_files", "0") or 0)
+    lines = [
+        "# Benchmarks: netd next to its peers",
+        "",
+        "Generated by `bench/run.sh` (bench/README.md says how and what each line means) from one run on one "
+        "machine; every figure and every sentence with a figure below is computed from that run's results "
+        "by bench/report.py. Absolute numbers on a shared machine move between runs: compare tools within "
+        "the run (the ratios), and see \"Machine load\" for how busy the machine was.",
+        "",
+        f"- Commit: {facts.get('commit', '?')} ({facts.get('netd', '?')})"
+        + (f"; **the tree had {dirty} uncommitted change(s) (--allow-dirty): these numbers do not describe "
+           "that commit alone**" if dirty else "; a clean tree"),
+        f"- Date: {facts.get('date', '?')}; measuring took {facts.get('elapsed', '?')} s, the whole run "
+        f"{facts.get('total_s', '?')} s with the builds and installs",
+        f"- Command: `{facts.get('command', 'bench/run.sh')}`",
+        f"- Machine: {facts.get('cpu', '?')}, {facts.get('cpus', '?')} CPUs, {facts.get('mem', '?')}, Linux "
+        f"{facts.get('kernel', '?')}, {facts.get('os', '?')}; load average {facts.get('load', '?')} at the "
+        f"start, {facts.get('load_end', '?')} at the end; {verdict}",
+        f"- Peers: slirp4netns {facts.get('slirp4netns', '?')}; pasta {facts.get('pasta12', '?')} and "
+        f"{facts.get('pasta13', '?')}; aardvark-dns {facts.get('aardvark12', '?')} and "
+        f"{facts.get('aardvark13', '?')}; rootlesskit {facts.get('rootlesskit', '?')}; podman "
+        f"{facts.get('podman4', '?')} and {facts.get('podman5', '?')}; {facts.get('iperf3', '?')}; dnsperf "
+        f"{facts.get('dnsperf', '?')}",
+    ]
+    if "pasta-new" in facts:
+        lines.append(f"- pasta-new: {facts['pasta-new']}")
+    if "baseline" in facts:
+        lines.append(f"- Baseline netd (netd-base): {facts['baseline']}")
+    lines.append(f"- {facts.get('rounds', '?')} round(s) per line"
+                 + (" (--quick: one round of short lines; a look while developing, not figures to quote)"
+                    if facts.get("quick") == "1" else ""))
+    if facts.get("full") != "1":
+        lines.append(f"- A partial run: sections {facts.get('sections', '?').strip()}; tap lines "
+                     f"{facts.get('tap_lines', '?')}; tools {facts.get('tools', '?')} (not what docs/ shows)")
+    missing = [s for s in ("tap", "ports", "dns", "podman", "podman5") if s not in sections_run]
+    if missing:
+        lines.append(f"- Not measured in this run: {', '.join(missing)}")
+    lines.append("")
+    return lines
 
 
 def main():
@@ -357,27 +222,76 @@ def main():
     ap.add_argument("--md")
     ap.add_argument("--png")
     a = ap.parse_args()
-    facts = read_facts(a.results)
-    tools = [t for t in TOOLS if t in facts.get("tools", " ".join(TOOLS)).split()]
-    table = load(a.results, tools)
-    header, rows, notes = build_rows(table, tools)
-    print(text_table(header, rows))
-    for i, n in enumerate(notes, 1):
-        print(f"[{i}] {n}")
-    cpu_rows = build_cpu_rows(load_cpu(a.results, tools), tools)
-    if cpu_rows[1]:
-        print()
-        print(text_table(*cpu_rows))
-    if a.png:
+    res = a.results
+    facts = read_facts(os.path.join(res, "facts.txt"))
+    watch = CpuWatch(os.path.join(res, "cpu_watch.tsv"))
+
+    def sdir(name):
+        d = os.path.join(res, name)
+        return d if os.path.isdir(d) else None
+
+    def sfacts(name):
+        return read_facts(os.path.join(res, name, "facts.txt"))
+
+    tap = report_tap.collect(sdir("tap"), facts) if sdir("tap") else None
+    ports = report_ports.collect(sdir("ports"), facts) if sdir("ports") else None
+    dns = report_dns.collect(sdir("dns"), facts) if sdir("dns") else None
+    pod4 = report_podman.collect(sdir("podman"), report_podman.PODMAN4) if sdir("podman") else None
+    pod5 = report_podman.collect(sdir("podman5"), report_podman.PODMAN5) if sdir("podman5") else None
+
+    for name, data, text in (("tap", tap, lambda d: report_tap.text(d, facts)),
+                             ("ports", ports, lambda d: report_ports.text(d, facts)),
+                             ("dns", dns, lambda d: report_dns.text(d, facts)),
+                             ("podman", pod4, report_podman.text), ("podman5", pod5, report_podman.text)):
+        if data:
+            print(f"== {name}")
+            print("\n".join(text(data)))
+            print()
+    goals = goal_rows(tap, ports, dns, facts)
+    print("== goals")
+    for g, m, ok in goals:
+        print(f"{ok:4} {g}: {m}")
+
+    png_name = None
+    if a.png and tap:
         try:
-            draw(a.png, table, tools, facts)
-            print(f"chart: {a.png}")
+            if report_tap.draw(a.png, tap, facts):
+                png_name = os.path.basename(a.png)
+                print(f"chart: {a.png}")
         except ImportError as e:
             print(f"report: no chart ({e}); install python3-matplotlib", file=sys.stderr)
-            a.png = None
-    if a.md:
-        write_md(a.md, facts, header, rows, notes, a.png, cpu_rows)
-        print(f"report: {a.md}")
+    if not a.md:
+        return
+    run = [s for s in ("tap", "ports", "dns", "podman", "podman5") if sdir(s)]
+    label_of = {"tap": lambda line: report_tap.LINE_LABEL.get(line, line)}
+    records, load_table = load_records([(s, sdir(s), label_of.get(s, lambda line: line)) for s in run], watch)
+    lines = provenance(facts, run, load_verdict(records))
+    met = sum(1 for _g, _m, ok in goals if ok == "yes")
+    judged = sum(1 for _g, _m, ok in goals if ok in ("yes", "no"))
+    lines += ["## Goals", "",
+              f"The goals of the second round of performance work, measured in this run: {met} of {judged} "
+              "judged goal(s) met" + (f", {len(goals) - judged} not measured" if judged < len(goals) else "")
+              + ". \"pasta\" is today's, " + report_tap.label(report_tap.ANCHOR, facts)
+              + "; \"best peer\" the best of slirp4netns and the pastas on that line.", "",
+              md_table(["goal", "measured", "met"], goals), ""]
+    if tap:
+        lines += report_tap.section(tap, facts, sdir("tap"), started(sdir("tap")), png_name)
+    if ports:
+        lines += report_ports.section(ports, facts, started(sdir("ports")))
+    if dns:
+        lines += report_dns.section(dns, facts, sfacts("dns"), started(sdir("dns")))
+    if pod4:
+        lines += report_podman.section4(pod4, facts)
+    if pod5:
+        lines += report_podman.section5(pod5, facts)
+    lines += load_section(records, load_table)
+    for name in run:
+        f = sfacts(name)
+        if "status" in f:
+            lines += [f"Section {name} {f['status']}: what it measured is shown.", ""]
+    with open(a.md, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines).rstrip("\n") + "\n")
+    print(f"report: {a.md}")
 
 
 if __name__ == "__main__":

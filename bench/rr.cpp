@@ -11,10 +11,17 @@
 //   netd-bench-rr tcp-rr  ADDR PORT N SIZE    one connection, N ping-pongs
 //   netd-bench-rr udp-rr  ADDR PORT N SIZE    one connected UDP socket, N ping-pongs
 //   netd-bench-rr tcp-crr ADDR PORT N SIZE    N x (connect, one ping-pong, close)
+//   netd-bench-rr hold    ADDR PORT N SECONDS TCP connections held open and idle
+//
+// "hold" opens N connections one after the other, makes one 64-byte round
+// trip on each (so both ends have seen data, as a real idle connection
+// has), prints {"open":N} and then sleeps SECONDS with every connection
+// open: bench/ measures the RSS of the tool in between. It raises its own
+// open-file limit to the hard limit first (N may exceed the usual 1024).
 //
 // The clients time every round trip with CLOCK_MONOTONIC around a blocking
 // write + read (TCP_NODELAY on), after a short unmeasured warm-up, and print
-// one JSON line: {"n":..,"p50_us":..,"p99_us":..,"mean_us":..[,"cps":..]}.
+// one JSON line: {"n":..,"p50_us":..,"p99_us":..,"p999_us":..,"mean_us":..[,"cps":..]}.
 // Blocking system calls keep the client's own cost to two syscalls per round
 // trip, so latency reflects the path, not the probe.
 //
@@ -29,6 +36,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -142,8 +150,8 @@ void report(std::vector<double> s, double cps) {
   };
   double sum = 0;
   for (double v : s) sum += v;
-  std::printf("{\"n\":%zu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"mean_us\":%.1f", s.size(), pct(0.50), pct(0.99),
-              sum / static_cast<double>(s.size()) * 1e6);
+  std::printf("{\"n\":%zu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"mean_us\":%.1f", s.size(),
+              pct(0.50), pct(0.99), pct(0.999), sum / static_cast<double>(s.size()) * 1e6);
   if (cps > 0) std::printf(",\"cps\":%.1f", cps);
   std::printf("}\n");
 }
@@ -229,9 +237,44 @@ int tcp_crr(const sockaddr_in& sa, long n, size_t size) {
   return 0;
 }
 
+// Raises the soft open-file limit to the hard one (the server and "hold"
+// keep thousands of sockets).
+void raise_nofile() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+// "hold": see the header comment. Dies (exit 1) when a connection or its
+// round trip fails, naming how many were open.
+int hold(const sockaddr_in& sa, long n, double seconds) {
+  raise_nofile();
+  std::vector<int> fds;
+  fds.reserve(static_cast<size_t>(n));
+  char out[64], in[64];
+  std::memset(out, 'h', sizeof out);
+  for (long i = 0; i < n; ++i) {
+    std::string why;
+    int fd = tcp_connect(sa, &why);
+    if (fd < 0) die(why + " (after " + std::to_string(i) + " connections)");
+    if (!write_all(fd, out, sizeof out) || !read_all(fd, in, sizeof in))
+      die(io_reason("round trip") + " (connection " + std::to_string(i) + ")");
+    fds.push_back(fd);
+  }
+  std::printf("{\"open\":%zu}\n", fds.size());
+  std::fflush(stdout);
+  const double end = now_s() + seconds;
+  while (now_s() < end) poll(nullptr, 0, 100);
+  for (int fd : fds) close(fd);
+  return 0;
+}
+
 // The echo server: see the header comment. Partial writes are kept per
 // connection and flushed on EPOLLOUT, so a slow reader cannot lose bytes.
 int server(const sockaddr_in& sa, double lifetime) {
+  raise_nofile();
   int one = 1;
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -308,7 +351,8 @@ int server(const sockaddr_in& sa, double lifetime) {
 int usage() {
   std::fprintf(stderr,
                "usage: netd-bench-rr server ADDR PORT [LIFETIME_S]\n"
-               "       netd-bench-rr tcp-rr|udp-rr|tcp-crr ADDR PORT N SIZE\n");
+               "       netd-bench-rr tcp-rr|udp-rr|tcp-crr ADDR PORT N SIZE\n"
+               "       netd-bench-rr hold ADDR PORT N SECONDS\n");
   return 2;
 }
 
@@ -321,6 +365,11 @@ int main(int argc, char** argv) {
   if (mode == "server") return server(sa, argc > 4 ? std::atof(argv[4]) : 900.0);
   if (argc < 6) return usage();
   long n = std::atol(argv[4]);
+  if (mode == "hold") {
+    double seconds = std::atof(argv[5]);
+    if (n <= 0 || n > 100000 || seconds <= 0) return usage();
+    return hold(sa, n, seconds);
+  }
   size_t size = static_cast<size_t>(std::atol(argv[5]));
   if (n <= 0 || size == 0 || size > 65536) return usage();
   if (mode == "tcp-rr") return tcp_rr(sa, n, size);
