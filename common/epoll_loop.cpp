@@ -61,14 +61,16 @@ class EpollBufferPool final : public BufferPool {
 
 }  // namespace
 
-Expected<std::unique_ptr<EpollLoop>, std::string> EpollLoop::create() {
+Expected<std::unique_ptr<EpollLoop>, std::string> EpollLoop::create(LoopOps ops) {
   std::unique_ptr<EpollLoop> l(new EpollLoop());
+  l->ops_ = ops;
   l->epfd_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!l->epfd_) return unexpected(std::string("epoll_create1: ") + std::strerror(errno));
   return l;
 }
 
 Expected<std::unique_ptr<BufferPool>, std::string> EpollLoop::make_buffer_pool(uint32_t count, uint32_t size) {
+  require(LoopOp::RecvMultishot);
   if (count == 0 || count > 0x10000) return unexpected(std::string("buffer pool: 1..65536 buffers"));
   return std::unique_ptr<BufferPool>(new EpollBufferPool(count, size));
 }
@@ -128,19 +130,32 @@ void EpollLoop::sync(int fd) {
 
 // ---- submissions ---------------------------------------------------------------
 
-void EpollLoop::poll(Tag t, int fd, unsigned events) { add(fd, {Kind::Poll, t, events}); }
-void EpollLoop::poll_multishot(Tag t, int fd, unsigned events) { add(fd, {Kind::PollMulti, t, events}); }
-void EpollLoop::read(Tag t, int fd, void* buf, size_t len) { add(fd, {Kind::Read, t, EPOLLIN, buf, len}); }
+void EpollLoop::poll(Tag t, int fd, unsigned events) {
+  require(LoopOp::Poll);
+  add(fd, {Kind::Poll, t, events});
+}
+void EpollLoop::poll_multishot(Tag t, int fd, unsigned events) {
+  require(LoopOp::Poll);
+  add(fd, {Kind::PollMulti, t, events});
+}
+void EpollLoop::read(Tag t, int fd, void* buf, size_t len) {
+  require(LoopOp::Read);
+  add(fd, {Kind::Read, t, EPOLLIN, buf, len});
+}
 void EpollLoop::recv(Tag t, int fd, void* buf, size_t len, int flags) {
+  require(LoopOp::Recv);
   add(fd, {Kind::Recv, t, EPOLLIN, buf, len, flags});
 }
 void EpollLoop::recv_multishot(Tag t, int fd, BufferPool& pool) {
+  require(LoopOp::RecvMultishot);
   add(fd, {Kind::RecvMulti, t, EPOLLIN, nullptr, 0, 0, &pool});
 }
 void EpollLoop::send(Tag t, int fd, const void* buf, size_t len, int flags) {
+  require(LoopOp::Send);
   add(fd, {Kind::Send, t, EPOLLOUT, const_cast<void*>(buf), len, flags});
 }
 void EpollLoop::accept_multishot(Tag t, int fd, int flags) {
+  require(LoopOp::Accept);
   // accept4 has no MSG_DONTWAIT: the listener itself must not block once
   // its queue is empty (only the loop accepts on it).
   set_nonblocking(fd);
@@ -148,6 +163,7 @@ void EpollLoop::accept_multishot(Tag t, int fd, int flags) {
 }
 
 void EpollLoop::connect(Tag t, int fd, const sockaddr* addr, socklen_t len) {
+  require(LoopOp::Connect);
   // The handshake is waited for, not blocked on (netd's own calls on the
   // socket say MSG_DONTWAIT anyway).
   set_nonblocking(fd);
@@ -157,6 +173,7 @@ void EpollLoop::connect(Tag t, int fd, const sockaddr* addr, socklen_t len) {
 }
 
 void EpollLoop::splice(Tag t, int fd_in, int fd_out, unsigned len, unsigned flags) {
+  require(LoopOp::Splice);
   // Non-blocking by contract (SPLICE_F_NONBLOCK, non-blocking fds): -EAGAIN
   // goes back to the caller, who polls for what it needs.
   ssize_t n = ::splice(fd_in, nullptr, fd_out, nullptr, len, flags | SPLICE_F_NONBLOCK);
@@ -164,6 +181,7 @@ void EpollLoop::splice(Tag t, int fd_in, int fd_out, unsigned len, unsigned flag
 }
 
 void EpollLoop::cancel(Tag t) {
+  require(LoopOp::Cancel);
   auto where = fd_of_tag_.find(encode(t));
   if (where == fd_of_tag_.end()) return;  // completed already (its completion stands)
   const int fd = where->second;
@@ -179,6 +197,7 @@ void EpollLoop::cancel(Tag t) {
 }
 
 void EpollLoop::cancel_and_close(int fd) {
+  require(LoopOp::CancelAndClose);
   auto it = fds_.find(fd);
   if (it != fds_.end()) {
     for (const auto& op : it->second.ops) {

@@ -33,7 +33,8 @@ namespace netd::loop {
 
 class EpollLoop final : public EventLoop {
  public:
-  static Expected<std::unique_ptr<EpollLoop>, std::string> create();
+  // A loop for the operations in `ops` (LoopOptions::ops).
+  static Expected<std::unique_ptr<EpollLoop>, std::string> create(LoopOps ops = kAllLoopOps);
   ~EpollLoop() override = default;
 
   const char* name() const override { return "epoll"; }

@@ -26,16 +26,37 @@ void EventLoop::remove_handler(uint8_t id) {
   if (id < handlers_.size()) handlers_[id] = nullptr;
 }
 
+const char* loop_op_name(LoopOp op) {
+  switch (op) {
+    case LoopOp::Poll: return "poll";
+    case LoopOp::Read: return "read";
+    case LoopOp::Recv: return "recv";
+    case LoopOp::RecvMultishot: return "recv_multishot";
+    case LoopOp::Send: return "send";
+    case LoopOp::Connect: return "connect";
+    case LoopOp::Accept: return "accept_multishot";
+    case LoopOp::Splice: return "splice";
+    case LoopOp::Cancel: return "cancel";
+    case LoopOp::CancelAndClose: return "cancel_and_close";
+  }
+  return "?";
+}
+
+void EventLoop::undeclared(LoopOp op) const {
+  LOG_ERROR("event loop: %s was not declared in LoopOptions::ops (its io_uring ring refuses it)", loop_op_name(op));
+  std::abort();
+}
+
 Expected<std::unique_ptr<EventLoop>, std::string> make_event_loop(const LoopOptions& o) {
   if (o.kind != LoopKind::Epoll) {
-    auto r = UringLoop::create(o.entries);
+    auto r = UringLoop::create(o.entries, o.ops);
     if (r) return std::unique_ptr<EventLoop>(std::move(*r));
     if (o.kind == LoopKind::Uring) return unexpected(r.error());
     // Refused (kernel.io_uring_disabled, a seccomp profile) or too old: the
     // engines do not care which loop carries their I/O.
     LOG_WARN("%s; using epoll instead", r.error().c_str());
   }
-  auto e = EpollLoop::create();
+  auto e = EpollLoop::create(o.ops);
   if (!e) return unexpected(e.error());
   return std::unique_ptr<EventLoop>(std::move(*e));
 }

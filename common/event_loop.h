@@ -72,6 +72,34 @@ struct Completion {
   std::optional<uint16_t> buffer;  // recv_multishot: the pool buffer holding the data
 };
 
+// The kinds of operation a loop's owner submits, one bit per EventLoop
+// operation above. An owner declares the ones it uses; an io_uring loop
+// admits exactly those on its ring (IORING_REGISTER_RESTRICTIONS, see
+// common/uring.h), so code that has taken over the process cannot use the
+// ring for anything else (opening files, UNIX or netlink sockets). Using an
+// operation that was not declared is a programming error: the loop says so
+// and aborts, on io_uring and epoll alike, so a missing bit shows in the
+// first test that runs the new code.
+enum class LoopOp : uint32_t {
+  Poll = 1u << 0,           // poll(), poll_multishot()
+  Read = 1u << 1,           // read()
+  Recv = 1u << 2,           // recv()
+  RecvMultishot = 1u << 3,  // recv_multishot(), make_buffer_pool()
+  Send = 1u << 4,           // send()
+  Connect = 1u << 5,        // connect()
+  Accept = 1u << 6,         // accept_multishot()
+  Splice = 1u << 7,         // splice()
+  Cancel = 1u << 8,         // cancel()
+  CancelAndClose = 1u << 9, // cancel_and_close()
+};
+using LoopOps = uint32_t;  // a set of LoopOp bits
+constexpr LoopOps operator|(LoopOp a, LoopOp b) { return static_cast<LoopOps>(a) | static_cast<LoopOps>(b); }
+constexpr LoopOps operator|(LoopOps a, LoopOp b) { return a | static_cast<LoopOps>(b); }
+constexpr bool has_op(LoopOps set, LoopOp op) { return (set & static_cast<LoopOps>(op)) != 0; }
+constexpr LoopOps kAllLoopOps = (1u << 10) - 1;
+// The name of `op` ("recv_multishot"), for messages.
+const char* loop_op_name(LoopOp op);
+
 class EventLoop;
 
 // A part of a data plane that submits operations and handles their
@@ -153,12 +181,21 @@ class EventLoop {
   // Completions are ready now (a bounded dispatch left some behind).
   virtual bool has_ready() const = 0;
 
+  // The operations the owner declared (LoopOptions::ops).
+  LoopOps ops() const { return ops_; }
+
  private:
   friend class Handler;
   uint8_t add_handler(Handler& h);
   void remove_handler(uint8_t id);
+  [[noreturn]] void undeclared(LoopOp op) const;
 
  protected:
+  // Every operation starts here: aborts, naming `op`, unless it was declared.
+  void require(LoopOp op) const {
+    if (!has_op(ops_, op)) undeclared(op);
+  }
+  LoopOps ops_ = kAllLoopOps;
   // The handler of `id`, or nullptr (0, or one that left).
   Handler* handler(uint8_t id) const { return id < handlers_.size() ? handlers_[id] : nullptr; }
   static void deliver(Handler& h, Time now, const Completion& c) { h.on_completion(now, c); }
@@ -175,6 +212,7 @@ enum class LoopKind : uint8_t {
 struct LoopOptions {
   unsigned entries = 1024;  // submission slots (io_uring); completions get four times as many
   LoopKind kind = LoopKind::Auto;
+  LoopOps ops = kAllLoopOps;  // what the owner will submit (a data plane names its own)
 };
 // The loop for this host. Returns a message naming what is missing when
 // no loop of the asked kind can be made.

@@ -14,6 +14,17 @@
 // Set-up flags and the kernel features netd relies on are chosen and
 // probed in create() (each flag is commented there); what is missing is
 // named in the error, and newer optional flags fall back to defaults.
+//
+// The ring admits only what its owner declared (LoopOptions::ops): it is
+// created disabled (IORING_SETUP_R_DISABLED), given an allow-list of
+// opcodes, register operations and SQE flags derived from those operations
+// (IORING_REGISTER_RESTRICTIONS; the table in uring.cpp says which opcodes
+// each operation submits), then enabled. Any other request completes with
+// -EACCES: a process that has taken over netd cannot open files
+// (IORING_OP_OPENAT), make UNIX or netlink sockets (IORING_OP_SOCKET) or
+// register new files through the ring, which seccomp (blind to ring
+// requests) could not stop. A kernel without restrictions (< 5.10) leaves
+// the ring open; that is said once in the log.
 #pragma once
 
 #include <liburing.h>
@@ -56,9 +67,11 @@ class UringBufferPool final : public BufferPool {
 
 class UringLoop final : public EventLoop {
  public:
-  // A ring with `entries` submission slots. Returns a message naming what
-  // is missing (io_uring refused, a feature or operation this kernel lacks).
-  static Expected<std::unique_ptr<UringLoop>, std::string> create(unsigned entries);
+  // A ring with `entries` submission slots that admits the operations in
+  // `ops` and nothing else (see the theory of operation). Returns a message
+  // naming what is missing (io_uring refused, a feature or operation this
+  // kernel lacks).
+  static Expected<std::unique_ptr<UringLoop>, std::string> create(unsigned entries, LoopOps ops = kAllLoopOps);
   ~UringLoop() override;
 
   const char* name() const override { return "io_uring"; }
@@ -80,13 +93,22 @@ class UringLoop final : public EventLoop {
   unsigned dispatch(Time now, unsigned max) override;
   bool has_ready() const override;
 
+  // The kernel holds the ring to its allow-list (false: a kernel without
+  // io_uring restrictions, which admits everything).
+  bool restricted() const { return restricted_; }
+  // The ring itself, for tests that submit what the loop never would (the
+  // allow-list's tests; the takeover test's payload).
+  io_uring* ring_for_tests() { return &ring_; }
+
  private:
   UringLoop() = default;
-  // A submission entry tagged `t`; when the queue is full, what is queued
-  // is submitted first. Never returns null.
-  io_uring_sqe* sqe(Tag t);
+  // A submission entry tagged `t` for an operation of kind `op` (aborts
+  // when the owner did not declare it); when the queue is full, what is
+  // queued is submitted first. Never returns null.
+  io_uring_sqe* sqe(Tag t, LoopOp op);
   io_uring ring_{};
   bool initialized_ = false;  // ring_ was set up (and must be torn down)
+  bool restricted_ = false;
   uint16_t next_group_ = 1;
 };
 

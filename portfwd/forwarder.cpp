@@ -513,7 +513,12 @@ Forwarder::~Forwarder() = default;
 
 Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(std::shared_ptr<NsConnector> connector,
                                                                    ForwarderOptions opts) {
-  auto l = loop::make_event_loop(loop::LoopOptions{kLoopEntries});
+  // What the forwarder submits, and all its ring admits (common/event_loop.h):
+  // readiness polls (listeners, connects, UDP flows, the lifecycle and
+  // control watches), reads of the lifecycle watch's fds, splices, cancels.
+  constexpr loop::LoopOps kLoopOps =
+      loop::LoopOp::Poll | loop::LoopOp::Read | loop::LoopOp::Splice | loop::LoopOp::Cancel;
+  auto l = loop::make_event_loop(loop::LoopOptions{kLoopEntries, loop::LoopKind::Auto, kLoopOps});
   if (!l) return unexpected(l.error());
   auto impl = std::make_unique<Impl>(std::move(*l), std::move(connector), opts);
   auto r = impl->init();

@@ -20,6 +20,14 @@ namespace netd::tap {
 namespace {
 
 constexpr unsigned kLoopEntries = 1024;
+// Every operation the parts below submit; the ring admits nothing else
+// (common/event_loop.h, LoopOp). The tap, published ports and watches poll;
+// the lifecycle watch reads its signalfd/inotify fd; host sockets connect,
+// send, receive (multishot into buffer pools for UDP and ping), cancel, and
+// are closed through the ring; published TCP ports accept.
+constexpr loop::LoopOps kLoopOps = loop::LoopOp::Poll | loop::LoopOp::Read | loop::LoopOp::Recv |
+                                   loop::LoopOp::RecvMultishot | loop::LoopOp::Send | loop::LoopOp::Connect |
+                                   loop::LoopOp::Accept | loop::LoopOp::Cancel | loop::LoopOp::CancelAndClose;
 // Completions handled per loop round: every completion may add a frame for
 // the guest, and those are written only after the round, so an unbounded
 // round (a full completion queue after the loop was descheduled in a
@@ -66,7 +74,7 @@ struct Dataplane::Impl {
 
   Expected<void, std::string> init(UniqueFd tap_fd) {
     raise_fd_limit();
-    auto l = loop::make_event_loop(loop::LoopOptions{kLoopEntries});
+    auto l = loop::make_event_loop(loop::LoopOptions{kLoopEntries, loop::LoopKind::Auto, kLoopOps});
     if (!l) return unexpected(l.error());
     loop = std::move(*l);
     sockets = std::make_unique<HostSockets>(*loop, stack, actions, opts.outbound4, opts.outbound6);

@@ -33,13 +33,7 @@ NETD_FOR_EACH_LOOP(EventLoopTest);
 
 enum class TestOp : uint8_t { A = 1, B = 200 };
 
-class Recorder final : public loop::Handler {
- public:
-  explicit Recorder(loop::EventLoop& l) : Handler(l) {}
-  using Handler::tag;
-  void on_completion(Time, const Completion& c) override { got.push_back(c); }
-  std::vector<Completion> got;
-};
+using testing::Recorder;
 
 struct Pipe {
   UniqueFd r, w;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/event_loop.h"
 
@@ -29,6 +30,15 @@ inline std::string loop_name(const ::testing::TestParamInfo<loop::LoopKind>& i) 
 #define NETD_FOR_EACH_LOOP(Suite)                                                                         \
   INSTANTIATE_TEST_SUITE_P(Loops, Suite, ::testing::Values(loop::LoopKind::Uring, loop::LoopKind::Epoll), \
                            ::netd::testing::loop_name)
+
+// A handler that keeps every completion it gets.
+class Recorder final : public loop::Handler {
+ public:
+  explicit Recorder(loop::EventLoop& l) : Handler(l) {}
+  using Handler::tag;
+  void on_completion(Time, const loop::Completion& c) override { got.push_back(c); }
+  std::vector<loop::Completion> got;
+};
 
 // Runs rounds of `l` until `done()` or `ms` milliseconds passed; returns done().
 inline bool run_until(loop::EventLoop& l, const std::function<bool()>& done, int ms = 2000) {
