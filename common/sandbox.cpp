@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <fstream>
 
 #include "common/seccomp_filter.h"
+#include "common/unique_fd.h"
 
 namespace netd {
 namespace {
@@ -61,16 +63,77 @@ Expected<void, std::string> enter_user_namespace() {
   return {};
 }
 
-// Step 2: pivot_root into an empty tmpfs, then make it read-only.
-Expected<void, std::string> empty_root() {
+// A path kept in the new root: opened (O_PATH) before the tmpfs hides it.
+struct KeptPath {
+  std::string path;  // absolute, as given
+  UniqueFd fd;
+  bool dir = false;
+};
+
+Expected<std::vector<KeptPath>, std::string> open_kept(const std::vector<std::string>& paths) {
+  std::vector<KeptPath> kept;
+  for (const auto& p : paths) {
+    if (p.empty() || p[0] != '/' || p.find("/..") != std::string::npos)
+      return unexpected("sandbox: cannot keep " + p + ": not a plain absolute path");
+    KeptPath k;
+    k.path = p;
+    k.fd.reset(::open(p.c_str(), O_PATH | O_CLOEXEC));
+    if (!k.fd) return unexpected(sys_error(("sandbox: cannot keep " + p).c_str()));
+    struct stat st {};
+    if (::fstat(k.fd.get(), &st) != 0) return unexpected(sys_error(("sandbox: cannot keep " + p).c_str()));
+    k.dir = S_ISDIR(st.st_mode);
+    kept.push_back(std::move(k));
+  }
+  return kept;
+}
+
+// Makes `k`'s mount point under the new root `root` (each directory on the
+// way, then the directory or empty file itself) and binds `k` onto it.
+Expected<void, std::string> bind_kept(const std::string& root, const KeptPath& k) {
+  std::string at = root;
+  size_t pos = 1;
+  while (pos <= k.path.size()) {
+    size_t next = k.path.find('/', pos);
+    if (next == std::string::npos) next = k.path.size();
+    if (next > pos) {
+      at += "/" + k.path.substr(pos, next - pos);
+      const bool last = next == k.path.size();
+      if (!last || k.dir) {
+        if (::mkdir(at.c_str(), 0755) != 0 && errno != EEXIST) return unexpected(sys_error(("sandbox: " + at).c_str()));
+      } else {
+        UniqueFd f(::open(at.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0444));
+        if (!f) return unexpected(sys_error(("sandbox: " + at).c_str()));
+      }
+    }
+    pos = next + 1;
+  }
+  const std::string source = "/proc/self/fd/" + std::to_string(k.fd.get());
+  if (::mount(source.c_str(), at.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    return unexpected(sys_error(("sandbox: keeping " + k.path).c_str()));
+  return {};
+}
+
+// Step 2: pivot_root into an empty tmpfs (holding only the kept paths),
+// then make it read-only.
+Expected<void, std::string> empty_root(const std::vector<std::string>& keep_paths) {
+  auto kept = open_kept(keep_paths);
+  if (!kept) return unexpected(kept.error());
   // Nothing we do here may propagate back to the namespace we came from.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     return unexpected(sys_error("sandbox: making mounts private"));
   // Any existing directory can host the new root's mount; /tmp always exists.
-  // The tmpfs is tiny: it only ever holds its own root directory.
-  if (::mount("netd-sandbox", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              "size=4k,nr_inodes=2,mode=0555") != 0)
+  // The tmpfs is tiny: it only ever holds its own root directory and the
+  // mount points of the kept paths.
+  // (Writable by its owner only while the mount points are made: the whole
+  // tmpfs is read-only before anything else runs.)
+  const std::string options = std::string("size=4k,mode=") + (kept->empty() ? "0555" : "0755") +
+                              ",nr_inodes=" + std::to_string(2 + 64 * kept->size());
+  if (::mount("netd-sandbox", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options.c_str()) != 0)
     return unexpected(sys_error("sandbox: mounting an empty tmpfs"));
+  for (const auto& k : *kept) {
+    if (auto b = bind_kept("/tmp", k); !b) return b;
+  }
+  kept->clear();  // the O_PATH fds: nothing inside needs them
   if (::chdir("/tmp") != 0) return unexpected(sys_error("sandbox: chdir to the new root"));
   // pivot_root(".", "."): the old root ends up stacked on the new one at "/";
   // detaching "." then drops the whole old tree from this namespace.
@@ -111,7 +174,7 @@ Expected<SandboxReport, std::string> enter_sandbox(const SandboxOptions& opts) {
       capng_update(CAPNG_ADD, static_cast<capng_type_t>(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_NET_BIND_SERVICE);
     if (capng_apply(static_cast<capng_select_t>(CAPNG_SELECT_BOUNDS | CAPNG_SELECT_AMBIENT)) != 0)
       return unexpected(std::string("sandbox: cannot empty the capability bounding set"));
-    auto r = empty_root();
+    auto r = empty_root(opts.keep_paths);
     if (!r) return unexpected(r.error());
     if (capng_apply(CAPNG_SELECT_CAPS) != 0) return unexpected(std::string("sandbox: cannot drop capabilities"));
   }
@@ -119,7 +182,7 @@ Expected<SandboxReport, std::string> enter_sandbox(const SandboxOptions& opts) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return unexpected(sys_error("sandbox: no_new_privs"));
   }
   if (opts.seccomp) {
-    auto s = install_seccomp_filter();
+    auto s = install_seccomp_filter(opts.process);
     if (!s) return unexpected(s.error());
     report.seccomp = true;
   }

@@ -17,27 +17,39 @@
 //  2. An empty root: a fresh tmpfs is mounted, pivot_root moves into it, the
 //     old root is detached, and the new one is remounted read-only,
 //     nosuid/nodev/noexec. No /proc, no /dev, no /etc: a process that
-//     takes over netd finds no file to read, write or execute.
+//     takes over netd finds no file to read, write or execute. (A process
+//     that must re-read a directory later, netd dns, names it in
+//     keep_paths: it is bind-mounted at its own path, and nothing else.)
 //  3. No capabilities: the bounding and ambient sets are emptied, then the
 //     permitted/effective/inheritable sets (keeping only CAP_NET_BIND_SERVICE
 //     when netd had it and needed no user namespace, so the control API can
 //     still publish ports below 1024 for a netd run by root).
 //  4. no_new_privs, so nothing can regain privileges through execve, and
-//     then, optionally, the seccomp allow-list (common/seccomp_filter.h).
+//     then, optionally, the process's seccomp allow-list
+//     (common/seccomp_filter.h).
 //
 // Files that must be removed at exit (API socket, pid file) cannot be reached
 // from inside: common/exit_cleanup.h removes them from outside.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/expected.h"
+#include "common/seccomp_filter.h"
 
 namespace netd {
 
 struct SandboxOptions {
   bool isolate = true;   // steps 1-3 (and no_new_privs)
   bool seccomp = false;  // step 4's allow-list (implies no_new_privs)
+  SeccompProcess process = kSeccompAttach;  // whose allow-list
+  // Directories that stay reachable, read-write, at their own paths in the
+  // otherwise empty root (netd dns: its configuration directory, which it
+  // re-reads on SIGHUP and where its pid file lives). Files (resolv.conf)
+  // work too. Each is opened before the root is replaced, so a path under
+  // /tmp (where the new root is mounted) is fine.
+  std::vector<std::string> keep_paths;
 };
 
 // What enter_sandbox() did, for the log line and the tests.

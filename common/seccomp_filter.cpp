@@ -1,8 +1,9 @@
 // The seccomp allow-list (see seccomp_filter.h for the theory of operation).
 //
-// Adding a system call: append it to kRules with the reason netd needs it
-// (what calls it, and why it cannot happen before the sandbox), then add the
-// same row to the table in docs/security.md; unit_common checks they match.
+// Adding a system call: append it to kRules with the processes that need it
+// and the reason (what calls it, and why it cannot happen before the
+// sandbox), then add the same row to the table in docs/security.md;
+// unit_common checks they match.
 #include "common/seccomp_filter.h"
 
 #include <sched.h>
@@ -16,6 +17,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace netd {
 namespace {
@@ -39,79 +41,86 @@ struct Rule {
 // The order and the reasons are those of docs/security.md.
 constexpr Rule kRules[] = {
     // Memory.
-    {{"brk", "malloc grows the heap"}, Limit::None},
-    {{"mmap", "malloc's large blocks and arenas, thread stacks, io_uring rings"}, Limit::None},
-    {{"munmap", "freeing what mmap mapped"}, Limit::None},
-    {{"mremap", "realloc of large blocks"}, Limit::None},
-    {{"mprotect", "guard pages of new thread stacks, malloc arenas"}, Limit::None},
-    {{"madvise", "malloc and thread exit give unused memory back"}, Limit::None},
-    // Threads (the API server, the exit-fd watcher).
-    {{"clone", "std::thread: only with CLONE_THREAD, so no new process can be made"}, Limit::Thread},
-    {{"clone3", "refused with ENOSYS (its flags are behind a pointer seccomp cannot read): glibc then uses clone"},
-     Limit::Enosys},
-    {{"set_robust_list", "glibc registers it for every new thread"}, Limit::None},
-    {{"rseq", "glibc registers it for every new thread"}, Limit::None},
-    {{"futex", "mutexes, condition variables, thread joins"}, Limit::None},
-    {{"sched_yield", "lock back-off in the C++ runtime"}, Limit::None},
-    {{"exit", "a thread ends"}, Limit::None},
-    {{"exit_group", "the process ends"}, Limit::None},
-    {{"gettid", "the SIGSYS handler signals its own thread"}, Limit::None},
-    {{"getpid", "the exit-fd watcher and the SIGSYS handler signal their own process"}, Limit::None},
+    {{"brk", kSeccompAll, "malloc grows the heap"}, Limit::None},
+    {{"mmap", kSeccompAll, "malloc's large blocks and arenas, thread stacks, io_uring rings"}, Limit::None},
+    {{"munmap", kSeccompAll, "freeing what mmap mapped"}, Limit::None},
+    {{"mremap", kSeccompAll, "realloc of large blocks"}, Limit::None},
+    {{"mprotect", kSeccompAll, "guard pages of new thread stacks, malloc arenas"}, Limit::None},
+    {{"madvise", kSeccompAll, "malloc and thread exit give unused memory back"}, Limit::None},
+    // Threads (attach: the API server, the exit-fd watcher, pasta's port scan and pesto).
+    {{"clone", kSeccompAttach, "std::thread: only with CLONE_THREAD, so no new process can be made"}, Limit::Thread},
+    {{"clone3", kSeccompAttach, "refused with ENOSYS (its flags are behind a pointer seccomp cannot read): glibc then uses clone"}, Limit::Enosys},
+    {{"set_robust_list", kSeccompAttach, "glibc registers it for every new thread"}, Limit::None},
+    {{"rseq", kSeccompAttach, "glibc registers it for every new thread"}, Limit::None},
+    {{"futex", kSeccompAll, "mutexes, condition variables, thread joins"}, Limit::None},
+    {{"sched_yield", kSeccompAll, "lock back-off in the C++ runtime"}, Limit::None},
+    {{"exit", kSeccompAttach, "a thread ends"}, Limit::None},
+    {{"exit_group", kSeccompAll, "the process ends"}, Limit::None},
+    {{"gettid", kSeccompAll, "the SIGSYS handler signals its own thread"}, Limit::None},
+    {{"getpid", kSeccompAll, "the exit-fd watcher and the SIGSYS handler signal their own process"}, Limit::None},
+    {{"wait4", kSeccompAttach, "pasta with a command: netd waits for the command it started before the sandbox"}, Limit::None},
     // Signals.
-    {{"rt_sigaction", "SIGPIPE ignored, the SIGSYS handler"}, Limit::None},
-    {{"rt_sigprocmask", "threads start with the stop signals blocked (the data plane's signalfd takes them)"},
-     Limit::None},
-    {{"rt_sigreturn", "return from a signal handler"}, Limit::None},
-    {{"restart_syscall", "a wait interrupted by a signal resumes"}, Limit::None},
-    {{"kill", "the exit-fd watcher turns hang-up into SIGTERM: only to netd's own pid"}, Limit::OwnProcess},
-    {{"tgkill", "the SIGSYS handler ends the process with SIGSYS: only within netd's own pid"},
-     Limit::OwnProcess},
+    {{"rt_sigaction", kSeccompAll, "SIGPIPE ignored, the SIGSYS handler"}, Limit::None},
+    {{"rt_sigprocmask", kSeccompAll, "threads start with the stop signals blocked (the data plane's signalfd takes them)"}, Limit::None},
+    {{"rt_sigreturn", kSeccompAll, "return from a signal handler"}, Limit::None},
+    {{"restart_syscall", kSeccompAll, "a wait interrupted by a signal resumes"}, Limit::None},
+    {{"kill", kSeccompAttach, "the exit-fd watcher turns hang-up into SIGTERM: only to netd's own pid"}, Limit::OwnProcess},
+    {{"tgkill", kSeccompAll, "the SIGSYS handler ends the process with SIGSYS: only within netd's own pid"}, Limit::OwnProcess},
     // Time.
-    {{"clock_gettime", "deadlines and timers (when the vDSO cannot answer)"}, Limit::None},
-    {{"gettimeofday", "the C library's clock (when the vDSO cannot answer)"}, Limit::None},
-    {{"clock_nanosleep", "bounded waits (std::this_thread::sleep_for)"}, Limit::None},
-    {{"nanosleep", "bounded waits"}, Limit::None},
+    {{"clock_gettime", kSeccompAll, "deadlines and timers (when the vDSO cannot answer)"}, Limit::None},
+    {{"gettimeofday", kSeccompAll, "the C library's clock (when the vDSO cannot answer)"}, Limit::None},
+    {{"clock_nanosleep", kSeccompAll, "bounded waits (std::this_thread::sleep_for)"}, Limit::None},
+    {{"nanosleep", kSeccompAll, "bounded waits"}, Limit::None},
     // File descriptors netd already holds.
-    {{"read", "the tap, signalfd, eventfds, the API and exit fds"}, Limit::None},
-    {{"write", "the tap, eventfds, the API socket, log lines on stderr"}, Limit::None},
-    {{"readv", "socket reads of the DNS upstream library"}, Limit::None},
-    {{"writev", "frames with a virtio-net header to the tap; DNS over TCP upstream"}, Limit::None},
-    {{"close", "sockets, pipes and fds of ended flows"}, Limit::None},
-    {{"fcntl", "O_NONBLOCK on new sockets"}, Limit::None},
-    {{"ioctl", "FIONBIO and FIONREAD only: the API server's non-blocking mode and readable bytes"}, Limit::Ioctl},
-    {{"eventfd2", "wake-ups between threads (API server, data plane, exit-fd watcher)"}, Limit::None},
-    {{"epoll_create1", "the API server's event loop (Boost.Asio)"}, Limit::None},
-    {{"epoll_ctl", "the API server's event loop, and the data plane's where io_uring is refused (common/epoll_loop.h)"}, Limit::None},
-    {{"epoll_wait", "the API server's event loop, and the data plane's where io_uring is refused"}, Limit::None},
-    {{"epoll_pwait", "the API server's event loop"}, Limit::None},
-    {{"timerfd_create", "the API server's timers"}, Limit::None},
-    {{"timerfd_settime", "the API server's timers"}, Limit::None},
-    {{"poll", "the exit-fd watcher waits for hang-up"}, Limit::None},
-    {{"ppoll", "waits on a few fds in the C library"}, Limit::None},
-    {{"getrandom", "DNS query ids and hash seeds"}, Limit::None},
-    {{"openat", "refused with ENOENT, as the empty root would answer: the C library looks for optional files (message catalogs for error texts) on error paths"},
-     Limit::Enoent},
+    {{"read", kSeccompAll, "the tap, signalfd, eventfds, the API and exit fds"}, Limit::None},
+    {{"write", kSeccompAll, "the tap, eventfds, the API socket, log lines on stderr"}, Limit::None},
+    {{"readv", kSeccompAttach | kSeccompDns, "socket reads of the DNS upstream library"}, Limit::None},
+    {{"writev", kSeccompAttach | kSeccompDns, "frames with a virtio-net header to the tap; DNS over TCP upstream"}, Limit::None},
+    {{"close", kSeccompAll, "sockets, pipes and fds of ended flows"}, Limit::None},
+    {{"fcntl", kSeccompAll, "O_NONBLOCK on new sockets; the pipes' size (forward)"}, Limit::None},
+    {{"ioctl", kSeccompAttach | kSeccompDns, "FIONBIO and FIONREAD only: the API server's and the DNS server's non-blocking mode and readable bytes"}, Limit::Ioctl},
+    {{"lseek", kSeccompAttach, "pasta's port scan re-reads the namespace's /proc/net files it opened before the sandbox"}, Limit::None},
+    {{"pipe2", kSeccompForward, "a pipe per forwarded connection direction (splice moves bytes through it)"}, Limit::None},
+    {{"splice", kSeccompForward, "forwarded bytes where io_uring is refused (common/epoll_loop.h)"}, Limit::None},
+    {{"eventfd2", kSeccompAttach, "wake-ups between threads (API server, data plane, exit-fd watcher)"}, Limit::None},
+    {{"epoll_create1", kSeccompAttach, "the API server's event loop (Boost.Asio)"}, Limit::None},
+    {{"epoll_ctl", kSeccompAll, "the API and DNS servers' event loops (Boost.Asio), and the data plane's where io_uring is refused (common/epoll_loop.h)"}, Limit::None},
+    {{"epoll_wait", kSeccompAll, "the API and DNS servers' event loops, and the data plane's where io_uring is refused"}, Limit::None},
+    {{"epoll_pwait", kSeccompAttach | kSeccompDns, "the API and DNS servers' event loops"}, Limit::None},
+    {{"timerfd_create", kSeccompAttach, "the API server's timers"}, Limit::None},
+    {{"timerfd_settime", kSeccompAttach | kSeccompDns, "the API server's timers; the DNS server's upstream deadlines"}, Limit::None},
+    {{"poll", kSeccompAttach | kSeccompDns, "the exit-fd watcher waits for hang-up; the DNS upstream library"}, Limit::None},
+    {{"ppoll", kSeccompAttach | kSeccompDns, "waits on a few fds in the C library"}, Limit::None},
+    {{"getrandom", kSeccompAttach | kSeccompDns, "DNS query ids and hash seeds"}, Limit::None},
+    {{"openat", kSeccompAttach | kSeccompForward, "refused with ENOENT, as the empty root would answer: the C library looks for optional files (message catalogs for error texts) on error paths"}, Limit::Enoent},
+    // The DNS server's configuration directory (the one directory in its root).
+    {{"openat", kSeccompDns, "SIGHUP re-reads the configuration directory (and resolv.conf), the only files in its root"}, Limit::None},
+    {{"newfstatat", kSeccompDns, "the directory listing's file types and sizes"}, Limit::None},
+    {{"fstat", kSeccompDns, "the size of a configuration file being read"}, Limit::None},
+    {{"getdents64", kSeccompDns, "listing the configuration directory"}, Limit::None},
+    {{"unlink", kSeccompDns, "removing the pid file at exit"}, Limit::None},
+    {{"rename", kSeccompDns, "native mode: the reload acknowledgement is written to a temporary file and renamed"}, Limit::None},
     // Sockets: every translated flow, published port and DNS query is one.
-    {{"socket", "host sockets for flows, ports and DNS: AF_INET and AF_INET6 only"}, Limit::InetSocket},
-    {{"connect", "host sockets of guest flows and DNS upstreams"}, Limit::None},
-    {{"bind", "ports published through the API; the --outbound-addr source of guest flows and DNS"}, Limit::None},
-    {{"listen", "ports published through the API"}, Limit::None},
-    {{"accept", "connections to the API socket (Boost.Asio)"}, Limit::None},
-    {{"accept4", "connections to published ports"}, Limit::None},
-    {{"getsockname", "the address a socket got"}, Limit::None},
-    {{"getpeername", "a published port's client address, passed on to the guest"}, Limit::None},
-    {{"setsockopt", "TCP_NODELAY, SO_LINGER (resets), buffer sizes, IP_BIND_ADDRESS_NO_PORT (--outbound-addr)"}, Limit::None},
-    {{"getsockopt", "SO_ERROR after a non-blocking connect"}, Limit::None},
-    {{"shutdown", "half-close (FIN) of a translated TCP connection"}, Limit::None},
-    {{"sendto", "UDP and ping datagrams, DNS queries, replies from published UDP ports"}, Limit::None},
-    {{"recvfrom", "TCP receives tried at once, DNS answers, datagrams to published UDP ports"}, Limit::None},
-    {{"sendmsg", "datagrams with ancillary data; fds to the namespace helper"}, Limit::None},
-    {{"recvmsg", "datagrams with their source; fds from the namespace helper"}, Limit::None},
-    {{"sendmmsg", "batched datagrams"}, Limit::None},
-    {{"recvmmsg", "batched datagrams"}, Limit::None},
-    // io_uring: the data plane's ring (created before the sandbox).
-    {{"io_uring_enter", "submitting to and waiting on the rings"}, Limit::None},
-    {{"io_uring_register", "provided-buffer rings of new sockets"}, Limit::None},
+    {{"socket", kSeccompAttach | kSeccompDns, "host sockets for flows, ports and DNS: AF_INET and AF_INET6 only"}, Limit::InetSocket},
+    {{"connect", kSeccompAttach | kSeccompDns, "host sockets of guest flows and DNS upstreams"}, Limit::None},
+    {{"bind", kSeccompAttach | kSeccompDns, "ports published through the API; the --outbound-addr source of guest flows and DNS; the DNS server's new listen addresses after a reload"}, Limit::None},
+    {{"listen", kSeccompAttach | kSeccompDns, "ports published through the API; the DNS server's new TCP listeners"}, Limit::None},
+    {{"accept", kSeccompAttach | kSeccompDns, "connections to the API socket and to the DNS server's TCP port (Boost.Asio)"}, Limit::None},
+    {{"accept4", kSeccompAll, "connections to published and forwarded ports"}, Limit::None},
+    {{"getsockname", kSeccompAll, "the address a socket got"}, Limit::None},
+    {{"getpeername", kSeccompAll, "a published port's client address, passed on to the guest; a forwarded connection's client, for the log"}, Limit::None},
+    {{"setsockopt", kSeccompAll, "TCP_NODELAY, SO_LINGER (resets), buffer sizes, IP_BIND_ADDRESS_NO_PORT (--outbound-addr)"}, Limit::None},
+    {{"getsockopt", kSeccompAll, "SO_ERROR after a non-blocking connect"}, Limit::None},
+    {{"shutdown", kSeccompAll, "half-close (FIN) of a translated or forwarded TCP connection"}, Limit::None},
+    {{"sendto", kSeccompAll, "UDP and ping datagrams, DNS queries and answers, replies from published UDP ports"}, Limit::None},
+    {{"recvfrom", kSeccompAll, "TCP receives tried at once, DNS queries and answers, datagrams to published UDP ports"}, Limit::None},
+    {{"sendmsg", kSeccompAll, "datagrams with ancillary data; requests to the namespace helper"}, Limit::None},
+    {{"recvmsg", kSeccompAll, "datagrams with their source; fds from the namespace helper"}, Limit::None},
+    {{"sendmmsg", kSeccompAttach, "batched datagrams"}, Limit::None},
+    {{"recvmmsg", kSeccompAttach, "batched datagrams"}, Limit::None},
+    // io_uring: the data planes' rings (created before the sandbox; io_uring_setup is not on the list, so no ring can be made after it).
+    {{"io_uring_enter", kSeccompAttach | kSeccompForward, "submitting to and waiting on the rings"}, Limit::None},
+    {{"io_uring_register", kSeccompAttach, "provided-buffer rings of new sockets (the ring's own allow-list admits nothing else)"}, Limit::None},
 };
 
 // Names of every system call number, resolved before the filter is live so
@@ -179,6 +188,17 @@ int add_rule(scmp_filter_ctx ctx, const Rule& rule) {
 
 }  // namespace
 
+std::string seccomp_processes_text(unsigned processes) {
+  if (processes == kSeccompAll) return "all";
+  std::string out;
+  for (auto [bit, name] : {std::pair{kSeccompAttach, "attach"}, std::pair{kSeccompForward, "forward"}, std::pair{kSeccompDns, "dns"}}) {
+    if (!(processes & bit)) continue;
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
 std::span<const SeccompRule> seccomp_rules() {
   static const auto table = [] {
     std::array<SeccompRule, std::size(kRules)> t{};
@@ -188,7 +208,7 @@ std::span<const SeccompRule> seccomp_rules() {
   return table;
 }
 
-Expected<void, std::string> install_seccomp_filter() {
+Expected<void, std::string> install_seccomp_filter(SeccompProcess process) {
   for (int nr = 0; nr < kMaxSyscall; ++nr) {
     if (!g_names[nr]) g_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);  // kept for life
   }
@@ -202,6 +222,7 @@ Expected<void, std::string> install_seccomp_filter() {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
   if (!ctx) return unexpected(std::string("seccomp: cannot create a filter"));
   for (const Rule& rule : kRules) {
+    if (!(rule.r.processes & process)) continue;
     int rc = add_rule(ctx, rule);
     if (rc != 0) {
       seccomp_release(ctx);

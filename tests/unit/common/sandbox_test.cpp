@@ -5,6 +5,7 @@
 #include "common/sandbox.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -16,6 +17,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "unit/common/temp_dir.h"
 
 namespace netd {
 namespace {
@@ -66,6 +69,35 @@ TEST(Sandbox, EmptyReadOnlyRootWithoutCapabilities) {
   if (rc == kSkip) GTEST_SKIP() << "no user namespaces here";
   EXPECT_EQ(rc, 0) << "bits: 1 root not empty, 2 not read-only, 4 writable, 8 host files visible, "
                       "16 no no_new_privs, 32 bounding set kept, 64 capabilities kept";
+}
+
+// netd dns keeps its configuration directory: that directory (read-write,
+// at its own path, under /tmp where the new root is mounted) and a kept
+// file, nothing beside them.
+TEST(Sandbox, KeptPathsAreTheOnlyOnes) {
+  testing::TempDir dir;
+  dir.make("net1");
+  testing::TempDir other;
+  std::string kept_file = other.make("resolv.conf");
+  std::string hidden = other.make("secret");
+  int rc = in_child([&] {
+    auto r = enter_sandbox(SandboxOptions{true, false, kSeccompDns, {dir.path, kept_file}});
+    if (!r) return r.error().find("user namespace") != std::string::npos ? kSkip : 99;
+    int bad = 0;
+    if (entries_in_root() != 1) bad |= 1;  // "tmp", holding both
+    if (::access((dir.path + "/net1").c_str(), R_OK) != 0) bad |= 2;
+    int fd = ::open((dir.path + "/aardvark.pid").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) bad |= 4;
+    else ::close(fd);
+    if (::unlink((dir.path + "/aardvark.pid").c_str()) != 0) bad |= 4;
+    if (::access(kept_file.c_str(), R_OK) != 0) bad |= 8;
+    if (::access(hidden.c_str(), F_OK) == 0 || ::access("/etc/passwd", F_OK) == 0) bad |= 16;
+    if (::mkdir("/tmp/x", 0700) == 0) bad |= 32;
+    return bad;
+  });
+  if (rc == kSkip) GTEST_SKIP() << "no user namespaces here";
+  EXPECT_EQ(rc, 0) << "bits: 1 root holds more, 2 kept dir unreadable, 4 kept dir not writable, 8 kept file "
+                      "missing, 16 other files visible, 32 new root writable";
 }
 
 TEST(Sandbox, RefusedOnceAThreadRuns) {

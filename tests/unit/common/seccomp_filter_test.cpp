@@ -5,6 +5,7 @@
 #include "common/seccomp_filter.h"
 
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -33,13 +34,13 @@ struct ChildResult {
 // Runs `fn` in a child with the seccomp filter on (no isolation, so this
 // runs anywhere); `fn` returns the exit status.
 template <class Fn>
-ChildResult with_filter(Fn fn) {
+ChildResult with_filter(Fn fn, SeccompProcess process = kSeccompAttach) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return {};
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(p[1], STDERR_FILENO);
-    if (!enter_sandbox(SandboxOptions{false, true})) ::_exit(99);
+    if (!enter_sandbox(SandboxOptions{false, true, process, {}})) ::_exit(99);
     ::_exit(fn());
   }
   ::close(p[1]);
@@ -109,25 +110,53 @@ TEST(Seccomp, SignalsOnlyToItself) {
   EXPECT_NE(r.err.find("blocked system call kill"), std::string::npos) << r.err;
 }
 
-// Rows of docs/security.md's table: | `name` | reason |
+// Rows of docs/security.md's table: | `name` | processes | reason |
 TEST(Seccomp, DocumentedRuleForRule) {
   std::ifstream in(std::string(NETD_SOURCE_DIR) + "/docs/security.md");
   ASSERT_TRUE(in) << "docs/security.md missing";
-  std::regex row(R"(^\| `([a-z0-9_]+)` \| (.+) \|$)");
-  std::vector<std::pair<std::string, std::string>> doc;
+  std::regex row(R"(^\| `([a-z0-9_]+)` \| ([a-z, ]+) \| (.+) \|$)");
+  struct DocRow {
+    std::string name, processes, reason;
+  };
+  std::vector<DocRow> doc;
   std::string line;
   bool in_table = false;
   while (std::getline(in, line)) {
     if (line.find("<!-- seccomp-table -->") != std::string::npos) in_table = !in_table;
     std::smatch m;
-    if (in_table && std::regex_match(line, m, row)) doc.emplace_back(m[1], m[2]);
+    if (in_table && std::regex_match(line, m, row)) doc.push_back({m[1], m[2], m[3]});
   }
   auto rules = seccomp_rules();
   ASSERT_EQ(doc.size(), rules.size()) << "docs/security.md's seccomp table and common/seccomp_filter.cpp differ";
   for (size_t i = 0; i < rules.size(); ++i) {
-    EXPECT_EQ(doc[i].first, rules[i].name) << "row " << i;
-    EXPECT_EQ(doc[i].second, rules[i].reason) << rules[i].name;
+    EXPECT_EQ(doc[i].name, rules[i].name) << "row " << i;
+    EXPECT_EQ(doc[i].processes, seccomp_processes_text(rules[i].processes)) << rules[i].name;
+    EXPECT_EQ(doc[i].reason, rules[i].reason) << rules[i].name;
   }
+}
+
+// No process may make a new io_uring ring once its filter is in place: the
+// rings are made, and restricted, before the sandbox.
+TEST(Seccomp, NoNewRingsAfterTheSandbox) {
+  for (const SeccompRule& r : seccomp_rules()) EXPECT_STRNE(r.name, "io_uring_setup");
+  auto r = with_filter([] {
+    io_uring_params p{};
+    ::syscall(__NR_io_uring_setup, 4, &p);
+    return 0;
+  });
+  EXPECT_EQ(r.status, 128 + SIGSYS);
+  EXPECT_NE(r.err.find("blocked system call io_uring_setup"), std::string::npos) << r.err;
+}
+
+// Each process's list is its own: netd forward makes no sockets of its own
+// (its namespace helper does), so socket() is off its list.
+TEST(Seccomp, EachProcessHasItsOwnList) {
+  auto r = with_filter(
+      [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) >= 0 ? 0 : 1; }, kSeccompForward);
+  EXPECT_EQ(r.status, 128 + SIGSYS);
+  EXPECT_NE(r.err.find("blocked system call socket"), std::string::npos) << r.err;
+  r = with_filter([] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) >= 0 ? 0 : 1; }, kSeccompDns);
+  EXPECT_EQ(r.status, 0) << r.err;
 }
 
 }  // namespace
