@@ -34,6 +34,8 @@ struct ParsedForward {
   int exit_fd = -1;
   std::string pid_file;
   log::Level level = log::Level::Info;
+  bool sandbox = true;  // common/sandbox.h, after every port is bound
+  bool seccomp = true;  // the forward allow-list (common/seccomp_filter.h)
 };
 ParsedForward parse_forward_args(int argc, char** argv, std::ostream& out, std::ostream& err);
 

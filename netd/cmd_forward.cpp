@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "common/daemon.h"
+#include "common/exit_cleanup.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "netd/cli_parse.h"
 #include "netd/commands.h"
 #include "netd/target_arg.h"
@@ -34,6 +36,8 @@ struct ForwardArgs {
   std::string pid_file;
   unsigned udp_timeout = 60;
   std::string log_level = "info";
+  bool sandbox = true;
+  bool seccomp = true;
 };
 
 void build_cli(CLI::App& app, ForwardArgs& a) {
@@ -65,6 +69,12 @@ void build_cli(CLI::App& app, ForwardArgs& a) {
   app.add_option("--log-level", a.log_level, "error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->capture_default_str();
+  app.add_flag("--enable-sandbox,!--disable-sandbox", a.sandbox,
+               "once every port is bound, run in an empty read-only root with no capabilities and\n"
+               "no_new_privs (on by default; see docs/security.md)");
+  app.add_flag("--enable-seccomp,!--disable-seccomp", a.seccomp,
+               "once every port is bound, allow only the system calls forwarding needs; any other one\n"
+               "stops netd with a log line naming it (on by default)");
   app.footer("SIGTERM or SIGINT stop netd with exit status 0.");
 }
 
@@ -118,6 +128,8 @@ ParsedForward parse_forward_args(int argc, char** argv, std::ostream& out, std::
   r.ready_fd = a.ready_fd;
   r.exit_fd = a.exit_fd;
   r.pid_file = a.pid_file;
+  r.sandbox = a.sandbox;
+  r.seccomp = a.seccomp;
   return r;
 }
 
@@ -150,16 +162,37 @@ int forward(int argc, char** argv) {
       return 1;
     }
   }
+  // The pid file is removed at exit by a helper outside the sandbox.
+  ExitCleanup cleanup;
   if (!p.pid_file.empty()) {
     if (auto w = write_pid_file(p.pid_file); !w) {
       std::fprintf(stderr, "netd forward: %s\n", w.error().c_str());
       return 1;
     }
+    auto c = ExitCleanup::start({p.pid_file});
+    if (!c) {
+      std::fprintf(stderr, "netd forward: exit clean-up helper: %s\n", c.error().c_str());
+      ::unlink(p.pid_file.c_str());
+      return 1;
+    }
+    cleanup = std::move(*c);
+  }
+  // Every port is bound, the ring exists and the namespace helper runs:
+  // from here on forwarding needs only the fds it holds (no thread has
+  // started: the forwarder runs on this one).
+  if (p.sandbox || p.seccomp) {
+    auto sb = enter_sandbox(SandboxOptions{p.sandbox, p.seccomp, kSeccompForward, {}});
+    if (!sb) {
+      std::fprintf(stderr, "netd forward: %s\n", sb.error().c_str());
+      return 1;
+    }
+    LOG_INFO("sandbox: %s%s%s", p.sandbox ? "empty read-only root, no capabilities" : "no sandbox",
+             sb->new_user_namespace ? " (own user namespace)" : "", sb->seccomp ? ", seccomp allow-list" : "");
   }
   LOG_INFO("forwarding %zu port(s) into %s", rules.size(), p.target.describe().c_str());
   signal_ready(p.ready_fd);
   int rc = (*fwd)->run();
-  if (!p.pid_file.empty()) ::unlink(p.pid_file.c_str());
+  cleanup.finish();
   return rc;
 }
 

@@ -225,6 +225,10 @@ int pasta(int argc, char** argv) {
   a.pid_file = o.pid_file;
   a.pcap = o.pcap;
   a.watch_target = !o.no_netns_quit || a.target.pid;
+  // Confined like pasta itself, always: the namespace's /proc files, the
+  // ports, the configuration socket and the log are all open before.
+  a.sandbox = true;
+  a.seccomp = true;
   auto tables = pasta_tables(o, plan->stack);
   if (!tables) {
     std::fprintf(stderr, "%s\n", tables.error().c_str());

@@ -53,6 +53,8 @@ enum LongOnly : int {
   kUsernsPath,
   kEnableSandbox,
   kEnableSeccomp,
+  kDisableSandbox,
+  kDisableSeccomp,
   kOutboundAddr,
   kOutboundAddr6,
   kDisableDns,
@@ -75,6 +77,8 @@ constexpr option kLongOptions[] = {
     {"userns-path", required_argument, nullptr, kUsernsPath},
     {"enable-sandbox", no_argument, nullptr, kEnableSandbox},
     {"enable-seccomp", no_argument, nullptr, kEnableSeccomp},
+    {"disable-sandbox", no_argument, nullptr, kDisableSandbox},
+    {"disable-seccomp", no_argument, nullptr, kDisableSeccomp},
     {"outbound-addr", required_argument, nullptr, kOutboundAddr},
     {"outbound-addr6", required_argument, nullptr, kOutboundAddr6},
     {"disable-dns", no_argument, nullptr, kDisableDns},
@@ -143,6 +147,8 @@ std::string apply_option(int val, const char* arg, AttachConfig& c, Parsed& p) {
     case kUsernsPath: p.userns_path = value; break;
     case kEnableSandbox: c.sandbox = true; break;
     case kEnableSeccomp: c.seccomp = true; break;
+    case kDisableSandbox: c.sandbox = false; break;
+    case kDisableSeccomp: c.seccomp = false; break;
     case kOutboundAddr:
     case kOutboundAddr6: {
       // Checked here, looked up (interface names) at start-up: run_attach.
@@ -213,9 +219,11 @@ std::string slirp4netns_usage(const char* argv0) {
        "                         tapfd is not supported by netd)\n"
        "--userns-path=PATH       specify user namespace path\n"
        "--enable-sandbox         enable create-sandbox: after start-up, an empty read-only\n"
-       "                         root, no capabilities, no_new_privs\n"
+       "                         root, no capabilities, no_new_privs (netd: on by default)\n"
        "--enable-seccomp         enable seccomp to limit syscalls (a blocked call is logged\n"
-       "                         by name and stops the process)\n"
+       "                         by name and stops the process; netd: on by default)\n"
+       "--disable-sandbox        netd only: no sandbox\n"
+       "--disable-seccomp        netd only: no seccomp allow-list\n"
        "--outbound-addr=IPv4     sets outbound ipv4 address to bound to: host sockets of the\n"
        "                         guest's TCP, UDP, ICMP and DNS use it as their source (an\n"
        "                         interface name means its first IPv4 address at start-up)\n"
@@ -251,6 +259,9 @@ Slirp4netnsCommand parse_slirp4netns_args(int argc, char** argv) {
   c.mtu = 1500;
   c.arg_error_status = 1;
   c.ipv6 = false;  // slirp4netns: IPv6 only with -6
+  // Unlike slirp4netns, confined unless told otherwise (docs/security.md).
+  c.sandbox = true;
+  c.seccomp = true;
   auto fail = [&](std::string msg) {
     out.action = Slirp4netnsCommand::Action::Error;
     out.error = std::move(msg);

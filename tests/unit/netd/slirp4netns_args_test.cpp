@@ -63,6 +63,16 @@ TEST(Slirp4netnsArgs, PodmanShape) {
   EXPECT_TRUE(c.cfg.ipv6);
 }
 
+TEST(Slirp4netnsArgs, ConfinedUnlessDisabled) {
+  auto c = parse({"1"});
+  EXPECT_TRUE(c.cfg.sandbox);
+  EXPECT_TRUE(c.cfg.seccomp);
+  c = parse({"--disable-sandbox", "--disable-seccomp", "1"});
+  ASSERT_EQ(c.action, Action::Run) << c.error;
+  EXPECT_FALSE(c.cfg.sandbox);
+  EXPECT_FALSE(c.cfg.seccomp);
+}
+
 TEST(Slirp4netnsArgs, Ipv6OnlyWithEnableIpv6AndCidr6Checked) {
   EXPECT_FALSE(parse({"1"}).cfg.ipv6);  // slirp4netns' default: IPv4 only
   EXPECT_TRUE(parse({"-6", "1"}).cfg.ipv6);
@@ -175,7 +185,7 @@ TEST(Slirp4netnsArgs, HelpAndVersion) {
   EXPECT_EQ(usage.rfind("Usage: slirp4netns [OPTION]... PID|PATH [TAPNAME]", 0), 0u);
   for (const char* o : {"--configure", "--exit-fd", "--ready-fd", "--mtu", "--enable-ipv6", "--api-socket",
                         "--cidr", "--disable-host-loopback", "--netns-type", "--userns-path", "--enable-sandbox",
-                        "--enable-seccomp", "--outbound-addr", "--outbound-addr6", "--disable-dns",
+                        "--enable-seccomp", "--disable-sandbox", "--disable-seccomp", "--outbound-addr", "--outbound-addr6", "--disable-dns",
                         "--macaddress", "--target-type", "--help", "--version"}) {
     EXPECT_NE(usage.find(o), std::string::npos) << o;
   }
