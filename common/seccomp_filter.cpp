@@ -93,6 +93,7 @@ constexpr Rule kRules[] = {
     {{"poll", kSeccompAll, "the exit-fd watcher waits for hang-up; the exit clean-up helper's answer; the DNS upstream library"}, Limit::None},
     {{"ppoll", kSeccompAttach | kSeccompDns, "waits on a few fds in the C library"}, Limit::None},
     {{"getrandom", kSeccompAttach | kSeccompDns, "DNS query ids and hash seeds"}, Limit::None},
+    {{"uname", kSeccompDns, "the DNS upstream library reads the host name (gethostname) for each new upstream channel"}, Limit::None},
     {{"openat", kSeccompAttach | kSeccompForward, "refused with ENOENT, as the empty root would answer: the C library looks for optional files (message catalogs for error texts) on error paths"}, Limit::Enoent},
     // The DNS server's configuration directory (the one directory in its root).
     {{"openat", kSeccompDns, "SIGHUP re-reads the configuration directory (and resolv.conf), the only files in its root"}, Limit::None},

@@ -34,6 +34,7 @@
 #include "bridge/dns_service.h"
 #include "common/daemon.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "dns/aardvark_config.h"
 #include "dns/names.h"
 #include "dns/server.h"
@@ -64,6 +65,8 @@ struct DnsArgs {
   std::string log_file;      // daemon's stdout/stderr (default /dev/null)
   std::string netd_config;   // native mode: netd's network definitions
   std::string netd_runtime;  // native mode (when set): netd's runtime dir
+  bool sandbox = true;       // common/sandbox.h, once every address is bound
+  bool seccomp = true;       // the dns allow-list (common/seccomp_filter.h)
 
   bool native() const { return !netd_runtime.empty(); }
   bridge::Paths paths() const {
@@ -105,6 +108,27 @@ Expected<std::shared_ptr<const NameTable>, std::string> load_table(const DnsArgs
 
 std::string pid_path(const DnsArgs& a) { return a.native() ? a.paths().dns_pid_file() : a.config + "/aardvark.pid"; }
 std::string config_name(const DnsArgs& a) { return a.native() ? "netd's networks in " + a.netd_runtime : a.config; }
+
+// The sandbox of a running server: an empty root but for what a reload
+// reads and the pid file's directory (the configuration directory, or
+// netd's config and runtime directories), and resolv.conf when it is the
+// source of the default upstreams, each at its own path.
+SandboxOptions sandbox_options(const DnsArgs& a) {
+  SandboxOptions o{a.sandbox, a.seccomp, kSeccompDns, {}};
+  if (!a.sandbox) return o;
+  if (a.native()) {
+    o.keep_paths = {a.paths().config_dir, a.netd_runtime};
+  } else {
+    o.keep_paths = {a.config};
+  }
+  if (a.upstreams.empty() && ::access("/etc/resolv.conf", R_OK) == 0) o.keep_paths.push_back("/etc/resolv.conf");
+  for (auto& p : o.keep_paths) {
+    char* real = ::realpath(p.c_str(), nullptr);  // the sandbox wants absolute paths without ".."
+    if (real && p != "/etc/resolv.conf") p = real;
+    std::free(real);
+  }
+  return o;
+}
 
 // Reports start-up to the waiting parent (no-op in the foreground).
 struct StartupPipe {
@@ -209,10 +233,17 @@ int run(const DnsArgs& a, const char* prog) {
     if (out >= 0 && out != devnull) ::close(out);
     if (devnull >= 0) ::close(devnull);
   }
+  // Made before the sandbox: Asio's signal handling opens a pipe on first use.
+  asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  if (a.sandbox || a.seccomp) {
+    auto sb = enter_sandbox(sandbox_options(a));
+    if (!sb) return fail(pipe_out, sb.error());
+    LOG_INFO("sandbox: %s%s%s", a.sandbox ? "a read-only root holding only the configuration, no capabilities" : "no sandbox",
+             sb->new_user_namespace ? " (own user namespace)" : "", sb->seccomp ? ", seccomp allow-list" : "");
+  }
   pipe_out.report("ok");
 
   int status = 0;
-  asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   std::function<void(const boost::system::error_code&, int)> on_signal;
   on_signal = [&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -293,6 +324,11 @@ int dns(int argc, char** argv) {
   app.add_option("--upstream-timeout", a.upstream_timeout_ms, "(netd) Per-attempt upstream timeout, ms (2 attempts)")
       ->default_val(700)
       ->check(CLI::Range(10, 10000));
+  app.add_flag("--enable-sandbox,!--disable-sandbox", a.sandbox,
+               "(netd) Once listening, run in a read-only root holding only the configuration (and\n"
+               "resolv.conf), with no capabilities and no_new_privs (on by default; docs/security.md)");
+  app.add_flag("--enable-seccomp,!--disable-seccomp", a.seccomp,
+               "(netd) Once listening, allow only the system calls the server needs (on by default)");
   app.add_option("--log-file", a.log_file, "(netd) Where the daemon logs (default: nowhere, /dev/null)");
   app.add_option("--netd-runtime", a.netd_runtime,
                  "(netd) Serve netd's own networks (netd network) instead of --config: their runtime dir; "

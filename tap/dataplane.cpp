@@ -220,5 +220,6 @@ void Dataplane::watch_control(int eventfd, std::function<void()> drain) {
   impl_->control = std::make_unique<FdWatch>(*impl_->loop, eventfd, std::move(drain));
 }
 const Stack& Dataplane::stack() const { return impl_->stack; }
+loop::EventLoop& Dataplane::event_loop() { return *impl_->loop; }
 
 }  // namespace netd::tap

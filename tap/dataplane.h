@@ -81,6 +81,8 @@ class Dataplane {
   // up; returns the exit status.
   int run();
   const Stack& stack() const;
+  // The loop the parts submit to (the takeover test reaches the ring through it).
+  loop::EventLoop& event_loop();
 
  private:
   struct Impl;

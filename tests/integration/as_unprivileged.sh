@@ -27,6 +27,9 @@ chmod 0666 /dev/net/tun
 stage=$(mktemp -d /tmp/netd-unpriv.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 cp "$NETD_BIN" "$stage/netd"
+# The takeover test's binary, built beside netd with the tests.
+takeover="$(dirname "$NETD_BIN")/netd-takeover"
+if [[ -x "$takeover" ]]; then cp "$takeover" "$stage/netd-takeover"; fi
 cp -r "$(dirname "$test_script")" "$stage/integration"
 chmod -R a+rX "$stage"
 cd "$stage"
