@@ -101,6 +101,7 @@ constexpr Rule kRules[] = {
     {{"fstat", kSeccompDns, "the size of a configuration file being read"}, Limit::None},
     {{"getdents64", kSeccompDns, "listing the configuration directory"}, Limit::None},
     {{"unlink", kSeccompDns, "removing the pid file at exit"}, Limit::None},
+    {{"fsync", kSeccompDns, "native mode: the reload acknowledgement reaches the disk before it is renamed into place"}, Limit::None},
     {{"rename", kSeccompDns, "native mode: the reload acknowledgement is written to a temporary file and renamed"}, Limit::None},
     // Sockets: every translated flow, published port and DNS query is one.
     {{"socket", kSeccompAttach | kSeccompDns, "host sockets for flows, ports and DNS: AF_INET and AF_INET6 only"}, Limit::InetSocket},

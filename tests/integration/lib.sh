@@ -276,6 +276,36 @@ run_netd_ready() {
   [[ "$byte" == "1" ]] || fail "netd $1 did not become ready (got '$byte')"
 }
 
+# assert_confined PID WHAT [KEPT_PATH...]: PID runs in netd's sandbox
+# (docs/security.md): NoNewPrivs, a seccomp filter, no capability but
+# CAP_NET_BIND_SERVICE, an empty bounding set, and a root that holds nothing
+# but the KEPT_PATHs (netd dns: its configuration). Waits up to 2 s for the
+# process to enter it (a pid file may come just before).
+assert_confined() {
+  local pid=$1 what=$2 i status
+  shift 2
+  for ((i = 0; i < 20; i++)); do
+    status=$(cat "/proc/$pid/status") || fail "$what: no process $pid"
+    [[ "$(awk '$1 == "NoNewPrivs:" {print $2}' <<<"$status")" == 1 ]] && break
+    sleep 0.1
+  done
+  local -A f
+  local k v
+  while read -r k v _; do f[${k%:}]=$v; done <<<"$status"
+  [[ "${f[NoNewPrivs]}" == 1 && "${f[Seccomp]}" == 2 ]] ||
+    fail "$what: NoNewPrivs ${f[NoNewPrivs]}, Seccomp ${f[Seccomp]} (want 1 and 2)"
+  if (((16#${f[CapEff]} | 16#${f[CapPrm]}) & ~0x400)) || [[ "${f[CapBnd]}" != 0000000000000000 ]]; then
+    fail "$what: capabilities left: CapEff ${f[CapEff]} CapPrm ${f[CapPrm]} CapBnd ${f[CapBnd]}"
+  fi
+  local allowed=() p entry
+  for p in "$@"; do p=${p#/}; allowed+=("${p%%/*}"); done
+  for entry in $(ls -A "/proc/$pid/root/"); do
+    [[ " ${allowed[*]} " == *" $entry "* ]] || fail "$what: its root holds $entry"
+  done
+  [[ ! -e "/proc/$pid/root/etc/passwd" && ! -e "/proc/$pid/root/proc/1" ]] || fail "$what: host files in its root"
+  ok "$what: confined (NoNewPrivs, seccomp filter, no capabilities, root holding ${*:-nothing})"
+}
+
 # netd_attach [ARGS...]: start `netd attach ARGS... $CTR` and wait for its
 # ready byte. DNS goes to the world's test server unless ARGS say otherwise.
 netd_attach() { run_netd_ready attach --ready-fd 3 "$@" "$CTR"; }

@@ -93,6 +93,7 @@ for _ in $(seq 50); do
 done
 [ -f "$CFG/aardvark.pid" ] || fail "server did not start"
 check_eq "pid file holds the server pid" "$SERVER" "$(cat "$CFG/aardvark.pid")"
+assert_confined "$SERVER" "netd dns" "$CFG"
 
 D() { dig +time=2 +tries=1 -p "$PORT" "$@"; }
 S() { D +short "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }

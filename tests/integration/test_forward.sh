@@ -83,6 +83,7 @@ start_forward -p 127.0.0.1:18080:8080 -p "[::1]:18081:8080" -p 18053:5353/udp -p
   --pid-file "$T/fwd.pid" "$CTR"
 ok "ready byte"
 [[ "$(cat "$T/fwd.pid")" == "$NETD_PID" ]] || fail "pid file holds '$(cat "$T/fwd.pid")'"
+assert_confined "$NETD_PID" "netd forward"
 
 out=$("$PY" "$T/tcp.py" client 127.0.0.1 18080 hello) || fail "TCP client: $out"
 [[ "$out" == "127.0.0.1 5 HELLO" ]] || fail "TCP through 127.0.0.1:18080 returned '$out'"

@@ -57,6 +57,7 @@ PASTA_PID=$(cat "$T/pasta.pid")
 PIDS+=("$PASTA_PID")
 kill -0 "$PASTA_PID" || fail "the daemon in the pid file is not running"
 ok "pasta returned after ${ms} ms with the namespace ready; daemon pid $PASTA_PID"
+assert_confined "$PASTA_PID" "netd pasta"
 
 # Configured before the parent returned (no waiting here).
 addrs4=$(in_ctr ip -o -4 addr show dev veth-h)
