@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -170,9 +171,10 @@ Expected<std::unique_ptr<UringLoop>, std::string> UringLoop::create(unsigned ent
   } else {
     // EINVAL: a kernel without restrictions (< 5.10). The ring then admits
     // every operation (docs/security.md says what that costs).
-    static bool said = false;
-    if (!said) LOG_WARN("io_uring: this kernel cannot restrict the ring's operations (%s)", std::strerror(-rc));
-    said = true;
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true))
+      LOG_WARN("io_uring: this kernel cannot restrict the ring's operations (%s); see docs/security.md",
+               std::strerror(-rc));
   }
   rc = register_on(&r->ring_, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
   if (rc < 0) return unexpected(std::string("cannot enable the io_uring ring: ") + std::strerror(-rc));
