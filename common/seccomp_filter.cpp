@@ -80,7 +80,7 @@ constexpr Rule kRules[] = {
     {{"dup2", kSeccompAttach, "pasta, once ready: stdio onto the /dev/null opened before the sandbox"}, Limit::None},
     {{"fcntl", kSeccompAll, "O_NONBLOCK on new sockets; the pipes' size (forward)"}, Limit::None},
     {{"ioctl", kSeccompAttach | kSeccompDns, "FIONBIO and FIONREAD only: the API server's and the DNS server's non-blocking mode and readable bytes"}, Limit::Ioctl},
-    {{"lseek", kSeccompAttach, "pasta's port scan re-reads the namespace's /proc/net files it opened before the sandbox"}, Limit::None},
+    {{"lseek", kSeccompAttach | kSeccompDns, "pasta's port scan re-reads the namespace's /proc/net files it opened before the sandbox; the DNS upstream library (c-ares >= 1.34) reads its configuration files for each new upstream channel"}, Limit::None},
     {{"pipe2", kSeccompForward, "a pipe per forwarded connection direction (splice moves bytes through it)"}, Limit::None},
     {{"splice", kSeccompForward, "forwarded bytes where io_uring is refused (common/epoll_loop.h)"}, Limit::None},
     {{"eventfd2", kSeccompAttach, "wake-ups between threads (API server, data plane, exit-fd watcher)"}, Limit::None},
