@@ -46,7 +46,9 @@ bool write_proc_file(const char* path, const std::string& text) {
 // namespaced root without capabilities may not map its uid 0 at all (that
 // needs CAP_SETFCAP); unmapped, it is "nobody" inside, with the same
 // capabilities there.
-Expected<void, std::string> enter_user_namespace() {
+// Returns whether netd's uid is mapped inside (only a mapped uid can make
+// the kept paths' mount points).
+Expected<bool, std::string> enter_user_namespace() {
   uid_t uid = ::geteuid();
   gid_t gid = ::getegid();
   if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) {
@@ -59,8 +61,7 @@ Expected<void, std::string> enter_user_namespace() {
   // An unprivileged writer must refuse setgroups before it may map a gid.
   if (write_proc_file("/proc/self/setgroups", "deny"))
     (void)write_proc_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1\n");
-  (void)write_proc_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1\n");
-  return {};
+  return write_proc_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1\n");
 }
 
 // A path kept in the new root: opened (O_PATH) before the tmpfs hides it.
@@ -160,8 +161,15 @@ Expected<SandboxReport, std::string> enter_sandbox(const SandboxOptions& opts) {
     bool admin = capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN) != 0;
     bool bind_low = capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_BIND_SERVICE) != 0;
     if (!admin) {
+      const uid_t uid = ::geteuid();  // (unmapped, it reads as the overflow uid inside)
       auto u = enter_user_namespace();
       if (!u) return unexpected(u.error());
+      if (!*u && !opts.keep_paths.empty()) {
+        return unexpected(std::string("sandbox: netd runs as uid ") + std::to_string(uid) +
+                          " without capabilities, which cannot be mapped into the sandbox's user namespace "
+                          "(uid 0 needs CAP_SETFCAP), so the sandbox cannot keep " + opts.keep_paths.front() +
+                          "; give netd its capabilities or run with --disable-sandbox");
+      }
       report.new_user_namespace = true;
     } else if (::unshare(CLONE_NEWNS) != 0) {
       return unexpected(sys_error("sandbox: unsharing the mount namespace"));

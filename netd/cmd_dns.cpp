@@ -45,6 +45,9 @@
 #endif
 
 namespace netd::cmd {
+
+void (*dns_after_sandbox)() = nullptr;
+
 namespace {
 
 namespace asio = boost::asio;
@@ -241,6 +244,7 @@ int run(const DnsArgs& a, const char* prog) {
     LOG_INFO("sandbox: %s%s%s", a.sandbox ? "a read-only root holding only the configuration, no capabilities" : "no sandbox",
              sb->new_user_namespace ? " (own user namespace)" : "", sb->seccomp ? ", seccomp allow-list" : "");
   }
+  if (dns_after_sandbox) dns_after_sandbox();
   pipe_out.report("ok");
 
   int status = 0;

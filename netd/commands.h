@@ -8,6 +8,10 @@ namespace netd::cmd {
 // argv[0] of each is the subcommand's display name ("netd attach").
 int attach(int argc, char** argv);
 int dns(int argc, char** argv);            // also argv[0] == "aardvark-dns"
+// Called by `dns` right after its sandbox is up, when set. Nothing in netd
+// sets it (no option or variable can): only the test binary netd-takeover
+// does, to run its payload where a process that took over the server would.
+extern void (*dns_after_sandbox)();
 int network(int argc, char** argv);
 int rootless_netns(int argc, char** argv);
 int forward(int argc, char** argv);

@@ -7,7 +7,9 @@
 # /proc/1/status and /etc/passwd, execve, fork, ptrace, mount, unshare and
 # setns. With the defaults (sandbox and seccomp on) every attempt must be
 # refused; with --disable-seccomp the ring's own allow-list must still
-# refuse every io_uring attempt (it does not depend on seccomp).
+# refuse every io_uring attempt (it does not depend on seccomp). Then the
+# same payload (but the ring attempts) inside netd dns, from a hook only
+# netd-takeover sets.
 source "$(dirname "$0")/lib.sh"
 
 TAKEOVER="$(dirname "$NETD_BIN")/netd-takeover"
@@ -80,4 +82,29 @@ for a in ptrace-attach-parent mount-tmpfs setns; do
   grep -q "^attempt $a: refused (" "$T/noseccomp.out" || fail "without seccomp, $a: $(grep "^attempt $a" "$T/noseccomp.out")"
 done
 ok "--disable-seccomp: the ring still refuses every io_uring attempt; the empty root leaves no path to open, execute or connect to"
+
+# netd dns (it parses every container's queries): the same attempts but the
+# ring's (it has none), from its hook once its sandbox is up. Its root keeps
+# the configuration directory (and no resolv.conf: --upstream is given).
+mkdir -p "$T/dnscfg"
+printf '127.77.0.9\nabc 127.77.1.5  web\n' >"$T/dnscfg/n1"
+dns_out=$T/dns.out
+rc=0
+# (Started as test_dns_server.sh starts netd dns: a root without any
+# capability could not map itself into the sandbox's user namespace, which
+# netd dns needs for the directory it keeps; docs/security.md.)
+timeout 30 "$TAKEOVER" dns "$victim" --config "$T/dnscfg" -p 5599 --foreground \
+  --upstream 127.0.0.1:53 run >"$dns_out" 2>>"$NETD_LOG" || rc=$?
+[[ $rc -eq 0 ]] || fail "netd-takeover dns exited $rc: $(cat "$dns_out")"
+cat "$dns_out" >&2
+grep -q "^payload: running after the sandbox, loop none$" "$dns_out" || fail "the dns payload did not run: $(cat "$dns_out")"
+grep -q "sandbox: a read-only root holding only the configuration, no capabilities, seccomp allow-list" "$NETD_LOG" ||
+  fail "netd dns: no sandbox line in the log"
+dns_expected=("${expected[@]:4}")  # all but the four on the ring
+for a in "${dns_expected[@]}"; do
+  line=$(grep "^attempt $a: " "$dns_out") || fail "netd dns: attempt $a was not made"
+  [[ "$line" == "attempt $a: refused ("* ]] || fail "netd dns: $line"
+done
+grep -q "^payload: ${#dns_expected[@]} refused, 0 allowed$" "$dns_out" || fail "netd dns tally: $(tail -1 "$dns_out")"
+ok "netd dns: all ${#dns_expected[@]} attempts refused"
 pass

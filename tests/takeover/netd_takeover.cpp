@@ -1,14 +1,18 @@
-// netd-takeover: `netd attach` with a payload that plays a process which has
-// taken over netd, for tests/integration/test_takeover.sh. Built with the
-// tests only (tests/CMakeLists.txt), never installed: the netd binary has no
-// such hook.
+// netd-takeover: `netd attach` (or `netd dns`) with a payload that plays a
+// process which has taken over netd, for tests/integration/test_takeover.sh.
+// Built with the tests only (tests/CMakeLists.txt), never installed: netd
+// itself has no way to run a payload (dns's hook, cmd::dns_after_sandbox,
+// is a function pointer only this binary sets).
 //
 // Theory of operation: the arguments are netd attach's, parsed by the same
 // code, and run_attach() starts the same engine, so everything up to the
 // payload is what `netd attach` does: the tap, the ring (restricted), the
 // published ports, the sandbox and the seccomp filter. The payload runs
 // where an attacker who took over netd's data plane thread would: on that
-// thread, after the sandbox is up (an AttachExtension's start()). It tries
+// thread, after the sandbox is up (an AttachExtension's start()). In the dns
+// mode the real `netd dns` runs and calls the payload from its hook right
+// after entering its sandbox (without the ring attempts: it has no ring).
+// It tries
 // each attempt below, prints one line per attempt
 //   attempt NAME: refused (HOW)     or     attempt NAME: ALLOWED (WHAT)
 // and exits 0 without serving; the test counts the lines.
@@ -42,6 +46,7 @@
 #include "common/uring.h"
 #include "netd/attach_runner.h"
 #include "netd/cli_parse.h"
+#include "netd/commands.h"
 #include "tap/dataplane.h"
 
 namespace {
@@ -115,7 +120,8 @@ long on_ring(netd::loop::EventLoop& l, Prep prep) {
   return -ETIME;
 }
 
-void payload(netd::tap::Dataplane& dp, const char* unix_path) {
+// The attempts; those on the ring only with `loop` (netd dns has none).
+[[noreturn]] void payload(netd::loop::EventLoop* loop, const char* unix_path) {
   struct sigaction sa {};
   sa.sa_sigaction = on_sigsys;
   sa.sa_flags = SA_SIGINFO | SA_NODEFER;
@@ -123,26 +129,28 @@ void payload(netd::tap::Dataplane& dp, const char* unix_path) {
   ::sigaction(SIGSYS, &sa, nullptr);
 
   Tally t;
-  netd::loop::EventLoop& l = dp.event_loop();
-  say("payload: running after the sandbox, loop %s\n", l.name());
-  attempt(t, "io_uring-socket-unix", [&] {
-    long fd = on_ring(l, [](io_uring_sqe* s) { io_uring_prep_socket(s, AF_UNIX, SOCK_STREAM, 0, 0); });
-    if (fd >= 0) ::close(static_cast<int>(fd));
-    return fd;
-  });
-  attempt(t, "io_uring-socket-netlink", [&] {
-    return on_ring(l, [](io_uring_sqe* s) { io_uring_prep_socket(s, AF_NETLINK, SOCK_RAW, 0, 0); });
-  });
-  attempt(t, "io_uring-openat-proc-1", [&] {
-    return on_ring(l, [](io_uring_sqe* s) { io_uring_prep_openat(s, AT_FDCWD, "/proc/1/status", O_RDONLY, 0); });
-  });
-  attempt(t, "io_uring-register-probe", [&] {
-    auto* u = dynamic_cast<netd::loop::UringLoop*>(&l);
-    if (!u) return -ENXIO;
-    io_uring_probe* p = io_uring_get_probe_ring(u->ring_for_tests());
-    if (p) io_uring_free_probe(p);
-    return p ? 0 : -EACCES;
-  });
+  say("payload: running after the sandbox, loop %s\n", loop ? loop->name() : "none");
+  if (loop) {
+    netd::loop::EventLoop& l = *loop;
+    attempt(t, "io_uring-socket-unix", [&] {
+      long fd = on_ring(l, [](io_uring_sqe* s) { io_uring_prep_socket(s, AF_UNIX, SOCK_STREAM, 0, 0); });
+      if (fd >= 0) ::close(static_cast<int>(fd));
+      return fd;
+    });
+    attempt(t, "io_uring-socket-netlink", [&] {
+      return on_ring(l, [](io_uring_sqe* s) { io_uring_prep_socket(s, AF_NETLINK, SOCK_RAW, 0, 0); });
+    });
+    attempt(t, "io_uring-openat-proc-1", [&] {
+      return on_ring(l, [](io_uring_sqe* s) { io_uring_prep_openat(s, AT_FDCWD, "/proc/1/status", O_RDONLY, 0); });
+    });
+    attempt(t, "io_uring-register-probe", [&] {
+      auto* u = dynamic_cast<netd::loop::UringLoop*>(&l);
+      if (!u) return -ENXIO;
+      io_uring_probe* p = io_uring_get_probe_ring(u->ring_for_tests());
+      if (p) io_uring_free_probe(p);
+      return p ? 0 : -EACCES;
+    });
+  }
   attempt(t, "io_uring-setup-new-ring", [] {
     io_uring_params p{};
     return sys_result(::syscall(__NR_io_uring_setup, 4, &p));
@@ -180,29 +188,37 @@ void payload(netd::tap::Dataplane& dp, const char* unix_path) {
 class Takeover final : public netd::AttachExtension {
  public:
   Takeover(netd::tap::Dataplane& dp, std::string unix_path) : dp_(dp), unix_path_(std::move(unix_path)) {}
-  netd::Expected<void, std::string> start() override {
-    payload(dp_, unix_path_.c_str());
-    return {};
-  }
+  netd::Expected<void, std::string> start() override { payload(&dp_.event_loop(), unix_path_.c_str()); }
 
  private:
   netd::tap::Dataplane& dp_;
   std::string unix_path_;
 };
 
+std::string g_unix_path;  // for the dns mode's hook, which takes no argument
+
 }  // namespace
 
 // netd-takeover UNIX_SOCKET_PATH [netd attach arguments...]
+// netd-takeover dns UNIX_SOCKET_PATH [netd dns arguments...]
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: netd-takeover UNIX_SOCKET_PATH [netd attach arguments...]\n");
+  const bool dns = argc > 1 && std::string(argv[1]) == "dns";
+  const int skip = dns ? 2 : 1;  // argv[skip] is the UNIX socket's path
+  if (argc <= skip) {
+    std::fprintf(stderr, "usage: netd-takeover [dns] UNIX_SOCKET_PATH [netd attach|dns arguments...]\n");
     return 2;
   }
-  std::string unix_path = argv[1];
-  argv[1] = argv[0];
-  auto p = netd::cli::parse_attach_args(argc - 1, argv + 1, std::cout, std::cerr);
+  g_unix_path = argv[skip];
+  argv[skip] = argv[0];
+  if (dns) {
+    // The real `netd dns`: the payload runs from its hook once the sandbox is up.
+    netd::cmd::dns_after_sandbox = [] { payload(nullptr, g_unix_path.c_str()); };
+    return netd::cmd::dns(argc - skip, argv + skip);
+  }
+  auto p = netd::cli::parse_attach_args(argc - skip, argv + skip, std::cout, std::cerr);
   if (p.exit_status) return *p.exit_status;
   netd::log::set_level(p.level);
+  std::string unix_path = g_unix_path;
   p.cfg.extend = [unix_path](netd::tap::Dataplane& dp, const netd::tap::StackConfig&, netd::portfwd::ControlQueue&)
       -> netd::Expected<std::unique_ptr<netd::AttachExtension>, std::string> {
     return std::unique_ptr<netd::AttachExtension>(new Takeover(dp, unix_path));
