@@ -231,7 +231,7 @@ MEASURE_START=$(date +%s)
 # 2. The rest of the machine's CPU, sampled outside the namespaces.
 /usr/bin/python3 bench/cpu_watch.py $$ "$OUT/cpu_watch.tsv" &
 WATCH_PID=$!
-trap 'kill "$WATCH_PID" 2>/dev/null' EXIT
+trap 'kill "$WATCH_PID" 2>/dev/null || true' EXIT  # (it may have ended already: not a failure)
 
 # 3. The sections, each in namespaces of its own.
 echo "bench: sections: $SECTIONS; $ROUNDS round(s); results in $OUT" >&2
