@@ -15,10 +15,10 @@ import os
 from report_lib import (Notes, Stat, fmt_ratio, md_table, num, ratio, read_json, read_text, rounds_of, short_version,
                         stat_of, table_text, text_table)
 
-TOOLS = ["loopback", "netd", "netd-nooffload", "netd-pasta", "netd-base", "slirp4netns", "pasta12", "pasta13",
-         "pasta-new"]
+TOOLS = ["loopback", "netd", "netd-epoll", "netd-nooffload", "netd-pasta", "netd-base", "slirp4netns", "pasta12",
+         "pasta13", "pasta-new"]
 PEERS = ["slirp4netns", "pasta12", "pasta13", "pasta-new"]  # not netd, not the ceiling
-NETD_KIN = ["netd", "netd-nooffload", "netd-pasta", "netd-base"]
+NETD_KIN = ["netd", "netd-epoll", "netd-nooffload", "netd-pasta", "netd-base"]
 ANCHOR = "pasta13"  # today's pasta
 BULK = ["tcp_c2h_65520", "tcp_h2c_65520", "tcp4_c2h_65520", "tcp_c2h_1500", "tcp_h2c_1500"]
 
@@ -81,6 +81,7 @@ def label(tool, facts):
     return {
         "loopback": "host loopback",
         "netd": "netd",
+        "netd-epoll": "netd on its epoll loop (NETD_EVENT_LOOP=epoll)",
         "netd-nooffload": "netd --no-offload",
         "netd-pasta": "netd as pasta",
         "netd-base": f"netd {facts.get('baseline', '?')[:9]} (baseline)",
@@ -189,6 +190,8 @@ def ratio_pairs(tools):
     pairs = [("netd", p) for p in ["pasta13", "pasta12", "slirp4netns", "pasta-new", "loopback"] if p in tools]
     if "netd-pasta" in tools and ANCHOR in tools:
         pairs.append(("netd-pasta", ANCHOR))
+    if "netd-epoll" in tools:  # what a host that refuses io_uring costs
+        pairs.append(("netd-epoll", "netd"))
     return pairs if "netd" in tools else []
 
 
@@ -287,6 +290,13 @@ def section(data, facts, sdir, started_rows, png_name):
     lines += [f"- {t}: {label(t, facts)}" for t in data["tools"]]
     lines += ["", md_table(header, rows), ""]
     lines += notes.md()
+    if "netd-epoll" in data["tools"]:
+        lines += [
+            "netd-epoll is the same netd on its fallback event loop (epoll instead of io_uring, forced with "
+            "`NETD_EVENT_LOOP=epoll`), the loop it runs on where io_uring is refused (kernel.io_uring_disabled, "
+            "the seccomp profiles of Docker and containerd); the netd-epoll/netd column is what such a host costs.",
+            "",
+        ]
     said = []
     for mtu in ("1500", "65520"):
         on, off = uses_offload(data, mtu), no_offload(data, mtu)
@@ -340,7 +350,8 @@ def section(data, facts, sdir, started_rows, png_name):
     return lines
 
 
-COLORS = {"loopback": "#9e9e9e", "netd": "#1565c0", "netd-nooffload": "#64b5f6", "netd-pasta": "#3949ab",
+COLORS = {"loopback": "#9e9e9e", "netd": "#1565c0", "netd-epoll": "#6a1b9a", "netd-nooffload": "#64b5f6",
+          "netd-pasta": "#3949ab",
           "netd-base": "#90caf9", "slirp4netns": "#ef6c00", "pasta12": "#a5d6a7", "pasta13": "#2e7d32",
           "pasta-new": "#c0ca33"}
 

@@ -15,8 +15,8 @@
 #   --lines L       only these tap lines and/or sections (tap ports dns podman
 #                   podman5; a tap line name selects the tap section)
 #   --tools T       only these tools in the tap section (loopback netd
-#                   netd-nooffload netd-pasta slirp4netns pasta12 pasta13
-#                   netd-base; pasta-new comes with --pasta)
+#                   netd-epoll netd-nooffload netd-pasta slirp4netns pasta12
+#                   pasta13 netd-base; pasta-new comes with --pasta)
 #   --pasta PATH    also a pasta build of your own ("pasta-new"), run as PATH
 #                   (a symlink named pasta stays pasta)
 #   --baseline REF  the commit whose netd is the bulk lines' baseline
@@ -60,7 +60,7 @@ ALL_SECTIONS="tap ports dns podman podman5"
 ALL_TAP_LINES="tcp_c2h_65520 tcp_h2c_65520 tcp4_c2h_65520 udp_c2h_65520 tcp_rr udp_rr tcp_crr tcp_idle
   tcp_c2h_1500 tcp_h2c_1500"
 EXTRA_TAP_LINES="tcp6_c2h_65520 tcp6_h2c_65520"  # only when named
-ALL_TOOLS="loopback netd netd-nooffload netd-pasta slirp4netns pasta12 pasta13 netd-base"
+ALL_TOOLS="loopback netd netd-epoll netd-nooffload netd-pasta slirp4netns pasta12 pasta13 netd-base"
 
 QUICK=0
 ROUNDS=""
@@ -231,7 +231,7 @@ MEASURE_START=$(date +%s)
 # 2. The rest of the machine's CPU, sampled outside the namespaces.
 /usr/bin/python3 bench/cpu_watch.py $$ "$OUT/cpu_watch.tsv" &
 WATCH_PID=$!
-trap 'kill "$WATCH_PID" 2>/dev/null' EXIT
+trap 'kill "$WATCH_PID" 2>/dev/null || true' EXIT  # (it may have ended already: not a failure)
 
 # 3. The sections, each in namespaces of its own.
 echo "bench: sections: $SECTIONS; $ROUNDS round(s); results in $OUT" >&2

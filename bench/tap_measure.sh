@@ -37,8 +37,8 @@
 #
 # Environment: NETD_BIN, NETD_BASE_BIN (netd of the baseline commit),
 # BENCH_RR (the probe), BENCH_OUT, BENCH_TOOLS (space-separated, of
-# "loopback netd netd-nooffload netd-pasta slirp4netns pasta12 pasta13
-# pasta-new netd-base"), BENCH_LINES (space-separated), BENCH_DUR (iperf3
+# "loopback netd netd-epoll netd-nooffload netd-pasta slirp4netns pasta12
+# pasta13 pasta-new netd-base"), BENCH_LINES (space-separated), BENCH_DUR (iperf3
 # seconds), BENCH_N_RR, BENCH_N_CRR, BENCH_N_IDLE, BENCH_UDP_RATE (iperf3
 # -b), BENCH_ROUNDS, BENCH_PASTA_NEW (path, kept as given: a symlink named
 # pasta stays pasta).
@@ -214,6 +214,8 @@ start_tool() {
   pasta_args "$mtu" "$CTR"
   case "$tool" in
     netd) cmd=("$NETD_BIN" attach -c -m "$mtu" --ready-fd 3 --log-level warn "$CTR") ;;
+    # (the fallback loop for hosts that refuse io_uring, forced: common/event_loop.h)
+    netd-epoll) cmd=(env NETD_EVENT_LOOP=epoll "$NETD_BIN" attach -c -m "$mtu" --ready-fd 3 --log-level warn "$CTR") ;;
     netd-nooffload) cmd=("$NETD_BIN" attach -c -m "$mtu" --no-offload --ready-fd 3 --log-level warn "$CTR") ;;
     netd-base) cmd=("$NETD_BASE_BIN" attach -c -m "$mtu" --ready-fd 3 --log-level warn "$CTR") ;;
     slirp4netns) cmd=(slirp4netns -c --enable-ipv6 --mtu="$mtu" --ready-fd=3 "$CTR" tap0) ;;
@@ -243,6 +245,15 @@ start_tool() {
   if [[ -z "$START_ERR" ]] && ! kill -0 "$TOOL_PID" 2>/dev/null; then
     wait "$TOOL_PID"
     START_ERR="exited at start with status $?"
+  fi
+  # The io_uring and epoll lines must not measure the same loop: each loop
+  # holds its own kind of fd (an io_uring instance, an epoll set).
+  if [[ -z "$START_ERR" && ( "$tool" == netd || "$tool" == netd-epoll ) ]]; then
+    local fds want=io_uring
+    [[ "$tool" == netd-epoll ]] && want=eventpoll
+    fds=$(ls -l "/proc/$TOOL_PID/fd" 2>/dev/null)
+    [[ "$fds" == *"anon_inode:[$want]"* ]] || START_ERR="no $want fd: not on the loop this line is for"
+    [[ "$tool" == netd-epoll && "$fds" == *"anon_inode:[io_uring]"* ]] && START_ERR="holds an io_uring fd"
   fi
   if [[ -n "$START_ERR" ]]; then
     local last

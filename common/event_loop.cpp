@@ -1,6 +1,7 @@
 #include "common/event_loop.h"
 
 #include <cstdlib>
+#include <string_view>
 
 #include "common/epoll_loop.h"
 #include "common/log.h"
@@ -47,11 +48,27 @@ void EventLoop::undeclared(LoopOp op) const {
   std::abort();
 }
 
+Expected<LoopKind, std::string> loop_kind_from_env(const char* value) {
+  const std::string_view v = value ? value : "";
+  if (v.empty() || v == "auto") return LoopKind::Auto;
+  if (v == "io_uring" || v == "uring") return LoopKind::Uring;
+  if (v == "epoll") return LoopKind::Epoll;
+  return unexpected(std::string(kLoopEnv) + "=" + std::string(v) + ": not an event loop (auto, io_uring or epoll)");
+}
+
 Expected<std::unique_ptr<EventLoop>, std::string> make_event_loop(const LoopOptions& o) {
-  if (o.kind != LoopKind::Epoll) {
+  LoopKind kind = o.kind;
+  if (kind == LoopKind::Auto) {
+    auto chosen = loop_kind_from_env(std::getenv(kLoopEnv));
+    if (!chosen) return unexpected(chosen.error());
+    kind = *chosen;
+    if (kind != LoopKind::Auto)
+      LOG_INFO("event loop: %s, as %s asks", kind == LoopKind::Epoll ? "epoll" : "io_uring", kLoopEnv);
+  }
+  if (kind != LoopKind::Epoll) {
     auto r = UringLoop::create(o.entries, o.ops);
     if (r) return std::unique_ptr<EventLoop>(std::move(*r));
-    if (o.kind == LoopKind::Uring) return unexpected(r.error());
+    if (kind == LoopKind::Uring) return unexpected(r.error());
     // Refused (kernel.io_uring_disabled, a seccomp profile) or too old: the
     // engines do not care which loop carries their I/O.
     LOG_WARN("%s; using epoll instead", r.error().c_str());

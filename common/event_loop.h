@@ -30,7 +30,7 @@
 // (kernel.io_uring_disabled, container seccomp profiles), which carries out
 // each operation with readiness: wait for the fd, then make the system call
 // without blocking and complete with its result. make_event_loop() picks
-// one; the handlers are the same for both. Nothing outside common/uring.*
+// one (NETD_EVENT_LOOP can force either); the handlers are the same for both. Nothing outside common/uring.*
 // names io_uring.
 #pragma once
 
@@ -205,7 +205,8 @@ class EventLoop {
 };
 
 enum class LoopKind : uint8_t {
-  Auto,   // io_uring where the host allows it, else epoll (said once in the log)
+  Auto,   // what NETD_EVENT_LOOP says; unset: io_uring where the host allows it,
+          // else epoll (said once in the log)
   Uring,  // io_uring or an error
   Epoll,  // epoll (tests, and measuring the fallback)
 };
@@ -214,8 +215,20 @@ struct LoopOptions {
   LoopKind kind = LoopKind::Auto;
   LoopOps ops = kAllLoopOps;  // what the owner will submit (a data plane names its own)
 };
+
+// The environment variable that lets a person (or bench/) choose the loop
+// of every data plane without a command-line option in each of netd's
+// personalities (attach, slirp4netns, pasta, forward): "epoll" forces the
+// fallback, "io_uring" (or "uring") refuses it, "auto" or unset leaves the
+// choice to the host. Only LoopKind::Auto reads it.
+inline constexpr const char* kLoopEnv = "NETD_EVENT_LOOP";
+// The kind LoopKind::Auto stands for when NETD_EVENT_LOOP is `value`
+// (nullptr: unset), or a message naming the words it takes.
+Expected<LoopKind, std::string> loop_kind_from_env(const char* value);
+
 // The loop for this host. Returns a message naming what is missing when
-// no loop of the asked kind can be made.
+// no loop of the asked kind can be made (or NETD_EVENT_LOOP is not a word
+// it knows).
 Expected<std::unique_ptr<EventLoop>, std::string> make_event_loop(const LoopOptions& o);
 
 }  // namespace netd::loop

@@ -35,4 +35,5 @@ chmod -R a+rX "$stage"
 cd "$stage"
 runuser -u "$user" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="/home/$user" \
   NETD_BIN="$stage/netd" NETD_SRC="$stage" NETD_NO_SKIP="${NETD_NO_SKIP:-}" \
+  NETD_TEST_NO_URING="${NETD_TEST_NO_URING:-}" \
   bash "$stage/integration/$(basename "$test_script")"

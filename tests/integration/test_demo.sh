@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# netd-test: root only (no unprivileged variant: see tests/CMakeLists.txt)
 # scripts/demo.sh, the README's first command, without a terminal: it
 # installs what is missing (nothing, here), builds netd in build/ and tours a
 # container namespace attached by netd (DHCP, pings, UDP and HTTP to the

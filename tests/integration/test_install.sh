@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# netd-test: root only (no unprivileged variant: see tests/CMakeLists.txt)
 # `cmake --install build` (the README's "Use it with Podman"), into
 # /usr/local as a user would, but in this test's own mount namespace, where
 # /usr/local is an empty tmpfs: the machine's /usr/local is never touched.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# netd-test: root only (no unprivileged variant: see tests/CMakeLists.txt)
 # netd's Debian package, built and installed into a clean Debian 12, where
 # `netd doctor` and a rootless Podman container run with it — the README's
 # "Use it with Podman" steps, as a user would take them:
