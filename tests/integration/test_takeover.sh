@@ -39,6 +39,9 @@ run_takeover() {
   shift
   timeout 30 "${run[@]}" "$TAKEOVER" "$victim" "$@" "$CTR" >"$out" 2>>"$NETD_LOG" || rc=$?
   [[ $rc -eq 0 ]] || fail "netd-takeover $* exited $rc: $(cat "$out")"
+  if grep -q "^payload: running after the sandbox, loop epoll$" "$out"; then
+    skip "io_uring is refused on this host (netd fell back to epoll): the ring's allow-list cannot be tried"
+  fi
   grep -q "^payload: running after the sandbox, loop io_uring$" "$out" ||
     fail "the payload did not run on an io_uring loop: $(cat "$out")"
 }
