@@ -149,7 +149,7 @@ Expected<std::unique_ptr<UringLoop>, std::string> UringLoop::create(unsigned ent
   if (rc < 0) {
     std::string msg = std::string("cannot set up io_uring: ") + std::strerror(-rc);
     if (rc == -EPERM || rc == -ENOSYS)
-      msg += " (io_uring is disabled on this host: see sysctl kernel.io_uring_disabled)";
+      msg += " (refused: kernel.io_uring_disabled, or a seccomp profile such as a container runtime's default; `netd doctor` tells which)";
     return unexpected(msg);
   }
   r->initialized_ = true;
