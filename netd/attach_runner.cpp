@@ -10,6 +10,8 @@
 
 #include "common/daemon.h"
 #include "common/exit_cleanup.h"
+#include "common/fd_watch.h"
+#include "common/file_follow.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "dns/upstream.h"
@@ -24,14 +26,50 @@
 namespace netd {
 namespace {
 
-std::string read_file(const char* path) {
+std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const AttachConfig& a) {
+// The upstreams come from resolv.conf (and follow it) unless given.
+bool upstreams_follow_resolv_conf(const AttachConfig& a) {
+  return !a.disable_dns && (a.dns_upstreams.empty() || a.dns_upstreams_from_resolv_conf);
+}
+
+std::string servers_text(const std::vector<dns::UpstreamServer>& servers) {
+  std::string out;
+  for (const auto& s : servers) out += (out.empty() ? "" : " ") + dns::to_string(s);
+  return out.empty() ? "none" : out;
+}
+
+// The data plane learns of a rewritten resolv.conf through the follow
+// helper's socket; a new list of name servers replaces the upstreams.
+void follow_resolv_conf(tap::Dataplane& dp, FileFollow& follow, std::vector<dns::UpstreamServer> current) {
+  auto watch = std::make_shared<FdWatch*>(nullptr);
+  *watch = &dp.watch_control(follow.fd(), [&dp, &follow, watch, current]() mutable {
+    auto taken = follow.take();
+    if (taken.text) {
+      auto servers = dns::parse_resolv_conf(*taken.text);
+      if (servers != current) {
+        const std::string before = servers_text(current), after = servers_text(servers);
+        if (dp.set_dns_upstreams(servers)) {
+          LOG_INFO("%s changed: DNS upstreams %s -> %s", follow.path().c_str(), before.c_str(), after.c_str());
+          current = std::move(servers);
+        }
+      }
+    }
+    if (taken.ended) {
+      LOG_WARN("the helper following %s ended: DNS upstreams stay %s", follow.path().c_str(),
+               servers_text(current).c_str());
+      (*watch)->stop();
+    }
+  });
+}
+
+Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const AttachConfig& a,
+                                                                   const std::string& resolv_text) {
   std::vector<dns::UpstreamServer> out;
   if (a.disable_dns) return out;
   if (!a.dns_upstreams.empty()) {
@@ -42,7 +80,7 @@ Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const Attach
     }
     return out;
   }
-  out = dns::parse_resolv_conf(read_file("/etc/resolv.conf"));
+  out = dns::parse_resolv_conf(resolv_text);
   return out;
 }
 
@@ -143,7 +181,9 @@ int run_attach(const AttachConfig& a) {
     return a.arg_error_status;
   }
 
-  auto servers = dns_servers(a);
+  const bool follow_dns = upstreams_follow_resolv_conf(a);
+  const std::string resolv_text = follow_dns ? read_file(a.resolv_conf) : std::string();
+  auto servers = dns_servers(a, resolv_text);
   if (!servers) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
     return a.arg_error_status;
@@ -234,6 +274,19 @@ int run_attach(const AttachConfig& a) {
       return 1;
     }
     extension = std::move(*e);
+  }
+
+  // resolv.conf is followed from outside the sandbox (common/file_follow.h).
+  FileFollow resolv_follow;
+  if (follow_dns) {
+    auto f = FileFollow::start(a.resolv_conf, resolv_text);
+    if (!f) {
+      std::fprintf(stderr, "%s: %s\n", prog, f.error().c_str());
+      return 1;
+    }
+    resolv_follow = std::move(*f);
+    follow_resolv_conf(**dp, resolv_follow, *servers);
+    LOG_INFO("following %s for DNS upstream changes", a.resolv_conf.c_str());
   }
 
   // The last things opened by path: the API socket and the pid file. A
