@@ -260,6 +260,32 @@ Expected<void, std::string> Forwarder::set_servers(std::vector<UpstreamServer> s
   return {};
 }
 
+Expected<void, std::string> Forwarder::set_sources(std::string source4, std::string source6) {
+  in_addr src4{};
+  in6_addr src6{};
+  if (!source4.empty() && ::inet_pton(AF_INET, source4.c_str(), &src4) != 1)
+    return unexpected("bad IPv4 source address '" + source4 + "'");
+  if (!source6.empty() && ::inet_pton(AF_INET6, source6.c_str(), &src6) != 1)
+    return unexpected("bad IPv6 source address '" + source6 + "'");
+  Impl& impl = *impl_;
+  std::swap(impl.opts.source4, source4);
+  std::swap(impl.opts.source6, source6);
+  std::swap(impl.src4, src4);
+  std::swap(impl.src6, src6);
+  auto set = impl.make_set(impl.opts.servers);
+  if (!set) {  // (the servers were usable a moment ago: c-ares out of memory)
+    std::swap(impl.opts.source4, source4);
+    std::swap(impl.opts.source6, source6);
+    std::swap(impl.src4, src4);
+    std::swap(impl.src6, src6);
+    return unexpected(set.error());
+  }
+  impl.retiring.push_back(std::move(impl.current));
+  impl.current = std::move(*set);
+  impl.reap();
+  return {};
+}
+
 size_t Forwarder::retiring() const { return impl_->retiring.size(); }
 
 Forwarder::Forwarder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -119,6 +119,9 @@ class Forwarder {   // one server list; raw queries in, raw replies out
   // error nothing changes.
   Expected<void, std::string> set_servers(std::vector<UpstreamServer> servers);
   size_t retiring() const;   // earlier server lists still carrying queries
+  // The same for the sockets' source addresses (Options::source4/6: an
+  // --outbound-addr interface got a new address).
+  Expected<void, std::string> set_sources(std::string source4, std::string source6);
   const Options& options() const;
 
   ~Forwarder();   // fails pending queries (callbacks get an error, exactly once)

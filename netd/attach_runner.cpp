@@ -7,6 +7,8 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <tuple>
+#include <variant>
 
 #include "common/daemon.h"
 #include "common/exit_cleanup.h"
@@ -17,14 +19,18 @@
 #include "dns/upstream.h"
 #include "netd/api_server.h"
 #include "netd/outbound_addr.h"
+#include "netd/outbound_monitor.h"
 #include "netd/stack_backend.h"
-#include "portfwd/host_socket.h"
+#include "portfwd/port_holder.h"
 #include "portfwd/port_spec.h"
 #include "tap/dataplane.h"
 #include "tap/tap_device.h"
 
 namespace netd {
 namespace {
+
+// How long a published port in use (EADDRINUSE) is waited for at start.
+constexpr std::chrono::milliseconds kPortHandoverWait{5000};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -95,6 +101,23 @@ Expected<std::optional<wire::IpAddr>, std::string> outbound_source(const std::st
   if (!addr) return unexpected(addr.error());
   if (auto ok = check_local_address(*addr); !ok) return unexpected(ok.error());
   return std::optional<wire::IpAddr>{*addr};
+}
+
+// Trackers for the outbound options that name an interface (its address
+// is then followed: netd/outbound_monitor.h); `chosen`: what start-up picked.
+std::vector<OutboundTracker> outbound_trackers(const AttachConfig& a, const std::optional<wire::IpAddr>& chosen4,
+                                               const std::optional<wire::IpAddr>& chosen6) {
+  std::vector<OutboundTracker> out;
+  std::vector<InterfaceAddress> host_addrs;
+  for (auto [text, family, chosen] : {std::tuple{&a.outbound_addr, wire::IpFamily::V4, &chosen4},
+                                      std::tuple{&a.outbound_addr6, wire::IpFamily::V6, &chosen6}}) {
+    if (text->empty() || !*chosen) continue;
+    auto spec = classify_outbound(*text, family);
+    if (!spec || !std::holds_alternative<std::string>(*spec)) continue;
+    if (host_addrs.empty()) host_addrs = host_interface_addresses();
+    out.emplace_back(*text, family, host_addrs, **chosen);
+  }
+  return out;
 }
 
 // "/proc/PID/ns/net" -> PID. procfs sends no inotify events, so such a
@@ -249,7 +272,14 @@ int run_attach(const AttachConfig& a) {
   }
 
   for (const auto& m : *published) {
-    auto fd = portfwd::open_host_socket(m.host_addr, m.host_port, m.proto, false);
+    // An older netd of a restarted container may still hold the port for a
+    // moment: wait for it (bounded), else name the holder.
+    auto fd = portfwd::open_host_socket_waiting(
+        m.host_addr, m.host_port, m.proto, kPortHandoverWait, [&](const std::string& holder) {
+          LOG_INFO("%s:%u/%s is in use%s; waiting up to %lld ms for it", m.host_addr.to_string().c_str(), m.host_port,
+                   portfwd::proto_name(m.proto), holder.empty() ? "" : (" by " + holder).c_str(),
+                   static_cast<long long>(kPortHandoverWait.count()));
+        });
     if (!fd) {
       std::fprintf(stderr, "%s: -p: %s\n", prog, fd.error().c_str());
       return 1;
@@ -274,6 +304,23 @@ int run_attach(const AttachConfig& a) {
       return 1;
     }
     extension = std::move(*e);
+  }
+
+  // An outbound interface's new addresses are followed through a netlink
+  // socket opened now (netd/outbound_monitor.h).
+  std::unique_ptr<OutboundMonitor> outbound_monitor;
+  if (auto trackers = outbound_trackers(a, *out4, *out6); !trackers.empty()) {
+    auto m = OutboundMonitor::start(std::move(trackers));
+    if (!m) {
+      std::fprintf(stderr, "%s: %s\n", prog, m.error().c_str());
+      return 1;
+    }
+    outbound_monitor = std::move(*m);
+    tap::Dataplane& plane = **dp;
+    OutboundMonitor& monitor = *outbound_monitor;
+    plane.watch_control(monitor.fd(), [&plane, &monitor] {
+      monitor.process([&plane](const wire::IpAddr& addr) { plane.set_outbound(addr); });
+    });
   }
 
   // resolv.conf is followed from outside the sandbox (common/file_follow.h).

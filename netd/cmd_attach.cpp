@@ -91,7 +91,7 @@ void build_cli(CLI::App& app, AttachArgs& a) {
                  "read the upstream DNS servers from this file instead of /etc/resolv.conf (or\n"
                  "$NETD_RESOLV_CONF), and follow its changes while running");
   app.add_option("--outbound-addr", a.outbound_addr,
-                 "IPv4 source address (or an interface name: its first IPv4 address at start-up) that\n"
+                 "IPv4 source address (or an interface name: its first IPv4 address, followed) that\n"
                  "the host sockets of the guest's outbound TCP, UDP, ICMP and DNS bind to, as\n"
                  "slirp4netns' --outbound-addr; default: the kernel's choice per destination");
   app.add_option("--outbound-addr6", a.outbound_addr6,

@@ -212,6 +212,10 @@ FdWatch& Dataplane::watch_control(int eventfd, std::function<void()> drain) {
   impl_->control.push_back(std::make_unique<FdWatch>(*impl_->loop, eventfd, std::move(drain)));
   return *impl_->control.back();
 }
+void Dataplane::set_outbound(const wire::IpAddr& addr) {
+  impl_->sockets->set_outbound(addr);
+  impl_->dns->set_source(addr);
+}
 bool Dataplane::set_dns_upstreams(std::vector<dns::UpstreamServer> servers) {
   std::optional<wire::IpAddr> tcp = servers.empty() ? std::nullopt : wire::IpAddr::parse(servers.front().addr);
   uint16_t tcp_port = servers.empty() ? 53 : servers.front().port;

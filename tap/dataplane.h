@@ -86,6 +86,10 @@ class Dataplane {
   // where they were sent. Loop thread only. False (and a warning logged) if
   // they cannot be used; the old ones stay then.
   bool set_dns_upstreams(std::vector<dns::UpstreamServer> servers);
+  // The outbound source address of `addr`'s family is now `addr` (an
+  // --outbound-addr interface was renumbered): host sockets opened for new
+  // flows, and new DNS upstream sockets, bind to it. Loop thread only.
+  void set_outbound(const wire::IpAddr& addr);
 
   // Runs until SIGTERM/SIGINT, the target goes away or the exit fd hangs
   // up; returns the exit status.

@@ -53,6 +53,13 @@ bool DnsWatcher::set_servers(std::vector<dns::UpstreamServer> servers) {
   return true;
 }
 
+void DnsWatcher::set_source(const wire::IpAddr& addr) {
+  (addr.is_v4() ? source4_ : source6_) = addr;
+  if (!forwarder_) return;
+  auto r = forwarder_->set_sources(source4_ ? source4_->to_string() : "", source6_ ? source6_->to_string() : "");
+  if (!r) LOG_WARN("DNS upstream sockets keep their source address: %s", r.error().c_str());
+}
+
 void DnsWatcher::forward(Time now, const ForwardDns& o) {
   if (!forwarder_) {
     stack_.on_dns_reply(now, o.token, unexpected(-1), actions_);

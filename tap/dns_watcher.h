@@ -45,6 +45,9 @@ class DnsWatcher final : public loop::Handler, public dns::SocketWatcher {
   // (dns::Forwarder::set_servers). Empty: kept as they are (a message says
   // so). Returns false, with a warning logged, when they cannot be used.
   bool set_servers(std::vector<dns::UpstreamServer> servers);
+  // Upstream sockets opened from now on bind to `addr` (the outbound
+  // address of its family changed); queries in flight finish as they are.
+  void set_source(const wire::IpAddr& addr);
   std::optional<Time> next_deadline(Time now) const;
   void on_timer();
 

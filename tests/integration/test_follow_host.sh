@@ -8,7 +8,17 @@
 #   (none lost across the switch), the ones after the switch by B only, the
 #   ones before by A only, and DNS over TCP follows too. An explicit
 #   --dns-upstream is not replaced.
-# Both servers live on the host namespace's loopback; nothing leaves it.
+# - addresses: with --outbound-addr IFNAME, a UDP loop from the container
+#   (a new flow per query) sees the world peer report the interface's
+#   address; a second address added leaves the choice alone, removing the
+#   first moves new flows to the second (at most the one query in flight at
+#   that moment is lost), and netd logs it.
+# - routes: a destination without a route fails at once (ICMP unreachable);
+#   once the test adds a route in the host namespace, the next flows work,
+#   without a restart.
+# The DNS servers live on the host namespace's loopback, the peers in the
+# test's world namespace (198.51.100.10, and 203.0.113.10 on its loopback,
+# reachable only by the route the test adds); nothing leaves them.
 source "$(dirname "$0")/lib.sh"
 need_tools dig
 
@@ -129,5 +139,86 @@ ans=$(in_ctr dig +short +tries=1 +time=3 @10.0.2.3 explicit.test A) || fail "--d
 grep -q "explicit.test" "$T/dns-a.log" || fail "--dns-upstream: the query did not go to A"
 (($(grep_or_none -c "explicit.test" "$T/dns-b.log") == 0)) || fail "--dns-upstream: the query went to B"
 ok "an explicit --dns-upstream is kept"
+kill "$NETD_PID"
+wait_exit "$NETD_PID" 10 || fail "--dns-upstream: netd did not exit"
+
+# ---- addresses and routes ------------------------------------------------
+world_up
+# out0: the outbound interface (both veth ends here), with /32 addresses the
+# world answers by ARP on its link (any local address, as Linux does).
+ip link add out0 type veth peer name out0p
+ip link set out0p up
+ip link set out0 up
+ip addr add 198.51.100.2/32 dev out0
+world_server udp-echo 7002
+in_world ip addr add 203.0.113.10/32 dev lo
+world_server udp-echo 7003 203.0.113.10
+cat >"$T/wholoop.py" <<'PY'
+# COUNT queries "WHO" to ADDR:PORT, one new socket (so one new flow) each,
+# INTERVAL s apart; each waits up to 1 s. Prints "N SOURCE" (the address the
+# peer saw), "N lost" or "N err ERRNO" (an ICMP error came back).
+import socket, sys, time
+addr, port, count, interval = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+for n in range(count):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR: ICMP "unreachable" ends recv at once
+    s.settimeout(1)
+    s.connect((addr, port))
+    try:
+        s.send(b"WHO")
+        print(n, s.recv(100).decode().split()[0], flush=True)
+    except socket.timeout:
+        print(n, "lost", flush=True)
+    except OSError as e:
+        print(n, "err", e.errno, flush=True)
+    s.close()
+    time.sleep(interval)
+PY
+# wait_lines FILE N: until FILE has N lines (bounded).
+wait_lines() {
+  for ((i = 0; i < 150; i++)); do (($(wc -l <"$1") >= $2)) && return 0; sleep 0.1; done
+  fail "$1 has only $(wc -l <"$1") lines, not $2: $(tail -n3 "$1")"
+}
+
+: >"$NETD_LOG"
+netd_attach --configure --resolv-conf "$T/resolv.conf" --outbound-addr out0
+grep -q "outbound IPv4 traffic leaves from 198.51.100.2" "$NETD_LOG" || fail "outbound: not bound to out0's address"
+in_ctr_bg "$PY" "$T/wholoop.py" 198.51.100.10 7002 200 0.02 >"$T/who.out"
+loop_pid=$BG_PID
+wait_lines "$T/who.out" 30
+ip addr add 198.51.100.3/32 dev out0
+wait_lines "$T/who.out" 60
+added_at=$(wc -l <"$T/who.out")
+ip addr del 198.51.100.2/32 dev out0
+retry 50 grep -q "outbound interface out0: new IPv4 address 198.51.100.3" "$NETD_LOG" ||
+  fail "outbound: the new address was not taken: $(tail -n3 "$NETD_LOG")"
+switched_at=$(wc -l <"$T/who.out")
+wait_exit "$loop_pid" 60 || fail "outbound: the loop did not end"
+[[ $(wc -l <"$T/who.out") == 200 ]] || fail "outbound: the loop answered $(wc -l <"$T/who.out") lines"
+# Sources in order: .2 up to the removal (also after .3 was added), then .3.
+seq=$(awk '{print $2}' "$T/who.out" | uniq | tr '\n' ' ')
+lost=$(grep_or_none -c ' lost$\| err ' "$T/who.out")
+((lost <= 1)) || fail "outbound: $lost queries failed: $(grep ' lost$\| err ' "$T/who.out" | head -3)"
+[[ $seq == "198.51.100.2 198.51.100.3 " || $seq == "198.51.100.2 lost 198.51.100.3 " ]] ||
+  fail "outbound: sources were, in order: $seq ($(grep -n " lost$\\| err " "$T/who.out" | head -3))"
+first3=$(grep -m1 ' 198.51.100.3$' "$T/who.out" | cut -d' ' -f1)
+((first3 >= added_at)) || fail "outbound: .3 used at query $first3, before .2 was removed (query $added_at)"
+((first3 <= switched_at + 1)) || fail "outbound: .3 first used at query $first3, long after the switch ($switched_at)"
+ok "outbound: 200 flows, $lost lost; 198.51.100.2 also after .3 was added, until its removal at query $added_at; 198.51.100.3 from query $first3"
+
+# A route that appears later: 203.0.113.10 has none yet (no default route here).
+in_ctr_bg "$PY" "$T/wholoop.py" 203.0.113.10 7003 100 0.05 >"$T/route.out"
+loop_pid=$BG_PID
+wait_lines "$T/route.out" 10
+ip route add 203.0.113.10/32 via 198.51.100.10
+added_at=$(wc -l <"$T/route.out")
+wait_exit "$loop_pid" 60 || fail "route: the loop did not end"
+n_err=$(head -n 10 "$T/route.out" | grep_or_none -c ' err ')
+((n_err == 10)) || fail "route: before the route, $n_err of 10 flows failed at once: $(head -n3 "$T/route.out")"
+after=$(tail -n +$((added_at + 2)) "$T/route.out")
+n_after=$(grep_or_none -c . <<<"$after")
+n_ok=$(grep_or_none -c ' 198.51.100.3$' <<<"$after")
+((n_after >= 50 && n_ok == n_after)) || fail "route: after it, $n_ok of $n_after flows answered: $(grep -v ' 198.51.100.3$' <<<"$after" | head -3)"
+ok "route: unreachable before the route ($n_err flows refused at once), then $n_ok of $n_after flows answered"
 
 pass

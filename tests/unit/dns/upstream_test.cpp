@@ -430,3 +430,25 @@ TEST(ForwarderSetServers, EmptyListIsRefused) {
   EXPECT_EQ(a.udp_queries(), 1);
 }
 
+
+// New source addresses: new sockets bind to them, and the old channels go
+// once nothing is in flight.
+TEST(ForwarderSetServers, NewSourceAddressBindsNewSockets) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}, .source4 = "127.0.0.2"}, w);
+  ASSERT_TRUE(f) << f.error();
+  Result r1, r2;
+  (*f)->forward(query(5, "one.test"), false, record(r1));
+  w.drive(**f, [&] { return r1.calls > 0; }, seconds(3));
+  ASSERT_TRUE(r1.value);
+  EXPECT_EQ(up.last_udp_source(), 0x7f000002u);
+  EXPECT_FALSE((*f)->set_sources("eth0", ""));
+  ASSERT_TRUE((*f)->set_sources("127.0.0.3", ""));
+  (*f)->forward(query(6, "two.test"), false, record(r2));
+  w.drive(**f, [&] { return r2.calls > 0; }, seconds(3));
+  ASSERT_TRUE(r2.value);
+  EXPECT_EQ(up.last_udp_source(), 0x7f000003u);
+  EXPECT_EQ((*f)->options().source4, "127.0.0.3");
+  EXPECT_EQ((*f)->retiring(), 0u);
+}
