@@ -116,8 +116,13 @@ retry 50 grep -q "names no usable name server" "$NETD_LOG" || fail "attach: an e
 ans=$(in_ctr dig +short +tries=1 +time=3 @10.0.2.3 still.test A) || fail "attach: no answer after resolv.conf lost its servers"
 [[ $ans == 192.0.2.55 ]] || fail "attach: answered '$ans' after resolv.conf lost its servers"
 ok "attach: a resolv.conf without servers keeps the upstreams"
+pgrep -x netd-follow >/dev/null || fail "attach: no netd-follow helper runs"
 kill "$NETD_PID"
 wait_exit "$NETD_PID" 10 || fail "attach: netd did not exit"
+# The helper ends with netd (this test's pid namespace shows only its own).
+for ((i = 0; i < 30; i++)); do pgrep -x netd-follow >/dev/null || break; sleep 0.1; done
+(($(pgrep -xc netd-follow) == 0)) || fail "attach: the netd-follow helper outlived netd"
+ok "attach: the follow helper ended with netd"
 
 # netd slirp4netns: $NETD_RESOLV_CONF, sandbox and seccomp on.
 write_resolv 127.0.0.11
