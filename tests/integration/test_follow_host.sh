@@ -13,7 +13,8 @@
 #   (a new flow per query) sees the world peer report the interface's
 #   address; a second address added leaves the choice alone, removing the
 #   first moves new flows to the second (at most the one query in flight at
-#   that moment is lost), and netd logs it.
+#   that moment is lost), and netd logs it; over IPv6 the same, the new
+#   address being taken only once duplicate address detection is done.
 # - routes: a destination without a route fails at once (ICMP unreachable);
 #   once the test adds a route in the host namespace, the next flows work,
 #   without a restart.
@@ -158,6 +159,12 @@ ip link set out0p up
 ip link set out0 up
 ip addr add 198.51.100.2/32 dev out0
 world_server udp-echo 7002
+world_ipv6_up
+ip addr add 2001:db8::2/128 dev out0 nodad
+# IPv6 neighbour discovery answers only for the link's own addresses: route.
+in_world ip -6 route add 2001:db8::2/128 via 2001:db8::1
+in_world ip -6 route add 2001:db8::3/128 via 2001:db8::1
+world_server tcp-server 7004 2001:db8::10
 in_world ip addr add 203.0.113.10/32 dev lo
 world_server udp-echo 7003 203.0.113.10
 cat >"$T/wholoop.py" <<'PY'
@@ -192,7 +199,7 @@ wait_lines() {
 }
 
 : >"$NETD_LOG"
-netd_attach --configure --resolv-conf "$T/resolv.conf" --outbound-addr out0
+netd_attach --configure --resolv-conf "$T/resolv.conf" --outbound-addr out0 --outbound-addr6 out0
 grep -q "outbound IPv4 traffic leaves from 198.51.100.2" "$NETD_LOG" || fail "outbound: not bound to out0's address"
 in_ctr_bg "$PY" "$T/wholoop.py" 198.51.100.10 7002 200 0.02 40000 >"$T/who.out"
 loop_pid=$BG_PID
@@ -217,6 +224,25 @@ first3=$(grep -m1 ' 198.51.100.3$' "$T/who.out" | cut -d' ' -f1)
 ((first3 <= switched_at + 1)) || fail "outbound: .3 first used at query $first3, long after the switch ($switched_at)"
 ok "outbound: 200 flows, $lost lost; 198.51.100.2 also after .3 was added, until its removal at query $added_at; 198.51.100.3 from query $first3"
 
+# IPv6: the new address goes through duplicate address detection first
+# (tentative: not usable, not chosen), then takes over.
+who6() {
+  local out
+  out=$(in_ctr "$PY" "$SERVERS" tcp-client 2001:db8::10 7004 who) || fail "tcp to [2001:db8::10]:7004: $out"
+  echo "${out%% *}"
+}
+wait_slaac >/dev/null
+[[ $(who6) == 2001:db8::2 ]] || fail "outbound6: source $(who6), not 2001:db8::2"
+ip -6 addr add 2001:db8::3/128 dev out0
+ip -6 addr del 2001:db8::2/128 dev out0
+retry 50 grep -q "outbound interface out0: new IPv6 address 2001:db8::3" "$NETD_LOG" ||
+  fail "outbound6: 2001:db8::3 was not taken: $(tail -n3 "$NETD_LOG")"
+[[ $(who6) == 2001:db8::3 ]] || fail "outbound6: source $(who6) after the switch"
+if ip -6 addr show dev out0 | grep -q tentative; then
+  fail "outbound6: netd took 2001:db8::3 while it was still tentative"
+fi
+ok "outbound6: 2001:db8::2, then 2001:db8::3 once its duplicate address detection finished"
+
 # A route that appears later: 203.0.113.10 has none yet (no default route here).
 in_ctr_bg "$PY" "$T/wholoop.py" 203.0.113.10 7003 100 0.05 41000 >"$T/route.out"
 loop_pid=$BG_PID
@@ -235,7 +261,9 @@ kill "$NETD_PID"
 wait_exit "$NETD_PID" 10 || fail "outbound: netd did not exit"
 
 # ---- netd pasta: resolv.conf followed (no --dns-host) ----------------------
-host_uplink_up
+# A host behind a router (host_uplink_up, whose IPv6 half is up already).
+ip route add default via 198.51.100.10
+ip -6 route add default via 2001:db8::10
 write_resolv 127.0.0.11
 : >"$NETD_LOG"
 container_up
