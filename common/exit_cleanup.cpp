@@ -25,21 +25,7 @@ struct Owned {
 [[noreturn]] void helper_main(int sock, const std::vector<Owned>& files) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::signal(sig, SIG_IGN);
   ::prctl(PR_SET_NAME, "netd-cleanup", 0, 0, 0);
-  // Hold nothing of netd's: not the tap, not its sockets, not its stdio (a
-  // caller reading netd's output until EOF, as Podman reads pasta's, would
-  // wait for this helper otherwise; it writes nothing).
-  if (sock != 3) {
-    ::dup2(sock, 3);
-    sock = 3;
-  }
-  ::close_range(4, ~0U, 0);
-  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null >= 0) {
-    ::dup2(null, STDIN_FILENO);
-    ::dup2(null, STDOUT_FILENO);
-    ::dup2(null, STDERR_FILENO);
-    ::close(null);
-  }
+  sock = keep_only_helper_fd(sock);  // (it writes nothing)
   char c;
   while (::read(sock, &c, 1) < 0 && errno == EINTR) {
   }
@@ -52,6 +38,22 @@ struct Owned {
 }
 
 }  // namespace
+
+int keep_only_helper_fd(int sock) {
+  if (sock != 3) {
+    ::dup2(sock, 3);
+    sock = 3;
+  }
+  ::close_range(4, ~0U, 0);
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    ::close(null);
+  }
+  return sock;
+}
 
 Expected<ExitCleanup, std::string> ExitCleanup::start(const std::vector<std::string>& paths) {
   std::vector<Owned> files;

@@ -26,6 +26,13 @@
 
 namespace netd {
 
+// For a helper process just forked from netd (this one, common/file_follow.h):
+// keeps only `sock` (moved to fd 3, which is returned) and points stdio at
+// /dev/null, so the helper holds nothing of netd's: not the tap, not its
+// sockets, not its stdio (a caller reading netd's output until EOF, as
+// Podman reads pasta's, would otherwise wait for the helper too).
+int keep_only_helper_fd(int sock);
+
 class ExitCleanup {
  public:
   ExitCleanup() = default;  // does nothing

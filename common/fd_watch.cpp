@@ -16,7 +16,14 @@ FdWatch::FdWatch(loop::EventLoop& loop, int fd, std::function<void()> on_readabl
 
 void FdWatch::arm() { loop().poll_multishot(tag(Op::Readable), fd_, POLLIN); }
 
+void FdWatch::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  loop().cancel(tag(Op::Readable));
+}
+
 void FdWatch::on_completion(Time, const loop::Completion& c) {
+  if (stopped_) return;
   if (c.res < 0 && c.res != -EINTR) {
     // Cancelled at teardown, or the fd went bad: arming again would spin.
     if (c.res != -ECANCELED) LOG_WARN("watching fd %d failed: %s", fd_, std::strerror(-c.res));

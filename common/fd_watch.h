@@ -17,12 +17,15 @@ class FdWatch final : public loop::Handler {
   // Watches `fd` (not owned; it must outlive the watch) from now on.
   FdWatch(loop::EventLoop& loop, int fd, std::function<void()> on_readable);
   void on_completion(Time now, const loop::Completion& c) override;
+  // No more callbacks (e.g. the fd reached its end: it would stay readable).
+  void stop();
 
  private:
   enum class Op : uint8_t { Readable };
   void arm();
   int fd_;
   std::function<void()> on_readable_;
+  bool stopped_ = false;
 };
 
 }  // namespace netd

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include <map>
@@ -21,13 +22,31 @@
 namespace netd::dns {
 
 struct Forwarder::Impl {
-  struct Query;
+  struct ChannelSet;
   struct Channel {
-    Impl* owner = nullptr;
+    ChannelSet* set = nullptr;
     ares_channel ch = nullptr;
+  };
+  // One server list: a UDP and a TCP channel, and the queries they carry.
+  struct ChannelSet {
+    Impl* owner = nullptr;
+    std::string csv;   // the servers as c-ares got them (for the log)
+    // Link-local servers given with a %zone: address -> interface index.
+    // c-ares 1.18 has no scope ids, so our connect() hook adds them.
+    std::vector<std::pair<in6_addr, uint32_t>> scopes;
+    Channel udp, tcp;
+    size_t open = 0;   // queries sent here whose callback has not run
+    ~ChannelSet() {
+      // ares_destroy fails every outstanding query (ARES_EDESTRUCTION)
+      // through on_answer, which runs the callbacks not yet run and frees
+      // the records.
+      if (udp.ch) ares_destroy(udp.ch);
+      if (tcp.ch) ares_destroy(tcp.ch);
+    }
   };
   struct Query {
     Impl* impl = nullptr;
+    ChannelSet* set = nullptr;
     uint16_t client_id = 0;
     bool done = false;
     Callback cb;
@@ -39,14 +58,18 @@ struct Forwarder::Impl {
 
   Options opts;
   SocketWatcher& watcher;
-  // Link-local servers given with a %zone: address -> interface index. c-ares
-  // 1.18 has no scope ids, so our connect() hook adds them.
-  std::vector<std::pair<in6_addr, uint32_t>> scopes;
-  Channel udp, tcp;
+  std::unique_ptr<ChannelSet> current;                // takes new queries
+  std::vector<std::unique_ptr<ChannelSet>> retiring;  // earlier lists, draining
   std::unordered_map<int, ares_channel> fd_owner;
   std::multimap<Time, Query*> deadlines;   // queries whose callback has not run
   Duration bound{};
+  in_addr src4{};
+  in6_addr src6{};
 
+  // A channel pair for `servers`; an error text if none is usable.
+  Expected<std::unique_ptr<ChannelSet>, std::string> make_set(const std::vector<UpstreamServer>& servers);
+  // Destroys the retiring sets that carry no query any more.
+  void reap();
   static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable);
   static void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
   // Runs the user callback once and marks the query done (record stays for c-ares).
@@ -68,11 +91,11 @@ ares_socket_t sock_open(int af, int type, int proto, void*) {
 }
 int sock_close(ares_socket_t fd, void*) { return ::close(fd); }
 int sock_connect(ares_socket_t fd, const sockaddr* sa, ares_socklen_t len, void* data) {
-  auto* impl = static_cast<Forwarder::Impl*>(data);
+  auto* set = static_cast<Forwarder::Impl::ChannelSet*>(data);
   if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
     sockaddr_in6 a;
     std::memcpy(&a, sa, sizeof a);
-    for (const auto& [addr, scope] : impl->scopes) {
+    for (const auto& [addr, scope] : set->scopes) {
       if (std::memcmp(&addr, &a.sin6_addr, sizeof addr) == 0) {
         a.sin6_scope_id = scope;
         return ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
@@ -104,18 +127,25 @@ bool resolve_zone(const std::string& text, in6_addr* addr, uint32_t* scope) {
 
 std::string ares_status_text(int status) { return ares_strerror(status); }
 
+std::string resolv_conf_path() {
+  const char* env = std::getenv("NETD_RESOLV_CONF");
+  return env && *env ? env : "/etc/resolv.conf";
+}
+
 void Forwarder::Impl::on_sock_state(void* data, ares_socket_t fd, int readable, int writable) {
   auto* c = static_cast<Channel*>(data);
+  Impl* impl = c->set->owner;
   if (readable || writable)
-    c->owner->fd_owner[fd] = c->ch;
+    impl->fd_owner[fd] = c->ch;
   else
-    c->owner->fd_owner.erase(fd);
-  c->owner->watcher.watch(fd, readable != 0, writable != 0);
+    impl->fd_owner.erase(fd);
+  impl->watcher.watch(fd, readable != 0, writable != 0);
 }
 
 void Forwarder::Impl::finish(Query* q, Expected<std::vector<std::byte>, int> result) {
   if (q->done) return;
   q->done = true;
+  --q->set->open;
   deadlines.erase(q->deadline);
   Callback cb = std::move(q->cb);
   q->cb = nullptr;
@@ -139,22 +169,17 @@ void Forwarder::Impl::on_answer(void* arg, int status, int, unsigned char* abuf,
 }
 
 Forwarder::Impl::~Impl() {
-  // ares_destroy fails every outstanding query (ARES_EDESTRUCTION) through
-  // on_answer, which runs the callbacks not yet run and frees the records.
-  if (udp.ch) ares_destroy(udp.ch);
-  if (tcp.ch) ares_destroy(tcp.ch);
+  retiring.clear();
+  current.reset();
   while (!deadlines.empty()) finish(deadlines.begin()->second, unexpected(ARES_EDESTRUCTION));
 }
 
-Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Options opts, SocketWatcher& w) {
-  std::call_once(g_ares_init, [] { ares_library_init(ARES_LIB_INIT_ALL); });
-  if (opts.tries < 1) opts.tries = 1;
-  if (opts.timeout.count() < 1) opts.timeout = std::chrono::milliseconds(1);
-
+Expected<std::unique_ptr<Forwarder::Impl::ChannelSet>, std::string> Forwarder::Impl::make_set(
+    const std::vector<UpstreamServer>& servers) {
   // Servers with a zone go to c-ares without it; the connect hook adds the scope.
-  std::string csv;
-  std::vector<std::pair<in6_addr, uint32_t>> scopes;
-  for (const auto& s : opts.servers) {
+  auto set = std::make_unique<ChannelSet>();
+  set->owner = this;
+  for (const auto& s : servers) {
     UpstreamServer plain = s;
     if (auto pct = s.addr.find('%'); pct != std::string::npos) {
       in6_addr a;
@@ -163,33 +188,28 @@ Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Options opts
         LOG_WARN("upstream %s: no such interface, skipped", to_string(s).c_str());
         continue;
       }
-      scopes.emplace_back(a, scope);
+      set->scopes.emplace_back(a, scope);
       plain.addr = s.addr.substr(0, pct);
     }
-    if (!csv.empty()) csv += ',';
-    csv += to_string(plain);
+    if (!set->csv.empty()) set->csv += ',';
+    set->csv += to_string(plain);
   }
-  if (csv.empty()) return unexpected(std::string("no usable upstream DNS servers"));
+  if (set->csv.empty()) return unexpected(std::string("no usable upstream DNS servers"));
 
-  in_addr src4{};
-  in6_addr src6{};
-  if (!opts.source4.empty() && ::inet_pton(AF_INET, opts.source4.c_str(), &src4) != 1)
-    return unexpected("bad IPv4 source address '" + opts.source4 + "'");
-  if (!opts.source6.empty() && ::inet_pton(AF_INET6, opts.source6.c_str(), &src6) != 1)
-    return unexpected("bad IPv6 source address '" + opts.source6 + "'");
-
-  auto impl = std::make_unique<Impl>(std::move(opts), w);
-  impl->scopes = std::move(scopes);
-  impl->bound = std::chrono::duration_cast<Duration>(impl->opts.timeout * impl->opts.tries);
   for (bool tcp : {false, true}) {
-    Impl::Channel& c = tcp ? impl->tcp : impl->udp;
-    c.owner = impl.get();
+    Channel& c = tcp ? set->tcp : set->udp;
+    c.set = set.get();
     ares_options o{};
-    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB;
+    // An empty search list (we never search: ARES_FLAG_NOSEARCH) also keeps
+    // c-ares from deriving one from the host name: set_servers() makes
+    // channels inside the sandbox, whose seccomp list has no uname().
+    int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB | ARES_OPT_DOMAINS;
+    o.domains = nullptr;
+    o.ndomains = 0;
     o.flags = ARES_FLAG_STAYOPEN | ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES |
               (tcp ? ARES_FLAG_USEVC : ARES_FLAG_IGNTC);
-    o.timeout = static_cast<int>(impl->opts.timeout.count());
-    o.tries = impl->opts.tries;
+    o.timeout = static_cast<int>(opts.timeout.count());
+    o.tries = opts.tries;
     o.sock_state_cb = &Impl::on_sock_state;
     o.sock_state_cb_data = &c;
     int rc = ares_init_options(&c.ch, &o, mask);
@@ -197,16 +217,76 @@ Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Options opts
       c.ch = nullptr;
       return unexpected("c-ares init failed: " + ares_status_text(rc));
     }
-    if (!impl->scopes.empty()) ares_set_socket_functions(c.ch, &kScopedSockets, impl.get());
+    if (!set->scopes.empty()) ares_set_socket_functions(c.ch, &kScopedSockets, set.get());
     // c-ares binds its sockets to these (after our socket hook, if any, made them).
-    if (!impl->opts.source4.empty()) ares_set_local_ip4(c.ch, ntohl(src4.s_addr));
-    if (!impl->opts.source6.empty()) ares_set_local_ip6(c.ch, src6.s6_addr);
-    rc = ares_set_servers_ports_csv(c.ch, csv.c_str());
+    if (!opts.source4.empty()) ares_set_local_ip4(c.ch, ntohl(src4.s_addr));
+    if (!opts.source6.empty()) ares_set_local_ip6(c.ch, src6.s6_addr);
+    rc = ares_set_servers_ports_csv(c.ch, set->csv.c_str());
     if (rc != ARES_SUCCESS)
-      return unexpected("c-ares rejected upstream servers '" + csv + "': " + ares_status_text(rc));
+      return unexpected("c-ares rejected upstream servers '" + set->csv + "': " + ares_status_text(rc));
   }
+  return set;
+}
+
+void Forwarder::Impl::reap() {
+  std::erase_if(retiring, [](const std::unique_ptr<ChannelSet>& s) { return s->open == 0; });
+}
+
+Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(Options opts, SocketWatcher& w) {
+  std::call_once(g_ares_init, [] { ares_library_init(ARES_LIB_INIT_ALL); });
+  if (opts.tries < 1) opts.tries = 1;
+  if (opts.timeout.count() < 1) opts.timeout = std::chrono::milliseconds(1);
+
+  auto impl = std::make_unique<Impl>(std::move(opts), w);
+  if (!impl->opts.source4.empty() && ::inet_pton(AF_INET, impl->opts.source4.c_str(), &impl->src4) != 1)
+    return unexpected("bad IPv4 source address '" + impl->opts.source4 + "'");
+  if (!impl->opts.source6.empty() && ::inet_pton(AF_INET6, impl->opts.source6.c_str(), &impl->src6) != 1)
+    return unexpected("bad IPv6 source address '" + impl->opts.source6 + "'");
+  impl->bound = std::chrono::duration_cast<Duration>(impl->opts.timeout * impl->opts.tries);
+  auto set = impl->make_set(impl->opts.servers);
+  if (!set) return unexpected(set.error());
+  impl->current = std::move(*set);
   return std::unique_ptr<Forwarder>(new Forwarder(std::move(impl)));
 }
+
+Expected<void, std::string> Forwarder::set_servers(std::vector<UpstreamServer> servers) {
+  auto set = impl_->make_set(servers);
+  if (!set) return unexpected(set.error());
+  impl_->opts.servers = std::move(servers);
+  // The old list keeps its sockets until its queries are answered.
+  impl_->retiring.push_back(std::move(impl_->current));
+  impl_->current = std::move(*set);
+  impl_->reap();
+  return {};
+}
+
+Expected<void, std::string> Forwarder::set_sources(std::string source4, std::string source6) {
+  in_addr src4{};
+  in6_addr src6{};
+  if (!source4.empty() && ::inet_pton(AF_INET, source4.c_str(), &src4) != 1)
+    return unexpected("bad IPv4 source address '" + source4 + "'");
+  if (!source6.empty() && ::inet_pton(AF_INET6, source6.c_str(), &src6) != 1)
+    return unexpected("bad IPv6 source address '" + source6 + "'");
+  Impl& impl = *impl_;
+  std::swap(impl.opts.source4, source4);
+  std::swap(impl.opts.source6, source6);
+  std::swap(impl.src4, src4);
+  std::swap(impl.src6, src6);
+  auto set = impl.make_set(impl.opts.servers);
+  if (!set) {  // (the servers were usable a moment ago: c-ares out of memory)
+    std::swap(impl.opts.source4, source4);
+    std::swap(impl.opts.source6, source6);
+    std::swap(impl.src4, src4);
+    std::swap(impl.src6, src6);
+    return unexpected(set.error());
+  }
+  impl.retiring.push_back(std::move(impl.current));
+  impl.current = std::move(*set);
+  impl.reap();
+  return {};
+}
+
+size_t Forwarder::retiring() const { return impl_->retiring.size(); }
 
 Forwarder::Forwarder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Forwarder::~Forwarder() = default;
@@ -216,13 +296,16 @@ void Forwarder::forward(std::span<const std::byte> query, bool tcp, Callback cb)
     if (cb) cb(unexpected(int{ARES_EBADQUERY}));
     return;
   }
+  Impl::ChannelSet& set = *impl_->current;
   auto* q = new Impl::Query;
   q->impl = impl_.get();
+  q->set = &set;
+  ++set.open;
   q->client_id = static_cast<uint16_t>((std::to_integer<unsigned>(query[0]) << 8) |
                                        std::to_integer<unsigned>(query[1]));
   q->cb = std::move(cb);
   q->deadline = impl_->deadlines.emplace(Clock::now() + impl_->bound, q);
-  ares_send(tcp ? impl_->tcp.ch : impl_->udp.ch, reinterpret_cast<const unsigned char*>(query.data()),
+  ares_send(tcp ? set.tcp.ch : set.udp.ch, reinterpret_cast<const unsigned char*>(query.data()),
             static_cast<int>(query.size()), &Impl::on_answer, q);
 }
 
@@ -230,6 +313,7 @@ void Forwarder::process(int fd, bool readable, bool writable) {
   auto it = impl_->fd_owner.find(fd);
   if (it == impl_->fd_owner.end()) return;
   ares_process_fd(it->second, readable ? fd : ARES_SOCKET_BAD, writable ? fd : ARES_SOCKET_BAD);
+  impl_->reap();
 }
 
 std::optional<Time> Forwarder::next_deadline(Time now) const {
@@ -238,20 +322,29 @@ std::optional<Time> Forwarder::next_deadline(Time now) const {
     if (!best || t < *best) best = t;
   };
   if (!impl_->deadlines.empty()) take(impl_->deadlines.begin()->first);
-  for (ares_channel ch : {impl_->udp.ch, impl_->tcp.ch}) {
-    timeval tv{};
-    if (ares_timeout(ch, nullptr, &tv))
-      take(now + std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
-  }
+  auto channel_timeouts = [&](const Impl::ChannelSet& set) {
+    for (ares_channel ch : {set.udp.ch, set.tcp.ch}) {
+      timeval tv{};
+      if (ares_timeout(ch, nullptr, &tv))
+        take(now + std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+    }
+  };
+  channel_timeouts(*impl_->current);
+  for (const auto& set : impl_->retiring) channel_timeouts(*set);
   return best;
 }
 
 void Forwarder::on_timer() {
-  ares_process_fd(impl_->udp.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-  ares_process_fd(impl_->tcp.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+  auto process_timeouts = [](Impl::ChannelSet& set) {
+    ares_process_fd(set.udp.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    ares_process_fd(set.tcp.ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+  };
+  process_timeouts(*impl_->current);
+  for (auto& set : impl_->retiring) process_timeouts(*set);
   const Time now = Clock::now();
   while (!impl_->deadlines.empty() && impl_->deadlines.begin()->first <= now)
     impl_->finish(impl_->deadlines.begin()->second, unexpected(int{ARES_ETIMEOUT}));
+  impl_->reap();
 }
 
 size_t Forwarder::pending() const { return impl_->deadlines.size(); }

@@ -23,6 +23,14 @@
 // (1.4 s with the defaults) and answer ARES_ETIMEOUT then; a refused port
 // (ICMP unreachable) fails over to the next server at once.
 //
+// Changing servers (set_servers, e.g. resolv.conf rewritten): c-ares 1.18
+// refuses a new server list while a channel has queries in flight, and a
+// query must not be dropped for it. So the Forwarder holds a *current*
+// channel pair, which takes every new query, and earlier pairs that are
+// retiring: each keeps its sockets and servers until the last query it
+// carries has its answer (or its deadline), and is destroyed after that, in
+// process()/on_timer(), never from inside a c-ares callback.
+//
 // IPv6 servers with a %zone (link-local, as NetworkManager writes them into
 // resolv.conf) work although c-ares 1.18 has no scope ids: the server goes to
 // c-ares without the zone and our connect() hook (ares_set_socket_functions)
@@ -68,6 +76,10 @@ std::string to_string(const UpstreamServer& s);
 // never a crash.
 std::vector<UpstreamServer> parse_resolv_conf(std::string_view text);
 
+// Where netd reads the host's name servers: $NETD_RESOLV_CONF when set and
+// not empty (tests, hosts that keep it elsewhere), else /etc/resolv.conf.
+std::string resolv_conf_path();
+
 // The event loop that owns c-ares' sockets implements this.
 class SocketWatcher {
  public:
@@ -102,6 +114,14 @@ class Forwarder {   // one server list; raw queries in, raw replies out
   std::optional<Time> next_deadline(Time now) const;    // when to call on_timer
   void on_timer();                                      // process timeouts
   size_t pending() const;                               // queries whose callback has not run
+  // From now on, new queries go to `servers`; queries in flight finish with
+  // the servers they were sent to (see above). Errors as create()'s; on an
+  // error nothing changes.
+  Expected<void, std::string> set_servers(std::vector<UpstreamServer> servers);
+  size_t retiring() const;   // earlier server lists still carrying queries
+  // The same for the sockets' source addresses (Options::source4/6: an
+  // --outbound-addr interface got a new address).
+  Expected<void, std::string> set_sources(std::string source4, std::string source6);
   const Options& options() const;
 
   ~Forwarder();   // fails pending queries (callbacks get an error, exactly once)

@@ -7,16 +7,21 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <tuple>
+#include <variant>
 
 #include "common/daemon.h"
 #include "common/exit_cleanup.h"
+#include "common/fd_watch.h"
+#include "common/file_follow.h"
 #include "common/log.h"
 #include "common/sandbox.h"
 #include "dns/upstream.h"
 #include "netd/api_server.h"
 #include "netd/outbound_addr.h"
+#include "netd/outbound_monitor.h"
 #include "netd/stack_backend.h"
-#include "portfwd/host_socket.h"
+#include "portfwd/port_holder.h"
 #include "portfwd/port_spec.h"
 #include "tap/dataplane.h"
 #include "tap/tap_device.h"
@@ -24,14 +29,53 @@
 namespace netd {
 namespace {
 
-std::string read_file(const char* path) {
+// How long a published port in use (EADDRINUSE) is waited for at start.
+constexpr std::chrono::milliseconds kPortHandoverWait{5000};
+
+std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const AttachConfig& a) {
+// The upstreams come from resolv.conf (and follow it) unless given.
+bool upstreams_follow_resolv_conf(const AttachConfig& a) {
+  return !a.disable_dns && (a.dns_upstreams.empty() || a.dns_upstreams_from_resolv_conf);
+}
+
+std::string servers_text(const std::vector<dns::UpstreamServer>& servers) {
+  std::string out;
+  for (const auto& s : servers) out += (out.empty() ? "" : " ") + dns::to_string(s);
+  return out.empty() ? "none" : out;
+}
+
+// The data plane learns of a rewritten resolv.conf through the follow
+// helper's socket; a new list of name servers replaces the upstreams.
+void follow_resolv_conf(tap::Dataplane& dp, FileFollow& follow, std::vector<dns::UpstreamServer> current) {
+  auto watch = std::make_shared<FdWatch*>(nullptr);
+  *watch = &dp.watch_control(follow.fd(), [&dp, &follow, watch, current]() mutable {
+    auto taken = follow.take();
+    if (taken.text) {
+      auto servers = dns::parse_resolv_conf(*taken.text);
+      if (servers != current) {
+        const std::string before = servers_text(current), after = servers_text(servers);
+        if (dp.set_dns_upstreams(servers)) {
+          LOG_INFO("%s changed: DNS upstreams %s -> %s", follow.path().c_str(), before.c_str(), after.c_str());
+          current = std::move(servers);
+        }
+      }
+    }
+    if (taken.ended) {
+      LOG_WARN("the helper following %s ended: DNS upstreams stay %s", follow.path().c_str(),
+               servers_text(current).c_str());
+      (*watch)->stop();
+    }
+  });
+}
+
+Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const AttachConfig& a,
+                                                                   const std::string& resolv_text) {
   std::vector<dns::UpstreamServer> out;
   if (a.disable_dns) return out;
   if (!a.dns_upstreams.empty()) {
@@ -42,7 +86,7 @@ Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const Attach
     }
     return out;
   }
-  out = dns::parse_resolv_conf(read_file("/etc/resolv.conf"));
+  out = dns::parse_resolv_conf(resolv_text);
   return out;
 }
 
@@ -57,6 +101,23 @@ Expected<std::optional<wire::IpAddr>, std::string> outbound_source(const std::st
   if (!addr) return unexpected(addr.error());
   if (auto ok = check_local_address(*addr); !ok) return unexpected(ok.error());
   return std::optional<wire::IpAddr>{*addr};
+}
+
+// Trackers for the outbound options that name an interface (its address
+// is then followed: netd/outbound_monitor.h); `chosen`: what start-up picked.
+std::vector<OutboundTracker> outbound_trackers(const AttachConfig& a, const std::optional<wire::IpAddr>& chosen4,
+                                               const std::optional<wire::IpAddr>& chosen6) {
+  std::vector<OutboundTracker> out;
+  std::vector<InterfaceAddress> host_addrs;
+  for (auto [text, family, chosen] : {std::tuple{&a.outbound_addr, wire::IpFamily::V4, &chosen4},
+                                      std::tuple{&a.outbound_addr6, wire::IpFamily::V6, &chosen6}}) {
+    if (text->empty() || !*chosen) continue;
+    auto spec = classify_outbound(*text, family);
+    if (!spec || !std::holds_alternative<std::string>(*spec)) continue;
+    if (host_addrs.empty()) host_addrs = host_interface_addresses();
+    out.emplace_back(*text, family, host_addrs, **chosen);
+  }
+  return out;
 }
 
 // "/proc/PID/ns/net" -> PID. procfs sends no inotify events, so such a
@@ -143,7 +204,9 @@ int run_attach(const AttachConfig& a) {
     return a.arg_error_status;
   }
 
-  auto servers = dns_servers(a);
+  const bool follow_dns = upstreams_follow_resolv_conf(a);
+  const std::string resolv_text = follow_dns ? read_file(a.resolv_conf) : std::string();
+  auto servers = dns_servers(a, resolv_text);
   if (!servers) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
     return a.arg_error_status;
@@ -209,7 +272,14 @@ int run_attach(const AttachConfig& a) {
   }
 
   for (const auto& m : *published) {
-    auto fd = portfwd::open_host_socket(m.host_addr, m.host_port, m.proto, false);
+    // An older netd of a restarted container may still hold the port for a
+    // moment: wait for it (bounded), else name the holder.
+    auto fd = portfwd::open_host_socket_waiting(
+        m.host_addr, m.host_port, m.proto, kPortHandoverWait, [&](const std::string& holder) {
+          LOG_INFO("%s:%u/%s is in use%s; waiting up to %lld ms for it", m.host_addr.to_string().c_str(), m.host_port,
+                   portfwd::proto_name(m.proto), holder.empty() ? "" : (" by " + holder).c_str(),
+                   static_cast<long long>(kPortHandoverWait.count()));
+        });
     if (!fd) {
       std::fprintf(stderr, "%s: -p: %s\n", prog, fd.error().c_str());
       return 1;
@@ -234,6 +304,36 @@ int run_attach(const AttachConfig& a) {
       return 1;
     }
     extension = std::move(*e);
+  }
+
+  // An outbound interface's new addresses are followed through a netlink
+  // socket opened now (netd/outbound_monitor.h).
+  std::unique_ptr<OutboundMonitor> outbound_monitor;
+  if (auto trackers = outbound_trackers(a, *out4, *out6); !trackers.empty()) {
+    auto m = OutboundMonitor::start(std::move(trackers));
+    if (!m) {
+      std::fprintf(stderr, "%s: %s\n", prog, m.error().c_str());
+      return 1;
+    }
+    outbound_monitor = std::move(*m);
+    tap::Dataplane& plane = **dp;
+    OutboundMonitor& monitor = *outbound_monitor;
+    plane.watch_control(monitor.fd(), [&plane, &monitor] {
+      monitor.process([&plane](const wire::IpAddr& addr) { plane.set_outbound(addr); });
+    });
+  }
+
+  // resolv.conf is followed from outside the sandbox (common/file_follow.h).
+  FileFollow resolv_follow;
+  if (follow_dns) {
+    auto f = FileFollow::start(a.resolv_conf, resolv_text);
+    if (!f) {
+      std::fprintf(stderr, "%s: %s\n", prog, f.error().c_str());
+      return 1;
+    }
+    resolv_follow = std::move(*f);
+    follow_resolv_conf(**dp, resolv_follow, *servers);
+    LOG_INFO("following %s for DNS upstream changes", a.resolv_conf.c_str());
   }
 
   // The last things opened by path: the API socket and the pid file. A

@@ -3,7 +3,8 @@
 //
 // Theory of operation: both command lines fill one AttachConfig; run_attach()
 // does everything that can fail first (CIDR, DNS upstreams, the tap, the
-// data plane, the published ports, the API socket), writes the pid file,
+// data plane, the published ports, the API socket), starts the helper that
+// follows resolv.conf (when the upstreams came from it), writes the pid file,
 // enters the sandbox while still single-threaded (common/sandbox.h; a helper
 // outside it removes the pid file and API socket at exit), starts the
 // threads, writes the ready byte, and runs the data plane on the
@@ -27,6 +28,7 @@
 
 #include "common/expected.h"
 #include "common/netns.h"
+#include "dns/upstream.h"
 #include "portfwd/control_queue.h"
 #include "tap/stack_config.h"
 #include "tap/tap_device.h"
@@ -62,8 +64,14 @@ struct AttachConfig {
   std::string cidr6 = "fd00::/64";
   std::vector<std::string> dns_search;     // DHCPv6 search list
   bool disable_host_loopback = false;
-  std::vector<std::string> dns_upstreams;  // empty: /etc/resolv.conf
+  std::vector<std::string> dns_upstreams;  // empty: resolv_conf's name servers
   bool disable_dns = false;
+  // Where the host's name servers are read (--resolv-conf, $NETD_RESOLV_CONF,
+  // /etc/resolv.conf). When the upstreams come from it (dns_upstreams empty,
+  // or dns_upstreams_from_resolv_conf), its changes are followed while
+  // netd runs (common/file_follow.h).
+  std::string resolv_conf = dns::resolv_conf_path();
+  bool dns_upstreams_from_resolv_conf = false;  // netd pasta: its plan copied them from resolv_conf
   std::string outbound_addr;   // --outbound-addr: IPv4 address or interface name (netd/outbound_addr.h)
   std::string outbound_addr6;  // --outbound-addr6: IPv6 address or interface name
   std::string mac;

@@ -34,6 +34,7 @@ struct AttachArgs {
   bool disable_host_loopback = false;
   std::vector<std::string> dns_upstreams;
   bool disable_dns = false;
+  std::string resolv_conf;
   std::string outbound_addr;
   std::string outbound_addr6;
   std::string mac;
@@ -86,8 +87,11 @@ void build_cli(CLI::App& app, AttachArgs& a) {
                  "nameservers of /etc/resolv.conf)")
       ->allow_extra_args(false);  // one address per --dns-upstream; the target follows
   app.add_flag("--disable-dns", a.disable_dns, "do not forward DNS (queries get SERVFAIL)");
+  app.add_option("--resolv-conf", a.resolv_conf,
+                 "read the upstream DNS servers from this file instead of /etc/resolv.conf (or\n"
+                 "$NETD_RESOLV_CONF), and follow its changes while running");
   app.add_option("--outbound-addr", a.outbound_addr,
-                 "IPv4 source address (or an interface name: its first IPv4 address at start-up) that\n"
+                 "IPv4 source address (or an interface name: its first IPv4 address, followed) that\n"
                  "the host sockets of the guest's outbound TCP, UDP, ICMP and DNS bind to, as\n"
                  "slirp4netns' --outbound-addr; default: the kernel's choice per destination");
   app.add_option("--outbound-addr6", a.outbound_addr6,
@@ -165,6 +169,7 @@ ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::os
   cfg.disable_host_loopback = a.disable_host_loopback;
   cfg.dns_upstreams = a.dns_upstreams;
   cfg.disable_dns = a.disable_dns;
+  if (!a.resolv_conf.empty()) cfg.resolv_conf = a.resolv_conf;
   for (auto [text, fam] : {std::pair{&a.outbound_addr, wire::IpFamily::V4},
                            std::pair{&a.outbound_addr6, wire::IpFamily::V6}}) {
     if (text->empty()) continue;

@@ -44,7 +44,7 @@ namespace netd {
 namespace {
 
 std::string read_resolv_conf() {
-  std::ifstream in("/etc/resolv.conf");
+  std::ifstream in(dns::resolv_conf_path());
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -220,6 +220,8 @@ int pasta(int argc, char** argv) {
   a.tap = plan->tap;
   a.disable_dns = plan->dns_upstreams.empty();
   for (const auto& s : plan->dns_upstreams) a.dns_upstreams.push_back(dns::to_string(s));
+  // Without --dns-host the upstreams are resolv.conf's: follow its changes.
+  a.dns_upstreams_from_resolv_conf = !o.dns_host4 && !o.dns_host6;
   a.outbound_addr = plan->outbound4;
   a.outbound_addr6 = plan->outbound6;
   a.pid_file = o.pid_file;

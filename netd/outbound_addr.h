@@ -2,12 +2,12 @@
 // which source address the host sockets of the guest's outbound flows use.
 //
 // Theory of operation: the option takes an address of its family or an
-// interface name, as slirp4netns' does. An interface name is resolved once,
-// at start-up, to one of the interface's addresses of that family (what
-// slirp4netns does; it does not follow later address changes, and neither
-// does netd). The data plane then bind()s every TCP, UDP and ping socket it
-// opens for the guest, and the DNS forwarder's upstream sockets, to that
-// address with port 0 before connecting (tap/dataplane.h). That fixes the
+// interface name, as slirp4netns' does. An interface name is resolved at
+// start-up to one of the interface's addresses of that family (what
+// slirp4netns does); unlike slirp4netns, netd then follows the interface's
+// address changes (netd/outbound_monitor.h). The data plane bind()s every
+// TCP, UDP and ping socket it opens for the guest, and the DNS forwarder's
+// upstream sockets, to that address with port 0 before connecting (tap/dataplane.h). That fixes the
 // source address the peers see; the outgoing interface is still the one
 // the host's routes give for the destination (policy routing, `ip rule
 // from ADDR`, can tie the two). netd does not use SO_BINDTODEVICE, because

@@ -20,7 +20,9 @@ Expected<UniqueFd, std::string> open_host_socket(const IpAddress& addr, uint16_t
   socklen_t len = addr.to_sockaddr(port, ss);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     int e = errno;
-    return unexpected(bind_error_message(addr, port, proto, e, unpriv_start));
+    auto message = bind_error_message(addr, port, proto, e, unpriv_start);
+    errno = e;  // (the header's promise: callers tell EADDRINUSE apart)
+    return unexpected(message);
   }
   if (proto == Proto::Tcp && ::listen(fd.get(), 1024) != 0)
     return unexpected(std::string("listen: ") + std::strerror(errno));

@@ -18,7 +18,9 @@ namespace netd::portfwd {
 // sets SOCK_NONBLOCK (poll-driven users); io_uring accept wants it off.
 // `unpriv_start` (net.ipv4.ip_unprivileged_port_start) explains a refused
 // bind; callers inside the sandbox, where /proc cannot be read, pass the
-// value they read before. Returns the socket or a one-line message.
+// value they read before. Returns the socket or a one-line message; after
+// a failed bind, errno is the bind's error (portfwd/port_holder.h waits
+// out EADDRINUSE).
 Expected<UniqueFd, std::string> open_host_socket(const IpAddress& addr, uint16_t port, Proto proto,
                                                  bool nonblocking, int unpriv_start = unprivileged_port_start());
 

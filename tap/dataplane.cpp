@@ -66,7 +66,7 @@ struct Dataplane::Impl {
   std::unique_ptr<PublishedPorts> published;
   std::unique_ptr<DnsWatcher> dns;
   std::unique_ptr<LifecycleWatch> lifecycle;
-  std::unique_ptr<FdWatch> control;
+  std::vector<std::unique_ptr<FdWatch>> control;
   bool running = true;
   int exit_status = 0;
 
@@ -216,8 +216,20 @@ int Dataplane::run() { return impl_->run(); }
 void Dataplane::publish(PublishedPort port) { impl_->published->publish(std::move(port)); }
 bool Dataplane::unpublish(uint64_t id) { return impl_->published->unpublish(id); }
 std::string Dataplane::published_flows_json() const { return impl_->published->flows_json(); }
-void Dataplane::watch_control(int eventfd, std::function<void()> drain) {
-  impl_->control = std::make_unique<FdWatch>(*impl_->loop, eventfd, std::move(drain));
+FdWatch& Dataplane::watch_control(int eventfd, std::function<void()> drain) {
+  impl_->control.push_back(std::make_unique<FdWatch>(*impl_->loop, eventfd, std::move(drain)));
+  return *impl_->control.back();
+}
+void Dataplane::set_outbound(const wire::IpAddr& addr) {
+  impl_->sockets->set_outbound(addr);
+  impl_->dns->set_source(addr);
+}
+bool Dataplane::set_dns_upstreams(std::vector<dns::UpstreamServer> servers) {
+  std::optional<wire::IpAddr> tcp = servers.empty() ? std::nullopt : wire::IpAddr::parse(servers.front().addr);
+  uint16_t tcp_port = servers.empty() ? 53 : servers.front().port;
+  if (!impl_->dns->set_servers(std::move(servers))) return false;
+  impl_->stack.set_dns_tcp_upstream(tcp, tcp_port);
+  return true;
 }
 const Stack& Dataplane::stack() const { return impl_->stack; }
 loop::EventLoop& Dataplane::event_loop() { return *impl_->loop; }

@@ -33,6 +33,10 @@
 #include "tap/published_ports.h"
 #include "tap/stack.h"
 
+namespace netd {
+class FdWatch;
+}
+
 namespace netd::tap {
 
 struct DataplaneOptions {
@@ -74,8 +78,18 @@ class Dataplane {
   // [{"id":FORWARD_ID,"proto":"tcp","client":"ADDR:PORT","guest_port":N},...].
   std::string published_flows_json() const;
   // Runs `drain` on the loop thread whenever `eventfd` turns readable (the
-  // control thread posted work: portfwd::ControlQueue). Before run().
-  void watch_control(int eventfd, std::function<void()> drain);
+  // control thread posted work: portfwd::ControlQueue; a helper's message).
+  // Any number of fds; before run(). The watch can be stopped (FdWatch::stop).
+  FdWatch& watch_control(int eventfd, std::function<void()> drain);
+  // New DNS upstreams (the host's resolv.conf changed): UDP queries from now
+  // on go to them, and DNS over TCP to the first; queries in flight finish
+  // where they were sent. Loop thread only. False (and a warning logged) if
+  // they cannot be used; the old ones stay then.
+  bool set_dns_upstreams(std::vector<dns::UpstreamServer> servers);
+  // The outbound source address of `addr`'s family is now `addr` (an
+  // --outbound-addr interface was renumbered): host sockets opened for new
+  // flows, and new DNS upstream sockets, bind to it. Loop thread only.
+  void set_outbound(const wire::IpAddr& addr);
 
   // Runs until SIGTERM/SIGINT, the target goes away or the exit fd hangs
   // up; returns the exit status.

@@ -12,19 +12,52 @@ Expected<std::unique_ptr<DnsWatcher>, std::string> DnsWatcher::create(loop::Even
                                                                      std::optional<wire::IpAddr> source4,
                                                                      std::optional<wire::IpAddr> source6) {
   std::unique_ptr<DnsWatcher> w(new DnsWatcher(loop, stack, actions));
+  w->source4_ = source4;
+  w->source6_ = source6;
   if (servers.empty()) {
     LOG_WARN("no DNS upstream servers: queries to %s will be answered with SERVFAIL",
              stack.config().dns.to_string().c_str());
     return w;
   }
+  if (auto r = w->make_forwarder(std::move(servers)); !r) return unexpected("DNS forwarder: " + r.error());
+  return w;
+}
+
+Expected<void, std::string> DnsWatcher::make_forwarder(std::vector<dns::UpstreamServer> servers) {
   dns::Forwarder::Options fo;
   fo.servers = std::move(servers);
-  if (source4) fo.source4 = source4->to_string();
-  if (source6) fo.source6 = source6->to_string();
-  auto f = dns::Forwarder::create(fo, *w);
-  if (!f) return unexpected("DNS forwarder: " + f.error());
-  w->forwarder_ = std::move(*f);
-  return w;
+  if (source4_) fo.source4 = source4_->to_string();
+  if (source6_) fo.source6 = source6_->to_string();
+  auto f = dns::Forwarder::create(fo, *this);
+  if (!f) return unexpected(f.error());
+  forwarder_ = std::move(*f);
+  return {};
+}
+
+bool DnsWatcher::set_servers(std::vector<dns::UpstreamServer> servers) {
+  if (servers.empty()) {
+    LOG_WARN("the new DNS configuration names no usable name server: keeping the current upstreams");
+    return false;
+  }
+  if (forwarder_) {
+    if (auto r = forwarder_->set_servers(std::move(servers)); !r) {
+      LOG_WARN("DNS upstreams unchanged: %s", r.error().c_str());
+      return false;
+    }
+    return true;
+  }
+  if (auto r = make_forwarder(std::move(servers)); !r) {
+    LOG_WARN("DNS upstreams unchanged: %s", r.error().c_str());
+    return false;
+  }
+  return true;
+}
+
+void DnsWatcher::set_source(const wire::IpAddr& addr) {
+  (addr.is_v4() ? source4_ : source6_) = addr;
+  if (!forwarder_) return;
+  auto r = forwarder_->set_sources(source4_ ? source4_->to_string() : "", source6_ ? source6_->to_string() : "");
+  if (!r) LOG_WARN("DNS upstream sockets keep their source address: %s", r.error().c_str());
 }
 
 void DnsWatcher::forward(Time now, const ForwardDns& o) {

@@ -40,6 +40,14 @@ class DnsWatcher final : public loop::Handler, public dns::SocketWatcher {
   ~DnsWatcher() override { forwarder_.reset(); }
 
   void forward(Time now, const ForwardDns& o);
+  // New upstreams (resolv.conf changed): queries from now on go to
+  // `servers`, queries in flight finish where they were sent
+  // (dns::Forwarder::set_servers). Empty: kept as they are (a message says
+  // so). Returns false, with a warning logged, when they cannot be used.
+  bool set_servers(std::vector<dns::UpstreamServer> servers);
+  // Upstream sockets opened from now on bind to `addr` (the outbound
+  // address of its family changed); queries in flight finish as they are.
+  void set_source(const wire::IpAddr& addr);
   std::optional<Time> next_deadline(Time now) const;
   void on_timer();
 
@@ -55,9 +63,12 @@ class DnsWatcher final : public loop::Handler, public dns::SocketWatcher {
   };
   DnsWatcher(loop::EventLoop& loop, Stack& stack, Actions& actions) : Handler(loop), stack_(stack), actions_(actions) {}
   void arm(int fd, PollState& p);
+  // The forwarder for `servers`, with the sockets' source addresses.
+  Expected<void, std::string> make_forwarder(std::vector<dns::UpstreamServer> servers);
 
   Stack& stack_;
   Actions& actions_;
+  std::optional<wire::IpAddr> source4_, source6_;
   std::unique_ptr<dns::Forwarder> forwarder_;
   std::unordered_map<int, PollState> polls_;
 };

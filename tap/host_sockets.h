@@ -43,6 +43,9 @@ class HostSockets final : public loop::Handler {
               std::optional<wire::IpAddr> outbound6);
   // Sets up the receive buffers. Returns a message when that fails.
   Expected<void, std::string> init();
+  // Sockets opened from now on bind to `addr` (its family's outbound
+  // address changed: netd/outbound_monitor.h); open ones keep theirs.
+  void set_outbound(const wire::IpAddr& addr) { (addr.is_v4() ? outbound4_ : outbound6_) = addr; }
 
   void open(Time now, const OpenSocket& o);
   // `run`: SendOnSocket requests of one flow, in order.

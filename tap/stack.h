@@ -99,6 +99,12 @@ class Stack {
   const Counters& counters() const { return ctx_.counters; }
   Counters& counters() { return ctx_.counters; }
   const StackConfig& config() const { return ctx_.cfg; }
+  // Where DNS over TCP to the DNS address goes from now on (the upstreams
+  // changed); connections already made keep their host side.
+  void set_dns_tcp_upstream(std::optional<wire::IpAddr> addr, uint16_t port) {
+    ctx_.cfg.dns_tcp_upstream = addr;
+    ctx_.cfg.dns_tcp_upstream_port = port;
+  }
   size_t udp_flows() const { return udp_.flow_count(); }
   size_t icmp_flows() const { return icmp_.flow_count(); }
   size_t tcp_conns() const { return tcp_.conn_count(); }

@@ -368,3 +368,87 @@ TEST(Forwarder, ManyConcurrentQueriesEachAnsweredOnce) {
     EXPECT_EQ(wire::MessageView::parse(*rs[i].value)->header().id, 1000 + i);
   }
 }
+
+// A query in flight when the servers change is answered by the server it
+// went to; the next one goes to the new server; the old channels go once
+// nothing is in flight on them.
+TEST(ForwarderSetServers, InFlightQueryFinishesOnOldServer) {
+  test::TestResponder a, b;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", a.port()}}}, w);
+  ASSERT_TRUE(f) << f.error();
+  Result before, after;
+  (*f)->forward(query(1, "before.test"), false, record(before));
+  ASSERT_TRUE((*f)->set_servers({{"127.0.0.1", b.port()}}));
+  EXPECT_EQ((*f)->retiring(), 1u);
+  EXPECT_EQ((*f)->options().servers, (std::vector<UpstreamServer>{{"127.0.0.1", b.port()}}));
+  (*f)->forward(query(2, "after.test"), false, record(after));
+  w.drive(**f, [&] { return before.calls > 0 && after.calls > 0; }, seconds(3));
+  ASSERT_EQ(before.calls, 1);
+  ASSERT_EQ(after.calls, 1);
+  EXPECT_TRUE(before.value) << before.value.error();
+  EXPECT_TRUE(after.value) << after.value.error();
+  EXPECT_EQ(a.udp_queries(), 1);
+  EXPECT_EQ(b.udp_queries(), 1);
+  EXPECT_EQ((*f)->retiring(), 0u);
+  EXPECT_EQ((*f)->pending(), 0u);
+}
+
+// A query the old server never answers ends at its deadline, exactly once,
+// and then the old channels go too.
+TEST(ForwarderSetServers, UnansweredQueryTimesOutOnce) {
+  test::TestResponder a, b;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", a.port()}}, .timeout = milliseconds(100)}, w);
+  ASSERT_TRUE(f) << f.error();
+  Result r;
+  (*f)->forward(query(3, "silent.test"), false, record(r));
+  ASSERT_TRUE((*f)->set_servers({{"127.0.0.1", b.port()}}));
+  w.drive(**f, [&] { return r.calls > 0; }, seconds(3));
+  ASSERT_EQ(r.calls, 1);
+  ASSERT_FALSE(r.value);
+  EXPECT_EQ(r.value.error(), ARES_ETIMEOUT);
+  w.drive(**f, [] { return false; }, milliseconds(50));
+  EXPECT_EQ(r.calls, 1);
+  EXPECT_EQ((*f)->retiring(), 0u);
+  EXPECT_EQ(b.udp_queries(), 0);
+}
+
+// No usable server: an error, and the old servers stay.
+TEST(ForwarderSetServers, EmptyListIsRefused) {
+  test::TestResponder a;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", a.port()}}}, w);
+  ASSERT_TRUE(f) << f.error();
+  EXPECT_FALSE((*f)->set_servers({}));
+  EXPECT_FALSE((*f)->set_servers({{"fe80::1%no-such-if0", 53}}));
+  EXPECT_EQ((*f)->retiring(), 0u);
+  Result r;
+  (*f)->forward(query(4, "still.test"), false, record(r));
+  w.drive(**f, [&] { return r.calls > 0; }, seconds(3));
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(a.udp_queries(), 1);
+}
+
+
+// New source addresses: new sockets bind to them, and the old channels go
+// once nothing is in flight.
+TEST(ForwarderSetServers, NewSourceAddressBindsNewSockets) {
+  test::TestResponder up;
+  PollWatcher w;
+  auto f = Forwarder::create({.servers = {{"127.0.0.1", up.port()}}, .source4 = "127.0.0.2"}, w);
+  ASSERT_TRUE(f) << f.error();
+  Result r1, r2;
+  (*f)->forward(query(5, "one.test"), false, record(r1));
+  w.drive(**f, [&] { return r1.calls > 0; }, seconds(3));
+  ASSERT_TRUE(r1.value);
+  EXPECT_EQ(up.last_udp_source(), 0x7f000002u);
+  EXPECT_FALSE((*f)->set_sources("eth0", ""));
+  ASSERT_TRUE((*f)->set_sources("127.0.0.3", ""));
+  (*f)->forward(query(6, "two.test"), false, record(r2));
+  w.drive(**f, [&] { return r2.calls > 0; }, seconds(3));
+  ASSERT_TRUE(r2.value);
+  EXPECT_EQ(up.last_udp_source(), 0x7f000003u);
+  EXPECT_EQ((*f)->options().source4, "127.0.0.3");
+  EXPECT_EQ((*f)->retiring(), 0u);
+}

@@ -1,0 +1,187 @@
+// Port handover and the holder of a port (see port_holder.h).
+#include "portfwd/port_holder.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "portfwd/host_socket.h"
+
+namespace netd::portfwd {
+namespace {
+
+constexpr uint8_t kTcpListen = 10;
+
+std::string_view next_field(std::string_view& line) {
+  size_t b = line.find_first_not_of(' ');
+  if (b == std::string_view::npos) {
+    line = {};
+    return {};
+  }
+  line.remove_prefix(b);
+  size_t e = line.find(' ');
+  std::string_view f = line.substr(0, e);
+  line = e == std::string_view::npos ? std::string_view{} : line.substr(e);
+  return f;
+}
+
+template <class T>
+bool parse_number(std::string_view s, T* out, int base) {
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out, base);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// "0100007F:1F90" (IPv4) or 32 hex digits ":PORT" (IPv6). The kernel
+// prints each 32-bit word of the address as the number it is in memory on
+// this host, so the word goes back to memory as it is.
+bool parse_endpoint(std::string_view s, int family, IpAddress* addr, uint16_t* port) {
+  auto colon = s.find(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view hex = s.substr(0, colon);
+  const size_t words = family == AF_INET ? 1 : 4;
+  if (hex.size() != words * 8) return false;
+  IpAddress a;
+  a.family = family;
+  for (size_t i = 0; i < words; ++i) {
+    uint32_t w = 0;
+    if (!parse_number(hex.substr(i * 8, 8), &w, 16)) return false;
+    std::memcpy(a.bytes.data() + i * 4, &w, 4);
+  }
+  if (!parse_number(s.substr(colon + 1), port, 16)) return false;
+  *addr = a;
+  return true;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// pid -> the process's name, for every readable process with a fd on one of `inodes`.
+std::vector<std::pair<pid_t, std::string>> processes_with(const std::vector<uint64_t>& inodes) {
+  std::vector<std::pair<pid_t, std::string>> out;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return out;
+  const pid_t self = ::getpid();
+  while (dirent* p = ::readdir(proc)) {
+    pid_t pid = 0;
+    if (!parse_number(std::string_view(p->d_name), &pid, 10) || pid == self) continue;
+    const std::string fd_dir = "/proc/" + std::string(p->d_name) + "/fd";
+    DIR* fds = ::opendir(fd_dir.c_str());
+    if (!fds) continue;  // another user's process
+    bool found = false;
+    while (dirent* f = ::readdir(fds)) {
+      if (f->d_name[0] == '.') continue;
+      char link[64];
+      ssize_t n = ::readlink((fd_dir + "/" + f->d_name).c_str(), link, sizeof link - 1);
+      if (n <= 0) continue;
+      std::string_view target(link, static_cast<size_t>(n));
+      constexpr std::string_view kSocket = "socket:[";
+      if (target.substr(0, kSocket.size()) != kSocket || target.back() != ']') continue;
+      uint64_t inode = 0;
+      if (!parse_number(target.substr(kSocket.size(), target.size() - kSocket.size() - 1), &inode, 10)) continue;
+      if (std::find(inodes.begin(), inodes.end(), inode) != inodes.end()) {
+        found = true;
+        break;
+      }
+    }
+    ::closedir(fds);
+    if (!found) continue;
+    std::string name = read_text("/proc/" + std::string(p->d_name) + "/comm");
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    out.emplace_back(pid, name);
+  }
+  ::closedir(proc);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::vector<ProcNetSocket> parse_proc_net(std::string_view text, int family) {
+  std::vector<ProcNetSocket> out;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+    std::string_view sl = next_field(line);
+    if (sl.empty() || sl.back() != ':') continue;  // the header, or not a socket line
+    ProcNetSocket s;
+    if (!parse_endpoint(next_field(line), family, &s.local, &s.port)) continue;
+    next_field(line);  // remote
+    if (!parse_number(next_field(line), &s.state, 16)) continue;
+    next_field(line);  // queues
+    next_field(line);  // timer
+    next_field(line);  // retransmits
+    if (!parse_number(next_field(line), &s.uid, 10)) continue;
+    next_field(line);  // timeout
+    if (!parse_number(next_field(line), &s.inode, 10)) continue;
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, const IpAddress& addr, uint16_t port,
+                                 Proto proto) {
+  std::vector<uint64_t> out;
+  for (const auto& s : sockets) {
+    if (s.port != port || s.inode == 0 || s.local.family != addr.family) continue;
+    if (proto == Proto::Tcp && s.state != kTcpListen) continue;
+    if (!(s.local == addr || s.local.is_unspecified() || addr.is_unspecified())) continue;
+    out.push_back(s.inode);
+  }
+  return out;
+}
+
+std::string describe_port_holder(const IpAddress& addr, uint16_t port, Proto proto) {
+  std::string file = std::string("/proc/net/") + (proto == Proto::Tcp ? "tcp" : "udp") +
+                     (addr.family == AF_INET6 ? "6" : "");
+  auto sockets = parse_proc_net(read_text(file), addr.family);
+  auto inodes = holders_of(sockets, addr, port, proto);
+  if (inodes.empty()) return "";
+  auto procs = processes_with(inodes);
+  if (procs.empty()) {
+    uid_t uid = 0;
+    for (const auto& s : sockets)
+      if (s.inode == inodes.front()) uid = s.uid;
+    return "a socket of uid " + std::to_string(uid) + " whose process cannot be seen here";
+  }
+  std::string out = procs.size() == 1 ? "pid " : "pids ";
+  for (size_t i = 0; i < procs.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(procs[i].first) + " (" + procs[i].second + ")";
+  return out;
+}
+
+Expected<UniqueFd, std::string> open_host_socket_waiting(
+    const IpAddress& addr, uint16_t port, Proto proto, std::chrono::milliseconds max_wait,
+    const std::function<void(const std::string& holder)>& on_wait) {
+  using std::chrono::milliseconds;
+  const auto end = std::chrono::steady_clock::now() + max_wait;
+  milliseconds pause(50);
+  for (bool first = true;; first = false) {
+    auto fd = open_host_socket(addr, port, proto, false);
+    if (fd || errno != EADDRINUSE) return fd;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= end) {
+      std::string holder = describe_port_holder(addr, port, proto);
+      return unexpected(fd.error() + (holder.empty() ? "" : "; held by " + holder) + " (waited " +
+                        std::to_string(max_wait.count()) + " ms)");
+    }
+    if (first && on_wait) on_wait(describe_port_holder(addr, port, proto));
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, end - now));
+    pause = std::min(pause * 2, milliseconds(500));
+  }
+}
+
+}  // namespace netd::portfwd

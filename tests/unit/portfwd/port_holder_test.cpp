@@ -1,0 +1,122 @@
+// parse_proc_net on fixed /proc/net/{tcp,tcp6,udp} text, holders_of's
+// matching, and the handover wait against a real held port.
+#include "portfwd/port_holder.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "portfwd/host_socket.h"
+
+namespace netd::portfwd {
+namespace {
+
+IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+
+constexpr std::string_view kTcp =
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    "   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1669 1 "
+    "00000000d1fd997f 100 0 0 10 0\n"
+    "   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242 1 "
+    "0000000000000000 100 0 0 10 0\n"
+    "   2: 0100007F:ED6D 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000        0 4343 3 "
+    "0000000000000000\n"
+    "   3: garbage line\n"
+    "   4: 0100007F:1F9 00000000:0000 0A\n";
+
+TEST(ParseProcNet, Ipv4Lines) {
+  auto v = parse_proc_net(kTcp, AF_INET);
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].local, ip("0.0.0.0"));
+  EXPECT_EQ(v[0].port, 2024);
+  EXPECT_EQ(v[0].state, 10);
+  EXPECT_EQ(v[0].inode, 1669u);
+  EXPECT_EQ(v[1].local, ip("127.0.0.1"));
+  EXPECT_EQ(v[1].port, 8080);
+  EXPECT_EQ(v[1].uid, 1000u);
+  EXPECT_EQ(v[1].inode, 4242u);
+  EXPECT_EQ(v[2].state, 1);  // established
+}
+
+TEST(ParseProcNet, Ipv6Line) {
+  // ::1 port 8080, as the kernel prints it on a little-endian host.
+  constexpr std::string_view kTcp6 =
+      "  sl  local_address                         remote_address                        st tx_queue rx_queue tr "
+      "tm->when retrnsmt   uid  timeout inode\n"
+      "   0: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 "
+      "00:00000000 00000000  1000        0 777 1 0000000000000000 100 0 0 10 0\n";
+  auto v = parse_proc_net(kTcp6, AF_INET6);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].local, ip("::1"));
+  EXPECT_EQ(v[0].port, 8080);
+  EXPECT_EQ(v[0].inode, 777u);
+  EXPECT_TRUE(parse_proc_net(kTcp6, AF_INET).empty());  // the wrong family's layout fits no line
+}
+
+TEST(ParseProcNet, TruncatedTextNeverCrashes) {
+  for (size_t n = 0; n < kTcp.size(); ++n) (void)parse_proc_net(kTcp.substr(0, n), AF_INET);
+  EXPECT_TRUE(parse_proc_net("", AF_INET).empty());
+}
+
+TEST(HoldersOf, ListenersOfTheAddressOrTheWildcard) {
+  auto v = parse_proc_net(kTcp, AF_INET);
+  EXPECT_EQ(holders_of(v, ip("127.0.0.1"), 8080, Proto::Tcp), (std::vector<uint64_t>{4242}));
+  EXPECT_EQ(holders_of(v, ip("127.0.0.5"), 2024, Proto::Tcp), (std::vector<uint64_t>{1669}));  // wildcard holder
+  EXPECT_EQ(holders_of(v, ip("0.0.0.0"), 8080, Proto::Tcp), (std::vector<uint64_t>{4242}));    // wildcard wanted
+  EXPECT_TRUE(holders_of(v, ip("127.0.0.1"), 60781, Proto::Tcp).empty());  // only a connection there
+  EXPECT_TRUE(holders_of(v, ip("::1"), 8080, Proto::Tcp).empty());
+}
+
+uint16_t bound_port(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+// This process holds the port: the description cannot name it (netd skips
+// itself), a child process can.
+TEST(PortHandover, HeldPortTimesOutNamingTheSocket) {
+  auto held = open_host_socket(ip("127.0.0.1"), 0, Proto::Tcp, false);
+  ASSERT_TRUE(held) << held.error();
+  uint16_t port = bound_port(held->get());
+  auto t0 = std::chrono::steady_clock::now();
+  int waits = 0;
+  auto r = open_host_socket_waiting(ip("127.0.0.1"), port, Proto::Tcp, std::chrono::milliseconds(300),
+                                    [&](const std::string&) { ++waits; });
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(waits, 1);
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_NE(r.error().find("Address already in use"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("waited 300 ms"), std::string::npos) << r.error();
+}
+
+TEST(PortHandover, PortFreedDuringTheWaitIsTaken) {
+  auto held = open_host_socket(ip("127.0.0.1"), 0, Proto::Tcp, false);
+  ASSERT_TRUE(held) << held.error();
+  uint16_t port = bound_port(held->get());
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    held->reset();
+  });
+  auto r = open_host_socket_waiting(ip("127.0.0.1"), port, Proto::Tcp, std::chrono::seconds(3));
+  release.join();
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(bound_port(r->get()), port);
+}
+
+TEST(PortHandover, OtherErrorsEndAtOnce) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = open_host_socket_waiting(ip("192.0.2.77"), 1, Proto::Tcp, std::chrono::seconds(3));  // not ours
+  ASSERT_FALSE(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+}
+
+}  // namespace
+}  // namespace netd::portfwd
