@@ -135,14 +135,15 @@ struct Dataplane::Impl {
     return std::holds_alternative<TcpShutdown>(op) || std::holds_alternative<CloseSocket>(op);
   }
 
-  // One round: the requests, then every frame made so far (also those the
-  // requests just produced: a receive's data, a connect's SYN-ACK), then
-  // the teardowns. A frame for the guest thus never waits behind another
-  // flow's teardown, nor for a later round. Order within one flow holds:
-  // its frames keep their order, and a teardown is its flow's last
-  // request of the round.
+  // One round: the frames already made (they depend on no request of the
+  // round), the requests, the frames those just produced (a receive's
+  // data, a connect's SYN-ACK), then the teardowns. A frame for the guest
+  // thus never waits behind socket work it does not need, nor for a later
+  // round. Order within one flow holds: its frames keep their order, and a
+  // teardown is its flow's last request of the round.
   void apply_round(Time now) {
     std::swap(batch_, actions);  // the parts below may append new actions
+    for (const auto& frame : batch_.to_tap) tap->write(now, frame);
     auto& ops = batch_.to_host;
     for (size_t i = 0; i < ops.size();) {
       if (is_teardown(ops[i])) {
@@ -163,7 +164,6 @@ struct Dataplane::Impl {
       std::visit(Apply{*this, now}, ops[i]);
       ++i;
     }
-    for (const auto& frame : batch_.to_tap) tap->write(now, frame);
     for (const auto& frame : actions.to_tap) tap->write(now, frame);
     actions.to_tap.clear();
     for (auto& op : teardown_) std::visit(Apply{*this, now}, op);
