@@ -9,7 +9,10 @@
 // respect to queries: each query is answered entirely with the table current
 // when it arrived (forwarded answers need no table).
 //
-// UDP: wait for readability, then drain up to 64 datagrams non-blocking. TCP:
+// UDP: wait for readability, then drain up to 64 datagrams non-blocking,
+// 32 per recvmmsg, and send the replies known at once (local names, cache
+// hits, errors) with one sendmmsg per batch; forwarded answers leave one by
+// one as they come. TCP:
 // one session per connection, queries (2-byte length prefix) read back to
 // back and answered as they complete (pipelining, up to 16 open per
 // connection); the connection closes when idle for `tcp_idle` (also in the
@@ -66,6 +69,11 @@ class Server {
   // reply (now, or later for forwarded queries). `send` is not called for dropped queries.
   void handle(const IpAddr& source, const IpAddr& listen, bool tcp, std::span<const std::byte> query,
               std::function<void(std::vector<std::byte>)> send);
+  // handle() in two steps, for a caller that sends immediate replies in
+  // batches: the engine's decision, then (Forward only) the forwarding.
+  Decision decide(const IpAddr& source, const IpAddr& listen, bool tcp, std::span<const std::byte> query);
+  void forward(Decision d, bool tcp, std::span<const std::byte> query,
+               std::function<void(std::vector<std::byte>)> send);
   const ServerOptions& options() const { return opts_; }
 
  private:

@@ -60,6 +60,8 @@ struct Dataplane::Impl {
   std::unique_ptr<loop::EventLoop> loop;
   Stack stack;
   Actions actions;
+  Actions batch_;                // apply_round's working copy (reused: no allocation per round)
+  std::vector<HostOp> teardown_;  // apply_round's deferred shutdowns and closes
   std::optional<PcapWriter> pcap;
   std::unique_ptr<TapPort> tap;
   std::unique_ptr<HostSockets> sockets;
@@ -134,28 +136,53 @@ struct Dataplane::Impl {
     void operator()(SendToPeer& o) { d.published->send_to_peer(now, o); }
   };
 
+  // Ending a flow's socket (shutdown: the peer's FIN processing and its
+  // wake-up run inside the call on loopback; close) helps nobody wait less,
+  // so it comes after the round's frames and the other requests.
+  static bool is_teardown(const HostOp& op) {
+    return std::holds_alternative<TcpShutdown>(op) || std::holds_alternative<CloseSocket>(op);
+  }
+
+  // One round: the frames already made (they depend on no request of the
+  // round), the requests, the frames those just produced (a receive's
+  // data, a connect's SYN-ACK), then the teardowns. A frame for the guest
+  // thus never waits behind socket work it does not need, nor for a later
+  // round. Order within one flow holds: its frames keep their order, and a
+  // teardown is its flow's last request of the round.
+  void apply_round(Time now) {
+    std::swap(batch_, actions);  // the parts below may append new actions
+    for (const auto& frame : batch_.to_tap) tap->write(now, frame);
+    auto& ops = batch_.to_host;
+    for (size_t i = 0; i < ops.size();) {
+      if (is_teardown(ops[i])) {
+        teardown_.push_back(std::move(ops[i]));
+        ++i;
+        continue;
+      }
+      // A burst of one flow's datagrams leaves in as few sends as possible.
+      if (auto* first = std::get_if<SendOnSocket>(&ops[i])) {
+        size_t j = i + 1;
+        while (j < ops.size() && std::holds_alternative<SendOnSocket>(ops[j]) &&
+               std::get<SendOnSocket>(ops[j]).flow == first->flow)
+          ++j;
+        sockets->send_datagrams(now, std::span<HostOp>(ops).subspan(i, j - i));
+        i = j;
+        continue;
+      }
+      std::visit(Apply{*this, now}, ops[i]);
+      ++i;
+    }
+    for (const auto& frame : actions.to_tap) tap->write(now, frame);
+    actions.to_tap.clear();
+    for (auto& op : teardown_) std::visit(Apply{*this, now}, op);
+    teardown_.clear();
+    batch_.clear();  // (keeps the vectors' capacity for the next round)
+  }
+
   void apply_actions(Time now) {
     for (int round = 0; round < kMaxActionRounds && (!actions.to_tap.empty() || !actions.to_host.empty());
-         ++round) {
-      Actions batch;
-      std::swap(batch, actions);  // the parts below may append new actions
-      auto& ops = batch.to_host;
-      for (size_t i = 0; i < ops.size();) {
-        // A burst of one flow's datagrams leaves in as few sends as possible.
-        if (auto* first = std::get_if<SendOnSocket>(&ops[i])) {
-          size_t j = i + 1;
-          while (j < ops.size() && std::holds_alternative<SendOnSocket>(ops[j]) &&
-                 std::get<SendOnSocket>(ops[j]).flow == first->flow)
-            ++j;
-          sockets->send_datagrams(now, std::span<HostOp>(ops).subspan(i, j - i));
-          i = j;
-          continue;
-        }
-        std::visit(Apply{*this, now}, ops[i]);
-        ++i;
-      }
-      for (const auto& frame : batch.to_tap) tap->write(now, frame);
-    }
+         ++round)
+      apply_round(now);
   }
 
   // ---- the loop ---------------------------------------------------------------

@@ -10,10 +10,11 @@
 //   (sends queued on the loop piled up without bound under a flood). A burst
 //   of one flow's datagrams leaves as one UDP_SEGMENT send (tap/udp_gso.h)
 //   while the path can segment; after EINVAL/EIO/EMSGSIZE, one send each.
-// - TCP sockets connect on the loop. Receives and sends are tried at once
-//   with plain non-blocking calls (the data is usually there, and a loop
-//   round would cost latency); only a send that finds the buffer full waits
-//   on the loop. "Nothing to read yet" is -EAGAIN to the engine, which then
+// - TCP connects, receives and sends are tried at once with plain
+//   non-blocking calls (to the host's loopback a connect is done inside the
+//   call, the data is usually there, and a loop round would cost latency);
+//   only a connect still in progress (a readiness poll for writability,
+//   then SO_ERROR) and a send that finds the buffer full wait on the loop. "Nothing to read yet" is -EAGAIN to the engine, which then
 //   asks for a readiness poll, which holds no buffer. Those operations point
 //   into engine-owned buffers, so a closed TCP socket's slot lives on until
 //   every operation submitted for it has completed and been reported.
@@ -71,7 +72,6 @@ class HostSockets final : public loop::Handler {
     SocketKind kind = SocketKind::Udp;
     bool live = false;  // a flow owns it (false: a closed TCP socket waiting for its operations)
     int inflight = 0;   // TCP operations submitted and not completed yet
-    SockAddr peer;      // connect's address: the loop reads it at submission
     bool segmenting = true;  // UDP: bursts may go out with UDP_SEGMENT
     // TCP: the next receive is tried at once; false after a receive came
     // back short, i.e. the socket was drained.
@@ -83,6 +83,8 @@ class HostSockets final : public loop::Handler {
   // The live slot of `flow`, or nullptr; `index` receives its index.
   Slot* slot_for(FlowId flow, uint32_t* index = nullptr);
   void arm_recv(uint32_t index);
+  // The outcome of a non-blocking connect whose poll gave `revents`: 0 or an errno.
+  static int connect_result(const Slot& s, int revents);
   int open_flow_socket(int family, int type, int protocol);
   void send_one(Time now, Slot& s, const SendOnSocket& o);
   void on_send_error(Time now, Slot& s, int err, size_t datagrams);

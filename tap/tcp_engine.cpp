@@ -338,9 +338,12 @@ void TcpEngine::on_data(Time now, TcpConn& c, const wire::TcpView& tcp, Actions&
       default: break;  // FinWait2: both FINs are done once the queue drains
     }
   }
-  // So are a FIN and a queue that could not take everything (the guest must
-  // learn the window); other data may wait for an answer to ride on.
-  acknowledge(now, c, ack_now || fin_reached || taken < data.size(), out);
+  // So is a queue that could not take everything (the guest must learn the
+  // window). Other data, and a FIN, may wait for an answer to ride on: the
+  // host peer usually closes in turn, and our FIN then acknowledges the
+  // guest's (Linux delays the ACK of a FIN for the same reason). That is a
+  // frame less per connection; the guest's FIN timer is far longer.
+  acknowledge(now, c, ack_now || taken < data.size(), out);
   pump_to_host(c, out);
   maybe_finish(c, out);
 }

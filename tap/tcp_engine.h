@@ -25,8 +25,9 @@
 //    9293 3.8.6.3): the first segment after an ACK is acknowledged within
 //    kAckDelay, by the answer's own segment if the host peer answers in
 //    time (request/response: one frame to the guest instead of two, and no
-//    tap write before the request reaches the host); a second segment, a
-//    FIN, a full queue or an out-of-order segment is acknowledged at once.
+//    tap write before the request reaches the host). A lone FIN waits the
+//    same way for our own FIN (the host peer closing in turn); a second
+//    segment, a full queue or an out-of-order segment is acknowledged at once.
 //  * Host -> guest: the socket is read into from_host (a TcpRecv into the
 //    ring; an idle connection only has a TcpPoll armed and holds no buffer).
 //    Bytes stay in from_host until the guest acknowledges them, which is what

@@ -176,6 +176,41 @@ if d != b'' or not (3.5 < took < 8): sys.exit("closed after %.1f s with %r" % (t
 print("ok:   TCP idle connection closed after %.1f s" % took)
 PY
 
+# --- a burst: more queries at once than one receive batch takes (32), local
+# and forwarded names mixed, and an oversized datagram among them (no query
+# is that long: dropped): every query is answered, under its own id.
+"$PY" - "$PORT" <<'PY' || fail "query burst"
+import socket, struct, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+s.bind(('127.77.1.3', 0)); s.settimeout(3.0)
+def q(i, name):
+    labels = b''.join(bytes([len(p)]) + p for p in name.split(b'.'))
+    return struct.pack('>HHHHHH', i, 0x0100, 1, 0, 0, 0) + labels + b'\x00\x00\x01\x00\x01'
+n = 100
+want = {}
+for i in range(n):
+    fwd = i % 10 == 5
+    s.sendto(q(i, b'burst.example' if fwd else b'web'), ('127.77.0.1', port))
+    want[i] = bytes([192, 0, 2, 1]) if fwd else bytes([127, 77, 1, 2])
+    if i == 40:
+        s.sendto(q(9999, b'web') + b'\x00' * 5000, ('127.77.0.1', port))
+got = {}
+try:
+    while len(got) < n:
+        r = s.recv(512)
+        got[struct.unpack('>H', r[:2])[0]] = r[-4:]
+except socket.timeout:
+    pass
+missing = [i for i in range(n) if i not in got]
+wrong = [i for i in range(n) if i in got and got[i] != want[i]]
+if missing or wrong or 9999 in got:
+    print('missing', missing, 'wrong', wrong, 'oversized answered', 9999 in got)
+    sys.exit(1)
+PY
+ok "a burst of 100 queries (local and forwarded) answered, each under its own id"
+
 # --- SIGHUP during a bounded query flood: no query may be lost.
 cat > "$WORK/flood.py" <<'PY'
 import socket, struct, sys, time

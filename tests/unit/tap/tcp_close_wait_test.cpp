@@ -9,9 +9,11 @@ namespace {
 TEST_F(TcpCloseWait, GuestFinShutsTheSocketOnlyAfterQueuedDataIsWritten) {
   establish();
   data("abc", kFin);
+  EXPECT_TRUE(out.to_tap.empty()) << "the ACK waits for our FIN to ride on";
+  ack_delay_passes();
   auto a = only_seg();
   ASSERT_TRUE(a);
-  EXPECT_EQ(a->ack, isn + 1 + 3 + 1) << "data and FIN acknowledged";
+  EXPECT_EQ(a->ack, isn + 1 + 3 + 1) << "data and FIN acknowledged within the ACK delay";
   EXPECT_EQ(state(), TcpState::CloseWait);
   EXPECT_EQ(count<TcpShutdown>(), 0u) << "data first";
   EXPECT_EQ(host_takes(1), "a");
@@ -25,14 +27,29 @@ TEST_F(TcpCloseWait, GuestFinShutsTheSocketOnlyAfterQueuedDataIsWritten) {
 TEST_F(TcpCloseWait, FinOnAnEmptyQueueShutsTheSocketAtOnce) {
   establish();
   fin();
-  auto a = only_seg();
-  ASSERT_TRUE(a);
-  EXPECT_EQ(a->ack, isn + 2);
   auto sh = ops<TcpShutdown>();
   ASSERT_EQ(sh.size(), 1u);
   EXPECT_EQ(sh[0].flow, flow);
   EXPECT_EQ(count<CloseSocket>(), 0u) << "half-close: the host may still answer";
   EXPECT_EQ(state(), TcpState::CloseWait);
+  ack_delay_passes();
+  auto a = only_seg();
+  ASSERT_TRUE(a) << "a host that does not close in turn: the FIN's ACK comes alone";
+  EXPECT_EQ(a->ack, isn + 2);
+}
+
+TEST_F(TcpCloseWait, TheAckOfTheGuestsFinRidesOnOurFin) {
+  establish();
+  fin();
+  EXPECT_TRUE(out.to_tap.empty()) << "no ACK yet: the host peer usually closes in turn";
+  host_eof();
+  auto a = only_seg();
+  ASSERT_TRUE(a) << "one frame: our FIN, acknowledging the guest's";
+  EXPECT_TRUE(a->has(kFin | kAck));
+  EXPECT_EQ(a->ack, isn + 2);
+  EXPECT_EQ(state(), TcpState::LastAck);
+  timer_at(now + TcpEngine::kAckDelay);
+  EXPECT_TRUE(out.to_tap.empty()) << "no pure ACK after our FIN carried it";
 }
 
 TEST_F(TcpCloseWait, RetransmittedFinIsReackedWithoutASecondShutdown) {
