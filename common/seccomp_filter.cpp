@@ -27,7 +27,7 @@ enum class Limit {
   None,        // allowed with any arguments
   InetSocket,  // socket(): AF_INET or AF_INET6 only
   Thread,      // clone(): CLONE_THREAD set, i.e. a thread, never a process
-  OwnProcess,  // kill()/tgkill(): the first argument is our pid
+  OwnProcess,  // tgkill(): the first argument is our pid
   Ioctl,       // ioctl(): FIONBIO and FIONREAD only
   Enosys,      // not allowed: fails with ENOSYS (callers have a fallback)
   Enoent,      // not allowed: fails with ENOENT, as it would in the empty root
@@ -47,7 +47,7 @@ constexpr Rule kRules[] = {
     {{"mremap", kSeccompAll, "realloc of large blocks"}, Limit::None},
     {{"mprotect", kSeccompAll, "guard pages of new thread stacks, malloc arenas"}, Limit::None},
     {{"madvise", kSeccompAll, "malloc and thread exit give unused memory back"}, Limit::None},
-    // Threads (attach: the API server, the exit-fd watcher, pasta's port scan and pesto).
+    // Threads (attach: the API server, pasta's port scan and pesto).
     {{"clone", kSeccompAttach, "std::thread: only with CLONE_THREAD, so no new process can be made"}, Limit::Thread},
     {{"clone3", kSeccompAttach, "refused with ENOSYS (its flags are behind a pointer seccomp cannot read): glibc then uses clone"}, Limit::Enosys},
     {{"set_robust_list", kSeccompAttach, "glibc registers it for every new thread"}, Limit::None},
@@ -57,14 +57,13 @@ constexpr Rule kRules[] = {
     {{"exit", kSeccompAttach, "a thread ends"}, Limit::None},
     {{"exit_group", kSeccompAll, "the process ends"}, Limit::None},
     {{"gettid", kSeccompAll, "the SIGSYS handler signals its own thread"}, Limit::None},
-    {{"getpid", kSeccompAll, "the exit-fd watcher and the SIGSYS handler signal their own process"}, Limit::None},
+    {{"getpid", kSeccompAll, "the SIGSYS handler signals its own thread; log lines and temporary file names carry the pid"}, Limit::None},
     {{"wait4", kSeccompAttach, "pasta with a command: netd waits for the command it started before the sandbox"}, Limit::None},
     // Signals.
     {{"rt_sigaction", kSeccompAll, "SIGPIPE ignored, the SIGSYS handler"}, Limit::None},
     {{"rt_sigprocmask", kSeccompAll, "threads start with the stop signals blocked (the data plane's signalfd takes them)"}, Limit::None},
     {{"rt_sigreturn", kSeccompAll, "return from a signal handler"}, Limit::None},
     {{"restart_syscall", kSeccompAll, "a wait interrupted by a signal resumes"}, Limit::None},
-    {{"kill", kSeccompAttach, "the exit-fd watcher turns hang-up into SIGTERM: only to netd's own pid"}, Limit::OwnProcess},
     {{"tgkill", kSeccompAll, "the SIGSYS handler ends the process with SIGSYS: only within netd's own pid"}, Limit::OwnProcess},
     // Time.
     {{"clock_gettime", kSeccompAll, "deadlines and timers (when the vDSO cannot answer)"}, Limit::None},
@@ -83,14 +82,14 @@ constexpr Rule kRules[] = {
     {{"lseek", kSeccompAttach | kSeccompDns, "pasta's port scan re-reads the namespace's /proc/net files it opened before the sandbox; the DNS upstream library (c-ares >= 1.34) reads its configuration files for each new upstream channel"}, Limit::None},
     {{"pipe2", kSeccompForward, "a pipe per forwarded connection direction (splice moves bytes through it)"}, Limit::None},
     {{"splice", kSeccompForward, "forwarded bytes where io_uring is refused (common/epoll_loop.h)"}, Limit::None},
-    {{"eventfd2", kSeccompAttach, "wake-ups between threads (API server, data plane, exit-fd watcher)"}, Limit::None},
+    {{"eventfd2", kSeccompAttach, "wake-ups between threads (API server, data plane, pasta's port scan and pesto)"}, Limit::None},
     {{"epoll_create1", kSeccompAttach, "the API server's event loop (Boost.Asio)"}, Limit::None},
     {{"epoll_ctl", kSeccompAll, "the API and DNS servers' event loops (Boost.Asio), and the data plane's where io_uring is refused (common/epoll_loop.h)"}, Limit::None},
     {{"epoll_wait", kSeccompAll, "the API and DNS servers' event loops, and the data plane's where io_uring is refused"}, Limit::None},
     {{"epoll_pwait", kSeccompAttach | kSeccompDns, "the API and DNS servers' event loops"}, Limit::None},
     {{"timerfd_create", kSeccompAttach, "the API server's timers"}, Limit::None},
     {{"timerfd_settime", kSeccompAttach | kSeccompDns, "the API server's timers; the DNS server's upstream deadlines"}, Limit::None},
-    {{"poll", kSeccompAll, "the exit-fd watcher waits for hang-up; the exit clean-up helper's answer; the DNS upstream library"}, Limit::None},
+    {{"poll", kSeccompAll, "the exit clean-up helper's answer; the DNS upstream library; whether a non-blocking connect finished at once"}, Limit::None},
     {{"ppoll", kSeccompAttach | kSeccompDns, "waits on a few fds in the C library"}, Limit::None},
     {{"getrandom", kSeccompAttach | kSeccompDns, "DNS query ids and hash seeds"}, Limit::None},
     {{"uname", kSeccompDns, "the DNS upstream library reads the host name (gethostname) for each new upstream channel"}, Limit::None},
@@ -119,8 +118,8 @@ constexpr Rule kRules[] = {
     {{"recvfrom", kSeccompAll, "TCP receives tried at once, DNS queries and answers, datagrams to published UDP ports"}, Limit::None},
     {{"sendmsg", kSeccompAll, "datagrams with ancillary data; requests to the namespace helper"}, Limit::None},
     {{"recvmsg", kSeccompAll, "datagrams with their source; fds from the namespace helper"}, Limit::None},
-    {{"sendmmsg", kSeccompAttach, "batched datagrams"}, Limit::None},
-    {{"recvmmsg", kSeccompAttach, "batched datagrams"}, Limit::None},
+    {{"sendmmsg", kSeccompAttach | kSeccompDns, "batched datagrams: UDP flows; the DNS server's immediate answers"}, Limit::None},
+    {{"recvmmsg", kSeccompAttach | kSeccompDns, "batched datagrams: UDP flows; the DNS server's queries"}, Limit::None},
     // io_uring: the data planes' rings (created before the sandbox; io_uring_setup is not on the list, so no ring can be made after it).
     {{"io_uring_enter", kSeccompAttach | kSeccompForward, "submitting to and waiting on the rings"}, Limit::None},
     {{"io_uring_register", kSeccompAttach, "provided-buffer rings of new sockets (the ring's own allow-list admits nothing else)"}, Limit::None},
