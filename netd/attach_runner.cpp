@@ -285,7 +285,7 @@ int run_attach(const AttachConfig& a) {
     ao.path = a.api_socket;
     ao.listener = api_listener.release();
     ao.remove_socket = false;  // the clean-up helper does it
-    ao.defaults.guest_addr = *portfwd::IpAddress::parse(cfg->guest.to_string());
+    ao.defaults.guest_addr = cfg->guest;
     ao.backend = &backend;
     auto s = ApiServer::start(std::move(ao));
     if (!s) {

@@ -91,7 +91,7 @@ ParsedForward parse_forward_args(int argc, char** argv, std::ostream& out, std::
     r.exit_status = 2;
     return r;
   }
-  auto to = portfwd::IpAddress::parse(a.to);
+  auto to = net::IpAddr::parse(a.to);
   if (!to) {
     err << "netd forward: --to: '" << a.to << "' is not an IPv4 or IPv6 address\n";
     r.exit_status = 2;

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/net/endpoint.h"
 #include "common/unique_fd.h"
-#include "portfwd/ip_address.h"
 
 namespace netd {
 namespace {
@@ -59,8 +59,6 @@ Expected<wire::IpAddr, std::string> resolve_outbound(const OutboundSpec& spec, w
   return unexpected(opt + ": interface " + name + " has no " + family_name(family) + " address");
 }
 
-// (Start-up code: sockaddr layouts are portfwd::IpAddress's business; the
-// text round trip to wire::IpAddr costs nothing here.)
 std::vector<InterfaceAddress> host_interface_addresses() {
   std::vector<InterfaceAddress> out;
   ifaddrs* list = nullptr;
@@ -68,10 +66,7 @@ std::vector<InterfaceAddress> host_interface_addresses() {
   for (ifaddrs* i = list; i; i = i->ifa_next) {
     if (!i->ifa_addr || !i->ifa_name) continue;
     if (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6) continue;
-    uint16_t port = 0;
-    auto a = portfwd::IpAddress::from_sockaddr(i->ifa_addr, &port);
-    auto w = a ? wire::IpAddr::parse(a->to_string()) : std::nullopt;
-    if (w) out.push_back({i->ifa_name, *w});
+    if (auto e = net::endpoint_from(i->ifa_addr)) out.push_back({i->ifa_name, e->addr});
   }
   ::freeifaddrs(list);
   return out;
@@ -79,13 +74,10 @@ std::vector<InterfaceAddress> host_interface_addresses() {
 
 Expected<void, std::string> check_local_address(const wire::IpAddr& addr) {
   const std::string opt = option_name(addr.family());
-  auto a = portfwd::IpAddress::parse(addr.to_string());
-  if (!a) return unexpected(opt + ": bad address " + addr.to_string());
-  sockaddr_storage ss{};
-  socklen_t len = a->to_sockaddr(0, ss);
-  UniqueFd s(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  const net::SockAddr sa = net::to_sockaddr(addr, 0);
+  UniqueFd s(::socket(sa.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!s) return unexpected(opt + ": cannot open a socket: " + std::string(std::strerror(errno)));
-  if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+  if (::bind(s.get(), sa.get(), sa.len) != 0) {
     int e = errno;
     return unexpected(opt + ": cannot use " + addr.to_string() + " as a source address: " + std::strerror(e) +
                       (e == EADDRNOTAVAIL ? " (not an address of this host, or still tentative)" : ""));

@@ -18,21 +18,21 @@
 #include <variant>
 
 #include "common/expected.h"
-#include "portfwd/ip_address.h"
+#include "common/net/ip.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
 
 struct ApiDefaults {
-  IpAddress guest_addr = *IpAddress::parse("10.0.2.100");  // for an empty/missing guest_addr
+  net::IpAddr guest_addr = net::Ipv4Addr::from_octets(10, 0, 2, 100);  // for an empty/missing guest_addr
   size_t max_size = 64 * 1024;                             // larger requests are refused
 };
 
 struct AddHostFwd {
   Proto proto = Proto::Tcp;
-  IpAddress host_addr;
+  net::IpAddr host_addr = net::Ipv4Addr{};
   uint16_t host_port = 0;
-  IpAddress guest_addr;
+  net::IpAddr guest_addr = net::Ipv4Addr{};
   uint16_t guest_port = 0;
 };
 struct ListHostFwd {};

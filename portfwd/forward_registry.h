@@ -22,9 +22,9 @@ namespace netd::portfwd {
 struct Forward {
   uint64_t id = 0;
   Proto proto = Proto::Tcp;
-  IpAddress host_addr;
+  net::IpAddr host_addr = net::Ipv4Addr{};
   uint16_t host_port = 0;
-  IpAddress guest_addr;
+  net::IpAddr guest_addr = net::Ipv4Addr{};
   uint16_t guest_port = 0;
 };
 

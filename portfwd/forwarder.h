@@ -36,7 +36,7 @@
 #include "common/expected.h"
 #include "common/time.h"
 #include "portfwd/control_queue.h"
-#include "portfwd/ip_address.h"
+#include "common/net/ip.h"
 #include "portfwd/ns_connector.h"
 #include "portfwd/port_spec.h"
 
@@ -45,9 +45,9 @@ namespace netd::portfwd {
 struct ForwardRule {
   uint64_t id = 0;  // the caller's handle for remove()
   Proto proto = Proto::Tcp;
-  IpAddress host_addr;
+  net::IpAddr host_addr = net::Ipv4Addr{};
   uint16_t host_port = 0;
-  IpAddress target_addr;
+  net::IpAddr target_addr = net::Ipv4Addr{};
   uint16_t target_port = 0;
 };
 

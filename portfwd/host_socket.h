@@ -8,7 +8,7 @@
 
 #include "common/expected.h"
 #include "common/unique_fd.h"
-#include "portfwd/ip_address.h"
+#include "common/net/ip.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
@@ -19,7 +19,7 @@ namespace netd::portfwd {
 // `unpriv_start` (net.ipv4.ip_unprivileged_port_start) explains a refused
 // bind; callers inside the sandbox, where /proc cannot be read, pass the
 // value they read before. Returns the socket or a one-line message.
-Expected<UniqueFd, std::string> open_host_socket(const IpAddress& addr, uint16_t port, Proto proto,
+Expected<UniqueFd, std::string> open_host_socket(const net::IpAddr& addr, uint16_t port, Proto proto,
                                                  bool nonblocking, int unpriv_start = unprivileged_port_start());
 
 }  // namespace netd::portfwd

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "portfwd/ip_address.h"
+#include "common/net/ip.h"
 
 namespace netd::portfwd {
 
@@ -23,7 +23,7 @@ enum class Proto : uint8_t { Tcp, Udp };
 const char* proto_name(Proto p);  // "tcp" / "udp"
 
 struct PortSpec {
-  IpAddress host_addr;            // 0.0.0.0 unless given
+  net::IpAddr host_addr = net::Ipv4Addr{};  // 0.0.0.0 unless given
   uint16_t host_first = 0, host_last = 0;
   uint16_t ctr_first = 0, ctr_last = 0;
   Proto proto = Proto::Tcp;
@@ -32,7 +32,7 @@ struct PortSpec {
 
 // One host port -> one container port.
 struct PortMapping {
-  IpAddress host_addr;
+  net::IpAddr host_addr = net::Ipv4Addr{};
   uint16_t host_port = 0;
   uint16_t ctr_port = 0;
   Proto proto = Proto::Tcp;
@@ -49,7 +49,7 @@ Expected<std::vector<PortMapping>, std::string> parse_port_specs(const std::vect
 int unprivileged_port_start();
 // The message for a failed bind() of addr:port/proto with errno `err`. When
 // err is EACCES and port < unpriv_start, it names the sysctl to change.
-std::string bind_error_message(const IpAddress& addr, uint16_t port, Proto proto, int err,
+std::string bind_error_message(const net::IpAddr& addr, uint16_t port, Proto proto, int err,
                                int unpriv_start);
 
 }  // namespace netd::portfwd
