@@ -17,7 +17,7 @@
 #include "bridge/nft_apply.h"
 #include "bridge/published_ports.h"
 #include "bridge/rootless_netns.h"
-#include "dns/ip.h"
+#include "common/net/ip.h"
 #include "common/log.h"
 #include "common/netns.h"
 
@@ -363,7 +363,7 @@ Expected<Network, std::string> create_network(const Paths& p, const CreateOption
   n.internal = o.internal;
   n.dns_enabled = !o.disable_dns;
   for (const auto& d : o.dns_servers) {
-    if (!dns::IpAddr::parse(d)) return unexpected("--dns '" + d + "' is not an IP address");
+    if (!net::IpAddr::parse(d)) return unexpected("--dns '" + d + "' is not an IP address");
     n.network_dns_servers.push_back(d);
   }
   n.options["isolate"] = "true";

@@ -20,7 +20,7 @@
 
 #include "common/time.h"
 #include "dns/cache.h"
-#include "dns/ip.h"
+#include "common/net/ip.h"
 #include "dns/names.h"
 #include "dns/upstream.h"
 
@@ -34,8 +34,8 @@ struct EngineOptions {
 };
 
 struct QueryInfo {
-  IpAddr source;
-  IpAddr listen;
+  net::IpAddr source;
+  net::IpAddr listen;
   bool tcp = false;
 };
 

@@ -14,20 +14,15 @@ using asio::ip::udp;
 using boost::system::error_code;
 
 namespace {
-IpAddr from_asio(const asio::ip::address& a) {
-  IpAddr r;
-  if (a.is_v4()) {
-    auto b = a.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), r.b.begin());
-  } else {
-    r.v6 = true;
-    auto b = a.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), r.b.begin());
-  }
-  return r.unmapped();
+net::IpAddr from_asio(const asio::ip::address& a) {
+  if (a.is_v4()) return net::Ipv4Addr{a.to_v4().to_uint()};
+  net::Ipv6Addr r;
+  auto b = a.to_v6().to_bytes();
+  std::copy(b.begin(), b.end(), r.b.begin());
+  return r;  // a v4-mapped peer is its IPv4 address (common/net/ip.h)
 }
-asio::ip::address to_asio(const IpAddr& a) {
-  if (!a.v6) return asio::ip::address_v4(a.v4_bytes());
+asio::ip::address to_asio(const net::IpAddr& a) {
+  if (a.is_v4()) return asio::ip::address_v4(a.v4().v);
   asio::ip::address_v6::bytes_type b;
   std::copy(a.b.begin(), a.b.end(), b.begin());
   return asio::ip::address_v6(b);
@@ -36,9 +31,9 @@ log::RateLimit g_trace_limit(std::chrono::seconds(1), 20);
 }  // namespace
 
 struct Server::Listener : std::enable_shared_from_this<Listener> {
-  Listener(Server& s, IpAddr a) : server(&s), addr(a), udp_sock(s.io_), acceptor(s.io_) {}
+  Listener(Server& s, net::IpAddr a) : server(&s), addr(a), udp_sock(s.io_), acceptor(s.io_) {}
   Server* server;   // nulled when closed
-  IpAddr addr;
+  net::IpAddr addr;
   udp::socket udp_sock;
   tcp::acceptor acceptor;
   std::array<std::byte, 65535> buf;
@@ -112,7 +107,7 @@ struct Server::TcpSession : std::enable_shared_from_this<TcpSession> {
   std::array<unsigned char, 2> len{};
   std::vector<std::byte> body;
   std::deque<std::vector<std::byte>> out;   // framed replies; front() is being written
-  IpAddr peer;
+  net::IpAddr peer;
   size_t in_flight = 0;
   bool reading = false, writing = false, read_done = false, closed = false;
 
@@ -237,7 +232,7 @@ Server::~Server() {
 
 std::vector<std::string> Server::apply(std::shared_ptr<const NameTable> table) {
   std::vector<std::string> errors;
-  std::map<std::string, IpAddr> want;
+  std::map<std::string, net::IpAddr> want;
   for (const auto& a : table->listen_addresses()) want.emplace(a.to_string(), a);
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     if (!want.count(it->first)) {
@@ -289,7 +284,7 @@ ForwarderDriver* Server::driver_for(const std::vector<UpstreamServer>& ups) {
   return drivers_.emplace(key, std::move(*d)).first->second.get();
 }
 
-void Server::handle(const IpAddr& source, const IpAddr& listen, bool tcp, std::span<const std::byte> query,
+void Server::handle(const net::IpAddr& source, const net::IpAddr& listen, bool tcp, std::span<const std::byte> query,
                     std::function<void(std::vector<std::byte>)> send) {
   static const NameTable empty_table({});
   const NameTable& table = table_ ? *table_ : empty_table;
