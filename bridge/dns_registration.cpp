@@ -17,8 +17,8 @@ std::vector<dns::NetworkConfig> dns_configs(const std::vector<Network>& nets,
     dns::NetworkConfig c;
     c.name = n.name;
     c.internal = n.internal;
-    c.listen.push_back(*net::IpAddr::parse(to_string(v4->gateway)));
-    if (auto v6 = first_ipv6(n)) c.listen.push_back(*net::IpAddr::parse(to_string(v6->gateway)));
+    c.listen.push_back(v4->gateway);
+    if (auto v6 = first_ipv6(n)) c.listen.push_back(v6->gateway);
     for (const auto& server : n.network_dns_servers) {
       auto u = dns::parse_upstream(server);
       if (!u) {

@@ -96,7 +96,7 @@ Expected<void, std::string> sync_firewall(const Paths& p, const RootlessNetns& r
       f.gateway6 = v6->gateway;
     }
     for (const auto& m : st->members) {
-      auto ip = parse_ipv4(m.ipv4);
+      auto ip = net::Ipv4Addr::parse(m.ipv4);
       if (!ip) continue;
       for (const auto& port : m.ports)
         f.ports.push_back(PortMapping{port.proto, port.host_port, port.container_port, *ip, m.container});
@@ -311,35 +311,35 @@ Expected<Network, std::string> create_network(const Paths& p, const CreateOption
   for (const auto& n : *nets)
     if (n.name == o.name) return unexpected("network " + o.name + " already exists");
 
-  std::vector<Ipv4Cidr> used;
-  std::vector<Ipv6Cidr> used6;
+  std::vector<net::Ipv4Cidr> used;
+  std::vector<net::Ipv6Cidr> used6;
   std::vector<std::string> bridges;
   for (const auto& n : *nets) {
     bridges.push_back(n.network_interface);
     if (auto v4 = first_ipv4(n)) used.push_back(v4->subnet);
     if (auto v6 = first_ipv6(n)) used6.push_back(v6->subnet);
   }
-  Ipv4Cidr subnet;
+  net::Ipv4Cidr subnet;
   if (o.subnet) {
-    auto c = parse_cidr(*o.subnet);
+    auto c = net::Ipv4Cidr::parse(*o.subnet);
     if (!c) return unexpected("--subnet '" + *o.subnet + "' is not an IPv4 CIDR like 10.89.5.0/24");
     if (c->prefix > 30) return unexpected("--subnet " + *o.subnet + " is too small (at most /30)");
-    subnet = Ipv4Cidr{c->network(), c->prefix};
+    subnet = net::Ipv4Cidr{c->network(), c->prefix};
     for (const auto& u : used)
       if (u.overlaps(subnet))
-        return unexpected("--subnet " + to_string(subnet) + " overlaps " + to_string(u) + " of another network");
+        return unexpected("--subnet " + subnet.to_string() + " overlaps " + u.to_string() + " of another network");
   } else {
     if (o.gateway) return unexpected(std::string("--gateway needs --subnet"));
     auto s = next_free_subnet(used);
     if (!s) return unexpected(s.error());
     subnet = *s;
   }
-  Ipv4 gw{subnet.network().v + 1};
+  net::Ipv4Addr gw{subnet.network().v + 1};
   if (o.gateway) {
-    auto g = parse_ipv4(*o.gateway);
+    auto g = net::Ipv4Addr::parse(*o.gateway);
     if (!g) return unexpected("--gateway '" + *o.gateway + "' is not an IPv4 address");
     if (!subnet.contains(*g) || *g == subnet.network() || *g == subnet.broadcast())
-      return unexpected("--gateway " + *o.gateway + " is not a host address of " + to_string(subnet));
+      return unexpected("--gateway " + *o.gateway + " is not a host address of " + subnet.to_string());
     gw = *g;
   }
   std::string bridge;
@@ -353,11 +353,11 @@ Expected<Network, std::string> create_network(const Paths& p, const CreateOption
   n.id = random_hex(32);
   n.network_interface = bridge;
   n.created = now_rfc3339();
-  n.subnets.push_back(Subnet{to_string(subnet), to_string(gw), std::nullopt});
+  n.subnets.push_back(Subnet{subnet.to_string(), gw.to_string(), std::nullopt});
   if (o.ipv6) {
     auto s6 = next_free_subnet6(used6);
     if (!s6) return unexpected(s6.error());
-    n.subnets.push_back(Subnet{to_string(*s6), to_string(s6->host(1)), std::nullopt});
+    n.subnets.push_back(Subnet{s6->to_string(), s6->host(1).to_string(), std::nullopt});
     n.ipv6_enabled = true;
   }
   n.internal = o.internal;
@@ -449,9 +449,9 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
                       p.attach_log() + ")");
 
   const Subnet& sub = n->subnets.front();
-  Ipv4 addr;
+  net::Ipv4Addr addr;
   if (o.ip) {
-    auto want = parse_ipv4(*o.ip);
+    auto want = net::Ipv4Addr::parse(*o.ip);
     if (!want) return unexpected("--ip '" + *o.ip + "' is not an IPv4 address");
     if (auto e = check_static_address(*v4, *want, st->leased())) return unexpected(*e);
     addr = *want;
@@ -462,7 +462,7 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   }
 
   auto v6 = first_ipv6(*n);
-  std::optional<Ipv6> addr6;
+  std::optional<net::Ipv6Addr> addr6;
   if (v6) {
     auto a6 = allocate_address6(*v6, st->leased6());
     if (!a6) return unexpected("network " + n->name + ": " + a6.error());
@@ -486,8 +486,8 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   Member m;
   m.container = o.container;
   m.aliases = o.aliases;
-  m.ipv4 = to_string(addr);
-  if (addr6) m.ipv6 = to_string(*addr6);
+  m.ipv4 = addr.to_string();
+  if (addr6) m.ipv6 = addr6->to_string();
   m.netns = o.netns;
   struct stat ns_st {};
   if (::fstat(ctr_net->get(), &ns_st) == 0)
