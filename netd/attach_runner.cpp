@@ -49,14 +49,14 @@ Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const Attach
 // --outbound-addr / --outbound-addr6 (already checked by the parsers) -> the
 // source address to bind, resolved and checked to be one of this host's;
 // nullopt when the option is not given.
-Expected<std::optional<wire::IpAddr>, std::string> outbound_source(const std::string& text, wire::IpFamily family) {
-  if (text.empty()) return std::optional<wire::IpAddr>{};
+Expected<std::optional<net::IpAddr>, std::string> outbound_source(const std::string& text, net::IpFamily family) {
+  if (text.empty()) return std::optional<net::IpAddr>{};
   auto spec = classify_outbound(text, family);
   if (!spec) return unexpected(spec.error());
   auto addr = resolve_outbound(*spec, family, host_interface_addresses());
   if (!addr) return unexpected(addr.error());
   if (auto ok = check_local_address(*addr); !ok) return unexpected(ok.error());
-  return std::optional<wire::IpAddr>{*addr};
+  return std::optional<net::IpAddr>{*addr};
 }
 
 // "/proc/PID/ns/net" -> PID. procfs sends no inotify events, so such a
@@ -155,14 +155,14 @@ int run_attach(const AttachConfig& a) {
   // (dns/wire/query_check.h; docs/security.md, host exposure).
   if (!servers->empty()) {
     const dns::UpstreamServer& first = servers->front();
-    auto addr = wire::IpAddr::parse(first.addr);  // nullopt for a "%zone" address
+    auto addr = net::IpAddr::parse(first.addr);  // nullopt for a "%zone" address
     if (addr) {
       cfg->dns_tcp_upstream = *addr;
       cfg->dns_tcp_upstream_port = first.port;
     }
   }
-  auto out4 = outbound_source(a.outbound_addr, wire::IpFamily::V4);
-  auto out6 = outbound_source(a.outbound_addr6, wire::IpFamily::V6);
+  auto out4 = outbound_source(a.outbound_addr, net::IpFamily::V4);
+  auto out6 = outbound_source(a.outbound_addr6, net::IpFamily::V6);
   for (const auto* o : {&out4, &out6}) {
     if (!*o) {  // the text was checked by the parser: this host lacks the address or interface
       std::fprintf(stderr, "%s: %s\n", prog, o->error().c_str());

@@ -14,14 +14,14 @@
 namespace netd {
 namespace {
 
-const char* option_name(wire::IpFamily f) { return f == wire::IpFamily::V4 ? "--outbound-addr" : "--outbound-addr6"; }
-const char* family_name(wire::IpFamily f) { return f == wire::IpFamily::V4 ? "IPv4" : "IPv6"; }
+const char* option_name(net::IpFamily f) { return f == net::IpFamily::V4 ? "--outbound-addr" : "--outbound-addr6"; }
+const char* family_name(net::IpFamily f) { return f == net::IpFamily::V4 ? "IPv4" : "IPv6"; }
 
 }  // namespace
 
-Expected<OutboundSpec, std::string> classify_outbound(std::string_view text, wire::IpFamily family) {
+Expected<OutboundSpec, std::string> classify_outbound(std::string_view text, net::IpFamily family) {
   const std::string opt = option_name(family);
-  if (auto a = wire::IpAddr::parse(text)) {
+  if (auto a = net::IpAddr::parse(text)) {
     if (a->family() != family)
       return unexpected(opt + ": '" + std::string(text) + "' is an " + family_name(a->family()) + " address (use " +
                         option_name(a->family()) + ")");
@@ -36,16 +36,16 @@ Expected<OutboundSpec, std::string> classify_outbound(std::string_view text, wir
   return OutboundSpec{std::string(text)};
 }
 
-Expected<wire::IpAddr, std::string> resolve_outbound(const OutboundSpec& spec, wire::IpFamily family,
+Expected<net::IpAddr, std::string> resolve_outbound(const OutboundSpec& spec, net::IpFamily family,
                                                      const std::vector<InterfaceAddress>& addrs) {
-  if (const auto* a = std::get_if<wire::IpAddr>(&spec)) return *a;
+  if (const auto* a = std::get_if<net::IpAddr>(&spec)) return *a;
   const std::string& name = std::get<std::string>(spec);
   bool found = false, link_local_only = false;
   for (const auto& ia : addrs) {
     if (ia.ifname != name) continue;
     found = true;
     if (ia.addr.family() != family) continue;
-    if (family == wire::IpFamily::V6 && ia.addr.v6().is_link_local()) {
+    if (family == net::IpFamily::V6 && ia.addr.v6().is_link_local()) {
       link_local_only = true;
       continue;
     }
@@ -72,7 +72,7 @@ std::vector<InterfaceAddress> host_interface_addresses() {
   return out;
 }
 
-Expected<void, std::string> check_local_address(const wire::IpAddr& addr) {
+Expected<void, std::string> check_local_address(const net::IpAddr& addr) {
   const std::string opt = option_name(addr.family());
   const net::SockAddr sa = net::to_sockaddr(addr, 0);
   UniqueFd s(::socket(sa.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));

@@ -39,7 +39,7 @@ Expected<tap::PublishedPort, std::string> PastaPorts::open(const Key& k, const T
   if (!addr) return unexpected("bad listening address " + k.addr);
   tap::PublishedPort p;
   if (!t.guest.empty()) {
-    auto g = wire::Ipv4Addr::parse(t.guest);
+    auto g = net::Ipv4Addr::parse(t.guest);
     if (!g) return unexpected("target address " + t.guest + ": only IPv4 targets are supported by netd");
     p.guest = *g;
   }
