@@ -217,10 +217,10 @@ int run_attach(const AttachConfig& a) {
     tap::PublishedPort port;
     port.socket = std::move(*fd);
     port.udp = m.proto == portfwd::Proto::Udp;
-    port.guest_port = m.ctr_port;
+    port.guest_port = m.guest_port;
     (*dp)->publish(std::move(port));
     LOG_INFO("publishing %s:%u/%s -> guest port %u (client addresses preserved)", m.host_addr.to_string().c_str(),
-             m.host_port, portfwd::proto_name(m.proto), m.ctr_port);
+             m.host_port, portfwd::proto_name(m.proto), m.guest_port);
   }
   // The API's forwards go through the same engine, queued to the loop thread
   // (constructed before the sandbox: it reads a sysctl for its messages).

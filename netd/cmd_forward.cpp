@@ -104,13 +104,9 @@ ParsedForward parse_forward_args(int argc, char** argv, std::ostream& out, std::
     return r;
   }
   for (const auto& m : *mappings) {
-    portfwd::ForwardRule rule;
+    portfwd::Forward rule = m;
     rule.id = r.rules.size() + 1;
-    rule.proto = m.proto;
-    rule.host_addr = m.host_addr;
-    rule.host_port = m.host_port;
-    rule.target_addr = *to;
-    rule.target_port = m.ctr_port;
+    rule.guest_addr = *to;
     r.rules.push_back(rule);
   }
   r.target = *target;

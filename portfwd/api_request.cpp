@@ -39,7 +39,7 @@ Expected<ApiRequest, std::string> parse_add(const json& req, const ApiDefaults& 
   auto it = req.find("arguments");
   if (it == req.end() || !it->is_object()) return unexpected(bad("add_hostfwd needs an \"arguments\" object"));
   const json& args = *it;
-  AddHostFwd a;
+  Forward a;
   auto p = args.find("proto");
   if (p == args.end()) return unexpected(bad("missing proto"));
   if (!p->is_string()) return unexpected(bad("proto must be a string"));

@@ -60,7 +60,7 @@ struct LoopHolder {
 struct Forwarder::Impl final : LoopHolder, loop::Handler {
   struct Listener {
     UniqueFd fd;
-    ForwardRule rule;
+    Forward rule;
   };
   // One direction of a TCP connection: src -> pipe -> dst.
   struct Dir {
@@ -135,7 +135,7 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
   }
 
   // ---- rules ---------------------------------------------------------------
-  Expected<void, std::string> add(const ForwardRule& rule) {
+  Expected<void, std::string> add(const Forward& rule) {
     bool exists = false;
     listeners.for_each([&](uint32_t, const Listener& l) { exists |= l.rule.id == rule.id; });
     if (exists) return unexpected("forward id " + std::to_string(rule.id) + " exists");
@@ -146,7 +146,7 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
     listeners[i].rule = rule;
     arm_listener(i);
     LOG_INFO("forwarding %s/%s -> %s in the namespace", net::to_string(net::Endpoint{rule.host_addr, rule.host_port}).c_str(),
-             proto_name(rule.proto), net::to_string(net::Endpoint{rule.target_addr, rule.target_port}).c_str());
+             proto_name(rule.proto), net::to_string(net::Endpoint{rule.guest_addr, rule.guest_port}).c_str());
     return {};
   }
 
@@ -198,7 +198,7 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
       int fd = ::accept4(listeners[li].fd.get(), reinterpret_cast<sockaddr*>(&peer), &plen,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        const ForwardRule& r = listeners[li].rule;
+        const Forward& r = listeners[li].rule;
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
           LOG_WARN("accept on %s: %s", net::to_string(net::Endpoint{r.host_addr, r.host_port}).c_str(), std::strerror(errno));
         break;
@@ -209,12 +209,12 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
   }
 
   void start_conn(uint32_t li, UniqueFd client, const sockaddr_storage& peer) {
-    ForwardRule rule = listeners[li].rule;
+    Forward rule = listeners[li].rule;
     ++counters.tcp_accepted;
-    auto target = connector->connect(Proto::Tcp, rule.target_addr, rule.target_port);
+    auto target = connector->connect(Proto::Tcp, rule.guest_addr, rule.guest_port);
     if (!target) {
       ++counters.tcp_connect_failed;
-      LOG_WARN("connection to %s: %s", net::to_string(net::Endpoint{rule.target_addr, rule.target_port}).c_str(), target.error().c_str());
+      LOG_WARN("connection to %s: %s", net::to_string(net::Endpoint{rule.guest_addr, rule.guest_port}).c_str(), target.error().c_str());
       set_linger_zero(client.get());
       return;
     }
@@ -382,10 +382,10 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
     std::string key = flow_key(li, from, flen);
     auto it = flow_by_client.find(key);
     if (it != flow_by_client.end()) return it->second;
-    const ForwardRule& rule = listeners[li].rule;
-    auto s = connector->connect(Proto::Udp, rule.target_addr, rule.target_port);
+    const Forward& rule = listeners[li].rule;
+    auto s = connector->connect(Proto::Udp, rule.guest_addr, rule.guest_port);
     if (!s) {
-      LOG_WARN("UDP flow to %s: %s", net::to_string(net::Endpoint{rule.target_addr, rule.target_port}).c_str(), s.error().c_str());
+      LOG_WARN("UDP flow to %s: %s", net::to_string(net::Endpoint{rule.guest_addr, rule.guest_port}).c_str(), s.error().c_str());
       return UINT32_MAX;
     }
     uint32_t fi = flows.take();
@@ -508,7 +508,7 @@ Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(std::shared_
   return std::unique_ptr<Forwarder>(new Forwarder(std::move(impl)));
 }
 
-Expected<void, std::string> Forwarder::add(const ForwardRule& rule) { return impl_->add(rule); }
+Expected<void, std::string> Forwarder::add(const Forward& rule) { return impl_->add(rule); }
 Expected<void, std::string> Forwarder::remove(uint64_t id) { return impl_->remove(id); }
 ControlQueue& Forwarder::control() { return impl_->control; }
 void Forwarder::request_stop() {

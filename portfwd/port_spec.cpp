@@ -122,11 +122,15 @@ std::string PortSpec::to_string() const {
   return addr + ":" + range(host_first, host_last) + ":" + range(ctr_first, ctr_last) + "/" + proto_name(proto);
 }
 
-std::vector<PortMapping> expand(const PortSpec& s) {
-  std::vector<PortMapping> out;
+std::vector<Forward> expand(const PortSpec& s) {
+  std::vector<Forward> out;
   for (uint32_t i = 0; i <= uint32_t{s.host_last} - s.host_first; ++i) {
-    out.push_back(PortMapping{s.host_addr, static_cast<uint16_t>(s.host_first + i),
-                              static_cast<uint16_t>(s.ctr_first + i), s.proto});
+    Forward f;
+    f.proto = s.proto;
+    f.host_addr = s.host_addr;
+    f.host_port = static_cast<uint16_t>(s.host_first + i);
+    f.guest_port = static_cast<uint16_t>(s.ctr_first + i);
+    out.push_back(f);
   }
   return out;
 }
@@ -152,8 +156,8 @@ std::string bind_error_message(const net::IpAddr& addr, uint16_t port, Proto pro
   return msg;
 }
 
-Expected<std::vector<PortMapping>, std::string> parse_port_specs(const std::vector<std::string>& specs) {
-  std::vector<PortMapping> out;
+Expected<std::vector<Forward>, std::string> parse_port_specs(const std::vector<std::string>& specs) {
+  std::vector<Forward> out;
   for (const auto& text : specs) {
     auto spec = parse_port_spec(text);
     if (!spec) return unexpected("-p " + text + ": " + spec.error());

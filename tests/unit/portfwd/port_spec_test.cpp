@@ -51,7 +51,7 @@ TEST(PortSpec, RangesExpand) {
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(m[0].host_port, 8000);
   EXPECT_EQ(m[2].host_port, 8002);
-  EXPECT_EQ(m[2].ctr_port, 9002);
+  EXPECT_EQ(m[2].guest_port, 9002);
   EXPECT_EQ(expand(ok("1-65535:1-65535")).size(), 65535u);
 }
 
