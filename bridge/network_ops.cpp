@@ -401,7 +401,11 @@ Expected<void, std::string> remove_network(const Paths& p, const std::string& na
   return {};
 }
 
-Expected<Member, std::string> connect_container(const Paths& p, const ConnectOptions& o) {
+namespace {
+
+// connect_container's checks of its options that need no state: names, the
+// interface, the netns, and the -p specs (parsed, none published twice).
+Expected<std::vector<PublishedPort>, std::string> check_connect_options(const ConnectOptions& o) {
   if (auto e = check_container_name("container name", o.container)) return unexpected(*e);
   for (const auto& a : o.aliases)
     if (auto e = check_container_name("alias", a)) return unexpected(*e);
@@ -415,6 +419,64 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
       if ((*ports)[i].proto == (*ports)[j].proto && (*ports)[i].host_port == (*ports)[j].host_port)
         return unexpected("host port " + std::to_string((*ports)[i].host_port) + "/" + (*ports)[i].proto +
                           " is published twice");
+  return ports;
+}
+
+// A member's addresses: --ip or the next free IPv4 address, and the next
+// free IPv6 address on a dual-stack network.
+struct MemberAddresses {
+  net::Ipv4Addr v4;
+  std::optional<net::Ipv6Addr> v6;
+};
+
+Expected<MemberAddresses, std::string> pick_addresses(const Network& n, const NetworkState& st,
+                                                      const std::optional<std::string>& ip) {
+  const Ipv4Net v4 = *first_ipv4(n);
+  MemberAddresses out;
+  if (ip) {
+    auto want = net::Ipv4Addr::parse(*ip);
+    if (!want) return unexpected("--ip '" + *ip + "' is not an IPv4 address");
+    if (auto e = check_static_address(v4, *want, st.leased())) return unexpected(*e);
+    out.v4 = *want;
+  } else {
+    auto a = allocate_address(v4, n.subnets.front().lease_range, st.leased());
+    if (!a) return unexpected("network " + n.name + ": " + a.error());
+    out.v4 = *a;
+  }
+  if (auto v6 = first_ipv6(n)) {
+    auto a6 = allocate_address6(*v6, st.leased6());
+    if (!a6) return unexpected("network " + n.name + ": " + a6.error());
+    out.v6 = *a6;
+  }
+  return out;
+}
+
+// The container's side of a new member: loopback and its interface up, its
+// addresses, and (unless the network is internal) default routes through
+// the gateways.
+Expected<void, std::string> configure_container_side(RouteSocket& csock, const Network& n, const Member& m,
+                                                     const MemberAddresses& addr) {
+  const Ipv4Net v4 = *first_ipv4(n);
+  const auto v6 = first_ipv6(n);
+  if (auto r = csock.set_up("lo"); !r) return r;
+  if (auto r = csock.add_address(m.interface, addr.v4, v4.subnet.prefix); !r) return r;
+  if (auto r = csock.set_up(m.interface); !r) return r;
+  if (addr.v6) {
+    if (auto r = csock.add_address(m.interface, *addr.v6, v6->subnet.prefix); !r) return r;
+  }
+  if (n.internal) return {};
+  if (auto r = csock.add_default_route(m.interface, v4.gateway); !r) return r;
+  if (v6) {
+    if (auto r = csock.add_default_route(m.interface, v6->gateway); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+Expected<Member, std::string> connect_container(const Paths& p, const ConnectOptions& o) {
+  auto ports = check_connect_options(o);
+  if (!ports) return unexpected(ports.error());
 
   auto lock = lock_state(p);
   if (!lock) return unexpected(lock.error());
@@ -448,26 +510,9 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
     return unexpected("published ports need the rootless netns' outward engine, which is not running (see " +
                       p.attach_log() + ")");
 
-  const Subnet& sub = n->subnets.front();
-  net::Ipv4Addr addr;
-  if (o.ip) {
-    auto want = net::Ipv4Addr::parse(*o.ip);
-    if (!want) return unexpected("--ip '" + *o.ip + "' is not an IPv4 address");
-    if (auto e = check_static_address(*v4, *want, st->leased())) return unexpected(*e);
-    addr = *want;
-  } else {
-    auto a = allocate_address(*v4, sub.lease_range, st->leased());
-    if (!a) return unexpected("network " + n->name + ": " + a.error());
-    addr = *a;
-  }
-
+  auto addr = pick_addresses(*n, *st, o.ip);
+  if (!addr) return unexpected(addr.error());
   auto v6 = first_ipv6(*n);
-  std::optional<net::Ipv6Addr> addr6;
-  if (v6) {
-    auto a6 = allocate_address6(*v6, st->leased6());
-    if (!a6) return unexpected("network " + n->name + ": " + a6.error());
-    addr6 = *a6;
-  }
 
   // Links: the bridge (with its first member), then the veth pair.
   bool new_bridge = rsock->index_of(n->network_interface) == 0;
@@ -486,8 +531,8 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   Member m;
   m.container = o.container;
   m.aliases = o.aliases;
-  m.ipv4 = addr.to_string();
-  if (addr6) m.ipv6 = addr6->to_string();
+  m.ipv4 = addr->v4.to_string();
+  if (addr->v6) m.ipv6 = addr->v6->to_string();
   m.netns = o.netns;
   struct stat ns_st {};
   if (::fstat(ctr_net->get(), &ns_st) == 0)
@@ -505,18 +550,7 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   crash_point("connect-after-veth");
   auto csock = RouteSocket::open_in(ctr);
   if (!csock) return undo(csock.error());
-  if (auto r = csock->set_up("lo"); !r) return undo(r.error());
-  if (auto r = csock->add_address(m.interface, addr, v4->subnet.prefix); !r) return undo(r.error());
-  if (auto r = csock->set_up(m.interface); !r) return undo(r.error());
-  if (addr6) {
-    if (auto r = csock->add_address(m.interface, *addr6, v6->subnet.prefix); !r) return undo(r.error());
-  }
-  if (!n->internal) {
-    if (auto r = csock->add_default_route(m.interface, v4->gateway); !r) return undo(r.error());
-    if (v6) {
-      if (auto r = csock->add_default_route(m.interface, v6->gateway); !r) return undo(r.error());
-    }
-  }
+  if (auto r = configure_container_side(*csock, *n, m, *addr); !r) return undo(r.error());
   for (auto port : *ports) {
     auto id = add_forward(p, port);
     if (!id) return undo("-p " + port.host_ip + ":" + std::to_string(port.host_port) + ":" +

@@ -133,6 +133,94 @@ tap::TapOptions slirp_tap(const AttachConfig& a, const tap::StackConfig& cfg) {
   return t;
 }
 
+// DNS over TCP to the DNS address goes to the first upstream, as UDP DNS
+// goes to the upstreams: also to one on the host's loopback (systemd-
+// resolved's 127.0.0.53 is the DNS service the host configured), whatever
+// --disable-host-loopback says; both carry only standard queries
+// (dns/wire/query_check.h; docs/security.md, host exposure).
+void set_dns_tcp_upstream(const std::vector<dns::UpstreamServer>& servers, tap::StackConfig& cfg) {
+  if (servers.empty()) return;
+  const dns::UpstreamServer& first = servers.front();
+  if (auto addr = net::IpAddr::parse(first.addr)) {  // nullopt for a "%zone" address
+    cfg.dns_tcp_upstream = *addr;
+    cfg.dns_tcp_upstream_port = first.port;
+  }
+}
+
+// -p: each forward's host socket, handed to the engine (client addresses
+// are preserved: the guest sees the real peer).
+Expected<void, std::string> publish_ports(const std::vector<portfwd::Forward>& published, tap::Dataplane& dp) {
+  for (const auto& m : published) {
+    auto fd = portfwd::open_host_socket(m.host_addr, m.host_port, m.proto, false);
+    if (!fd) return unexpected(fd.error());
+    tap::PublishedPort port;
+    port.socket = std::move(*fd);
+    port.udp = m.proto == portfwd::Proto::Udp;
+    port.guest_port = m.guest_port;
+    dp.publish(std::move(port));
+    LOG_INFO("publishing %s:%u/%s -> guest port %u (client addresses preserved)", m.host_addr.to_string().c_str(),
+             m.host_port, portfwd::proto_name(m.proto), m.guest_port);
+  }
+  return {};
+}
+
+// The last things opened by path: the API socket and the pid file, and the
+// helper outside the sandbox that removes both at exit (even after
+// SIGKILL). On failure nothing is left behind.
+struct NamedFiles {
+  UniqueFd api_listener;
+  ExitCleanup cleanup;
+};
+
+Expected<NamedFiles, std::string> open_named_files(const AttachConfig& a) {
+  NamedFiles out;
+  if (!a.api_socket.empty()) {
+    auto l = ApiServer::bind(a.api_socket);
+    if (!l) return unexpected(l.error());
+    out.api_listener = std::move(*l);
+  }
+  if (!a.pid_file.empty()) {
+    if (auto w = write_pid_file(a.pid_file); !w) {
+      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
+      return unexpected(w.error());
+    }
+  }
+  if (!a.pid_file.empty() || !a.api_socket.empty()) {
+    auto c = ExitCleanup::start({a.pid_file, a.api_socket});
+    if (!c) {
+      if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
+      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
+      return unexpected("exit clean-up helper: " + c.error());
+    }
+    out.cleanup = std::move(*c);
+  }
+  return out;
+}
+
+// The control API's server on its own thread (none without --api-socket);
+// its forwards go to `backend`, to `guest` when a request names no guest.
+Expected<std::unique_ptr<ApiServer>, std::string> start_api(const std::string& path, UniqueFd listener,
+                                                             net::Ipv4Addr guest, StackBackend& backend) {
+  if (path.empty()) return std::unique_ptr<ApiServer>{};
+  ApiServerOptions ao;
+  ao.path = path;
+  ao.listener = listener.release();
+  ao.remove_socket = false;  // the clean-up helper does it
+  ao.defaults.guest_addr = guest;
+  ao.backend = &backend;
+  return ApiServer::start(std::move(ao));
+}
+
+// --enable-sandbox / --enable-seccomp (nothing when neither is given).
+Expected<void, std::string> enter_attach_sandbox(const AttachConfig& a) {
+  if (!a.sandbox && !a.seccomp) return {};
+  auto sb = enter_sandbox(SandboxOptions{a.sandbox, a.seccomp});
+  if (!sb) return unexpected(sb.error());
+  LOG_INFO("sandbox: %s%s%s", a.sandbox ? "empty read-only root, no capabilities" : "no sandbox",
+           sb->new_user_namespace ? " (own user namespace)" : "", sb->seccomp ? ", seccomp allow-list" : "");
+  return {};
+}
+
 }  // namespace
 
 int run_attach(const AttachConfig& a) {
@@ -148,19 +236,7 @@ int run_attach(const AttachConfig& a) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
     return a.arg_error_status;
   }
-  // DNS over TCP to the DNS address goes to the first upstream, as UDP DNS
-  // goes to the upstreams: also to one on the host's loopback (systemd-
-  // resolved's 127.0.0.53 is the DNS service the host configured), whatever
-  // --disable-host-loopback says; both carry only standard queries
-  // (dns/wire/query_check.h; docs/security.md, host exposure).
-  if (!servers->empty()) {
-    const dns::UpstreamServer& first = servers->front();
-    auto addr = net::IpAddr::parse(first.addr);  // nullopt for a "%zone" address
-    if (addr) {
-      cfg->dns_tcp_upstream = *addr;
-      cfg->dns_tcp_upstream_port = first.port;
-    }
-  }
+  set_dns_tcp_upstream(*servers, *cfg);
   auto out4 = outbound_source(a.outbound_addr, net::IpFamily::V4);
   auto out6 = outbound_source(a.outbound_addr6, net::IpFamily::V6);
   for (const auto* o : {&out4, &out6}) {
@@ -208,19 +284,9 @@ int run_attach(const AttachConfig& a) {
     return 1;
   }
 
-  for (const auto& m : *published) {
-    auto fd = portfwd::open_host_socket(m.host_addr, m.host_port, m.proto, false);
-    if (!fd) {
-      std::fprintf(stderr, "%s: -p: %s\n", prog, fd.error().c_str());
-      return 1;
-    }
-    tap::PublishedPort port;
-    port.socket = std::move(*fd);
-    port.udp = m.proto == portfwd::Proto::Udp;
-    port.guest_port = m.guest_port;
-    (*dp)->publish(std::move(port));
-    LOG_INFO("publishing %s:%u/%s -> guest port %u (client addresses preserved)", m.host_addr.to_string().c_str(),
-             m.host_port, portfwd::proto_name(m.proto), m.guest_port);
+  if (auto r = publish_ports(*published, **dp); !r) {
+    std::fprintf(stderr, "%s: -p: %s\n", prog, r.error().c_str());
+    return 1;
   }
   // The API's forwards go through the same engine, queued to the loop thread
   // (constructed before the sandbox: it reads a sysctl for its messages).
@@ -236,63 +302,27 @@ int run_attach(const AttachConfig& a) {
     extension = std::move(*e);
   }
 
-  // The last things opened by path: the API socket and the pid file. A
-  // helper outside the sandbox removes both at exit (even after SIGKILL).
-  UniqueFd api_listener;
-  if (!a.api_socket.empty()) {
-    auto l = ApiServer::bind(a.api_socket);
-    if (!l) {
-      std::fprintf(stderr, "%s: %s\n", prog, l.error().c_str());
-      return 1;
-    }
-    api_listener = std::move(*l);
+  // The last things opened by path (the sandbox comes next).
+  auto paths = open_named_files(a);
+  if (!paths) {
+    std::fprintf(stderr, "%s: %s\n", prog, paths.error().c_str());
+    return 1;
   }
-  if (!a.pid_file.empty()) {
-    if (auto w = write_pid_file(a.pid_file); !w) {
-      std::fprintf(stderr, "%s: %s\n", prog, w.error().c_str());
-      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
-      return 1;
-    }
-  }
-  ExitCleanup cleanup;
-  if (!a.pid_file.empty() || !a.api_socket.empty()) {
-    auto c = ExitCleanup::start({a.pid_file, a.api_socket});
-    if (!c) {
-      std::fprintf(stderr, "%s: exit clean-up helper: %s\n", prog, c.error().c_str());
-      if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
-      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
-      return 1;
-    }
-    cleanup = std::move(*c);
-  }
+  UniqueFd api_listener = std::move(paths->api_listener);
+  ExitCleanup cleanup = std::move(paths->cleanup);
 
   // Still one thread: the sandbox goes up now, and every thread started
   // below lives in it.
-  if (a.sandbox || a.seccomp) {
-    auto sb = enter_sandbox(SandboxOptions{a.sandbox, a.seccomp});
-    if (!sb) {
-      std::fprintf(stderr, "%s: %s\n", prog, sb.error().c_str());
-      return 1;
-    }
-    LOG_INFO("sandbox: %s%s%s", a.sandbox ? "empty read-only root, no capabilities" : "no sandbox",
-             sb->new_user_namespace ? " (own user namespace)" : "", sb->seccomp ? ", seccomp allow-list" : "");
+  if (auto sb = enter_attach_sandbox(a); !sb) {
+    std::fprintf(stderr, "%s: %s\n", prog, sb.error().c_str());
+    return 1;
   }
 
   // Threads from here on (Dataplane::create blocked the stop signals).
-  std::unique_ptr<ApiServer> api;
-  if (!a.api_socket.empty()) {
-    ApiServerOptions ao;
-    ao.path = a.api_socket;
-    ao.listener = api_listener.release();
-    ao.remove_socket = false;  // the clean-up helper does it
-    ao.defaults.guest_addr = cfg->guest;
-    ao.backend = &backend;
-    auto s = ApiServer::start(std::move(ao));
-    if (!s) {
-      std::fprintf(stderr, "%s: %s\n", prog, s.error().c_str());
-      return 1;
-    }
-    api = std::move(*s);
+  auto api = start_api(a.api_socket, std::move(api_listener), cfg->guest, backend);
+  if (!api) {
+    std::fprintf(stderr, "%s: %s\n", prog, api.error().c_str());
+    return 1;
   }
   if (extension) {
     if (auto r = extension->start(); !r) {
@@ -306,7 +336,7 @@ int run_attach(const AttachConfig& a) {
   if (a.on_ready) a.on_ready();
   int rc = (*dp)->run();
   extension.reset();  // its threads stop before the loop's objects go
-  api.reset();  // the loop drains the backend's queue no more
+  api->reset();  // the loop drains the backend's queue no more
   cleanup.finish();  // the API socket and the pid file are gone when netd exits
   return rc;
 }
