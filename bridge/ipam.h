@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "common/net/ip.h"
 #include "bridge/network_config.h"
 #include "common/expected.h"
+#include "common/net/ip.h"
 
 namespace netd::bridge {
 

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "common/net/ip.h"
 #include "common/expected.h"
+#include "common/net/ip.h"
 #include "common/netns.h"
 #include "common/nl_ptr.h"
 

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/net/ip.h"
 #include "common/expected.h"
+#include "common/net/ip.h"
 
 namespace netd::bridge {
 

@@ -17,8 +17,8 @@
 #include "bridge/nft_apply.h"
 #include "bridge/published_ports.h"
 #include "bridge/rootless_netns.h"
-#include "common/net/ip.h"
 #include "common/log.h"
+#include "common/net/ip.h"
 #include "common/netns.h"
 
 namespace netd::bridge {

@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/net/ip.h"
 #include "bridge/network_config.h"
 #include "common/expected.h"
+#include "common/net/ip.h"
 
 namespace netd::bridge {
 

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "common/net/ip.h"
 #include "common/time.h"
 #include "dns/cache.h"
-#include "common/net/ip.h"
 #include "dns/names.h"
 #include "dns/upstream.h"
 

@@ -18,8 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "dns/aardvark_config.h"
 #include "common/net/ip.h"
+#include "dns/aardvark_config.h"
 
 namespace netd::dns {
 

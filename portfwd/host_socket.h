@@ -7,8 +7,8 @@
 #include <string>
 
 #include "common/expected.h"
-#include "common/unique_fd.h"
 #include "common/net/ip.h"
+#include "common/unique_fd.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {

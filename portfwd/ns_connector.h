@@ -27,9 +27,9 @@
 #include <string>
 
 #include "common/expected.h"
+#include "common/net/ip.h"
 #include "common/netns.h"
 #include "common/unique_fd.h"
-#include "common/net/ip.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
