@@ -17,8 +17,8 @@ std::vector<dns::NetworkConfig> dns_configs(const std::vector<Network>& nets,
     dns::NetworkConfig c;
     c.name = n.name;
     c.internal = n.internal;
-    c.listen.push_back(*dns::IpAddr::parse(to_string(v4->gateway)));
-    if (auto v6 = first_ipv6(n)) c.listen.push_back(*dns::IpAddr::parse(to_string(v6->gateway)));
+    c.listen.push_back(v4->gateway);
+    if (auto v6 = first_ipv6(n)) c.listen.push_back(v6->gateway);
     for (const auto& server : n.network_dns_servers) {
       auto u = dns::parse_upstream(server);
       if (!u) {
@@ -28,8 +28,8 @@ std::vector<dns::NetworkConfig> dns_configs(const std::vector<Network>& nets,
       c.upstreams.push_back(*u);
     }
     for (const auto& m : s.members) {
-      auto a = dns::IpAddr::parse(m.ipv4);
-      if (!a || a->v6) {
+      auto a = net::IpAddr::parse(m.ipv4);
+      if (!a || !a->is_v4()) {
         warnings.push_back("network " + n.name + ": container " + m.container + " has no usable address");
         continue;
       }
@@ -37,7 +37,7 @@ std::vector<dns::NetworkConfig> dns_configs(const std::vector<Network>& nets,
       // One container on several networks is one id, so it sees all of them.
       e.id = m.netns_id.empty() ? "name:" + m.container : "netns:" + m.netns_id;
       e.v4.push_back(*a);
-      if (auto a6 = dns::IpAddr::parse(m.ipv6); a6 && a6->v6) e.v6.push_back(*a6);
+      if (auto a6 = net::Ipv6Addr::parse(m.ipv6)) e.v6.push_back(*a6);
       e.names.push_back(dns::lower_ascii(m.container));
       for (const auto& al : m.aliases) e.names.push_back(dns::lower_ascii(al));
       c.containers.push_back(std::move(e));

@@ -13,10 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "bridge/ipv4.h"
-#include "bridge/ipv6.h"
 #include "bridge/network_config.h"
 #include "common/expected.h"
+#include "common/net/ip.h"
 
 namespace netd::bridge {
 
@@ -25,21 +24,21 @@ inline constexpr const char* kDefaultPool = "10.89.0.0/16";
 inline constexpr int kDefaultPrefix = 24;
 
 // First /24 of the default pool overlapping none of `used`.
-Expected<Ipv4Cidr, std::string> next_free_subnet(const std::vector<Ipv4Cidr>& used);
+Expected<net::Ipv4Cidr, std::string> next_free_subnet(const std::vector<net::Ipv4Cidr>& used);
 
 // First free host address of `net` (honouring `range` when given).
-Expected<Ipv4, std::string> allocate_address(const Ipv4Net& net, const std::optional<LeaseRange>& range,
-                                             const std::vector<Ipv4>& leased);
+Expected<net::Ipv4Addr, std::string> allocate_address(const Ipv4Net& net, const std::optional<LeaseRange>& range,
+                                             const std::vector<net::Ipv4Addr>& leased);
 
 // IPv6 (--ipv6): /64s fd89:0:0:N::/64 for N = 0, 1, ... (unique local
 // addresses); the gateway is ::1 of the /64 and members get ::2 upward.
 inline constexpr const char* kDefaultPool6 = "fd89::/48";
-Expected<Ipv6Cidr, std::string> next_free_subnet6(const std::vector<Ipv6Cidr>& used);
-Expected<Ipv6, std::string> allocate_address6(const Ipv6Net& net, const std::vector<Ipv6>& leased);
+Expected<net::Ipv6Cidr, std::string> next_free_subnet6(const std::vector<net::Ipv6Cidr>& used);
+Expected<net::Ipv6Addr, std::string> allocate_address6(const Ipv6Net& net, const std::vector<net::Ipv6Addr>& leased);
 
 // Checks a requested static address: inside the subnet, a host address, not
 // the gateway, not leased. Returns an error message or nothing.
-std::optional<std::string> check_static_address(const Ipv4Net& net, Ipv4 want,
-                                                const std::vector<Ipv4>& leased);
+std::optional<std::string> check_static_address(const Ipv4Net& net, net::Ipv4Addr want,
+                                                const std::vector<net::Ipv4Addr>& leased);
 
 }  // namespace netd::bridge

@@ -24,14 +24,14 @@ namespace {
 
 std::string nlerr(int rc) { return nl_geterror(rc); }
 
-nl_addr* build_v4(Ipv4 a, int prefix) {
+nl_addr* build_v4(net::Ipv4Addr a, int prefix) {
   uint32_t be = htonl(a.v);
   nl_addr* n = nl_addr_build(AF_INET, &be, sizeof be);
   if (n) nl_addr_set_prefixlen(n, prefix);
   return n;
 }
 
-nl_addr* build_v6(const Ipv6& a, int prefix) {
+nl_addr* build_v6(const net::Ipv6Addr& a, int prefix) {
   nl_addr* n = nl_addr_build(AF_INET6, a.b.data(), a.b.size());
   if (n) nl_addr_set_prefixlen(n, prefix);
   return n;
@@ -107,17 +107,17 @@ Expected<void, std::string> RouteSocket::add_addr(const std::string& name, nl_ad
   return {};
 }
 
-Expected<void, std::string> RouteSocket::add_address(const std::string& name, Ipv4 addr, int prefix) {
+Expected<void, std::string> RouteSocket::add_address(const std::string& name, net::Ipv4Addr addr, int prefix) {
   NlAddr local(build_v4(addr, prefix));
-  return add_addr(name, local.get(), to_string(addr) + "/" + std::to_string(prefix), false);
+  return add_addr(name, local.get(), addr.to_string() + "/" + std::to_string(prefix), false);
 }
 
-Expected<void, std::string> RouteSocket::add_address(const std::string& name, const Ipv6& addr, int prefix) {
+Expected<void, std::string> RouteSocket::add_address(const std::string& name, const net::Ipv6Addr& addr, int prefix) {
   NlAddr local(build_v6(addr, prefix));
-  return add_addr(name, local.get(), to_string(addr) + "/" + std::to_string(prefix), true);
+  return add_addr(name, local.get(), addr.to_string() + "/" + std::to_string(prefix), true);
 }
 
-Expected<void, std::string> RouteSocket::ensure_bridge(const std::string& name, Ipv4 gateway, int prefix) {
+Expected<void, std::string> RouteSocket::ensure_bridge(const std::string& name, net::Ipv4Addr gateway, int prefix) {
   if (index_of(name) == 0) {
     NlLink l(rtnl_link_alloc());
     if (!l) return unexpected(std::string("out of memory (rtnl_link_alloc)"));
@@ -191,16 +191,16 @@ Expected<void, std::string> RouteSocket::add_default(const std::string& name, in
   return {};
 }
 
-Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, Ipv4 gateway) {
-  NlAddr dst(build_v4(Ipv4{0}, 0));
+Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, net::Ipv4Addr gateway) {
+  NlAddr dst(build_v4(net::Ipv4Addr{0}, 0));
   NlAddr gw(build_v4(gateway, 32));
-  return add_default(name, AF_INET, dst.get(), gw.get(), to_string(gateway));
+  return add_default(name, AF_INET, dst.get(), gw.get(), gateway.to_string());
 }
 
-Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, const Ipv6& gateway) {
-  NlAddr dst(build_v6(Ipv6{}, 0));
+Expected<void, std::string> RouteSocket::add_default_route(const std::string& name, const net::Ipv6Addr& gateway) {
+  NlAddr dst(build_v6(net::Ipv6Addr{}, 0));
   NlAddr gw(build_v6(gateway, 128));
-  return add_default(name, AF_INET6, dst.get(), gw.get(), to_string(gateway));
+  return add_default(name, AF_INET6, dst.get(), gw.get(), gateway.to_string());
 }
 
 Expected<void, std::string> write_sysctl_in(const NsTarget& target, const std::string& path,

@@ -17,9 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "bridge/ipv4.h"
-#include "bridge/ipv6.h"
 #include "common/expected.h"
+#include "common/net/ip.h"
 #include "common/netns.h"
 #include "common/nl_ptr.h"
 
@@ -38,7 +37,7 @@ class RouteSocket {
   // ifindex of `name`, or 0 when there is no such link.
   int index_of(const std::string& name);
   // Creates bridge `name` unless present, gives it `gateway`/prefix, sets it up.
-  Expected<void, std::string> ensure_bridge(const std::string& name, Ipv4 gateway, int prefix);
+  Expected<void, std::string> ensure_bridge(const std::string& name, net::Ipv4Addr gateway, int prefix);
   // Creates veth `host_name` (attached to bridge `master_index`, up) whose peer
   // is created directly in the namespace `peer_netns_fd` as `peer_name`.
   Expected<void, std::string> create_veth(const std::string& host_name, int master_index,
@@ -48,13 +47,13 @@ class RouteSocket {
   // Sets link `name` up.
   Expected<void, std::string> set_up(const std::string& name);
   // Adds `addr`/prefix to link `name` (already present is fine).
-  Expected<void, std::string> add_address(const std::string& name, Ipv4 addr, int prefix);
+  Expected<void, std::string> add_address(const std::string& name, net::Ipv4Addr addr, int prefix);
   // Adds a default route via `gateway` on link `name`.
-  Expected<void, std::string> add_default_route(const std::string& name, Ipv4 gateway);
+  Expected<void, std::string> add_default_route(const std::string& name, net::Ipv4Addr gateway);
   // The same for IPv6. Addresses skip duplicate address detection (netd
   // hands them out; a tentative gateway address could not be bound to).
-  Expected<void, std::string> add_address(const std::string& name, const Ipv6& addr, int prefix);
-  Expected<void, std::string> add_default_route(const std::string& name, const Ipv6& gateway);
+  Expected<void, std::string> add_address(const std::string& name, const net::Ipv6Addr& addr, int prefix);
+  Expected<void, std::string> add_default_route(const std::string& name, const net::Ipv6Addr& gateway);
 
  private:
   explicit RouteSocket(NlSock sk) : sk_(std::move(sk)) {}

@@ -61,18 +61,18 @@ Expected<Subnet, std::string> parse_subnet(const json& o) {
     s.lease_range = r;
   }
   if (s.subnet.find(':') != std::string::npos) {
-    auto c = parse_cidr6(s.subnet);
+    auto c = net::Ipv6Cidr::parse(s.subnet);
     if (!c) return unexpected("subnet '" + s.subnet + "' is not an IPv6 prefix");
     if (!s.gateway.empty()) {
-      auto g = parse_ipv6(s.gateway);
+      auto g = net::Ipv6Addr::parse(s.gateway);
       if (!g || !c->contains(*g))
         return unexpected("gateway '" + s.gateway + "' is not inside subnet " + s.subnet);
     }
   } else {
-    auto c = parse_cidr(s.subnet);
+    auto c = net::Ipv4Cidr::parse(s.subnet);
     if (!c) return unexpected("subnet '" + s.subnet + "' is not an IPv4 prefix");
     if (!s.gateway.empty()) {
-      auto g = parse_ipv4(s.gateway);
+      auto g = net::Ipv4Addr::parse(s.gateway);
       if (!g || !c->contains(*g))
         return unexpected("gateway '" + s.gateway + "' is not inside subnet " + s.subnet);
     }
@@ -136,12 +136,12 @@ std::optional<std::string> check_network_name(std::string_view name) {
 
 std::optional<Ipv6Net> first_ipv6(const Network& n) {
   for (const auto& s : n.subnets) {
-    auto c = parse_cidr6(s.subnet);
+    auto c = net::Ipv6Cidr::parse(s.subnet);
     if (!c) continue;
-    Ipv6Cidr net{c->network(), c->prefix};
-    Ipv6 gw = net.host(1);
+    net::Ipv6Cidr net{c->network(), c->prefix};
+    net::Ipv6Addr gw = net.host(1);
     if (!s.gateway.empty()) {
-      if (auto g = parse_ipv6(s.gateway)) gw = *g;
+      if (auto g = net::Ipv6Addr::parse(s.gateway)) gw = *g;
     }
     return Ipv6Net{net, gw};
   }
@@ -168,12 +168,12 @@ bool allows_host_loopback(const Network& n) {
 
 std::optional<Ipv4Net> first_ipv4(const Network& n) {
   for (const auto& s : n.subnets) {
-    auto c = parse_cidr(s.subnet);
+    auto c = net::Ipv4Cidr::parse(s.subnet);
     if (!c) continue;
-    Ipv4Cidr net{c->network(), c->prefix};
-    Ipv4 gw{net.addr.v + 1};
+    net::Ipv4Cidr net{c->network(), c->prefix};
+    net::Ipv4Addr gw{net.addr.v + 1};
     if (!s.gateway.empty()) {
-      if (auto g = parse_ipv4(s.gateway)) gw = *g;
+      if (auto g = net::Ipv4Addr::parse(s.gateway)) gw = *g;
     }
     return Ipv4Net{net, gw};
   }

@@ -15,9 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "bridge/ipv4.h"
-#include "bridge/ipv6.h"
 #include "common/expected.h"
+#include "common/net/ip.h"
 
 namespace netd::bridge {
 
@@ -73,15 +72,15 @@ bool allows_host_loopback(const Network& n);
 
 // The first IPv4 subnet and its gateway, parsed; nullopt when the network has none.
 struct Ipv4Net {
-  Ipv4Cidr subnet;  // network address + prefix
-  Ipv4 gateway;
+  net::Ipv4Cidr subnet;  // network address + prefix
+  net::Ipv4Addr gateway;
 };
 std::optional<Ipv4Net> first_ipv4(const Network& n);
 
 // The first IPv6 subnet and its gateway (default ::1 of it), when the network has one.
 struct Ipv6Net {
-  Ipv6Cidr subnet;  // network address + prefix
-  Ipv6 gateway;
+  net::Ipv6Cidr subnet;  // network address + prefix
+  net::Ipv6Addr gateway;
 };
 std::optional<Ipv6Net> first_ipv6(const Network& n);
 

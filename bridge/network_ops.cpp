@@ -17,8 +17,8 @@
 #include "bridge/nft_apply.h"
 #include "bridge/published_ports.h"
 #include "bridge/rootless_netns.h"
-#include "dns/ip.h"
 #include "common/log.h"
+#include "common/net/ip.h"
 #include "common/netns.h"
 
 namespace netd::bridge {
@@ -96,7 +96,7 @@ Expected<void, std::string> sync_firewall(const Paths& p, const RootlessNetns& r
       f.gateway6 = v6->gateway;
     }
     for (const auto& m : st->members) {
-      auto ip = parse_ipv4(m.ipv4);
+      auto ip = net::Ipv4Addr::parse(m.ipv4);
       if (!ip) continue;
       for (const auto& port : m.ports)
         f.ports.push_back(PortMapping{port.proto, port.host_port, port.container_port, *ip, m.container});
@@ -311,35 +311,35 @@ Expected<Network, std::string> create_network(const Paths& p, const CreateOption
   for (const auto& n : *nets)
     if (n.name == o.name) return unexpected("network " + o.name + " already exists");
 
-  std::vector<Ipv4Cidr> used;
-  std::vector<Ipv6Cidr> used6;
+  std::vector<net::Ipv4Cidr> used;
+  std::vector<net::Ipv6Cidr> used6;
   std::vector<std::string> bridges;
   for (const auto& n : *nets) {
     bridges.push_back(n.network_interface);
     if (auto v4 = first_ipv4(n)) used.push_back(v4->subnet);
     if (auto v6 = first_ipv6(n)) used6.push_back(v6->subnet);
   }
-  Ipv4Cidr subnet;
+  net::Ipv4Cidr subnet;
   if (o.subnet) {
-    auto c = parse_cidr(*o.subnet);
+    auto c = net::Ipv4Cidr::parse(*o.subnet);
     if (!c) return unexpected("--subnet '" + *o.subnet + "' is not an IPv4 CIDR like 10.89.5.0/24");
     if (c->prefix > 30) return unexpected("--subnet " + *o.subnet + " is too small (at most /30)");
-    subnet = Ipv4Cidr{c->network(), c->prefix};
+    subnet = net::Ipv4Cidr{c->network(), c->prefix};
     for (const auto& u : used)
       if (u.overlaps(subnet))
-        return unexpected("--subnet " + to_string(subnet) + " overlaps " + to_string(u) + " of another network");
+        return unexpected("--subnet " + subnet.to_string() + " overlaps " + u.to_string() + " of another network");
   } else {
     if (o.gateway) return unexpected(std::string("--gateway needs --subnet"));
     auto s = next_free_subnet(used);
     if (!s) return unexpected(s.error());
     subnet = *s;
   }
-  Ipv4 gw{subnet.network().v + 1};
+  net::Ipv4Addr gw{subnet.network().v + 1};
   if (o.gateway) {
-    auto g = parse_ipv4(*o.gateway);
+    auto g = net::Ipv4Addr::parse(*o.gateway);
     if (!g) return unexpected("--gateway '" + *o.gateway + "' is not an IPv4 address");
     if (!subnet.contains(*g) || *g == subnet.network() || *g == subnet.broadcast())
-      return unexpected("--gateway " + *o.gateway + " is not a host address of " + to_string(subnet));
+      return unexpected("--gateway " + *o.gateway + " is not a host address of " + subnet.to_string());
     gw = *g;
   }
   std::string bridge;
@@ -353,17 +353,17 @@ Expected<Network, std::string> create_network(const Paths& p, const CreateOption
   n.id = random_hex(32);
   n.network_interface = bridge;
   n.created = now_rfc3339();
-  n.subnets.push_back(Subnet{to_string(subnet), to_string(gw), std::nullopt});
+  n.subnets.push_back(Subnet{subnet.to_string(), gw.to_string(), std::nullopt});
   if (o.ipv6) {
     auto s6 = next_free_subnet6(used6);
     if (!s6) return unexpected(s6.error());
-    n.subnets.push_back(Subnet{to_string(*s6), to_string(s6->host(1)), std::nullopt});
+    n.subnets.push_back(Subnet{s6->to_string(), s6->host(1).to_string(), std::nullopt});
     n.ipv6_enabled = true;
   }
   n.internal = o.internal;
   n.dns_enabled = !o.disable_dns;
   for (const auto& d : o.dns_servers) {
-    if (!dns::IpAddr::parse(d)) return unexpected("--dns '" + d + "' is not an IP address");
+    if (!net::IpAddr::parse(d)) return unexpected("--dns '" + d + "' is not an IP address");
     n.network_dns_servers.push_back(d);
   }
   n.options["isolate"] = "true";
@@ -401,7 +401,11 @@ Expected<void, std::string> remove_network(const Paths& p, const std::string& na
   return {};
 }
 
-Expected<Member, std::string> connect_container(const Paths& p, const ConnectOptions& o) {
+namespace {
+
+// connect_container's checks of its options that need no state: names, the
+// interface, the netns, and the -p specs (parsed, none published twice).
+Expected<std::vector<PublishedPort>, std::string> check_connect_options(const ConnectOptions& o) {
   if (auto e = check_container_name("container name", o.container)) return unexpected(*e);
   for (const auto& a : o.aliases)
     if (auto e = check_container_name("alias", a)) return unexpected(*e);
@@ -415,6 +419,64 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
       if ((*ports)[i].proto == (*ports)[j].proto && (*ports)[i].host_port == (*ports)[j].host_port)
         return unexpected("host port " + std::to_string((*ports)[i].host_port) + "/" + (*ports)[i].proto +
                           " is published twice");
+  return ports;
+}
+
+// A member's addresses: --ip or the next free IPv4 address, and the next
+// free IPv6 address on a dual-stack network.
+struct MemberAddresses {
+  net::Ipv4Addr v4;
+  std::optional<net::Ipv6Addr> v6;
+};
+
+Expected<MemberAddresses, std::string> pick_addresses(const Network& n, const NetworkState& st,
+                                                      const std::optional<std::string>& ip) {
+  const Ipv4Net v4 = *first_ipv4(n);
+  MemberAddresses out;
+  if (ip) {
+    auto want = net::Ipv4Addr::parse(*ip);
+    if (!want) return unexpected("--ip '" + *ip + "' is not an IPv4 address");
+    if (auto e = check_static_address(v4, *want, st.leased())) return unexpected(*e);
+    out.v4 = *want;
+  } else {
+    auto a = allocate_address(v4, n.subnets.front().lease_range, st.leased());
+    if (!a) return unexpected("network " + n.name + ": " + a.error());
+    out.v4 = *a;
+  }
+  if (auto v6 = first_ipv6(n)) {
+    auto a6 = allocate_address6(*v6, st.leased6());
+    if (!a6) return unexpected("network " + n.name + ": " + a6.error());
+    out.v6 = *a6;
+  }
+  return out;
+}
+
+// The container's side of a new member: loopback and its interface up, its
+// addresses, and (unless the network is internal) default routes through
+// the gateways.
+Expected<void, std::string> configure_container_side(RouteSocket& csock, const Network& n, const Member& m,
+                                                     const MemberAddresses& addr) {
+  const Ipv4Net v4 = *first_ipv4(n);
+  const auto v6 = first_ipv6(n);
+  if (auto r = csock.set_up("lo"); !r) return r;
+  if (auto r = csock.add_address(m.interface, addr.v4, v4.subnet.prefix); !r) return r;
+  if (auto r = csock.set_up(m.interface); !r) return r;
+  if (addr.v6) {
+    if (auto r = csock.add_address(m.interface, *addr.v6, v6->subnet.prefix); !r) return r;
+  }
+  if (n.internal) return {};
+  if (auto r = csock.add_default_route(m.interface, v4.gateway); !r) return r;
+  if (v6) {
+    if (auto r = csock.add_default_route(m.interface, v6->gateway); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
+Expected<Member, std::string> connect_container(const Paths& p, const ConnectOptions& o) {
+  auto ports = check_connect_options(o);
+  if (!ports) return unexpected(ports.error());
 
   auto lock = lock_state(p);
   if (!lock) return unexpected(lock.error());
@@ -448,26 +510,9 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
     return unexpected("published ports need the rootless netns' outward engine, which is not running (see " +
                       p.attach_log() + ")");
 
-  const Subnet& sub = n->subnets.front();
-  Ipv4 addr;
-  if (o.ip) {
-    auto want = parse_ipv4(*o.ip);
-    if (!want) return unexpected("--ip '" + *o.ip + "' is not an IPv4 address");
-    if (auto e = check_static_address(*v4, *want, st->leased())) return unexpected(*e);
-    addr = *want;
-  } else {
-    auto a = allocate_address(*v4, sub.lease_range, st->leased());
-    if (!a) return unexpected("network " + n->name + ": " + a.error());
-    addr = *a;
-  }
-
+  auto addr = pick_addresses(*n, *st, o.ip);
+  if (!addr) return unexpected(addr.error());
   auto v6 = first_ipv6(*n);
-  std::optional<Ipv6> addr6;
-  if (v6) {
-    auto a6 = allocate_address6(*v6, st->leased6());
-    if (!a6) return unexpected("network " + n->name + ": " + a6.error());
-    addr6 = *a6;
-  }
 
   // Links: the bridge (with its first member), then the veth pair.
   bool new_bridge = rsock->index_of(n->network_interface) == 0;
@@ -486,8 +531,8 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   Member m;
   m.container = o.container;
   m.aliases = o.aliases;
-  m.ipv4 = to_string(addr);
-  if (addr6) m.ipv6 = to_string(*addr6);
+  m.ipv4 = addr->v4.to_string();
+  if (addr->v6) m.ipv6 = addr->v6->to_string();
   m.netns = o.netns;
   struct stat ns_st {};
   if (::fstat(ctr_net->get(), &ns_st) == 0)
@@ -505,18 +550,7 @@ Expected<Member, std::string> connect_container(const Paths& p, const ConnectOpt
   crash_point("connect-after-veth");
   auto csock = RouteSocket::open_in(ctr);
   if (!csock) return undo(csock.error());
-  if (auto r = csock->set_up("lo"); !r) return undo(r.error());
-  if (auto r = csock->add_address(m.interface, addr, v4->subnet.prefix); !r) return undo(r.error());
-  if (auto r = csock->set_up(m.interface); !r) return undo(r.error());
-  if (addr6) {
-    if (auto r = csock->add_address(m.interface, *addr6, v6->subnet.prefix); !r) return undo(r.error());
-  }
-  if (!n->internal) {
-    if (auto r = csock->add_default_route(m.interface, v4->gateway); !r) return undo(r.error());
-    if (v6) {
-      if (auto r = csock->add_default_route(m.interface, v6->gateway); !r) return undo(r.error());
-    }
-  }
+  if (auto r = configure_container_side(*csock, *n, m, *addr); !r) return undo(r.error());
   for (auto port : *ports) {
     auto id = add_forward(p, port);
     if (!id) return undo("-p " + port.host_ip + ":" + std::to_string(port.host_port) + ":" +

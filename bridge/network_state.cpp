@@ -12,17 +12,17 @@ const Member* NetworkState::find(std::string_view container) const {
   return nullptr;
 }
 
-std::vector<Ipv4> NetworkState::leased() const {
-  std::vector<Ipv4> out;
+std::vector<net::Ipv4Addr> NetworkState::leased() const {
+  std::vector<net::Ipv4Addr> out;
   for (const auto& m : members)
-    if (auto a = parse_ipv4(m.ipv4)) out.push_back(*a);
+    if (auto a = net::Ipv4Addr::parse(m.ipv4)) out.push_back(*a);
   return out;
 }
 
-std::vector<Ipv6> NetworkState::leased6() const {
-  std::vector<Ipv6> out;
+std::vector<net::Ipv6Addr> NetworkState::leased6() const {
+  std::vector<net::Ipv6Addr> out;
   for (const auto& m : members)
-    if (auto a = parse_ipv6(m.ipv6)) out.push_back(*a);
+    if (auto a = net::Ipv6Addr::parse(m.ipv6)) out.push_back(*a);
   return out;
 }
 

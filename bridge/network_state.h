@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
-#include "bridge/ipv4.h"
 #include "bridge/network_config.h"
 #include "common/expected.h"
+#include "common/net/ip.h"
 
 namespace netd::bridge {
 
@@ -50,8 +50,8 @@ struct NetworkState {
   bool operator==(const NetworkState&) const = default;
 
   const Member* find(std::string_view container) const;
-  std::vector<Ipv4> leased() const;
-  std::vector<Ipv6> leased6() const;
+  std::vector<net::Ipv4Addr> leased() const;
+  std::vector<net::Ipv6Addr> leased6() const;
 };
 
 std::string serialize_state(const NetworkState& s);

@@ -24,8 +24,8 @@ Emitter emit(const std::vector<FirewallNetwork>& nets) {
   Emitter e;
   for (const auto& n : nets) {
     const std::string br = q(n.bridge);
-    const std::string sub = to_string(Ipv4Cidr{n.subnet.network(), n.subnet.prefix});
-    const std::string gw = to_string(n.gateway);
+    const std::string sub = net::Ipv4Cidr{n.subnet.network(), n.subnet.prefix}.to_string();
+    const std::string gw = n.gateway.to_string();
 
     // Isolation: nothing from this bridge to any other network's bridge.
     std::string others;
@@ -53,7 +53,7 @@ Emitter emit(const std::vector<FirewallNetwork>& nets) {
       e.add(e.input, n, "dns-udp", "iifname " + br + " ip daddr " + gw + " udp dport 53 accept");
       e.add(e.input, n, "dns-tcp", "iifname " + br + " ip daddr " + gw + " tcp dport 53 accept");
       if (n.subnet6) {
-        const std::string gw6 = to_string(n.gateway6);
+        const std::string gw6 = n.gateway6.to_string();
         e.add(e.input, n, "dns-udp6", "iifname " + br + " ip6 daddr " + gw6 + " udp dport 53 accept");
         e.add(e.input, n, "dns-tcp6", "iifname " + br + " ip6 daddr " + gw6 + " tcp dport 53 accept");
       }
@@ -71,14 +71,14 @@ Emitter emit(const std::vector<FirewallNetwork>& nets) {
       e.add(e.input, n, "internal-host", "iifname " + br + " ip daddr != " + gw + " drop");
       if (n.subnet6)
         e.add(e.input, n, "internal-host6",
-              "iifname " + br + " ip6 daddr != { " + to_string(n.gateway6) + ", ff00::/8, fe80::/10 } drop");
+              "iifname " + br + " ip6 daddr != { " + n.gateway6.to_string() + ", ff00::/8, fe80::/10 } drop");
     }
 
     if (!n.internal) {
       for (const auto& p : n.ports) {
         const std::string id = p.container + ":" + p.protocol + ":" + std::to_string(p.host_port);
         const std::string dnat = "fib daddr type local " + p.protocol + " dport " + std::to_string(p.host_port) +
-                                 " dnat ip to " + to_string(p.container_ip) + ":" + std::to_string(p.container_port);
+                                 " dnat ip to " + p.container_ip.to_string() + ":" + std::to_string(p.container_port);
         // Arriving through the tap (the engine's in-stack carrier: the
         // client's own source address), and made inside the namespace (a
         // carrier that connects from here: the source is local).

@@ -32,8 +32,7 @@
 #include <string>
 #include <vector>
 
-#include "bridge/ipv4.h"
-#include "bridge/ipv6.h"
+#include "common/net/ip.h"
 
 namespace netd::bridge {
 
@@ -47,21 +46,21 @@ struct PortMapping {
   std::string protocol = "tcp";  // "tcp" or "udp"
   uint16_t host_port = 0;
   uint16_t container_port = 0;
-  Ipv4 container_ip;
+  net::Ipv4Addr container_ip;
   std::string container;  // for the rule comment
 };
 
 struct FirewallNetwork {
   std::string name;    // network name (validated charset: safe in comments)
   std::string bridge;  // interface name of its bridge
-  Ipv4Cidr subnet;     // network address + prefix
-  Ipv4 gateway;
+  net::Ipv4Cidr subnet;     // network address + prefix
+  net::Ipv4Addr gateway;
   bool internal = false;
   bool dns_enabled = true;
   bool allow_host_loopback = false;  // may reach kOutwardGateway (the host's loopback)
   std::vector<PortMapping> ports;
-  std::optional<Ipv6Cidr> subnet6;  // --ipv6 networks
-  Ipv6 gateway6;
+  std::optional<net::Ipv6Cidr> subnet6;  // --ipv6 networks
+  net::Ipv6Addr gateway6;
 };
 
 // The nftables script that replaces table inet netd with the rules for `nets`.

@@ -37,7 +37,7 @@ Expected<std::vector<PublishedPort>, std::string> parse_publish(const std::vecto
     p.proto = portfwd::proto_name(m.proto);
     p.host_ip = m.host_addr.to_string();
     p.host_port = m.host_port;
-    p.container_port = m.ctr_port;
+    p.container_port = m.guest_port;
     out.push_back(std::move(p));
   }
   return out;

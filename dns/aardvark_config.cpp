@@ -20,12 +20,19 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 }
 
 // Comma list of addresses of one family; empty column -> empty list.
-bool parse_ips(std::string_view col, bool want_v6, std::vector<IpAddr>& out) {
+// (The IPv6 column takes any IPv6 text, ::ffff:a.b.c.d included, and
+// answers AAAA queries with those 16 bytes.)
+bool parse_ips(std::string_view col, bool want_v6, std::vector<net::IpAddr>& out) {
   if (col.empty()) return true;
   for (auto item : split(col, ',')) {
     if (item.empty()) continue;
-    auto a = IpAddr::parse(item);
-    if (!a || a->v6 != want_v6) return false;
+    std::optional<net::IpAddr> a;
+    if (want_v6) {
+      if (auto v6 = net::Ipv6Addr::parse(item)) a = *v6;
+    } else if (auto v4 = net::Ipv4Addr::parse(item)) {
+      a = *v4;
+    }
+    if (!a) return false;
     out.push_back(*a);
   }
   return true;
@@ -84,7 +91,7 @@ Expected<NetworkConfig, std::string> parse_network_file(std::string_view file_na
       std::vector<std::string_view> gws = split(f[0], ',');
       for (auto g : gws) {
         if (g.empty()) continue;
-        auto a = IpAddr::parse(g);
+        auto a = net::IpAddr::parse(g);
         if (!a) return unexpected(net.name + ":1: bad gateway address '" + std::string(g) + "'");
         net.listen.push_back(*a);
       }

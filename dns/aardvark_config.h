@@ -17,14 +17,14 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "dns/ip.h"
+#include "common/net/ip.h"
 #include "dns/upstream.h"
 
 namespace netd::dns {
 
 struct ContainerEntry {
   std::string id;
-  std::vector<IpAddr> v4, v6;
+  std::vector<net::IpAddr> v4, v6;
   std::vector<std::string> names;            // lowercase: name first, then aliases
   std::vector<UpstreamServer> upstreams;     // per-container servers (may be empty)
 };
@@ -32,7 +32,7 @@ struct ContainerEntry {
 struct NetworkConfig {
   std::string name;                          // file name without "%int"
   bool internal = false;
-  std::vector<IpAddr> listen;                // gateway addresses to serve on
+  std::vector<net::IpAddr> listen;                // gateway addresses to serve on
   std::vector<UpstreamServer> upstreams;     // network-wide servers (may be empty)
   std::vector<ContainerEntry> containers;
 };

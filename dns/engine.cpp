@@ -1,5 +1,6 @@
 #include "dns/engine.h"
 
+#include "dns/reverse_name.h"
 #include "dns/wire/builder.h"
 
 namespace netd::dns {
@@ -82,7 +83,7 @@ Decision Engine::on_query(Time now, const NameTable& table, const QueryInfo& inf
         ReplyBuilder b(q, max_size);
         b.set_authoritative(true);
         if (qtype == type::A || qtype == type::ANY)
-          for (const auto& a : found.v4) b.add_a(opts_.ttl, a.v4_bytes());
+          for (const auto& a : found.v4) b.add_a(opts_.ttl, a.v4().octets());
         if (qtype == type::AAAA || qtype == type::ANY)
           for (const auto& a : found.v6) b.add_aaaa(opts_.ttl, a.b);
         ++stats_.local;
@@ -90,7 +91,7 @@ Decision Engine::on_query(Time now, const NameTable& table, const QueryInfo& inf
       }
     }
     if (qtype == type::PTR) {
-      if (auto addr = IpAddr::from_reverse_name(name)) {
+      if (auto addr = from_reverse_name(name)) {
         auto names = table.reverse(nets, *addr);
         if (!names.empty()) {
           ReplyBuilder b(q, max_size);

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "common/net/ip.h"
 #include "common/time.h"
 #include "dns/cache.h"
-#include "dns/ip.h"
 #include "dns/names.h"
 #include "dns/upstream.h"
 
@@ -34,8 +34,8 @@ struct EngineOptions {
 };
 
 struct QueryInfo {
-  IpAddr source;
-  IpAddr listen;
+  net::IpAddr source;
+  net::IpAddr listen;
   bool tcp = false;
 };
 

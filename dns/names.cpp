@@ -24,9 +24,9 @@ NameTable::NameTable(std::vector<NetworkConfig> nets) : nets_(std::move(nets)) {
   }
 }
 
-NameTable::NetSet NameTable::scope(const IpAddr& source, const IpAddr& listen) const {
+NameTable::NetSet NameTable::scope(const net::IpAddr& source, const net::IpAddr& listen) const {
   NetSet out;
-  auto it = by_addr_.find(source.unmapped());
+  auto it = by_addr_.find(source);
   if (it != by_addr_.end()) {
     for (const auto& r : it->second) {
       const std::string& id = nets_[r.net].containers[r.ctr].id;
@@ -40,12 +40,12 @@ NameTable::NetSet NameTable::scope(const IpAddr& source, const IpAddr& listen) c
     std::sort(out.begin(), out.end());
     return out;
   }
-  auto l = by_listen_.find(listen.unmapped());
+  auto l = by_listen_.find(listen);
   if (l != by_listen_.end()) out = l->second;
   return out;
 }
 
-bool NameTable::is_container(const IpAddr& source) const { return by_addr_.count(source.unmapped()) > 0; }
+bool NameTable::is_container(const net::IpAddr& source) const { return by_addr_.count(source) > 0; }
 
 NameTable::Addresses NameTable::lookup(const NetSet& nets, std::string_view lower_name) const {
   Addresses out;
@@ -62,7 +62,7 @@ NameTable::Addresses NameTable::lookup(const NetSet& nets, std::string_view lowe
   return out;
 }
 
-std::vector<std::string> NameTable::reverse(const NetSet& nets, const IpAddr& addr) const {
+std::vector<std::string> NameTable::reverse(const NetSet& nets, const net::IpAddr& addr) const {
   std::vector<std::string> out;
   auto it = by_addr_.find(addr);
   if (it == by_addr_.end()) return out;
@@ -73,8 +73,8 @@ std::vector<std::string> NameTable::reverse(const NetSet& nets, const IpAddr& ad
   return out;
 }
 
-std::vector<UpstreamServer> NameTable::upstreams_for(const NetSet& nets, const IpAddr& source) const {
-  auto it = by_addr_.find(source.unmapped());
+std::vector<UpstreamServer> NameTable::upstreams_for(const NetSet& nets, const net::IpAddr& source) const {
+  auto it = by_addr_.find(source);
   if (it != by_addr_.end()) {
     for (const auto& r : it->second) {
       if (std::find(nets.begin(), nets.end(), r.net) == nets.end()) continue;
@@ -94,8 +94,8 @@ bool NameTable::all_internal(const NetSet& nets) const {
   return true;
 }
 
-std::vector<IpAddr> NameTable::listen_addresses() const {
-  std::vector<IpAddr> out;
+std::vector<net::IpAddr> NameTable::listen_addresses() const {
+  std::vector<net::IpAddr> out;
   for (const auto& n : nets_)
     for (const auto& l : n.listen) add_unique(out, l);
   return out;

@@ -18,8 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/net/ip.h"
 #include "dns/aardvark_config.h"
-#include "dns/ip.h"
 
 namespace netd::dns {
 
@@ -31,26 +31,26 @@ class NameTable {
   const std::vector<NetworkConfig>& networks() const { return nets_; }
 
   // The networks of the container that owns `source`; if none, those served on `listen`.
-  NetSet scope(const IpAddr& source, const IpAddr& listen) const;
+  NetSet scope(const net::IpAddr& source, const net::IpAddr& listen) const;
   // True if `source` is a known container on at least one network.
-  bool is_container(const IpAddr& source) const;
+  bool is_container(const net::IpAddr& source) const;
 
   struct Addresses {
     bool found = false;                // the name exists on one of the networks
-    std::vector<IpAddr> v4, v6;        // de-duplicated, in config order
+    std::vector<net::IpAddr> v4, v6;        // de-duplicated, in config order
   };
   Addresses lookup(const NetSet& nets, std::string_view lower_name) const;
   // Names (first name, then aliases) of the containers holding `addr`.
-  std::vector<std::string> reverse(const NetSet& nets, const IpAddr& addr) const;
+  std::vector<std::string> reverse(const NetSet& nets, const net::IpAddr& addr) const;
 
   // Upstreams for a query from `source` within `nets`: the container's own,
   // else the first network's with servers; empty means "use the defaults".
-  std::vector<UpstreamServer> upstreams_for(const NetSet& nets, const IpAddr& source) const;
+  std::vector<UpstreamServer> upstreams_for(const NetSet& nets, const net::IpAddr& source) const;
   // True when every network in `nets` is internal (no forwarding at all).
   bool all_internal(const NetSet& nets) const;
 
   // Every address to listen on (de-duplicated).
-  std::vector<IpAddr> listen_addresses() const;
+  std::vector<net::IpAddr> listen_addresses() const;
 
  private:
   struct Ref {
@@ -59,8 +59,8 @@ class NameTable {
   };
   std::vector<NetworkConfig> nets_;
   std::vector<std::unordered_map<std::string, std::vector<uint32_t>>> by_name_;   // per network
-  std::unordered_map<IpAddr, std::vector<Ref>, IpAddrHash> by_addr_;
-  std::unordered_map<IpAddr, NetSet, IpAddrHash> by_listen_;
+  std::unordered_map<net::IpAddr, std::vector<Ref>> by_addr_;
+  std::unordered_map<net::IpAddr, NetSet> by_listen_;
   std::unordered_map<std::string, NetSet> by_id_;   // container id -> its networks
 };
 

@@ -8,6 +8,7 @@
 #include <deque>
 
 #include "common/log.h"
+#include "common/net/endpoint.h"
 #include "dns/wire/builder.h"
 
 namespace netd::dns {
@@ -18,39 +19,21 @@ using asio::ip::udp;
 using boost::system::error_code;
 
 namespace {
-IpAddr from_asio(const asio::ip::address& a) {
-  IpAddr r;
-  if (a.is_v4()) {
-    auto b = a.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), r.b.begin());
-  } else {
-    r.v6 = true;
-    auto b = a.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), r.b.begin());
-  }
-  return r.unmapped();
+net::IpAddr from_asio(const asio::ip::address& a) {
+  if (a.is_v4()) return net::Ipv4Addr{a.to_v4().to_uint()};
+  net::Ipv6Addr r;
+  auto b = a.to_v6().to_bytes();
+  std::copy(b.begin(), b.end(), r.b.begin());
+  return r;  // a v4-mapped peer is its IPv4 address (common/net/ip.h)
 }
-asio::ip::address to_asio(const IpAddr& a) {
-  if (!a.v6) return asio::ip::address_v4(a.v4_bytes());
+asio::ip::address to_asio(const net::IpAddr& a) {
+  if (a.is_v4()) return asio::ip::address_v4(a.v4().v);
   asio::ip::address_v6::bytes_type b;
   std::copy(a.b.begin(), a.b.end(), b.begin());
   return asio::ip::address_v6(b);
 }
 log::RateLimit g_trace_limit(std::chrono::seconds(1), 20);
 
-// A datagram's source as an IpAddr and a port (IPv4-mapped IPv6 unmapped).
-IpAddr from_sockaddr(const sockaddr_storage& ss) {
-  IpAddr r;
-  if (ss.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(ss);
-    std::memcpy(r.b.data(), &in.sin_addr, 4);
-    return r;
-  }
-  const auto& in6 = reinterpret_cast<const sockaddr_in6&>(ss);
-  r.v6 = true;
-  std::memcpy(r.b.data(), &in6.sin6_addr, 16);
-  return r.unmapped();
-}
 
 }  // namespace
 
@@ -63,9 +46,9 @@ struct Server::Listener : std::enable_shared_from_this<Listener> {
   // recvmmsg calls per readiness before the loop gets a turn again.
   static constexpr int kBatchesPerWake = 2;
 
-  Listener(Server& s, IpAddr a) : server(&s), addr(a), udp_sock(s.io_), acceptor(s.io_) {}
+  Listener(Server& s, net::IpAddr a) : server(&s), addr(a), udp_sock(s.io_), acceptor(s.io_) {}
   Server* server;   // nulled when closed
-  IpAddr addr;
+  net::IpAddr addr;
   udp::socket udp_sock;
   tcp::acceptor acceptor;
   size_t sessions = 0;
@@ -134,8 +117,9 @@ struct Server::Listener : std::enable_shared_from_this<Listener> {
         const msghdr& h = rx_msgs[i].msg_hdr;
         if (h.msg_flags & MSG_TRUNC) continue;
         std::span<const std::byte> query(slots.data() + size_t(i) * kSlot, rx_msgs[i].msg_len);
-        const IpAddr source = from_sockaddr(sources[i]);
-        Decision d = server->decide(source, addr, false, query);
+        const auto peer = net::endpoint_from(sources[i]);
+        if (!peer) continue;  // not an IP source: nothing to answer
+        Decision d = server->decide(peer->addr, addr, false, query);
         if (d.kind == Decision::Kind::Reply) {
           if (d.reply.empty()) continue;
           replies[n_tx] = std::move(d.reply);
@@ -191,7 +175,7 @@ struct Server::TcpSession : std::enable_shared_from_this<TcpSession> {
   std::array<unsigned char, 2> len{};
   std::vector<std::byte> body;
   std::deque<std::vector<std::byte>> out;   // framed replies; front() is being written
-  IpAddr peer;
+  net::IpAddr peer;
   size_t in_flight = 0;
   bool reading = false, writing = false, read_done = false, closed = false;
 
@@ -316,7 +300,7 @@ Server::~Server() {
 
 std::vector<std::string> Server::apply(std::shared_ptr<const NameTable> table) {
   std::vector<std::string> errors;
-  std::map<std::string, IpAddr> want;
+  std::map<std::string, net::IpAddr> want;
   for (const auto& a : table->listen_addresses()) want.emplace(a.to_string(), a);
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     if (!want.count(it->first)) {
@@ -368,7 +352,7 @@ ForwarderDriver* Server::driver_for(const std::vector<UpstreamServer>& ups) {
   return drivers_.emplace(key, std::move(*d)).first->second.get();
 }
 
-Decision Server::decide(const IpAddr& source, const IpAddr& listen, bool tcp, std::span<const std::byte> query) {
+Decision Server::decide(const net::IpAddr& source, const net::IpAddr& listen, bool tcp, std::span<const std::byte> query) {
   static const NameTable empty_table({});
   const NameTable& table = table_ ? *table_ : empty_table;
   Time now = Clock::now();
@@ -378,7 +362,7 @@ Decision Server::decide(const IpAddr& source, const IpAddr& listen, bool tcp, st
   return d;
 }
 
-void Server::handle(const IpAddr& source, const IpAddr& listen, bool tcp, std::span<const std::byte> query,
+void Server::handle(const net::IpAddr& source, const net::IpAddr& listen, bool tcp, std::span<const std::byte> query,
                     std::function<void(std::vector<std::byte>)> send) {
   Decision d = decide(source, listen, tcp, query);
   switch (d.kind) {

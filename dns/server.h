@@ -67,11 +67,11 @@ class Server {
 
   // Used by listeners and sessions: answer `query` and call `send` with the
   // reply (now, or later for forwarded queries). `send` is not called for dropped queries.
-  void handle(const IpAddr& source, const IpAddr& listen, bool tcp, std::span<const std::byte> query,
+  void handle(const net::IpAddr& source, const net::IpAddr& listen, bool tcp, std::span<const std::byte> query,
               std::function<void(std::vector<std::byte>)> send);
   // handle() in two steps, for a caller that sends immediate replies in
   // batches: the engine's decision, then (Forward only) the forwarding.
-  Decision decide(const IpAddr& source, const IpAddr& listen, bool tcp, std::span<const std::byte> query);
+  Decision decide(const net::IpAddr& source, const net::IpAddr& listen, bool tcp, std::span<const std::byte> query);
   void forward(Decision d, bool tcp, std::span<const std::byte> query,
                std::function<void(std::vector<std::byte>)> send);
   const ServerOptions& options() const { return opts_; }

@@ -1,11 +1,12 @@
 // Parsing upstream server addresses and /etc/resolv.conf (see upstream.h).
-// Validation uses inet_pton on the address part; a zone is kept as text and
-// must look like an interface name or index.
-#include <arpa/inet.h>
+// The address part is checked by common/net's parsers; a zone is kept as
+// text and must look like an interface name or index.
 #include <net/if.h>
 
 #include <cctype>
 
+#include "common/net/ip.h"
+#include "common/parse_number.h"
 #include "dns/upstream.h"
 
 namespace netd::dns {
@@ -17,18 +18,12 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool valid_v4(std::string_view a) {
-  if (a.empty() || a.size() > 15) return false;
-  std::string s(a);
-  in_addr out;
-  return inet_pton(AF_INET, s.c_str(), &out) == 1;
-}
+bool valid_v4(std::string_view a) { return net::Ipv4Addr::parse(a).has_value(); }
 
 // "addr" or "addr%zone".
 bool valid_v6(std::string_view a) {
   auto pct = a.find('%');
   std::string_view addr = a.substr(0, pct);
-  if (addr.empty() || addr.size() > 45) return false;
   if (pct != std::string_view::npos) {
     std::string_view zone = a.substr(pct + 1);
     if (zone.empty() || zone.size() >= IFNAMSIZ) return false;
@@ -36,20 +31,13 @@ bool valid_v6(std::string_view a) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != '@')
         return false;
   }
-  std::string s(addr);
-  in6_addr out;
-  return inet_pton(AF_INET6, s.c_str(), &out) == 1;
+  return net::Ipv6Addr::parse(addr).has_value();
 }
 
 bool parse_port(std::string_view p, uint16_t* out) {
-  if (p.empty() || p.size() > 5) return false;
-  unsigned v = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (v == 0 || v > 65535) return false;
-  *out = static_cast<uint16_t>(v);
+  auto v = parse_decimal<uint16_t>(p, 1, 65535);
+  if (!v) return false;
+  *out = *v;
   return true;
 }
 

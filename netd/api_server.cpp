@@ -115,7 +115,7 @@ struct ApiServer::Impl {
     if (std::holds_alternative<portfwd::ListHostFwd>(*req)) return s->reply(registry.list_reply());
     if (!opts.backend) return s->reply(portfwd::error_reply("this netd has no port forwarding backend"));
     auto* backend = opts.backend;
-    if (auto* add = std::get_if<portfwd::AddHostFwd>(&*req)) {
+    if (auto* add = std::get_if<portfwd::Forward>(&*req)) {
       auto f = registry.prepare(*add);
       if (!f) return s->reply(portfwd::error_reply(f.error()));
       portfwd::Forward fwd = *f;

@@ -93,24 +93,24 @@ Expected<std::vector<dns::UpstreamServer>, std::string> dns_servers(const Attach
 // --outbound-addr / --outbound-addr6 (already checked by the parsers) -> the
 // source address to bind, resolved and checked to be one of this host's;
 // nullopt when the option is not given.
-Expected<std::optional<wire::IpAddr>, std::string> outbound_source(const std::string& text, wire::IpFamily family) {
-  if (text.empty()) return std::optional<wire::IpAddr>{};
+Expected<std::optional<net::IpAddr>, std::string> outbound_source(const std::string& text, net::IpFamily family) {
+  if (text.empty()) return std::optional<net::IpAddr>{};
   auto spec = classify_outbound(text, family);
   if (!spec) return unexpected(spec.error());
   auto addr = resolve_outbound(*spec, family, host_interface_addresses());
   if (!addr) return unexpected(addr.error());
   if (auto ok = check_local_address(*addr); !ok) return unexpected(ok.error());
-  return std::optional<wire::IpAddr>{*addr};
+  return std::optional<net::IpAddr>{*addr};
 }
 
 // Trackers for the outbound options that name an interface (its address
 // is then followed: netd/outbound_monitor.h); `chosen`: what start-up picked.
-std::vector<OutboundTracker> outbound_trackers(const AttachConfig& a, const std::optional<wire::IpAddr>& chosen4,
-                                               const std::optional<wire::IpAddr>& chosen6) {
+std::vector<OutboundTracker> outbound_trackers(const AttachConfig& a, const std::optional<net::IpAddr>& chosen4,
+                                               const std::optional<net::IpAddr>& chosen6) {
   std::vector<OutboundTracker> out;
   std::vector<InterfaceAddress> host_addrs;
-  for (auto [text, family, chosen] : {std::tuple{&a.outbound_addr, wire::IpFamily::V4, &chosen4},
-                                      std::tuple{&a.outbound_addr6, wire::IpFamily::V6, &chosen6}}) {
+  for (auto [text, family, chosen] : {std::tuple{&a.outbound_addr, net::IpFamily::V4, &chosen4},
+                                      std::tuple{&a.outbound_addr6, net::IpFamily::V6, &chosen6}}) {
     if (text->empty() || !*chosen) continue;
     auto spec = classify_outbound(*text, family);
     if (!spec || !std::holds_alternative<std::string>(*spec)) continue;
@@ -118,6 +118,41 @@ std::vector<OutboundTracker> outbound_trackers(const AttachConfig& a, const std:
     out.emplace_back(*text, family, host_addrs, **chosen);
   }
   return out;
+}
+
+// What follows the host while netd runs: the outbound interface's addresses
+// (a netlink socket, netd/outbound_monitor.h) and resolv.conf (a helper
+// outside the sandbox, common/file_follow.h). Both are opened now, before
+// the sandbox, and live on the heap: the data plane's watches point at them.
+struct HostFollowing {
+  std::unique_ptr<OutboundMonitor> outbound;
+  std::unique_ptr<FileFollow> resolv_conf;
+};
+
+Expected<HostFollowing, std::string> follow_the_host(const AttachConfig& a, tap::Dataplane& plane,
+                                                     const std::optional<net::IpAddr>& out4,
+                                                     const std::optional<net::IpAddr>& out6, bool follow_dns,
+                                                     const std::string& resolv_text,
+                                                     const std::vector<dns::UpstreamServer>& servers) {
+  HostFollowing h;
+  if (auto trackers = outbound_trackers(a, out4, out6); !trackers.empty()) {
+    auto m = OutboundMonitor::start(std::move(trackers));
+    if (!m) return unexpected(m.error());
+    h.outbound = std::move(*m);
+    OutboundMonitor& monitor = *h.outbound;
+    plane.watch_control(monitor.fd(), [&plane, &monitor] {
+      monitor.process([&plane](const net::IpAddr& addr) { plane.set_outbound(addr); });
+    });
+  }
+  if (follow_dns) {
+    // From the text the upstreams came from: a change since is not missed.
+    auto f = FileFollow::start(a.resolv_conf, resolv_text);
+    if (!f) return unexpected(f.error());
+    h.resolv_conf = std::make_unique<FileFollow>(std::move(*f));
+    follow_resolv_conf(plane, *h.resolv_conf, servers);
+    LOG_INFO("following %s for DNS upstream changes", a.resolv_conf.c_str());
+  }
+  return h;
 }
 
 // "/proc/PID/ns/net" -> PID. procfs sends no inotify events, so such a
@@ -194,6 +229,129 @@ tap::TapOptions slirp_tap(const AttachConfig& a, const tap::StackConfig& cfg) {
   return t;
 }
 
+// DNS over TCP to the DNS address goes to the first upstream, as UDP DNS
+// goes to the upstreams: also to one on the host's loopback (systemd-
+// resolved's 127.0.0.53 is the DNS service the host configured), whatever
+// --disable-host-loopback says; both carry only standard queries
+// (dns/wire/query_check.h; docs/security.md, host exposure).
+void set_dns_tcp_upstream(const std::vector<dns::UpstreamServer>& servers, tap::StackConfig& cfg) {
+  if (servers.empty()) return;
+  const dns::UpstreamServer& first = servers.front();
+  if (auto addr = net::IpAddr::parse(first.addr)) {  // nullopt for a "%zone" address
+    cfg.dns_tcp_upstream = *addr;
+    cfg.dns_tcp_upstream_port = first.port;
+  }
+}
+
+// -p: each forward's host socket, handed to the engine (client addresses
+// are preserved: the guest sees the real peer).
+Expected<void, std::string> publish_ports(const std::vector<portfwd::Forward>& published, tap::Dataplane& dp) {
+  for (const auto& m : published) {
+    // An older netd of a restarted container may still hold the port for a
+    // moment: wait for it (bounded), else name the holder.
+    auto fd = portfwd::open_host_socket_waiting(
+        m.host_addr, m.host_port, m.proto, kPortHandoverWait, [&](const std::string& holder) {
+          LOG_INFO("%s:%u/%s is in use%s; waiting up to %lld ms for it", m.host_addr.to_string().c_str(), m.host_port,
+                   portfwd::proto_name(m.proto), holder.empty() ? "" : (" by " + holder).c_str(),
+                   static_cast<long long>(kPortHandoverWait.count()));
+        });
+    if (!fd) return unexpected(fd.error());
+    tap::PublishedPort port;
+    port.socket = std::move(*fd);
+    port.udp = m.proto == portfwd::Proto::Udp;
+    port.guest_port = m.guest_port;
+    dp.publish(std::move(port));
+    LOG_INFO("publishing %s:%u/%s -> guest port %u (client addresses preserved)", m.host_addr.to_string().c_str(),
+             m.host_port, portfwd::proto_name(m.proto), m.guest_port);
+  }
+  return {};
+}
+
+// The last things opened by path: the API socket and the pid file, and the
+// helper outside the sandbox that removes both at exit (even after
+// SIGKILL). On failure nothing is left behind.
+struct NamedFiles {
+  UniqueFd api_listener;
+  ExitCleanup cleanup;
+};
+
+Expected<NamedFiles, std::string> open_named_files(const AttachConfig& a) {
+  NamedFiles out;
+  if (!a.api_socket.empty()) {
+    auto l = ApiServer::bind(a.api_socket);
+    if (!l) return unexpected(l.error());
+    out.api_listener = std::move(*l);
+  }
+  if (!a.pid_file.empty()) {
+    if (auto w = write_pid_file(a.pid_file); !w) {
+      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
+      return unexpected(w.error());
+    }
+  }
+  if (!a.pid_file.empty() || !a.api_socket.empty()) {
+    auto c = ExitCleanup::start({a.pid_file, a.api_socket});
+    if (!c) {
+      if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
+      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
+      return unexpected("exit clean-up helper: " + c.error());
+    }
+    out.cleanup = std::move(*c);
+  }
+  return out;
+}
+
+// The control API's server on its own thread (none without --api-socket);
+// its forwards go to `backend`, to `guest` when a request names no guest.
+Expected<std::unique_ptr<ApiServer>, std::string> start_api(const std::string& path, UniqueFd listener,
+                                                             net::Ipv4Addr guest, StackBackend& backend) {
+  if (path.empty()) return std::unique_ptr<ApiServer>{};
+  ApiServerOptions ao;
+  ao.path = path;
+  ao.listener = listener.release();
+  ao.remove_socket = false;  // the clean-up helper does it
+  ao.defaults.guest_addr = guest;
+  ao.backend = &backend;
+  return ApiServer::start(std::move(ao));
+}
+
+// --enable-sandbox / --enable-seccomp (nothing when neither is given).
+Expected<void, std::string> enter_attach_sandbox(const AttachConfig& a) {
+  if (!a.sandbox && !a.seccomp) return {};
+  auto sb = enter_sandbox(SandboxOptions{a.sandbox, a.seccomp});
+  if (!sb) return unexpected(sb.error());
+  LOG_INFO("sandbox: %s%s%s", a.sandbox ? "empty read-only root, no capabilities" : "no sandbox",
+           sb->new_user_namespace ? " (own user namespace)" : "", sb->seccomp ? ", seccomp allow-list" : "");
+  return {};
+}
+
+// The data plane's options: the stack, DNS upstreams, outbound sources, and
+// what ends it (the target's process or netns path, the exit fd).
+tap::DataplaneOptions dataplane_options(const AttachConfig& a, const tap::StackConfig& cfg,
+                                        const std::vector<dns::UpstreamServer>& servers,
+                                        const std::optional<net::IpAddr>& out4,
+                                        const std::optional<net::IpAddr>& out6, bool offload) {
+  tap::DataplaneOptions dopts;
+  dopts.stack = cfg;
+  dopts.dns_upstreams = servers;
+  dopts.outbound4 = out4;
+  dopts.outbound6 = out6;
+  for (const auto& o : {dopts.outbound4, dopts.outbound6})
+    if (o) LOG_INFO("outbound %s traffic leaves from %s", o->is_v4() ? "IPv4" : "IPv6", o->to_string().c_str());
+  if (!a.watch_target) {
+    // (the caller ends netd itself: pasta's --no-netns-quit)
+  } else if (a.target.pid) {
+    dopts.watch_pid = a.target.pid;
+  } else if (auto pid = proc_pid_of(a.target.netns_path)) {
+    dopts.watch_pid = pid;
+  } else {
+    dopts.watch_path = a.target.netns_path;
+  }
+  dopts.pcap_path = a.pcap;
+  dopts.exit_fd = a.exit_fd;  // hang-up: exit 0 (slirp4netns' --exit-fd)
+  dopts.vnet_hdr = offload;
+  return dopts;
+}
+
 }  // namespace
 
 int run_attach(const AttachConfig& a) {
@@ -211,21 +369,9 @@ int run_attach(const AttachConfig& a) {
     std::fprintf(stderr, "%s: %s\n", prog, servers.error().c_str());
     return a.arg_error_status;
   }
-  // DNS over TCP to the DNS address goes to the first upstream, as UDP DNS
-  // goes to the upstreams: also to one on the host's loopback (systemd-
-  // resolved's 127.0.0.53 is the DNS service the host configured), whatever
-  // --disable-host-loopback says; both carry only standard queries
-  // (dns/wire/query_check.h; docs/security.md, host exposure).
-  if (!servers->empty()) {
-    const dns::UpstreamServer& first = servers->front();
-    auto addr = wire::IpAddr::parse(first.addr);  // nullopt for a "%zone" address
-    if (addr) {
-      cfg->dns_tcp_upstream = *addr;
-      cfg->dns_tcp_upstream_port = first.port;
-    }
-  }
-  auto out4 = outbound_source(a.outbound_addr, wire::IpFamily::V4);
-  auto out6 = outbound_source(a.outbound_addr6, wire::IpFamily::V6);
+  set_dns_tcp_upstream(*servers, *cfg);
+  auto out4 = outbound_source(a.outbound_addr, net::IpFamily::V4);
+  auto out6 = outbound_source(a.outbound_addr6, net::IpFamily::V6);
   for (const auto* o : {&out4, &out6}) {
     if (!*o) {  // the text was checked by the parser: this host lacks the address or interface
       std::fprintf(stderr, "%s: %s\n", prog, o->error().c_str());
@@ -246,51 +392,16 @@ int run_attach(const AttachConfig& a) {
     return 1;
   }
 
-  tap::DataplaneOptions dopts;
-  dopts.stack = *cfg;
-  dopts.dns_upstreams = *servers;
-  dopts.outbound4 = *out4;
-  dopts.outbound6 = *out6;
-  for (const auto& o : {dopts.outbound4, dopts.outbound6})
-    if (o) LOG_INFO("outbound %s traffic leaves from %s", o->is_v4() ? "IPv4" : "IPv6", o->to_string().c_str());
-  if (!a.watch_target) {
-    // (the caller ends netd itself: pasta's --no-netns-quit)
-  } else if (a.target.pid) {
-    dopts.watch_pid = a.target.pid;
-  } else if (auto pid = proc_pid_of(a.target.netns_path)) {
-    dopts.watch_pid = pid;
-  } else {
-    dopts.watch_path = a.target.netns_path;
-  }
-  dopts.pcap_path = a.pcap;
-  dopts.exit_fd = a.exit_fd;  // hang-up: exit 0 (slirp4netns' --exit-fd)
-  dopts.vnet_hdr = topts.offload;
+  tap::DataplaneOptions dopts = dataplane_options(a, *cfg, *servers, *out4, *out6, topts.offload);
   auto dp = tap::Dataplane::create(std::move(*tapfd), dopts);
   if (!dp) {
     std::fprintf(stderr, "%s: %s\n", prog, dp.error().c_str());
     return 1;
   }
 
-  for (const auto& m : *published) {
-    // An older netd of a restarted container may still hold the port for a
-    // moment: wait for it (bounded), else name the holder.
-    auto fd = portfwd::open_host_socket_waiting(
-        m.host_addr, m.host_port, m.proto, kPortHandoverWait, [&](const std::string& holder) {
-          LOG_INFO("%s:%u/%s is in use%s; waiting up to %lld ms for it", m.host_addr.to_string().c_str(), m.host_port,
-                   portfwd::proto_name(m.proto), holder.empty() ? "" : (" by " + holder).c_str(),
-                   static_cast<long long>(kPortHandoverWait.count()));
-        });
-    if (!fd) {
-      std::fprintf(stderr, "%s: -p: %s\n", prog, fd.error().c_str());
-      return 1;
-    }
-    tap::PublishedPort port;
-    port.socket = std::move(*fd);
-    port.udp = m.proto == portfwd::Proto::Udp;
-    port.guest_port = m.ctr_port;
-    (*dp)->publish(std::move(port));
-    LOG_INFO("publishing %s:%u/%s -> guest port %u (client addresses preserved)", m.host_addr.to_string().c_str(),
-             m.host_port, portfwd::proto_name(m.proto), m.ctr_port);
+  if (auto r = publish_ports(*published, **dp); !r) {
+    std::fprintf(stderr, "%s: -p: %s\n", prog, r.error().c_str());
+    return 1;
   }
   // The API's forwards go through the same engine, queued to the loop thread
   // (constructed before the sandbox: it reads a sysctl for its messages).
@@ -306,93 +417,33 @@ int run_attach(const AttachConfig& a) {
     extension = std::move(*e);
   }
 
-  // An outbound interface's new addresses are followed through a netlink
-  // socket opened now (netd/outbound_monitor.h).
-  std::unique_ptr<OutboundMonitor> outbound_monitor;
-  if (auto trackers = outbound_trackers(a, *out4, *out6); !trackers.empty()) {
-    auto m = OutboundMonitor::start(std::move(trackers));
-    if (!m) {
-      std::fprintf(stderr, "%s: %s\n", prog, m.error().c_str());
-      return 1;
-    }
-    outbound_monitor = std::move(*m);
-    tap::Dataplane& plane = **dp;
-    OutboundMonitor& monitor = *outbound_monitor;
-    plane.watch_control(monitor.fd(), [&plane, &monitor] {
-      monitor.process([&plane](const wire::IpAddr& addr) { plane.set_outbound(addr); });
-    });
+  auto following = follow_the_host(a, **dp, *out4, *out6, follow_dns, resolv_text, *servers);
+  if (!following) {
+    std::fprintf(stderr, "%s: %s\n", prog, following.error().c_str());
+    return 1;
   }
 
-  // resolv.conf is followed from outside the sandbox (common/file_follow.h).
-  FileFollow resolv_follow;
-  if (follow_dns) {
-    auto f = FileFollow::start(a.resolv_conf, resolv_text);
-    if (!f) {
-      std::fprintf(stderr, "%s: %s\n", prog, f.error().c_str());
-      return 1;
-    }
-    resolv_follow = std::move(*f);
-    follow_resolv_conf(**dp, resolv_follow, *servers);
-    LOG_INFO("following %s for DNS upstream changes", a.resolv_conf.c_str());
+  // The last things opened by path (the sandbox comes next).
+  auto paths = open_named_files(a);
+  if (!paths) {
+    std::fprintf(stderr, "%s: %s\n", prog, paths.error().c_str());
+    return 1;
   }
-
-  // The last things opened by path: the API socket and the pid file. A
-  // helper outside the sandbox removes both at exit (even after SIGKILL).
-  UniqueFd api_listener;
-  if (!a.api_socket.empty()) {
-    auto l = ApiServer::bind(a.api_socket);
-    if (!l) {
-      std::fprintf(stderr, "%s: %s\n", prog, l.error().c_str());
-      return 1;
-    }
-    api_listener = std::move(*l);
-  }
-  if (!a.pid_file.empty()) {
-    if (auto w = write_pid_file(a.pid_file); !w) {
-      std::fprintf(stderr, "%s: %s\n", prog, w.error().c_str());
-      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
-      return 1;
-    }
-  }
-  ExitCleanup cleanup;
-  if (!a.pid_file.empty() || !a.api_socket.empty()) {
-    auto c = ExitCleanup::start({a.pid_file, a.api_socket});
-    if (!c) {
-      std::fprintf(stderr, "%s: exit clean-up helper: %s\n", prog, c.error().c_str());
-      if (!a.pid_file.empty()) ::unlink(a.pid_file.c_str());
-      if (!a.api_socket.empty()) ::unlink(a.api_socket.c_str());
-      return 1;
-    }
-    cleanup = std::move(*c);
-  }
+  UniqueFd api_listener = std::move(paths->api_listener);
+  ExitCleanup cleanup = std::move(paths->cleanup);
 
   // Still one thread: the sandbox goes up now, and every thread started
   // below lives in it.
-  if (a.sandbox || a.seccomp) {
-    auto sb = enter_sandbox(SandboxOptions{a.sandbox, a.seccomp});
-    if (!sb) {
-      std::fprintf(stderr, "%s: %s\n", prog, sb.error().c_str());
-      return 1;
-    }
-    LOG_INFO("sandbox: %s%s%s", a.sandbox ? "empty read-only root, no capabilities" : "no sandbox",
-             sb->new_user_namespace ? " (own user namespace)" : "", sb->seccomp ? ", seccomp allow-list" : "");
+  if (auto sb = enter_attach_sandbox(a); !sb) {
+    std::fprintf(stderr, "%s: %s\n", prog, sb.error().c_str());
+    return 1;
   }
 
   // Threads from here on (Dataplane::create blocked the stop signals).
-  std::unique_ptr<ApiServer> api;
-  if (!a.api_socket.empty()) {
-    ApiServerOptions ao;
-    ao.path = a.api_socket;
-    ao.listener = api_listener.release();
-    ao.remove_socket = false;  // the clean-up helper does it
-    ao.defaults.guest_addr = *portfwd::IpAddress::parse(cfg->guest.to_string());
-    ao.backend = &backend;
-    auto s = ApiServer::start(std::move(ao));
-    if (!s) {
-      std::fprintf(stderr, "%s: %s\n", prog, s.error().c_str());
-      return 1;
-    }
-    api = std::move(*s);
+  auto api = start_api(a.api_socket, std::move(api_listener), cfg->guest, backend);
+  if (!api) {
+    std::fprintf(stderr, "%s: %s\n", prog, api.error().c_str());
+    return 1;
   }
   if (extension) {
     if (auto r = extension->start(); !r) {
@@ -406,7 +457,7 @@ int run_attach(const AttachConfig& a) {
   if (a.on_ready) a.on_ready();
   int rc = (*dp)->run();
   extension.reset();  // its threads stop before the loop's objects go
-  api.reset();  // the loop drains the backend's queue no more
+  api->reset();  // the loop drains the backend's queue no more
   cleanup.finish();  // the API socket and the pid file are gone when netd exits
   return rc;
 }

@@ -28,7 +28,7 @@ ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::os
 struct ParsedForward {
   std::optional<int> exit_status;
   NsTarget target;
-  std::vector<portfwd::ForwardRule> rules;
+  std::vector<portfwd::Forward> rules;
   unsigned udp_timeout = 60;
   int ready_fd = -1;
   int exit_fd = -1;

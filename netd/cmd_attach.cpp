@@ -170,8 +170,8 @@ ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::os
   cfg.dns_upstreams = a.dns_upstreams;
   cfg.disable_dns = a.disable_dns;
   if (!a.resolv_conf.empty()) cfg.resolv_conf = a.resolv_conf;
-  for (auto [text, fam] : {std::pair{&a.outbound_addr, wire::IpFamily::V4},
-                           std::pair{&a.outbound_addr6, wire::IpFamily::V6}}) {
+  for (auto [text, fam] : {std::pair{&a.outbound_addr, net::IpFamily::V4},
+                           std::pair{&a.outbound_addr6, net::IpFamily::V6}}) {
     if (text->empty()) continue;
     if (auto spec = classify_outbound(*text, fam); !spec) {
       err << "netd attach: " << spec.error() << "\n";

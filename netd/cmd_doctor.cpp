@@ -201,9 +201,9 @@ Attempt try_nftables(pid_t holder) {
   bridge::FirewallNetwork n;
   n.name = "doctor";
   n.bridge = "netd-doctor0";
-  n.subnet = *bridge::parse_cidr("10.89.254.0/24");
-  n.gateway = *bridge::parse_ipv4("10.89.254.1");
-  n.ports.push_back({"tcp", 8080, 80, *bridge::parse_ipv4("10.89.254.2"), "doctor"});
+  n.subnet = *net::Ipv4Cidr::parse("10.89.254.0/24");
+  n.gateway = *net::Ipv4Addr::parse("10.89.254.1");
+  n.ports.push_back({"tcp", 8080, 80, *net::Ipv4Addr::parse("10.89.254.2"), "doctor"});
   NsTarget t;
   t.pid = holder;
   auto r = bridge::apply_firewall(t, {n});

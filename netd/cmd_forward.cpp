@@ -101,7 +101,7 @@ ParsedForward parse_forward_args(int argc, char** argv, std::ostream& out, std::
     r.exit_status = 2;
     return r;
   }
-  auto to = portfwd::IpAddress::parse(a.to);
+  auto to = net::IpAddr::parse(a.to);
   if (!to) {
     err << "netd forward: --to: '" << a.to << "' is not an IPv4 or IPv6 address\n";
     r.exit_status = 2;
@@ -114,13 +114,9 @@ ParsedForward parse_forward_args(int argc, char** argv, std::ostream& out, std::
     return r;
   }
   for (const auto& m : *mappings) {
-    portfwd::ForwardRule rule;
+    portfwd::Forward rule = m;
     rule.id = r.rules.size() + 1;
-    rule.proto = m.proto;
-    rule.host_addr = m.host_addr;
-    rule.host_port = m.host_port;
-    rule.target_addr = *to;
-    rule.target_port = m.ctr_port;
+    rule.guest_addr = *to;
     r.rules.push_back(rule);
   }
   r.target = *target;

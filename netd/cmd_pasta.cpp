@@ -139,6 +139,47 @@ bool split_process(int* ready_fd) {
   std::_Exit(1);
 }
 
+// What `netd attach` is to do for this pasta: the plan's stack and tap, its
+// DNS upstreams and outbound addresses, and pasta's forwarding tables and
+// control socket (PastaRuntime, an extension of the attach loop).
+Expected<AttachConfig, std::string> attach_config(const PastaOptions& o, const PastaPlan& plan,
+                                                  const NsTarget& target) {
+  AttachConfig a;
+  a.prog = "pasta";
+  a.arg_error_status = 1;
+  a.target = target;
+  a.tap_name = plan.tap.name;
+  a.mtu = plan.stack.mtu;
+  a.stack = plan.stack;
+  a.tap = plan.tap;
+  a.disable_dns = plan.dns_upstreams.empty();
+  for (const auto& s : plan.dns_upstreams) a.dns_upstreams.push_back(dns::to_string(s));
+  // Without --dns-host the upstreams are resolv.conf's: follow its changes.
+  a.dns_upstreams_from_resolv_conf = !o.dns_host4 && !o.dns_host6;
+  a.outbound_addr = plan.outbound4;
+  a.outbound_addr6 = plan.outbound6;
+  a.pid_file = o.pid_file;
+  a.pcap = o.pcap;
+  a.watch_target = !o.no_netns_quit || a.target.pid;
+  // Confined like pasta itself, always: the namespace's /proc files, the
+  // ports, the configuration socket and the log are all open before.
+  a.sandbox = true;
+  a.seccomp = true;
+  auto tables = pasta_tables(o, plan.stack);
+  if (!tables) return unexpected(tables.error());
+  PastaRuntimeOptions ro;
+  ro.tables = std::move(*tables);
+  ro.target = a.target;
+  ro.control_socket = o.control_socket;
+  a.extend = [ro](tap::Dataplane& dp, const tap::StackConfig& cfg, portfwd::ControlQueue& q)
+      -> Expected<std::unique_ptr<AttachExtension>, std::string> {
+    auto rt = PastaRuntime::create(ro, dp, cfg, q);
+    if (!rt) return unexpected(rt.error());
+    return std::unique_ptr<AttachExtension>(std::move(*rt));
+  };
+  return a;
+}
+
 }  // namespace
 
 namespace cmd {
@@ -210,42 +251,12 @@ int pasta(int argc, char** argv) {
   }
   for (const auto& n : plan->notes) LOG_INFO("%s", n.c_str());
 
-  AttachConfig a;
-  a.prog = "pasta";
-  a.arg_error_status = 1;
-  a.target = **target;
-  a.tap_name = plan->tap.name;
-  a.mtu = plan->stack.mtu;
-  a.stack = plan->stack;
-  a.tap = plan->tap;
-  a.disable_dns = plan->dns_upstreams.empty();
-  for (const auto& s : plan->dns_upstreams) a.dns_upstreams.push_back(dns::to_string(s));
-  // Without --dns-host the upstreams are resolv.conf's: follow its changes.
-  a.dns_upstreams_from_resolv_conf = !o.dns_host4 && !o.dns_host6;
-  a.outbound_addr = plan->outbound4;
-  a.outbound_addr6 = plan->outbound6;
-  a.pid_file = o.pid_file;
-  a.pcap = o.pcap;
-  a.watch_target = !o.no_netns_quit || a.target.pid;
-  // Confined like pasta itself, always: the namespace's /proc files, the
-  // ports, the configuration socket and the log are all open before.
-  a.sandbox = true;
-  a.seccomp = true;
-  auto tables = pasta_tables(o, plan->stack);
-  if (!tables) {
-    std::fprintf(stderr, "%s\n", tables.error().c_str());
+  auto config = attach_config(o, *plan, **target);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().c_str());
     return 1;
   }
-  PastaRuntimeOptions ro;
-  ro.tables = std::move(*tables);
-  ro.target = a.target;
-  ro.control_socket = o.control_socket;
-  a.extend = [ro](tap::Dataplane& dp, const tap::StackConfig& cfg, portfwd::ControlQueue& q)
-      -> Expected<std::unique_ptr<AttachExtension>, std::string> {
-    auto rt = PastaRuntime::create(ro, dp, cfg, q);
-    if (!rt) return unexpected(rt.error());
-    return std::unique_ptr<AttachExtension>(std::move(*rt));
-  };
+  AttachConfig& a = *config;
 
   if (!o.foreground) {
     // Opened now: after the sandbox there is no /dev to open it from.

@@ -140,6 +140,46 @@ pesto::PifTable* find_by_name(std::vector<pesto::PifTable>& tables, const std::s
   return nullptr;
 }
 
+// Applies the command line's steps to the tables, in order: -A/-D switch
+// between adding and deleting, -C clears a table, and a spec before the
+// first -A/-D replaces its table's rules (cleared once, then added to).
+Expected<void, std::string> apply_steps(const std::vector<Step>& steps, const portfwd::PortRange& ephemeral,
+                                        std::vector<pesto::PifTable>& tables) {
+  auto action = portfwd::SpecAction::Add;
+  bool replacing = true;  // until the first -A or -D
+  bool inbound_cleared = false, outbound_cleared = false;
+  for (const auto& step : steps) {
+    if (step.option == 'A' || step.option == 'D') {
+      action = step.option == 'A' ? portfwd::SpecAction::Add : portfwd::SpecAction::Delete;
+      replacing = false;
+      continue;
+    }
+    if (step.option == 'C') {
+      auto* t = find_by_name(tables, step.arg);
+      if (!t) return unexpected("unknown table '" + step.arg + "' (the server has no such pif)");
+      t->table.clear();
+      if (step.arg == "HOST") inbound_cleared = true;
+      if (step.arg == "SPLICE") outbound_cleared = true;
+      continue;
+    }
+    const bool outbound = step.option == 'T' || step.option == 'U';
+    auto* t = find_by_name(tables, outbound ? "SPLICE" : "HOST");
+    if (!t)
+      return unexpected(std::string("cannot use -") + step.option + ": the server has no " +
+                        (outbound ? "outbound (SPLICE)" : "inbound (HOST)") + " table");
+    bool& cleared = outbound ? outbound_cleared : inbound_cleared;
+    if (replacing && !cleared) {
+      t->table.clear();
+      cleared = true;
+    }
+    std::vector<std::string> warnings;
+    auto r = portfwd::apply_port_spec(step.option, step.arg, action, t->table, ephemeral, &warnings);
+    for (const auto& w : warnings) std::fprintf(stderr, "pesto: %s\n", w.c_str());
+    if (!r) return unexpected(r.error());
+  }
+  return {};
+}
+
 }  // namespace
 
 namespace cmd {
@@ -231,38 +271,7 @@ int pesto(int argc, char** argv) {
       std::printf("Previous configuration (%s)\n", path.c_str());
       show(tables);
     }
-    auto action = portfwd::SpecAction::Add;
-    bool replacing = true;  // until the first -A or -D
-    bool inbound_cleared = false, outbound_cleared = false;
-    for (const auto& step : steps) {
-      if (step.option == 'A' || step.option == 'D') {
-        action = step.option == 'A' ? portfwd::SpecAction::Add : portfwd::SpecAction::Delete;
-        replacing = false;
-        continue;
-      }
-      if (step.option == 'C') {
-        auto* t = find_by_name(tables, step.arg);
-        if (!t) return fail("unknown table '" + step.arg + "' (the server has no such pif)");
-        t->table.clear();
-        if (step.arg == "HOST") inbound_cleared = true;
-        if (step.arg == "SPLICE") outbound_cleared = true;
-        continue;
-      }
-      const bool outbound = step.option == 'T' || step.option == 'U';
-      auto* t = find_by_name(tables, outbound ? "SPLICE" : "HOST");
-      if (!t)
-        return fail(std::string("cannot use -") + step.option + ": the server has no " +
-                    (outbound ? "outbound (SPLICE)" : "inbound (HOST)") + " table");
-      bool& cleared = outbound ? outbound_cleared : inbound_cleared;
-      if (replacing && !cleared) {
-        t->table.clear();
-        cleared = true;
-      }
-      std::vector<std::string> warnings;
-      auto r = portfwd::apply_port_spec(step.option, step.arg, action, t->table, ephemeral, &warnings);
-      for (const auto& w : warnings) std::fprintf(stderr, "pesto: %s\n", w.c_str());
-      if (!r) return fail(r.error());
-    }
+    if (auto r = apply_steps(steps, ephemeral, tables); !r) return fail(r.error());
     if (show_tables) {
       std::printf("Updated configuration (%s)\n", path.c_str());
       show(tables);

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "common/log.h"
+#include "common/parse_number.h"
 #include "netd/attach_runner.h"
 #include "netd/commands.h"
 #include "netd/outbound_addr.h"
@@ -33,14 +34,9 @@ namespace {
 constexpr const char* kCompatVersion = "1.2.0";
 
 bool parse_int(std::string_view s, long min, long max, long* out) {
-  if (s.empty() || s.size() > 10) return false;
-  long v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  if (v < min || v > max) return false;
-  *out = v;
+  auto v = parse_decimal<unsigned long>(s, static_cast<unsigned long>(min), static_cast<unsigned long>(max));
+  if (!v) return false;
+  *out = static_cast<long>(*v);
   return true;
 }
 
@@ -152,9 +148,9 @@ std::string apply_option(int val, const char* arg, AttachConfig& c, Parsed& p) {
     case kOutboundAddr:
     case kOutboundAddr6: {
       // Checked here, looked up (interface names) at start-up: run_attach.
-      auto fam = val == kOutboundAddr ? wire::IpFamily::V4 : wire::IpFamily::V6;
+      auto fam = val == kOutboundAddr ? net::IpFamily::V4 : net::IpFamily::V6;
       if (auto spec = classify_outbound(value, fam); !spec) return spec.error();
-      (fam == wire::IpFamily::V4 ? c.outbound_addr : c.outbound_addr6) = value;
+      (fam == net::IpFamily::V4 ? c.outbound_addr : c.outbound_addr6) = value;
       break;
     }
     case kDisableDns: c.disable_dns = true; break;

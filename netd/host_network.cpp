@@ -24,25 +24,25 @@ using Sock = std::unique_ptr<nl_sock, SockFree>;
 using Cache = std::unique_ptr<nl_cache, CacheFree>;
 
 // An nl_addr of family AF_INET/AF_INET6 -> IpAddr; nullopt for anything else.
-std::optional<wire::IpAddr> to_ip(nl_addr* a) {
+std::optional<net::IpAddr> to_ip(nl_addr* a) {
   if (!a) return std::nullopt;
   const auto* p = static_cast<const uint8_t*>(nl_addr_get_binary_addr(a));
   unsigned len = nl_addr_get_len(a);
   if (nl_addr_get_family(a) == AF_INET && len == 4)
-    return wire::IpAddr(wire::Ipv4Addr::from_octets(p[0], p[1], p[2], p[3]));
+    return net::IpAddr(net::Ipv4Addr::from_octets(p[0], p[1], p[2], p[3]));
   if (nl_addr_get_family(a) == AF_INET6 && len == 16) {
-    wire::Ipv6Addr v6;
+    net::Ipv6Addr v6;
     std::memcpy(v6.b.data(), p, 16);
-    return wire::IpAddr(v6);
+    return net::IpAddr(v6);
   }
   if (len == 0) {  // a default route's destination has no bytes
-    if (nl_addr_get_family(a) == AF_INET) return wire::IpAddr(wire::Ipv4Addr{});
-    if (nl_addr_get_family(a) == AF_INET6) return wire::IpAddr(wire::Ipv6Addr{});
+    if (nl_addr_get_family(a) == AF_INET) return net::IpAddr(net::Ipv4Addr{});
+    if (nl_addr_get_family(a) == AF_INET6) return net::IpAddr(net::Ipv6Addr{});
   }
   return std::nullopt;
 }
 
-bool is_link_local_prefix(const wire::IpAddr& a, uint8_t len) {
+bool is_link_local_prefix(const net::IpAddr& a, uint8_t len) {
   if (a.is_v4()) return len >= 16 && (a.v4().v >> 16) == 0xa9fe;  // 169.254/16
   return len >= 10 && a.v6().is_link_local();
 }
@@ -102,7 +102,7 @@ Expected<HostNetwork, std::string> read_host_network() {
   return net;
 }
 
-int pick_template_interface(const HostNetwork& net, wire::IpFamily family) {
+int pick_template_interface(const HostNetwork& net, net::IpFamily family) {
   int with_default = 0, with_any = 0;
   for (const auto& r : net.routes) {
     if (r.dst.family() != family || r.ifindex <= 0 || r.ifindex == 1) continue;  // 1: lo
@@ -122,7 +122,7 @@ int interface_index(const HostNetwork& net, const std::string& name) {
   return 0;
 }
 
-std::optional<HostTemplate> host_template(const HostNetwork& net, wire::IpFamily family, int ifindex) {
+std::optional<HostTemplate> host_template(const HostNetwork& net, net::IpFamily family, int ifindex) {
   HostTemplate t;
   for (const auto& l : net.links) {
     if (l.ifindex == ifindex) {
@@ -134,7 +134,7 @@ std::optional<HostTemplate> host_template(const HostNetwork& net, wire::IpFamily
   if (!t.ifindex) return std::nullopt;
   for (const auto& a : net.addresses) {
     if (a.ifindex != ifindex || a.addr.family() != family || a.deprecated) continue;
-    if (family == wire::IpFamily::V6 && a.link_scope) {
+    if (family == net::IpFamily::V6 && a.link_scope) {
       if (!t.link_local) t.link_local = a.addr;
       continue;
     }

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "tap/wire/types.h"
+#include "common/net/ip.h"
 
 namespace netd {
 
@@ -32,7 +32,7 @@ struct HostLink {
 
 struct HostAddress {
   int ifindex = 0;
-  wire::IpAddr addr;
+  net::IpAddr addr;
   uint8_t prefix = 0;
   bool link_scope = false;  // RT_SCOPE_LINK or narrower (IPv6 fe80::/10, IPv4 169.254/16 set so)
   bool deprecated = false;
@@ -40,9 +40,9 @@ struct HostAddress {
 
 struct HostRoute {
   int ifindex = 0;                     // output interface (the first next hop's)
-  wire::IpAddr dst;                    // unspecified with dst_len 0: a default route
+  net::IpAddr dst;                    // unspecified with dst_len 0: a default route
   uint8_t dst_len = 0;
-  std::optional<wire::IpAddr> gateway;
+  std::optional<net::IpAddr> gateway;
   bool is_default() const { return dst_len == 0; }
 };
 
@@ -57,10 +57,10 @@ struct HostTemplate {
   int ifindex = 0;
   std::string ifname;
   unsigned mtu = 0;
-  std::optional<wire::IpAddr> addr;   // the address with the longest prefix (IPv6: global)
+  std::optional<net::IpAddr> addr;   // the address with the longest prefix (IPv6: global)
   uint8_t prefix = 0;
-  std::optional<wire::IpAddr> gateway;  // of the default route through it
-  std::optional<wire::IpAddr> link_local;  // IPv6: the interface's own link-local address
+  std::optional<net::IpAddr> gateway;  // of the default route through it
+  std::optional<net::IpAddr> link_local;  // IPv6: the interface's own link-local address
   std::vector<HostAddress> addresses;   // every usable address of the family on it
   std::vector<HostRoute> routes;        // every route through it, of the family
 };
@@ -69,9 +69,9 @@ struct HostTemplate {
 Expected<HostNetwork, std::string> read_host_network();
 
 // The template interface's index for `family` (pasta's choice, above), or 0.
-int pick_template_interface(const HostNetwork& net, wire::IpFamily family);
+int pick_template_interface(const HostNetwork& net, net::IpFamily family);
 // The template on `ifindex` for `family`; nullopt when ifindex is unknown.
-std::optional<HostTemplate> host_template(const HostNetwork& net, wire::IpFamily family, int ifindex);
+std::optional<HostTemplate> host_template(const HostNetwork& net, net::IpFamily family, int ifindex);
 // The index of the interface called `name`, or 0.
 int interface_index(const HostNetwork& net, const std::string& name);
 

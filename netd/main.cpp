@@ -1,4 +1,4 @@
-// netd: one binary, several subcommands (see DESIGN.md and docs/man/).
+// netd: one binary, several subcommands (see docs/architecture.md and docs/man/).
 // Dispatch is by argv[1], or by argv[0] when netd is installed under a
 // drop-in name (a symlink called slirp4netns, pasta, pesto or aardvark-dns).
 #include <cstdio>

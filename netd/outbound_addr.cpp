@@ -8,20 +8,20 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/net/endpoint.h"
 #include "common/unique_fd.h"
-#include "portfwd/ip_address.h"
 
 namespace netd {
 namespace {
 
-const char* option_name(wire::IpFamily f) { return f == wire::IpFamily::V4 ? "--outbound-addr" : "--outbound-addr6"; }
-const char* family_name(wire::IpFamily f) { return f == wire::IpFamily::V4 ? "IPv4" : "IPv6"; }
+const char* option_name(net::IpFamily f) { return f == net::IpFamily::V4 ? "--outbound-addr" : "--outbound-addr6"; }
+const char* family_name(net::IpFamily f) { return f == net::IpFamily::V4 ? "IPv4" : "IPv6"; }
 
 }  // namespace
 
-Expected<OutboundSpec, std::string> classify_outbound(std::string_view text, wire::IpFamily family) {
+Expected<OutboundSpec, std::string> classify_outbound(std::string_view text, net::IpFamily family) {
   const std::string opt = option_name(family);
-  if (auto a = wire::IpAddr::parse(text)) {
+  if (auto a = net::IpAddr::parse(text)) {
     if (a->family() != family)
       return unexpected(opt + ": '" + std::string(text) + "' is an " + family_name(a->family()) + " address (use " +
                         option_name(a->family()) + ")");
@@ -36,16 +36,16 @@ Expected<OutboundSpec, std::string> classify_outbound(std::string_view text, wir
   return OutboundSpec{std::string(text)};
 }
 
-Expected<wire::IpAddr, std::string> resolve_outbound(const OutboundSpec& spec, wire::IpFamily family,
+Expected<net::IpAddr, std::string> resolve_outbound(const OutboundSpec& spec, net::IpFamily family,
                                                      const std::vector<InterfaceAddress>& addrs) {
-  if (const auto* a = std::get_if<wire::IpAddr>(&spec)) return *a;
+  if (const auto* a = std::get_if<net::IpAddr>(&spec)) return *a;
   const std::string& name = std::get<std::string>(spec);
   bool found = false, link_local_only = false;
   for (const auto& ia : addrs) {
     if (ia.ifname != name) continue;
     found = true;
     if (ia.addr.family() != family) continue;
-    if (family == wire::IpFamily::V6 && ia.addr.v6().is_link_local()) {
+    if (family == net::IpFamily::V6 && ia.addr.v6().is_link_local()) {
       link_local_only = true;
       continue;
     }
@@ -59,8 +59,6 @@ Expected<wire::IpAddr, std::string> resolve_outbound(const OutboundSpec& spec, w
   return unexpected(opt + ": interface " + name + " has no " + family_name(family) + " address");
 }
 
-// (Start-up code: sockaddr layouts are portfwd::IpAddress's business; the
-// text round trip to wire::IpAddr costs nothing here.)
 std::vector<InterfaceAddress> host_interface_addresses() {
   std::vector<InterfaceAddress> out;
   ifaddrs* list = nullptr;
@@ -68,24 +66,18 @@ std::vector<InterfaceAddress> host_interface_addresses() {
   for (ifaddrs* i = list; i; i = i->ifa_next) {
     if (!i->ifa_addr || !i->ifa_name) continue;
     if (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6) continue;
-    uint16_t port = 0;
-    auto a = portfwd::IpAddress::from_sockaddr(i->ifa_addr, &port);
-    auto w = a ? wire::IpAddr::parse(a->to_string()) : std::nullopt;
-    if (w) out.push_back({i->ifa_name, *w});
+    if (auto e = net::endpoint_from(i->ifa_addr)) out.push_back({i->ifa_name, e->addr});
   }
   ::freeifaddrs(list);
   return out;
 }
 
-Expected<void, std::string> check_local_address(const wire::IpAddr& addr) {
+Expected<void, std::string> check_local_address(const net::IpAddr& addr) {
   const std::string opt = option_name(addr.family());
-  auto a = portfwd::IpAddress::parse(addr.to_string());
-  if (!a) return unexpected(opt + ": bad address " + addr.to_string());
-  sockaddr_storage ss{};
-  socklen_t len = a->to_sockaddr(0, ss);
-  UniqueFd s(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  const net::SockAddr sa = net::to_sockaddr(addr, 0);
+  UniqueFd s(::socket(sa.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!s) return unexpected(opt + ": cannot open a socket: " + std::string(std::strerror(errno)));
-  if (::bind(s.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+  if (::bind(s.get(), sa.get(), sa.len) != 0) {
     int e = errno;
     return unexpected(opt + ": cannot use " + addr.to_string() + " as a source address: " + std::strerror(e) +
                       (e == EADDRNOTAVAIL ? " (not an address of this host, or still tentative)" : ""));

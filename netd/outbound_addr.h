@@ -27,22 +27,22 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "tap/wire/types.h"
+#include "common/net/ip.h"
 
 namespace netd {
 
 // What the option's text names: an address of the wanted family, or an
 // interface whose address is to be looked up.
-using OutboundSpec = std::variant<wire::IpAddr, std::string>;
+using OutboundSpec = std::variant<net::IpAddr, std::string>;
 
 // `text` for --outbound-addr (family V4) or --outbound-addr6 (V6). Errors:
 // an address of the other family, an empty or over-long name (IFNAMSIZ), a
 // name with '/' or whitespace, and the unspecified address.
-Expected<OutboundSpec, std::string> classify_outbound(std::string_view text, wire::IpFamily family);
+Expected<OutboundSpec, std::string> classify_outbound(std::string_view text, net::IpFamily family);
 
 struct InterfaceAddress {
   std::string ifname;
-  wire::IpAddr addr;
+  net::IpAddr addr;
 };
 
 // The address to bind: the spec's own, or the first address of `family` on
@@ -50,7 +50,7 @@ struct InterfaceAddress {
 // address is never picked (binding one needs a scope, and slirp4netns'
 // choice of it fails every connection); an interface with only link-local
 // IPv6 addresses is an error that says so.
-Expected<wire::IpAddr, std::string> resolve_outbound(const OutboundSpec& spec, wire::IpFamily family,
+Expected<net::IpAddr, std::string> resolve_outbound(const OutboundSpec& spec, net::IpFamily family,
                                                      const std::vector<InterfaceAddress>& addrs);
 
 // The host's interface addresses (IPv4 and IPv6), in getifaddrs order.
@@ -59,6 +59,6 @@ std::vector<InterfaceAddress> host_interface_addresses();
 // Binds a throw-away UDP socket to `addr`: fails (with the reason) when the
 // address is not one of this host's, so a wrong option stops start-up
 // instead of failing every connection later.
-Expected<void, std::string> check_local_address(const wire::IpAddr& addr);
+Expected<void, std::string> check_local_address(const net::IpAddr& addr);
 
 }  // namespace netd

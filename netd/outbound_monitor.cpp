@@ -14,14 +14,14 @@
 
 namespace netd {
 
-OutboundTracker::OutboundTracker(std::string ifname, wire::IpFamily family,
-                                 const std::vector<InterfaceAddress>& host_addrs, wire::IpAddr chosen)
+OutboundTracker::OutboundTracker(std::string ifname, net::IpFamily family,
+                                 const std::vector<InterfaceAddress>& host_addrs, net::IpAddr chosen)
     : ifname_(std::move(ifname)), family_(family), chosen_(chosen) {
   for (const auto& ia : host_addrs)
     if (ia.ifname == ifname_ && ia.addr.family() == family_) addrs_.push_back(ia.addr);
 }
 
-OutboundTracker::Change OutboundTracker::on_address(const wire::IpAddr& addr, bool present) {
+OutboundTracker::Change OutboundTracker::on_address(const net::IpAddr& addr, bool present) {
   if (addr.family() != family_) return {};
   auto it = std::find(addrs_.begin(), addrs_.end(), addr);
   if (present && it == addrs_.end()) addrs_.push_back(addr);
@@ -64,7 +64,7 @@ Expected<std::unique_ptr<OutboundMonitor>, std::string> OutboundMonitor::start(
 
 int OutboundMonitor::fd() const { return nl_socket_get_fd(sock_.get()); }
 
-void OutboundMonitor::process(const std::function<void(const wire::IpAddr&)>& on_new) {
+void OutboundMonitor::process(const std::function<void(const net::IpAddr&)>& on_new) {
   on_new_ = &on_new;
   // Each call reads one datagram; a bounded number per wake-up, the rest
   // on the next (the socket stays readable).
@@ -95,14 +95,14 @@ int OutboundMonitor::on_message(nl_msg* msg, void* arg) {
   nlattr* a = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
   if (!a) return NL_OK;
   uint32_t flags = tb[IFA_FLAGS] && nla_len(tb[IFA_FLAGS]) >= 4 ? nla_get_u32(tb[IFA_FLAGS]) : ifa->ifa_flags;
-  std::optional<wire::IpAddr> addr;
+  std::optional<net::IpAddr> addr;
   if (ifa->ifa_family == AF_INET && nla_len(a) == 4) {
     const auto* o = static_cast<const uint8_t*>(nla_data(a));
-    addr = wire::IpAddr(wire::Ipv4Addr::from_octets(o[0], o[1], o[2], o[3]));
+    addr = net::IpAddr(net::Ipv4Addr::from_octets(o[0], o[1], o[2], o[3]));
   } else if (ifa->ifa_family == AF_INET6 && nla_len(a) == 16) {
-    wire::Ipv6Addr v6;
+    net::Ipv6Addr v6;
     std::memcpy(v6.b.data(), nla_data(a), 16);
-    addr = wire::IpAddr(v6);
+    addr = net::IpAddr(v6);
   }
   if (!addr) return NL_OK;
   // Not yet usable (duplicate address detection), or never: not there.
@@ -111,11 +111,11 @@ int OutboundMonitor::on_message(nl_msg* msg, void* arg) {
   return NL_OK;
 }
 
-void OutboundMonitor::on_address(int ifindex, const wire::IpAddr& addr, bool present) {
+void OutboundMonitor::on_address(int ifindex, const net::IpAddr& addr, bool present) {
   for (auto& f : followed_) {
     if (f.ifindex != ifindex || f.tracker.family() != addr.family()) continue;
     auto c = f.tracker.on_address(addr, present);
-    const char* fam = f.tracker.family() == wire::IpFamily::V4 ? "IPv4" : "IPv6";
+    const char* fam = f.tracker.family() == net::IpFamily::V4 ? "IPv4" : "IPv6";
     if (c.kind == OutboundTracker::Change::Kind::NewAddress) {
       LOG_INFO("outbound interface %s: new %s address %s: new flows leave from it", f.tracker.ifname().c_str(), fam,
                c.addr.to_string().c_str());

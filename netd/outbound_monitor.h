@@ -35,7 +35,7 @@
 #include "common/expected.h"
 #include "common/nl_ptr.h"
 #include "netd/outbound_addr.h"
-#include "tap/wire/types.h"
+#include "common/net/ip.h"
 
 namespace netd {
 
@@ -43,23 +43,23 @@ class OutboundTracker {
  public:
   // `ifname`'s addresses of `family` now (in the host's order) and the one
   // chosen from them at start-up.
-  OutboundTracker(std::string ifname, wire::IpFamily family, const std::vector<InterfaceAddress>& host_addrs,
-                  wire::IpAddr chosen);
+  OutboundTracker(std::string ifname, net::IpFamily family, const std::vector<InterfaceAddress>& host_addrs,
+                  net::IpAddr chosen);
   struct Change {
     enum class Kind { None, NewAddress, NoAddress } kind = Kind::None;
-    wire::IpAddr addr;  // NewAddress: bind to this from now on
+    net::IpAddr addr;  // NewAddress: bind to this from now on
   };
   // An address of this interface and family appeared (`present`) or went.
-  Change on_address(const wire::IpAddr& addr, bool present);
+  Change on_address(const net::IpAddr& addr, bool present);
   const std::string& ifname() const { return ifname_; }
-  wire::IpFamily family() const { return family_; }
-  const wire::IpAddr& chosen() const { return chosen_; }
+  net::IpFamily family() const { return family_; }
+  const net::IpAddr& chosen() const { return chosen_; }
 
  private:
   std::string ifname_;
-  wire::IpFamily family_;
-  std::vector<wire::IpAddr> addrs_;
-  wire::IpAddr chosen_;
+  net::IpFamily family_;
+  std::vector<net::IpAddr> addrs_;
+  net::IpAddr chosen_;
   bool lost_ = false;  // NoAddress was reported (report it once)
 };
 
@@ -71,7 +71,7 @@ class OutboundMonitor {
   int fd() const;
   // Reads every waiting notification; calls `on_new` for each new choice
   // (and logs each change). Loop thread.
-  void process(const std::function<void(const wire::IpAddr&)>& on_new);
+  void process(const std::function<void(const net::IpAddr&)>& on_new);
 
  private:
   struct Followed {
@@ -80,11 +80,11 @@ class OutboundMonitor {
   };
   OutboundMonitor() = default;
   static int on_message(nl_msg* msg, void* arg);
-  void on_address(int ifindex, const wire::IpAddr& addr, bool present);
+  void on_address(int ifindex, const net::IpAddr& addr, bool present);
 
   NlSock sock_;
   std::vector<Followed> followed_;
-  const std::function<void(const wire::IpAddr&)>* on_new_ = nullptr;
+  const std::function<void(const net::IpAddr&)>* on_new_ = nullptr;
 };
 
 }  // namespace netd

@@ -109,7 +109,7 @@ bool parse_number(std::string_view s, T max, T* out) {
 
 // An IPv4 netmask, dotted (contiguous) or a length 0..32.
 std::optional<uint8_t> parse_prefix4(std::string_view s) {
-  if (auto m = wire::Ipv4Addr::parse(s)) {
+  if (auto m = net::Ipv4Addr::parse(s)) {
     uint32_t mask = m->v;
     int len = __builtin_popcount(mask);
     if (len == 32 || (mask << len) == 0) return static_cast<uint8_t>(len);
@@ -269,42 +269,42 @@ class Parser {
       if (!parse_number<unsigned>(v.substr(slash + 1), 128, &p)) return bad("Invalid prefix length: " + std::string(v));
       prefix = p;
     }
-    if (auto v4 = wire::Ipv4Addr::parse(a)) {
+    if (auto v4 = net::Ipv4Addr::parse(a)) {
       if (v4->is_unspecified() || v4->is_loopback() || v4->is_multicast() || v4->is_broadcast())
         return bad("Invalid guest address: " + std::string(v));
       if (prefix && (*prefix > 32 || o_.netmask4)) {
         return bad(*prefix > 32 ? "Invalid prefix length: " + std::string(v)
                                 : std::string("Redundant prefix length specification"));
       }
-      o_.addr4 = wire::Ipv4Cidr{*v4, static_cast<uint8_t>(prefix.value_or(0))};
+      o_.addr4 = net::Ipv4Cidr{*v4, static_cast<uint8_t>(prefix.value_or(0))};
       return true;
     }
-    if (auto v6 = wire::Ipv6Addr::parse(a)) {
+    if (auto v6 = net::Ipv6Addr::parse(a)) {
       if (v6->is_unspecified() || v6->is_loopback() || v6->is_multicast() || v6->is_v4_mapped())
         return bad("Invalid guest address: " + std::string(v));
-      o_.addr6 = wire::Ipv6Cidr{*v6, static_cast<uint8_t>(prefix.value_or(64))};
+      o_.addr6 = net::Ipv6Cidr{*v6, static_cast<uint8_t>(prefix.value_or(64))};
       return true;
     }
     return bad("Invalid guest address: " + std::string(v));
   }
   bool gateway(std::string_view v) {
-    if (auto v6 = wire::Ipv6Addr::parse(v); v6 && !v6->is_unspecified() && !v6->is_loopback()) {
+    if (auto v6 = net::Ipv6Addr::parse(v); v6 && !v6->is_unspecified() && !v6->is_loopback()) {
       o_.gateway6 = *v6;
       return true;
     }
-    if (auto v4 = wire::Ipv4Addr::parse(v); v4 && !v4->is_unspecified() && !v4->is_broadcast() && !v4->is_loopback()) {
+    if (auto v4 = net::Ipv4Addr::parse(v); v4 && !v4->is_unspecified() && !v4->is_broadcast() && !v4->is_loopback()) {
       o_.gateway4 = *v4;
       return true;
     }
     return bad("Invalid gateway address: " + std::string(v));
   }
   bool outbound(std::string_view v) {
-    if (auto v6 = wire::Ipv6Addr::parse(v);
+    if (auto v6 = net::Ipv6Addr::parse(v);
         v6 && !v6->is_unspecified() && !v6->is_loopback() && !v6->is_v4_mapped() && !v6->is_multicast()) {
       o_.outbound6 = *v6;
       return true;
     }
-    if (auto v4 = wire::Ipv4Addr::parse(v);
+    if (auto v4 = net::Ipv4Addr::parse(v);
         v4 && !v4->is_unspecified() && !v4->is_broadcast() && !v4->is_multicast()) {
       o_.outbound4 = *v4;
       return true;
@@ -317,7 +317,7 @@ class Parser {
       o_.dns.clear();
       return true;
     }
-    auto a = wire::IpAddr::parse(v);
+    auto a = net::IpAddr::parse(v);
     if (!a) return bad("Cannot use DNS address " + std::string(v));
     o_.dns_none = false;
     o_.dns.push_back(*a);
@@ -325,14 +325,14 @@ class Parser {
   }
   // An address of either family that can be a destination (not unspecified,
   // loopback or multicast).
-  bool dual(std::string_view v, std::optional<wire::Ipv4Addr>* out4, std::optional<wire::Ipv6Addr>* out6,
+  bool dual(std::string_view v, std::optional<net::Ipv4Addr>* out4, std::optional<net::Ipv6Addr>* out6,
             const char* what) {
-    if (auto v6 = wire::Ipv6Addr::parse(v); v6 && !v6->is_unspecified() && !v6->is_loopback() &&
+    if (auto v6 = net::Ipv6Addr::parse(v); v6 && !v6->is_unspecified() && !v6->is_loopback() &&
                                             !v6->is_multicast() && !v6->is_v4_mapped()) {
       *out6 = *v6;
       return true;
     }
-    if (auto v4 = wire::Ipv4Addr::parse(v); v4 && !v4->is_unspecified() && !v4->is_broadcast() &&
+    if (auto v4 = net::Ipv4Addr::parse(v); v4 && !v4->is_unspecified() && !v4->is_broadcast() &&
                                             !v4->is_loopback() && !v4->is_multicast()) {
       *out4 = *v4;
       return true;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/net/ip.h"
 #include "tap/wire/types.h"
 
 namespace netd {
@@ -47,29 +48,29 @@ struct PastaOptions {
   bool config_net = false;
   std::string ns_ifname;                 // -I
   std::optional<unsigned> mtu;           // -m (0: do not assign)
-  std::optional<wire::Ipv4Cidr> addr4;   // -a (prefix 0: from -n or the host)
-  std::optional<wire::Ipv6Cidr> addr6;
+  std::optional<net::Ipv4Cidr> addr4;   // -a (prefix 0: from -n or the host)
+  std::optional<net::Ipv6Cidr> addr6;
   std::optional<uint8_t> netmask4;       // -n
-  std::optional<wire::Ipv4Addr> gateway4;  // -g
-  std::optional<wire::Ipv6Addr> gateway6;
+  std::optional<net::Ipv4Addr> gateway4;  // -g
+  std::optional<net::Ipv6Addr> gateway6;
   std::optional<wire::MacAddr> our_mac;    // -M
   std::optional<wire::MacAddr> ns_mac;     // --ns-mac-addr
   std::string interface;                   // -i
   std::string outbound_if4, outbound_if6;  // --outbound-if4/6
-  std::optional<wire::Ipv4Addr> outbound4;  // -o
-  std::optional<wire::Ipv6Addr> outbound6;
+  std::optional<net::Ipv4Addr> outbound4;  // -o
+  std::optional<net::Ipv6Addr> outbound6;
   bool ipv4_only = false, ipv6_only = false;
   // Aliases and DNS.
   bool no_map_gw = false;
-  std::optional<wire::Ipv4Addr> map_host_loopback4;  // --map-host-loopback
-  std::optional<wire::Ipv6Addr> map_host_loopback6;
-  std::optional<wire::Ipv4Addr> map_guest_addr4;     // --map-guest-addr
-  std::optional<wire::Ipv6Addr> map_guest_addr6;
-  std::optional<wire::Ipv4Addr> dns_forward4;        // --dns-forward
-  std::optional<wire::Ipv6Addr> dns_forward6;
-  std::optional<wire::Ipv4Addr> dns_host4;           // --dns-host
-  std::optional<wire::Ipv6Addr> dns_host6;
-  std::vector<wire::IpAddr> dns;                     // -D (announced to the guest)
+  std::optional<net::Ipv4Addr> map_host_loopback4;  // --map-host-loopback
+  std::optional<net::Ipv6Addr> map_host_loopback6;
+  std::optional<net::Ipv4Addr> map_guest_addr4;     // --map-guest-addr
+  std::optional<net::Ipv6Addr> map_guest_addr6;
+  std::optional<net::Ipv4Addr> dns_forward4;        // --dns-forward
+  std::optional<net::Ipv6Addr> dns_forward6;
+  std::optional<net::Ipv4Addr> dns_host4;           // --dns-host
+  std::optional<net::Ipv6Addr> dns_host6;
+  std::vector<net::IpAddr> dns;                     // -D (announced to the guest)
   bool dns_none = false;                             // -D none
   std::vector<std::string> search;                   // -S
   bool search_none = false;

@@ -3,10 +3,10 @@
 namespace netd {
 namespace {
 
-using wire::IpAddr;
-using wire::IpFamily;
-using wire::Ipv4Addr;
-using wire::Ipv6Addr;
+using net::IpAddr;
+using net::IpFamily;
+using net::Ipv4Addr;
+using net::Ipv6Addr;
 
 constexpr unsigned kDefaultMtu = 65520;
 // pasta's "local mode" addresses, for a family the host has no template for.
@@ -97,7 +97,7 @@ class Planner {
                            cidr_text(IpAddr(guest), prefix) + " behind " + gw.to_string() + ")");
       }
     }
-    auto s = tap::StackConfig::copied_from(wire::Ipv4Cidr{guest, prefix}, gw);
+    auto s = tap::StackConfig::copied_from(net::Ipv4Cidr{guest, prefix}, gw);
     if (!s) return unexpected(s.error());
     p_.stack = std::move(*s);
     p_.stack.ipv4 = !o_.ipv6_only;
@@ -116,9 +116,9 @@ class Planner {
     auto idx = template_index(o_, host_, IpFamily::V6);
     if (!idx) return unexpected(idx.error());
     if (*idx) t6_ = host_template(host_, IpFamily::V6, *idx);
-    std::optional<wire::Ipv6Cidr> a;
+    std::optional<net::Ipv6Cidr> a;
     if (o_.addr6) a = *o_.addr6;
-    else if (t6_ && t6_->addr) a = wire::Ipv6Cidr{t6_->addr->v6(), t6_->prefix};
+    else if (t6_ && t6_->addr) a = net::Ipv6Cidr{t6_->addr->v6(), t6_->prefix};
     std::optional<Ipv6Addr> g;
     if (o_.gateway6) g = *o_.gateway6;
     else if (t6_ && t6_->gateway) g = t6_->gateway->v6();
@@ -133,7 +133,7 @@ class Planner {
       c.ipv6 = true;
       c.gateway6 = kLocalGateway6;
       c.router_ll = kLocalGateway6;
-      c.cidr6 = wire::Ipv6Cidr{kLocalGateway6, 64};
+      c.cidr6 = net::Ipv6Cidr{kLocalGateway6, 64};
       local6_ = true;
       p_.notes.push_back("IPv6: no host interface with a global address and a default gateway to copy: "
                          "local mode (link-local only, behind fe80::1)");

@@ -19,11 +19,10 @@ std::map<PastaPorts::Key, PastaPorts::Target> PastaPorts::wanted(const portfwd::
       if (cfg_.ipv4) addrs.emplace_back("0.0.0.0");
       if (cfg_.ipv6) addrs.emplace_back("::");
     } else {
-      addrs.push_back(portfwd::is_ipv4(r.addr) ? portfwd::from_mapped(portfwd::to_mapped(r.addr)).to_string()
-                                               : r.addr.to_string());
+      addrs.push_back(r.addr.to_string());
     }
     std::string guest;
-    if (r.has_target()) guest = portfwd::from_mapped(portfwd::to_mapped(r.target)).to_string();
+    if (r.has_target()) guest = r.target.to_string();
     const std::set<uint16_t>& scanned = r.proto == portfwd::Proto::Udp ? bound.udp : bound.tcp;
     for (uint32_t p = r.first; p <= r.last; ++p) {
       const auto port = static_cast<uint16_t>(p);
@@ -36,11 +35,11 @@ std::map<PastaPorts::Key, PastaPorts::Target> PastaPorts::wanted(const portfwd::
 }
 
 Expected<tap::PublishedPort, std::string> PastaPorts::open(const Key& k, const Target& t) {
-  auto addr = portfwd::IpAddress::parse(k.addr);
+  auto addr = net::IpAddr::parse(k.addr);
   if (!addr) return unexpected("bad listening address " + k.addr);
   tap::PublishedPort p;
   if (!t.guest.empty()) {
-    auto g = wire::Ipv4Addr::parse(t.guest);
+    auto g = net::Ipv4Addr::parse(t.guest);
     if (!g) return unexpected("target address " + t.guest + ": only IPv4 targets are supported by netd");
     p.guest = *g;
   }

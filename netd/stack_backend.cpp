@@ -19,10 +19,9 @@ void StackBackend::attach() {
 Expected<void, std::string> StackBackend::add(const Forward& f) {
   // The tap stack reaches one IPv4 subnet: the guest address (default) or
   // another host the namespace routes to inside it, never netd's own.
-  if (f.guest_addr.family != AF_INET)
+  if (!f.guest_addr.is_v4())
     return unexpected("guest_addr " + f.guest_addr.to_string() + ": only IPv4 guest addresses are supported");
-  const auto& b = f.guest_addr.bytes;
-  auto guest = netd::wire::Ipv4Addr::from_octets(b[0], b[1], b[2], b[3]);
+  const net::Ipv4Addr guest = f.guest_addr.v4();
   if (!cfg_.cidr.contains(guest) || guest == cfg_.gateway || guest == cfg_.dns ||
       guest == cfg_.cidr.network() || guest == cfg_.cidr.broadcast()) {
     return unexpected("guest_addr " + f.guest_addr.to_string() + " is not a guest address in " +

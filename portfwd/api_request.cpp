@@ -10,13 +10,13 @@ using nlohmann::json;
 std::string bad(const std::string& what) { return "bad request: " + what; }
 
 // An optional address field: missing, null or "" -> `dflt`.
-Expected<IpAddress, std::string> address_field(const json& args, const char* name, const IpAddress& dflt) {
+Expected<net::IpAddr, std::string> address_field(const json& args, const char* name, const net::IpAddr& dflt) {
   auto it = args.find(name);
   if (it == args.end() || it->is_null()) return dflt;
   if (!it->is_string()) return unexpected(bad(std::string(name) + " must be a string"));
   const auto& s = it->get_ref<const std::string&>();
   if (s.empty()) return dflt;
-  auto a = IpAddress::parse(s);
+  auto a = net::IpAddr::parse(s);
   if (!a) return unexpected(bad(std::string(name) + " '" + s + "' is not an IPv4 or IPv6 address"));
   return *a;
 }
@@ -39,7 +39,7 @@ Expected<ApiRequest, std::string> parse_add(const json& req, const ApiDefaults& 
   auto it = req.find("arguments");
   if (it == req.end() || !it->is_object()) return unexpected(bad("add_hostfwd needs an \"arguments\" object"));
   const json& args = *it;
-  AddHostFwd a;
+  Forward a;
   auto p = args.find("proto");
   if (p == args.end()) return unexpected(bad("missing proto"));
   if (!p->is_string()) return unexpected(bad("proto must be a string"));
@@ -47,7 +47,7 @@ Expected<ApiRequest, std::string> parse_add(const json& req, const ApiDefaults& 
   if (proto == "tcp") a.proto = Proto::Tcp;
   else if (proto == "udp") a.proto = Proto::Udp;
   else return unexpected(bad("proto must be \"tcp\" or \"udp\""));
-  auto host = address_field(args, "host_addr", IpAddress::any4());
+  auto host = address_field(args, "host_addr", net::IpAddr(net::Ipv4Addr{}));
   if (!host) return unexpected(host.error());
   a.host_addr = *host;
   auto hp = port_field(args, "host_port");

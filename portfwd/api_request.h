@@ -18,30 +18,24 @@
 #include <variant>
 
 #include "common/expected.h"
-#include "portfwd/ip_address.h"
-#include "portfwd/port_spec.h"
+#include "common/net/ip.h"
+#include "portfwd/forward.h"
 
 namespace netd::portfwd {
 
 struct ApiDefaults {
-  IpAddress guest_addr = *IpAddress::parse("10.0.2.100");  // for an empty/missing guest_addr
+  net::IpAddr guest_addr = net::Ipv4Addr::from_octets(10, 0, 2, 100);  // for an empty/missing guest_addr
   size_t max_size = 64 * 1024;                             // larger requests are refused
 };
 
-struct AddHostFwd {
-  Proto proto = Proto::Tcp;
-  IpAddress host_addr;
-  uint16_t host_port = 0;
-  IpAddress guest_addr;
-  uint16_t guest_port = 0;
-};
 struct ListHostFwd {};
 struct RemoveHostFwd {
   uint64_t id = 0;
 };
 struct ListFlows {};
 struct GetCounters {};
-using ApiRequest = std::variant<AddHostFwd, ListHostFwd, RemoveHostFwd, ListFlows, GetCounters>;
+// add_hostfwd parses into the Forward it asks for (id 0: the registry gives one).
+using ApiRequest = std::variant<Forward, ListHostFwd, RemoveHostFwd, ListFlows, GetCounters>;
 
 // Parses one request. The error text starts with "bad request: ".
 Expected<ApiRequest, std::string> parse_api_request(std::string_view text, const ApiDefaults& defaults);

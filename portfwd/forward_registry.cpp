@@ -5,7 +5,7 @@
 
 namespace netd::portfwd {
 
-Expected<Forward, std::string> ForwardRegistry::prepare(const AddHostFwd& req) {
+Expected<Forward, std::string> ForwardRegistry::prepare(const Forward& req) {
   for (const auto& f : entries_) {
     if (f.proto == req.proto && f.host_addr == req.host_addr && f.host_port == req.host_port) {
       return unexpected("bad request: " + std::string(proto_name(req.proto)) + " host port " +
@@ -13,13 +13,8 @@ Expected<Forward, std::string> ForwardRegistry::prepare(const AddHostFwd& req) {
                         " is already forwarded (id " + std::to_string(f.id) + ")");
     }
   }
-  Forward f;
+  Forward f = req;
   f.id = next_id_++;
-  f.proto = req.proto;
-  f.host_addr = req.host_addr;
-  f.host_port = req.host_port;
-  f.guest_addr = req.guest_addr;
-  f.guest_port = req.guest_port;
   return f;
 }
 

@@ -19,15 +19,6 @@
 
 namespace netd::portfwd {
 
-struct Forward {
-  uint64_t id = 0;
-  Proto proto = Proto::Tcp;
-  IpAddress host_addr;
-  uint16_t host_port = 0;
-  IpAddress guest_addr;
-  uint16_t guest_port = 0;
-};
-
 // Implemented by a data plane. Every method except queue() is called on the
 // backend's own thread: from a closure posted to queue(), which the backend's
 // loop drains (poll queue().eventfd() on its ring, call drain()).
@@ -49,7 +40,7 @@ class ForwardRegistry {
  public:
   // A Forward with the next id, or "bad request: ..." when an entry with the
   // same protocol, host address and port exists.
-  Expected<Forward, std::string> prepare(const AddHostFwd& req);
+  Expected<Forward, std::string> prepare(const Forward& req);
   void commit(const Forward& f);
   bool contains(uint64_t id) const;
   void erase(uint64_t id);

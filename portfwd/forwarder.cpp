@@ -17,6 +17,7 @@
 #include "common/fd_watch.h"
 #include "common/lifecycle_watch.h"
 #include "common/log.h"
+#include "common/net/endpoint.h"
 #include "common/slot_table.h"
 #include "portfwd/host_socket.h"
 
@@ -43,18 +44,6 @@ enum class Op : uint8_t {
 };
 constexpr Op with_dir(Op base, uint32_t dir) { return static_cast<Op>(static_cast<uint8_t>(base) + dir); }
 
-std::string endpoint(const IpAddress& a, uint16_t port) {
-  // Appended piece by piece: gcc 12 at -O3 warns (-Wrestrict, a known false
-  // positive) about "[" + std::string.
-  std::string out;
-  if (a.family == AF_INET6) out += '[';
-  out += a.to_string();
-  if (a.family == AF_INET6) out += ']';
-  out += ':';
-  out += std::to_string(port);
-  return out;
-}
-
 void set_linger_zero(int fd) {
   linger l{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
@@ -71,7 +60,7 @@ struct LoopHolder {
 struct Forwarder::Impl final : LoopHolder, loop::Handler {
   struct Listener {
     UniqueFd fd;
-    ForwardRule rule;
+    Forward rule;
   };
   // One direction of a TCP connection: src -> pipe -> dst.
   struct Dir {
@@ -89,8 +78,7 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
     bool aborting = false;
     int inflight = 0;
     uint64_t rule_id = 0;
-    IpAddress peer;
-    uint16_t peer_port = 0;
+    net::Endpoint peer;
   };
   struct Flow {
     UniqueFd fd;  // connected inside the namespace
@@ -147,7 +135,7 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
   }
 
   // ---- rules ---------------------------------------------------------------
-  Expected<void, std::string> add(const ForwardRule& rule) {
+  Expected<void, std::string> add(const Forward& rule) {
     bool exists = false;
     listeners.for_each([&](uint32_t, const Listener& l) { exists |= l.rule.id == rule.id; });
     if (exists) return unexpected("forward id " + std::to_string(rule.id) + " exists");
@@ -157,8 +145,8 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
     listeners[i].fd = std::move(*opened);
     listeners[i].rule = rule;
     arm_listener(i);
-    LOG_INFO("forwarding %s/%s -> %s in the namespace", endpoint(rule.host_addr, rule.host_port).c_str(),
-             proto_name(rule.proto), endpoint(rule.target_addr, rule.target_port).c_str());
+    LOG_INFO("forwarding %s/%s -> %s in the namespace", net::to_string(net::Endpoint{rule.host_addr, rule.host_port}).c_str(),
+             proto_name(rule.proto), net::to_string(net::Endpoint{rule.guest_addr, rule.guest_port}).c_str());
     return {};
   }
 
@@ -210,9 +198,9 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
       int fd = ::accept4(listeners[li].fd.get(), reinterpret_cast<sockaddr*>(&peer), &plen,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        const ForwardRule& r = listeners[li].rule;
+        const Forward& r = listeners[li].rule;
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-          LOG_WARN("accept on %s: %s", endpoint(r.host_addr, r.host_port).c_str(), std::strerror(errno));
+          LOG_WARN("accept on %s: %s", net::to_string(net::Endpoint{r.host_addr, r.host_port}).c_str(), std::strerror(errno));
         break;
       }
       start_conn(li, UniqueFd(fd), peer);
@@ -221,12 +209,12 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
   }
 
   void start_conn(uint32_t li, UniqueFd client, const sockaddr_storage& peer) {
-    ForwardRule rule = listeners[li].rule;
+    Forward rule = listeners[li].rule;
     ++counters.tcp_accepted;
-    auto target = connector->connect(Proto::Tcp, rule.target_addr, rule.target_port);
+    auto target = connector->connect(Proto::Tcp, rule.guest_addr, rule.guest_port);
     if (!target) {
       ++counters.tcp_connect_failed;
-      LOG_WARN("connection to %s: %s", endpoint(rule.target_addr, rule.target_port).c_str(), target.error().c_str());
+      LOG_WARN("connection to %s: %s", net::to_string(net::Endpoint{rule.guest_addr, rule.guest_port}).c_str(), target.error().c_str());
       set_linger_zero(client.get());
       return;
     }
@@ -236,7 +224,7 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
     c.rule_id = rule.id;
     c.client = std::move(client);
     c.target = std::move(*target);
-    if (auto a = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer), &c.peer_port)) c.peer = *a;
+    if (auto e = net::endpoint_from(peer)) c.peer = *e;
     for (auto& d : c.dir) {
       int p[2];
       if (::pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0) {
@@ -337,7 +325,7 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
   // A side failed with `err` while moving direction `sub`: reset both sides.
   void reset(uint32_t ci, uint32_t sub, int err) {
     ++counters.tcp_reset;
-    LOG_DEBUG("connection from %s: %s on the %s side; resetting", endpoint(conns[ci].peer, conns[ci].peer_port).c_str(),
+    LOG_DEBUG("connection from %s: %s on the %s side; resetting", net::to_string(conns[ci].peer).c_str(),
               std::strerror(err), sub == 0 ? "client" : "target");
     abort_conn(ci);
   }
@@ -394,10 +382,10 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
     std::string key = flow_key(li, from, flen);
     auto it = flow_by_client.find(key);
     if (it != flow_by_client.end()) return it->second;
-    const ForwardRule& rule = listeners[li].rule;
-    auto s = connector->connect(Proto::Udp, rule.target_addr, rule.target_port);
+    const Forward& rule = listeners[li].rule;
+    auto s = connector->connect(Proto::Udp, rule.guest_addr, rule.guest_port);
     if (!s) {
-      LOG_WARN("UDP flow to %s: %s", endpoint(rule.target_addr, rule.target_port).c_str(), s.error().c_str());
+      LOG_WARN("UDP flow to %s: %s", net::to_string(net::Endpoint{rule.guest_addr, rule.guest_port}).c_str(), s.error().c_str());
       return UINT32_MAX;
     }
     uint32_t fi = flows.take();
@@ -493,16 +481,15 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
     conns.for_each([&](uint32_t, const Conn& c) {
       out.push_back({{"proto", "tcp"},
                      {"id", c.rule_id},
-                     {"client", endpoint(c.peer, c.peer_port)},
+                     {"client", net::to_string(c.peer)},
                      {"bytes_to_target", c.dir[0].bytes},
                      {"bytes_to_client", c.dir[1].bytes}});
     });
     flows.for_each([&](uint32_t, const Flow& f) {
-      uint16_t port = 0;
-      auto a = IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&f.client), &port);
+      auto e = net::endpoint_from(f.client);
       out.push_back({{"proto", "udp"},
                      {"id", listeners[f.listener].rule.id},
-                     {"client", a ? endpoint(*a, port) : std::string("?")}});
+                     {"client", e ? net::to_string(*e) : std::string("?")}});
     });
     return out.dump();
   }
@@ -526,7 +513,7 @@ Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(std::shared_
   return std::unique_ptr<Forwarder>(new Forwarder(std::move(impl)));
 }
 
-Expected<void, std::string> Forwarder::add(const ForwardRule& rule) { return impl_->add(rule); }
+Expected<void, std::string> Forwarder::add(const Forward& rule) { return impl_->add(rule); }
 Expected<void, std::string> Forwarder::remove(uint64_t id) { return impl_->remove(id); }
 ControlQueue& Forwarder::control() { return impl_->control; }
 void Forwarder::request_stop() {

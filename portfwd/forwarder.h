@@ -36,20 +36,11 @@
 #include "common/expected.h"
 #include "common/time.h"
 #include "portfwd/control_queue.h"
-#include "portfwd/ip_address.h"
+#include "portfwd/forward.h"
 #include "portfwd/ns_connector.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
-
-struct ForwardRule {
-  uint64_t id = 0;  // the caller's handle for remove()
-  Proto proto = Proto::Tcp;
-  IpAddress host_addr;
-  uint16_t host_port = 0;
-  IpAddress target_addr;
-  uint16_t target_port = 0;
-};
 
 struct ForwarderOptions {
   Duration udp_idle = seconds(60);  // a UDP flow without traffic for this long is closed
@@ -65,7 +56,7 @@ class Forwarder {
 
   // Binds the rule's host socket and starts serving it. Returns a one-line
   // message (bind_error_message) on failure. Loop thread only.
-  Expected<void, std::string> add(const ForwardRule& rule);
+  Expected<void, std::string> add(const Forward& rule);
   // Stops accepting for rule `id`; its open connections and flows continue
   // until they end (TCP) or idle out (UDP). Loop thread only.
   Expected<void, std::string> remove(uint64_t id);

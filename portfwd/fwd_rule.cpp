@@ -7,28 +7,19 @@ namespace netd::portfwd {
 
 namespace {
 
-constexpr std::array<uint8_t, 12> kMappedPrefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-bool is_mapped(const std::array<uint8_t, 16>& b) {
-  return std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), b.begin());
-}
-
 // pasta's rule for matching addresses: a wildcard (nullptr) matches
 // everything; an unspecified address matches every address of its family;
 // otherwise the addresses must be equal.
-bool addresses_match(const IpAddress* a, const IpAddress* b) {
+bool addresses_match(const net::IpAddr* a, const net::IpAddr* b) {
   if (!a || !b) return true;
-  if (a->is_unspecified() || b->is_unspecified()) return is_ipv4(*a) == is_ipv4(*b);
-  return to_mapped(*a) == to_mapped(*b);
+  if (a->is_unspecified() || b->is_unspecified()) return a->is_v4() == b->is_v4();
+  return *a == *b;
 }
 
-const IpAddress* listen_address(const FwdRule& r) { return r.any_address ? nullptr : &r.addr; }
+const net::IpAddr* listen_address(const FwdRule& r) { return r.any_address ? nullptr : &r.addr; }
 
-bool is_multicast_or_broadcast(const IpAddress& a) {
-  auto b = to_mapped(a);
-  if (b[0] == 0xff) return true;  // IPv6 multicast
-  if (!is_mapped(b)) return false;
-  return (b[12] & 0xf0) == 0xe0 || (b[12] == 0xff && b[13] == 0xff && b[14] == 0xff && b[15] == 0xff);
+bool is_multicast_or_broadcast(const net::IpAddr& a) {
+  return a.is_multicast() || (a.is_v4() && a.v4().is_broadcast());
 }
 
 // The rule for messages: to_string() without its trailing blanks.
@@ -38,36 +29,11 @@ std::string brief(const FwdRule& r) {
   return s;
 }
 
-const char* family_name(const IpAddress& a) { return is_ipv4(a) ? "IPv4" : "IPv6"; }
+const char* family_name(const net::IpAddr& a) { return a.is_v4() ? "IPv4" : "IPv6"; }
 
 }  // namespace
 
-std::array<uint8_t, 16> to_mapped(const IpAddress& a) {
-  std::array<uint8_t, 16> out{};
-  if (a.family == AF_INET) {
-    std::copy(kMappedPrefix.begin(), kMappedPrefix.end(), out.begin());
-    std::copy_n(a.bytes.begin(), 4, out.begin() + 12);
-  } else {
-    out = a.bytes;
-  }
-  return out;
-}
-
-IpAddress from_mapped(const std::array<uint8_t, 16>& bytes) {
-  IpAddress a;
-  if (is_mapped(bytes)) {
-    a.family = AF_INET;
-    std::copy_n(bytes.begin() + 12, 4, a.bytes.begin());
-  } else {
-    a.family = AF_INET6;
-    a.bytes = bytes;
-  }
-  return a;
-}
-
-bool is_ipv4(const IpAddress& a) { return a.family == AF_INET || is_mapped(a.bytes); }
-
-bool FwdRule::matches(Proto p, const IpAddress& dst, uint16_t port) const {
+bool FwdRule::matches(Proto p, const net::IpAddr& dst, uint16_t port) const {
   return p == proto && addresses_match(&dst, listen_address(*this)) && port >= first && port <= last;
 }
 
@@ -78,9 +44,9 @@ bool FwdRule::conflicts_with(const FwdRule& o) const {
 }
 
 bool operator==(const FwdRule& a, const FwdRule& b) {
-  return a.proto == b.proto && a.any_address == b.any_address && to_mapped(a.addr) == to_mapped(b.addr) &&
+  return a.proto == b.proto && a.any_address == b.any_address && a.addr == b.addr &&
          a.ifname == b.ifname && a.first == b.first && a.last == b.last && a.to == b.to &&
-         to_mapped(a.target) == to_mapped(b.target) && a.weak == b.weak && a.scan == b.scan;
+         a.target == b.target && a.weak == b.weak && a.scan == b.scan;
 }
 
 std::string FwdRule::to_string() const {
@@ -89,13 +55,13 @@ std::string FwdRule::to_string() const {
   // always there, as in pesto's output.
   std::string s = proto == Proto::Udp ? "UDP" : "TCP";
   s += " [";
-  s += any_address ? std::string("*") : from_mapped(to_mapped(addr)).to_string();
+  s += any_address ? std::string("*") : addr.to_string();
   s += "]";
   if (!ifname.empty()) s += "%" + ifname;
   s += ":" + std::to_string(first);
   if (first != last) s += "-" + std::to_string(last);
   s += "  =>  ";
-  if (has_target()) s += from_mapped(to_mapped(target)).to_string() + ":";
+  if (has_target()) s += target.to_string() + ":";
   s += std::to_string(to);
   if (first != last) s += "-" + std::to_string(to_last());
   s += " ";
@@ -120,13 +86,13 @@ Expected<void, std::string> FwdTable::add(const FwdRule& r) {
     return fail("invalid interface name");
 
   if (r.any_address) {
-    if (!(to_mapped(r.addr) == to_mapped(ipv6_unspecified())))
+    if (r.addr != ipv6_unspecified())
       return fail("a rule for every address has the specific address " + r.addr.to_string());
     if (!(caps & FwdCap::kIpv4)) return fail("a dual-stack rule, but IPv4 is not enabled");
     if (!(caps & FwdCap::kIpv6)) return fail("a dual-stack rule, but IPv6 is not enabled");
-  } else if (is_ipv4(r.addr) && !(caps & FwdCap::kIpv4)) {
+  } else if (r.addr.is_v4() && !(caps & FwdCap::kIpv4)) {
     return fail("an IPv4 rule, but IPv4 is not enabled");
-  } else if (!is_ipv4(r.addr) && !(caps & FwdCap::kIpv6)) {
+  } else if (!r.addr.is_v4() && !(caps & FwdCap::kIpv6)) {
     return fail("an IPv6 rule, but IPv6 is not enabled");
   }
   if (r.proto == Proto::Tcp && !(caps & FwdCap::kTcp)) return fail("TCP is not enabled");
@@ -136,9 +102,9 @@ Expected<void, std::string> FwdTable::add(const FwdRule& r) {
     if (is_multicast_or_broadcast(r.target)) return fail("the target address is multicast or broadcast");
     if (r.any_address)
       return fail(std::string("a rule for every address cannot forward to one ") + family_name(r.target) +
-                  " address (give the listening address " + (is_ipv4(r.target) ? "0.0.0.0" : "[::]") +
+                  " address (give the listening address " + (r.target.is_v4() ? "0.0.0.0" : "[::]") +
                   "/... instead)");
-    if (is_ipv4(r.addr) != is_ipv4(r.target))
+    if (r.addr.is_v4() != r.target.is_v4())
       return fail(std::string("it forwards from ") + family_name(r.addr) + " to " + family_name(r.target));
   }
 

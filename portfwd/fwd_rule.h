@@ -15,12 +15,10 @@
 // I/O; the values mirror the pesto wire format (portfwd/pesto_wire.h) so a
 // table survives a round trip through it unchanged.
 //
-// Addresses: IPv4 is always AF_INET here; an IPv4-mapped IPv6 address
-// (::ffff:a.b.c.d) is the same IPv4 address (pasta keeps every address in
-// that mapped form), see to_mapped()/from_mapped().
+// Addresses are net::IpAddr, whose 16 bytes are already the form pasta
+// stores (IPv4 as ::ffff:a.b.c.d), so the IPv4-mapped text of an address
+// and the address are one rule address.
 #pragma once
-
-#include <sys/socket.h>
 
 #include <array>
 #include <cstddef>
@@ -29,7 +27,7 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "portfwd/ip_address.h"
+#include "common/net/ip.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
@@ -49,17 +47,7 @@ struct FwdCap {
 inline constexpr size_t kFwdIfnameMax = 15;
 
 // "::", the value pasta uses for "no address".
-inline IpAddress ipv6_unspecified() {
-  IpAddress a;
-  a.family = AF_INET6;
-  return a;
-}
-// The 16-byte form pasta stores: IPv6 as is, IPv4 as ::ffff:a.b.c.d.
-std::array<uint8_t, 16> to_mapped(const IpAddress& a);
-// The inverse: ::ffff:a.b.c.d becomes the AF_INET address a.b.c.d.
-IpAddress from_mapped(const std::array<uint8_t, 16>& bytes);
-// True for AF_INET and for IPv4-mapped IPv6 addresses.
-bool is_ipv4(const IpAddress& a);
+inline net::IpAddr ipv6_unspecified() { return net::IpAddr(net::Ipv6Addr{}); }
 
 struct FwdRule {
   Proto proto = Proto::Tcp;
@@ -67,14 +55,14 @@ struct FwdRule {
   // is then "::". Otherwise the rule listens on `addr` only, where 0.0.0.0 is
   // every IPv4 address and :: every IPv6 address.
   bool any_address = false;
-  IpAddress addr = ipv6_unspecified();
+  net::IpAddr addr = ipv6_unspecified();
   std::string ifname;  // bind to this interface; "" for any (at most 15 bytes)
   uint16_t first = 0;  // listening ports first..last (inclusive)
   uint16_t last = 0;
   uint16_t to = 0;  // target port of `first`: port p goes to to + (p - first)
   // Target address; unspecified (:: or 0.0.0.0) means the other side's own
   // address, chosen by the forwarder.
-  IpAddress target = ipv6_unspecified();
+  net::IpAddr target = ipv6_unspecified();
   // Best effort: ports that cannot be bound are skipped ('all', or a spec of
   // exclusions only); the rule fails only if no port could be bound.
   bool weak = false;
@@ -88,15 +76,14 @@ struct FwdRule {
   uint16_t target_port(uint16_t port) const { return static_cast<uint16_t>(to + (port - first)); }
   // Whether a connection or datagram to `dst`:`port` of `p` belongs to this
   // rule (the interface is the socket's business, not checked here).
-  bool matches(Proto p, const IpAddress& dst, uint16_t port) const;
+  bool matches(Proto p, const net::IpAddr& dst, uint16_t port) const;
   // Whether both rules claim some port of one protocol on matching addresses.
   bool conflicts_with(const FwdRule& o) const;
   // The line pesto --show prints, byte for byte, e.g.
   // "TCP [*]:8080-8081  =>  80-81 " or "UDP [127.0.0.1]%lo:53  =>  53  (best effort)".
   std::string to_string() const;
 
-  // Equal in every field as pasta stores them (addresses compared in their
-  // mapped 16-byte form).
+  // Equal in every field as pasta stores them.
   friend bool operator==(const FwdRule& a, const FwdRule& b);
 };
 

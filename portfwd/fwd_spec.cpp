@@ -1,6 +1,5 @@
 #include "portfwd/fwd_spec.h"
 
-#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,29 +56,27 @@ bool port_range(std::string_view& p, PortRange& r) {
   return true;
 }
 
-// An address of `family`: "[TEXT]" or the longest run of `chars`, given to
-// inet_pton. `max_len` is the family's text buffer size (with the NUL).
-bool address_of(std::string_view& p, int family, std::string_view chars, size_t max_len, IpAddress& out) {
+// An address of `Addr`'s family: "[TEXT]" or the longest run of `chars`.
+template <class Addr>
+bool address_of(std::string_view& p, std::string_view chars, net::IpAddr& out) {
   std::string_view q = p;
   bool bracket = literal(q, "[");
   size_t len = bracket ? q.find(']') : q.find_first_not_of(chars);
   if (len == std::string_view::npos) len = q.size();
-  if (len >= max_len) return false;
-  std::string text(q.substr(0, len));
+  auto a = Addr::parse(q.substr(0, len));
   q.remove_prefix(len);
-  IpAddress a;
-  a.family = family;
-  if (::inet_pton(family, text.c_str(), a.bytes.data()) != 1) return false;
+  if (!a) return false;
   if (bracket && !literal(q, "]")) return false;
-  out = family == AF_INET6 ? from_mapped(a.bytes) : a;
+  out = net::IpAddr(*a);
   p = q;
   return true;
 }
 
-// An IPv6 address (IPv4-mapped ones become IPv4), else an IPv4 address.
-bool any_address(std::string_view& p, IpAddress& out) {
-  return address_of(p, AF_INET6, "0123456789aAbBcCdDeEfF:.", INET6_ADDRSTRLEN, out) ||
-         address_of(p, AF_INET, "0123456789.", INET_ADDRSTRLEN, out);
+// An IPv6 address (IPv4-mapped ones are IPv4, see common/net/ip.h), else an
+// IPv4 address.
+bool any_address(std::string_view& p, net::IpAddr& out) {
+  return address_of<net::Ipv6Addr>(p, "0123456789aAbBcCdDeEfF:.", out) ||
+         address_of<net::Ipv4Addr>(p, "0123456789.", out);
 }
 
 // An optional %IFNAME: 1-15 bytes up to a '/' or blank.
@@ -100,7 +97,7 @@ bool interface_spec(std::string_view& p, std::string& ifname) {
 // The listening part in front of the ports.
 struct Listen {
   bool any = true;
-  IpAddress addr = ipv6_unspecified();
+  net::IpAddr addr = ipv6_unspecified();
   std::string ifname;
 };
 
@@ -126,7 +123,7 @@ enum class ChunkKind { All, Auto, Exclude, Include };
 struct Chunk {
   ChunkKind kind = ChunkKind::Include;
   PortRange ports;                        // Exclude, Include
-  IpAddress target = ipv6_unspecified();  // All, Include
+  net::IpAddr target = ipv6_unspecified();  // All, Include
   PortRange target_ports;                 // Include
 };
 
@@ -136,7 +133,7 @@ bool chunk(std::string_view& p, Chunk& out) {
   if (literal(q, "all")) {
     c.kind = ChunkKind::All;
     std::string_view r = q;
-    IpAddress t;
+    net::IpAddr t;
     if (literal(r, ":") && any_address(r, t)) {
       c.target = t;
       q = r;
@@ -153,7 +150,7 @@ bool chunk(std::string_view& p, Chunk& out) {
     // :TADDR, :TFIRST[-TLAST]; or none.
     auto target = [&](bool with_address, bool with_ports) {
       std::string_view r = q;
-      IpAddress t = ipv6_unspecified();
+      net::IpAddr t = ipv6_unspecified();
       PortRange tr = c.ports;
       if (!literal(r, ":")) return false;
       if (with_address && !any_address(r, t)) return false;
@@ -216,7 +213,7 @@ Expected<void, std::string> apply_ports(FwdTable& table, SpecAction action, cons
   } while (literal(p, ","));
 
   // Second pass: the include ranges, in order.
-  IpAddress all_target = ipv6_unspecified();
+  net::IpAddr all_target = ipv6_unspecified();
   bool exclusions_only = true;
   p = ports;
   do {
@@ -286,8 +283,8 @@ Expected<void, std::string> apply_port_spec(char option, std::string_view spec, 
       if (warnings)
         warnings->push_back("binding to an interface (SO_BINDTODEVICE) is unavailable: forwarding only "
                             "127.0.0.1 and ::1 for " + opt_spec);
-      const std::pair<uint32_t, IpAddress> loopbacks[] = {{FwdCap::kIpv4, *IpAddress::parse("127.0.0.1")},
-                                                          {FwdCap::kIpv6, *IpAddress::parse("::1")}};
+      const std::pair<uint32_t, net::IpAddr> loopbacks[] = {{FwdCap::kIpv4, *net::IpAddr::parse("127.0.0.1")},
+                                                          {FwdCap::kIpv6, *net::IpAddr::parse("::1")}};
       for (const auto& [family_cap, loopback] : loopbacks) {
         if (!(table.caps & family_cap)) continue;
         FwdRule r = base;
@@ -310,7 +307,7 @@ Expected<void, std::string> apply_port_spec(char option, std::string_view spec, 
     base.addr = ipv6_unspecified();
   } else if (base.any_address && !(table.caps & FwdCap::kIpv6)) {
     base.any_address = false;
-    base.addr = IpAddress::any4();
+    base.addr = net::IpAddr(net::Ipv4Addr{});
   }
   if (!base.ifname.empty() && !(table.caps & FwdCap::kIfname))
     return unexpected("binding to an interface for " + opt_spec +

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "common/expected.h"
+#include "common/net/ip.h"
 #include "common/unique_fd.h"
-#include "portfwd/ip_address.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
@@ -21,7 +21,7 @@ namespace netd::portfwd {
 // value they read before. Returns the socket or a one-line message; after
 // a failed bind, errno is the bind's error (portfwd/port_holder.h waits
 // out EADDRINUSE).
-Expected<UniqueFd, std::string> open_host_socket(const IpAddress& addr, uint16_t port, Proto proto,
+Expected<UniqueFd, std::string> open_host_socket(const net::IpAddr& addr, uint16_t port, Proto proto,
                                                  bool nonblocking, int unpriv_start = unprivileged_port_start());
 
 }  // namespace netd::portfwd

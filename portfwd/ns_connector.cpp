@@ -10,16 +10,16 @@
 #include <cstring>
 
 #include "common/fd_passing.h"
+#include "common/net/endpoint.h"
 
 namespace netd::portfwd {
 namespace {
 
 // One request on the helper channel (a SEQPACKET message of exactly this size).
 struct Request {
-  uint8_t proto;   // 0 tcp, 1 udp
-  uint8_t family;  // 4 or 6
+  uint8_t proto;  // 0 tcp, 1 udp
   uint16_t port;
-  uint8_t addr[16];
+  uint8_t addr[16];  // a net::IpAddr's bytes (IPv4 as ::ffff:a.b.c.d)
 };
 
 [[noreturn]] void serve(int chan) {
@@ -42,18 +42,16 @@ struct Request {
       (void)send_fds(chan, {}, "Emalformed request");
       continue;
     }
-    IpAddress a;
-    a.family = req.family == 6 ? AF_INET6 : AF_INET;
-    std::memcpy(a.bytes.data(), req.addr, 16);
-    sockaddr_storage ss;
-    socklen_t len = a.to_sockaddr(req.port, ss);
+    net::IpAddr a;
+    std::memcpy(a.b.data(), req.addr, 16);
+    net::SockAddr sa = net::to_sockaddr(a, req.port);
     int type = (req.proto == 1 ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
-    int fd = ::socket(a.family, type, 0);
+    int fd = ::socket(sa.family(), type, 0);
     if (fd < 0) {
       (void)send_fds(chan, {}, std::string("Esocket: ") + std::strerror(errno));
       continue;
     }
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+    if (::connect(fd, sa.get(), sa.len) != 0 && errno != EINPROGRESS) {
       int e = errno;
       ::close(fd);
       (void)send_fds(chan, {}, std::string("Econnect: ") + std::strerror(e));
@@ -89,12 +87,11 @@ Expected<std::unique_ptr<NsConnector>, std::string> NsConnector::start(const NsT
   return std::unique_ptr<NsConnector>(new NsConnector(std::move(chan)));
 }
 
-Expected<UniqueFd, std::string> NsConnector::connect(Proto proto, const IpAddress& addr, uint16_t port) {
+Expected<UniqueFd, std::string> NsConnector::connect(Proto proto, const net::IpAddr& addr, uint16_t port) {
   Request req{};
   req.proto = proto == Proto::Udp ? 1 : 0;
-  req.family = addr.family == AF_INET6 ? 6 : 4;
   req.port = port;
-  std::memcpy(req.addr, addr.bytes.data(), 16);
+  std::memcpy(req.addr, addr.b.data(), 16);
   std::lock_guard<std::mutex> lock(mu_);
   if (::send(chan_.get(), &req, sizeof req, MSG_NOSIGNAL) != sizeof req)
     return unexpected(std::string("namespace helper is gone: ") + std::strerror(errno));

@@ -27,9 +27,9 @@
 #include <string>
 
 #include "common/expected.h"
+#include "common/net/ip.h"
 #include "common/netns.h"
 #include "common/unique_fd.h"
-#include "portfwd/ip_address.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
@@ -44,7 +44,7 @@ class NsConnector {
   // A socket of `proto` whose connect to addr:port inside the namespace has
   // started (TCP, non-blocking: EINPROGRESS is normal) or finished (UDP).
   // Thread-safe. Returns a one-line message on failure.
-  Expected<UniqueFd, std::string> connect(Proto proto, const IpAddress& addr, uint16_t port);
+  Expected<UniqueFd, std::string> connect(Proto proto, const net::IpAddr& addr, uint16_t port);
 
  private:
   explicit NsConnector(UniqueFd chan) : chan_(std::move(chan)) {}

@@ -118,10 +118,9 @@ void append_rule(std::vector<std::byte>& out, const FwdRule& rule) {
   size_t at = out.size();
   out.resize(at + kRuleSize);
   std::span<std::byte> b(out.data() + at, kRuleSize);
-  auto addr = to_mapped(rule.addr);
-  auto target = to_mapped(rule.target);
-  std::memcpy(b.data() + kRuleAddrOff, addr.data(), addr.size());
-  std::memcpy(b.data() + kRuleTargetOff, target.data(), target.size());
+  // An IpAddr's 16 bytes are the wire's form already (IPv4 as ::ffff:a.b.c.d).
+  std::memcpy(b.data() + kRuleAddrOff, rule.addr.b.data(), rule.addr.b.size());
+  std::memcpy(b.data() + kRuleTargetOff, rule.target.b.data(), rule.target.b.size());
   std::memcpy(b.data() + kRuleIfnameOff, rule.ifname.data(), std::min<size_t>(rule.ifname.size(), kIfnameSize - 1));
   wire::store_be16(b, kRuleFirstOff, rule.first);
   wire::store_be16(b, kRuleLastOff, rule.last);
@@ -147,8 +146,8 @@ Decoded<FwdRule> decode_rule(std::span<const std::byte> b) {
     return malformed<FwdRule>("unknown rule flags " + std::to_string(flags));
   if (!load_name(b.subspan(kRuleIfnameOff, kIfnameSize), r.ifname))
     return malformed<FwdRule>("interface name is not NUL-terminated");
-  r.addr = from_mapped(load_addr(b, kRuleAddrOff));
-  r.target = from_mapped(load_addr(b, kRuleTargetOff));
+  r.addr = net::Ipv6Addr{load_addr(b, kRuleAddrOff)};
+  r.target = net::Ipv6Addr{load_addr(b, kRuleTargetOff)};
   r.first = wire::load_be16(b, kRuleFirstOff);
   r.last = wire::load_be16(b, kRuleLastOff);
   r.to = wire::load_be16(b, kRuleToOff);

@@ -2,9 +2,11 @@
 #include "portfwd/port_holder.h"
 
 #include <dirent.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -42,21 +44,23 @@ bool parse_number(std::string_view s, T* out, int base) {
 // "0100007F:1F90" (IPv4) or 32 hex digits ":PORT" (IPv6). The kernel
 // prints each 32-bit word of the address as the number it is in memory on
 // this host, so the word goes back to memory as it is.
-bool parse_endpoint(std::string_view s, int family, IpAddress* addr, uint16_t* port) {
+bool parse_endpoint(std::string_view s, int family, net::IpAddr* addr, uint16_t* port) {
   auto colon = s.find(':');
   if (colon == std::string_view::npos) return false;
   std::string_view hex = s.substr(0, colon);
   const size_t words = family == AF_INET ? 1 : 4;
   if (hex.size() != words * 8) return false;
-  IpAddress a;
-  a.family = family;
+  std::array<uint8_t, 16> bytes{};  // in network order, as in memory
   for (size_t i = 0; i < words; ++i) {
     uint32_t w = 0;
     if (!parse_number(hex.substr(i * 8, 8), &w, 16)) return false;
-    std::memcpy(a.bytes.data() + i * 4, &w, 4);
+    std::memcpy(bytes.data() + i * 4, &w, 4);
   }
   if (!parse_number(s.substr(colon + 1), port, 16)) return false;
-  *addr = a;
+  if (family == AF_INET)
+    *addr = net::Ipv4Addr::from_octets(bytes[0], bytes[1], bytes[2], bytes[3]);
+  else
+    *addr = net::Ipv6Addr{bytes};
   return true;
 }
 
@@ -132,11 +136,11 @@ std::vector<ProcNetSocket> parse_proc_net(std::string_view text, int family) {
   return out;
 }
 
-std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, const IpAddress& addr, uint16_t port,
+std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, const net::IpAddr& addr, uint16_t port,
                                  Proto proto) {
   std::vector<uint64_t> out;
   for (const auto& s : sockets) {
-    if (s.port != port || s.inode == 0 || s.local.family != addr.family) continue;
+    if (s.port != port || s.inode == 0 || s.local.family() != addr.family()) continue;
     if (proto == Proto::Tcp && s.state != kTcpListen) continue;
     if (!(s.local == addr || s.local.is_unspecified() || addr.is_unspecified())) continue;
     out.push_back(s.inode);
@@ -144,10 +148,10 @@ std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, cons
   return out;
 }
 
-std::string describe_port_holder(const IpAddress& addr, uint16_t port, Proto proto) {
+std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto proto) {
   std::string file = std::string("/proc/net/") + (proto == Proto::Tcp ? "tcp" : "udp") +
-                     (addr.family == AF_INET6 ? "6" : "");
-  auto sockets = parse_proc_net(read_text(file), addr.family);
+                     (addr.is_v6() ? "6" : "");
+  auto sockets = parse_proc_net(read_text(file), addr.is_v6() ? AF_INET6 : AF_INET);
   auto inodes = holders_of(sockets, addr, port, proto);
   if (inodes.empty()) return "";
   auto procs = processes_with(inodes);
@@ -164,7 +168,7 @@ std::string describe_port_holder(const IpAddress& addr, uint16_t port, Proto pro
 }
 
 Expected<UniqueFd, std::string> open_host_socket_waiting(
-    const IpAddress& addr, uint16_t port, Proto proto, std::chrono::milliseconds max_wait,
+    const net::IpAddr& addr, uint16_t port, Proto proto, std::chrono::milliseconds max_wait,
     const std::function<void(const std::string& holder)>& on_wait) {
   using std::chrono::milliseconds;
   const auto end = std::chrono::steady_clock::now() + max_wait;

@@ -28,15 +28,15 @@
 #include <vector>
 
 #include "common/expected.h"
+#include "common/net/ip.h"
 #include "common/unique_fd.h"
-#include "portfwd/ip_address.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
 
 // One line of /proc/net/tcp, tcp6, udp or udp6.
 struct ProcNetSocket {
-  IpAddress local;
+  net::IpAddr local;
   uint16_t port = 0;
   uint8_t state = 0;   // TCP_LISTEN (10) for a listener; UDP sockets show 7
   uid_t uid = 0;
@@ -49,19 +49,19 @@ std::vector<ProcNetSocket> parse_proc_net(std::string_view text, int family);
 // Inodes of the sockets in `sockets` that hold addr:port for `proto` (TCP:
 // listeners only): bound to that address or to the wildcard, or, for a
 // wildcard `addr`, to any address.
-std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, const IpAddress& addr, uint16_t port,
+std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, const net::IpAddr& addr, uint16_t port,
                                  Proto proto);
 
 // "pid 1234 (netd)", "pids 12 (a), 34 (b)", or, when no readable process
 // has it open, "a socket of uid 1000 whose process cannot be seen here";
 // "" when no socket holds the port (any more).
-std::string describe_port_holder(const IpAddress& addr, uint16_t port, Proto proto);
+std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto proto);
 
 // open_host_socket (blocking: io_uring accepts), waiting up to `max_wait`
 // while the bind fails with EADDRINUSE. `on_wait` runs once, when the first
 // attempt found the port in use, with the holder's description.
 Expected<UniqueFd, std::string> open_host_socket_waiting(
-    const IpAddress& addr, uint16_t port, Proto proto, std::chrono::milliseconds max_wait,
+    const net::IpAddr& addr, uint16_t port, Proto proto, std::chrono::milliseconds max_wait,
     const std::function<void(const std::string& holder)>& on_wait = {});
 
 }  // namespace netd::portfwd

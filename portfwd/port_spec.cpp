@@ -4,6 +4,9 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/net/endpoint.h"
+#include "common/parse_number.h"
+
 namespace netd::portfwd {
 
 const char* proto_name(Proto p) { return p == Proto::Udp ? "udp" : "tcp"; }
@@ -14,13 +17,11 @@ namespace {
 Expected<uint16_t, std::string> parse_port(std::string_view s, const char* what) {
   if (s.empty()) return unexpected(std::string("empty ") + what);
   if (s.size() > 5) return unexpected(std::string(what) + " '" + std::string(s) + "' out of range 1-65535");
-  uint32_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return unexpected(std::string(what) + " '" + std::string(s) + "' is not a number");
-    v = v * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (v < 1 || v > 65535) return unexpected(std::string(what) + " '" + std::string(s) + "' out of range 1-65535");
-  return static_cast<uint16_t>(v);
+  if (s.find_first_not_of("0123456789") != std::string_view::npos)
+    return unexpected(std::string(what) + " '" + std::string(s) + "' is not a number");
+  auto v = parse_decimal<uint16_t>(s, 1, 65535);
+  if (!v) return unexpected(std::string(what) + " '" + std::string(s) + "' out of range 1-65535");
+  return *v;
 }
 
 struct Range {
@@ -64,8 +65,8 @@ Expected<PortSpec, std::string> parse_port_spec(std::string_view spec) {
     auto close = rest.find(']');
     if (close == std::string_view::npos) return unexpected(std::string("missing ']' after IPv6 host address"));
     std::string_view addr = rest.substr(1, close - 1);
-    auto ip = IpAddress::parse(addr);
-    if (!ip || ip->family != AF_INET6) return unexpected("bad IPv6 host address '" + std::string(addr) + "'");
+    auto ip = net::Ipv6Addr::parse(addr);
+    if (!ip) return unexpected("bad IPv6 host address '" + std::string(addr) + "'");
     out.host_addr = *ip;
     rest = rest.substr(close + 1);
     if (rest.empty() || rest.front() != ':') return unexpected(std::string("expected ':' after ']'"));
@@ -87,8 +88,8 @@ Expected<PortSpec, std::string> parse_port_spec(std::string_view spec) {
       auto first = front.find(':');
       std::string_view addr = front.substr(0, first);
       if (addr.empty()) return unexpected(std::string("empty host address"));
-      auto ip = IpAddress::parse(addr);
-      if (!ip || ip->family != AF_INET) return unexpected("bad IPv4 host address '" + std::string(addr) + "'");
+      auto ip = net::Ipv4Addr::parse(addr);
+      if (!ip) return unexpected("bad IPv4 host address '" + std::string(addr) + "'");
       out.host_addr = *ip;
       host_ports = front.substr(first + 1);
     } else {
@@ -117,15 +118,19 @@ std::string PortSpec::to_string() const {
   auto range = [](uint16_t a, uint16_t b) {
     return a == b ? std::to_string(a) : std::to_string(a) + "-" + std::to_string(b);
   };
-  std::string addr = host_addr.family == AF_INET6 ? "[" + host_addr.to_string() + "]" : host_addr.to_string();
+  std::string addr = host_addr.is_v6() ? "[" + host_addr.to_string() + "]" : host_addr.to_string();
   return addr + ":" + range(host_first, host_last) + ":" + range(ctr_first, ctr_last) + "/" + proto_name(proto);
 }
 
-std::vector<PortMapping> expand(const PortSpec& s) {
-  std::vector<PortMapping> out;
+std::vector<Forward> expand(const PortSpec& s) {
+  std::vector<Forward> out;
   for (uint32_t i = 0; i <= uint32_t{s.host_last} - s.host_first; ++i) {
-    out.push_back(PortMapping{s.host_addr, static_cast<uint16_t>(s.host_first + i),
-                              static_cast<uint16_t>(s.ctr_first + i), s.proto});
+    Forward f;
+    f.proto = s.proto;
+    f.host_addr = s.host_addr;
+    f.host_port = static_cast<uint16_t>(s.host_first + i);
+    f.guest_port = static_cast<uint16_t>(s.ctr_first + i);
+    out.push_back(f);
   }
   return out;
 }
@@ -137,9 +142,8 @@ int unprivileged_port_start() {
   return v;
 }
 
-std::string bind_error_message(const IpAddress& addr, uint16_t port, Proto proto, int err, int unpriv_start) {
-  std::string where = (addr.family == AF_INET6 ? "[" + addr.to_string() + "]" : addr.to_string()) + ":" +
-                      std::to_string(port) + "/" + proto_name(proto);
+std::string bind_error_message(const net::IpAddr& addr, uint16_t port, Proto proto, int err, int unpriv_start) {
+  std::string where = net::to_string(net::Endpoint{addr, port}) + "/" + proto_name(proto);
   std::string msg = "cannot bind " + where + ": " + std::strerror(err);
   if (err == EACCES && port < unpriv_start) {
     msg += " (ports below " + std::to_string(unpriv_start) +
@@ -152,8 +156,8 @@ std::string bind_error_message(const IpAddress& addr, uint16_t port, Proto proto
   return msg;
 }
 
-Expected<std::vector<PortMapping>, std::string> parse_port_specs(const std::vector<std::string>& specs) {
-  std::vector<PortMapping> out;
+Expected<std::vector<Forward>, std::string> parse_port_specs(const std::vector<std::string>& specs) {
+  std::vector<Forward> out;
   for (const auto& text : specs) {
     auto spec = parse_port_spec(text);
     if (!spec) return unexpected("-p " + text + ": " + spec.error());

@@ -10,7 +10,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config g++ liburing-dev libnl-3-dev libnl-route-3-dev
   libc-ares-dev libnftables-dev libboost-dev nlohmann-json3-dev libcli11-dev libseccomp-dev libcap-ng-dev
-  libgtest-dev libgmock-dev go-md2man)
+  libgtest-dev libgmock-dev go-md2man universal-ctags)
 # Tools the demo and the integration tests drive: namespaces (util-linux, iproute2),
 # a DHCP client and ping (busybox), traffic peers (socat, python3), capture (tcpdump),
 # the real nft to read back the bridge networks' firewall (nftables), and the

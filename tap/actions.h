@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/net/endpoint.h"
 #include "tap/wire/types.h"
 
 namespace netd::tap {
@@ -108,11 +109,7 @@ struct TcpShutdown {
 };
 // A host client of a published UDP port, as the loop received it: IPv4 or
 // IPv6, kept whole so replies reach exactly that client.
-struct HostPeer {
-  wire::IpAddr addr;
-  uint16_t port = 0;
-  bool operator==(const HostPeer&) const = default;
-};
+using HostPeer = net::Endpoint;
 // Send one datagram out of published UDP socket `listener` to `peer` (a
 // reply of the guest to a host client of a published port).
 struct SendToPeer {

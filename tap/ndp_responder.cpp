@@ -41,7 +41,7 @@ void NdpResponder::on_ndp(Time now, const wire::IpView& ip, const wire::NdpView&
         ++ctx_.counters.drop_not_for_us;  // netd configured the guest's routes itself
         return;
       }
-      if (src.is_unspecified()) advertise_router(kAllNodes, kAllNodes.multicast_mac(), out);
+      if (src.is_unspecified()) advertise_router(kAllNodes, wire::multicast_mac(kAllNodes), out);
       else advertise_router(src, reply_mac, out);
       return;
     case wire::kNdpNeighborSolicitation: {
@@ -58,7 +58,7 @@ void NdpResponder::on_ndp(Time now, const wire::IpView& ip, const wire::NdpView&
       }
       if (src.is_unspecified()) {
         // DAD for an address netd owns: defend it (RFC 4862 5.4.3).
-        advertise_neighbor(target, kAllNodes, kAllNodes.multicast_mac(), false, out);
+        advertise_neighbor(target, kAllNodes, wire::multicast_mac(kAllNodes), false, out);
       } else {
         advertise_neighbor(target, src, reply_mac, true, out);
       }
@@ -104,7 +104,7 @@ void NdpResponder::advertise_router(const wire::Ipv6Addr& dst, const wire::MacAd
 
 void NdpResponder::on_timer(Time now, Actions& out) {
   if (!next_ra_ || now < *next_ra_ || !ctx_.cfg.router_advertisements) return;
-  advertise_router(kAllNodes, kAllNodes.multicast_mac(), out);
+  advertise_router(kAllNodes, wire::multicast_mac(kAllNodes), out);
   next_ra_ = now + kRaInterval;
 }
 

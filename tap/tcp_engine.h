@@ -50,8 +50,9 @@
 //    either side aborts the other. A connection is forgotten only when no
 //    socket I/O into its buffers is still in flight.
 //
-// The engine does no I/O and reads no clock (DESIGN.md rule 2); every timer
-// is a deadline the loop asks for through next_deadline().
+// The engine does no I/O and reads no clock (engines take `now` as an argument,
+// see docs/architecture.md); every timer is a deadline the loop asks for
+// through next_deadline().
 #pragma once
 
 #include <deque>

@@ -6,6 +6,7 @@
 
 #include "dns/aardvark_config.h"
 #include "dns/names.h"
+#include "dns/reverse_name.h"
 #include "dns/upstream.h"
 
 using namespace netd::dns;
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)parse_resolv_conf(text);
   if (size < 128) {
     (void)parse_upstream(text);
-    (void)IpAddr::from_reverse_name(text);
+    (void)from_reverse_name(text);
   }
   return 0;
 }

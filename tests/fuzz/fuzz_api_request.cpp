@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)error_reply(r.error());
     return 0;
   }
-  if (auto* add = std::get_if<AddHostFwd>(&*r)) {
+  if (auto* add = std::get_if<Forward>(&*r)) {
     if (add->host_port == 0 || add->guest_port == 0) std::abort();
     ForwardRegistry reg;
     auto f = reg.prepare(*add);

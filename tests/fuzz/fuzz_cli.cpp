@@ -18,9 +18,9 @@
 namespace {
 // A host with one uplink (192.0.2.50/24 via 192.0.2.1, 2001:db8::50/64 via fe80::1).
 const netd::HostNetwork& fake_host() {
-  using netd::wire::IpAddr;
-  using netd::wire::Ipv4Addr;
-  using netd::wire::Ipv6Addr;
+  using netd::net::IpAddr;
+  using netd::net::Ipv4Addr;
+  using netd::net::Ipv6Addr;
   static const netd::HostNetwork h = [] {
     netd::HostNetwork n;
     n.links = {{1, "lo", 65536}, {2, "eth0", 1500}};

@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     o.default_upstreams = {{"127.0.0.1", 53}};
     return o;
   }());
-  QueryInfo info{*IpAddr::parse("10.1.0.2"), *IpAddr::parse("10.1.0.1"), size % 2 == 0};
+  QueryInfo info{*net::IpAddr::parse("10.1.0.2"), *net::IpAddr::parse("10.1.0.1"), size % 2 == 0};
   auto d = engine.on_query(Time{}, table(), info, b);
   if (d.kind == Decision::Kind::Reply && !wire::MessageView::parse(d.reply) && d.reply.size() > 12) __builtin_trap();
   return 0;

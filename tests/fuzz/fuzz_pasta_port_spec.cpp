@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FwdTable table;
   table.caps = caps;
   FwdRule seed;
-  seed.addr = *IpAddress::parse("127.0.0.1");
+  seed.addr = netd::net::Ipv4Addr::from_octets(127, 0, 0, 1);
   seed.first = seed.last = seed.to = 4242;
   (void)table.add(seed);
   const FwdTable before = table;

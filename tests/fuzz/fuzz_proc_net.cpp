@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto v = parse_proc_net(in, family);
     for (const auto& s : v)
       if (s.local.family != family) std::abort();
-    (void)holders_of(v, IpAddress{}, 80, Proto::Tcp);
+    (void)holders_of(v, netd::net::IpAddr{}, 80, Proto::Tcp);
   }
   return 0;
 }

@@ -9,7 +9,7 @@ using namespace netd;
 using namespace netd::bridge;
 
 namespace {
-Network net(const std::string& name, const std::string& subnet, const std::string& gw) {
+Network bridge_net(const std::string& name, const std::string& subnet, const std::string& gw) {
   Network n;
   n.name = name;
   n.network_interface = "netdbr0";
@@ -24,11 +24,11 @@ Member member(const std::string& name, const std::string& ip, std::vector<std::s
   m.host_veth = "veth" + name;
   return m;
 }
-dns::IpAddr ip(const char* s) { return *dns::IpAddr::parse(s); }
+netd::net::IpAddr ip(const char* s) { return *netd::net::IpAddr::parse(s); }
 }  // namespace
 
 TEST(DnsRegistration, MembersBecomeNamesOnTheGateway) {
-  auto n = net("web", "10.89.0.0/24", "10.89.0.1");
+  auto n = bridge_net("web", "10.89.0.0/24", "10.89.0.1");
   NetworkState s{"web", {member("Front", "10.89.0.2", {"WWW", "app"}), member("db", "10.89.0.3")}};
   std::vector<std::string> warnings;
   auto cfgs = dns_configs({n}, {s}, warnings);
@@ -48,10 +48,10 @@ TEST(DnsRegistration, MembersBecomeNamesOnTheGateway) {
 }
 
 TEST(DnsRegistration, OnlyNetworksWithDnsAndMembers) {
-  auto a = net("a", "10.89.0.0/24", "10.89.0.1");
-  auto b = net("b", "10.89.1.0/24", "10.89.1.1");
+  auto a = bridge_net("a", "10.89.0.0/24", "10.89.0.1");
+  auto b = bridge_net("b", "10.89.1.0/24", "10.89.1.1");
   b.dns_enabled = false;
-  auto c = net("c", "10.89.2.0/24", "10.89.2.1");
+  auto c = bridge_net("c", "10.89.2.0/24", "10.89.2.1");
   std::vector<std::string> w;
   auto cfgs = dns_configs({a, b, c}, {{"a", {member("x", "10.89.0.2")}}, {"b", {member("y", "10.89.1.2")}}, {"c", {}}}, w);
   ASSERT_EQ(cfgs.size(), 1u);
@@ -59,7 +59,7 @@ TEST(DnsRegistration, OnlyNetworksWithDnsAndMembers) {
 }
 
 TEST(DnsRegistration, InternalAndUpstreamsCarriedOver) {
-  auto n = net("in", "10.89.3.0/24", "10.89.3.1");
+  auto n = bridge_net("in", "10.89.3.0/24", "10.89.3.1");
   n.internal = true;
   n.network_dns_servers = {"198.51.100.10", "not-an-ip", "2001:db8::53"};
   std::vector<std::string> w;
@@ -76,8 +76,8 @@ TEST(DnsRegistration, InternalAndUpstreamsCarriedOver) {
 TEST(DnsRegistration, TablesIsolateNetworks) {
   // Two networks, as the server sees them: each container finds the names of
   // its own network only, and PTR answers name and aliases.
-  auto a = net("a", "10.89.0.0/24", "10.89.0.1");
-  auto b = net("b", "10.89.1.0/24", "10.89.1.1");
+  auto a = bridge_net("a", "10.89.0.0/24", "10.89.0.1");
+  auto b = bridge_net("b", "10.89.1.0/24", "10.89.1.1");
   std::vector<std::string> w;
   dns::NameTable t(dns_configs({a, b}, {{"a", {member("web", "10.89.0.2", {"www"})}}, {"b", {member("db", "10.89.1.2")}}}, w));
   auto from_a = t.scope(ip("10.89.0.2"), ip("10.89.0.1"));
@@ -93,8 +93,8 @@ TEST(DnsRegistration, TablesIsolateNetworks) {
 TEST(DnsRegistration, OneContainerOnTwoNetworksSeesBoth) {
   // The same netns connected to a and b is one container: from either of its
   // addresses it resolves the names of both networks.
-  auto a = net("a", "10.89.0.0/24", "10.89.0.1");
-  auto b = net("b", "10.89.1.0/24", "10.89.1.1");
+  auto a = bridge_net("a", "10.89.0.0/24", "10.89.0.1");
+  auto b = bridge_net("b", "10.89.1.0/24", "10.89.1.1");
   auto both_a = member("api", "10.89.0.3");
   auto both_b = member("api", "10.89.1.3");
   both_a.netns_id = both_b.netns_id = "4:4026532999";
@@ -109,14 +109,14 @@ TEST(DnsRegistration, OneContainerOnTwoNetworksSeesBoth) {
 }
 
 TEST(DnsRegistration, Ipv6NetworksServeAaaaAndListenOnBothGateways) {
-  auto n = net("six", "10.89.4.0/24", "10.89.4.1");
+  auto n = bridge_net("six", "10.89.4.0/24", "10.89.4.1");
   n.subnets.push_back({"fd89:0:0:4::/64", "fd89:0:0:4::1", std::nullopt});
   auto m = member("web", "10.89.4.2");
   m.ipv6 = "fd89:0:0:4::2";
   std::vector<std::string> w;
   auto cfgs = dns_configs({n}, {{"six", {m}}}, w);
   ASSERT_EQ(cfgs.size(), 1u);
-  EXPECT_EQ(cfgs[0].listen, (std::vector<dns::IpAddr>{ip("10.89.4.1"), ip("fd89:0:0:4::1")}));
+  EXPECT_EQ(cfgs[0].listen, (std::vector<netd::net::IpAddr>{ip("10.89.4.1"), ip("fd89:0:0:4::1")}));
   ASSERT_EQ(cfgs[0].containers[0].v6.size(), 1u);
   EXPECT_EQ(cfgs[0].containers[0].v6[0], ip("fd89:0:0:4::2"));
 }

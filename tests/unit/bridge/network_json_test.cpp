@@ -4,6 +4,7 @@
 #include "bridge/network_state.h"
 
 using namespace netd::bridge;
+namespace net = netd::net;
 
 namespace {
 Network sample() {
@@ -55,7 +56,7 @@ TEST(NetworkJson, ReadsNetavarkFileIgnoringUnknownFields) {
   EXPECT_EQ(n->ipam_driver, "host-local");
   auto v4 = first_ipv4(*n);
   ASSERT_TRUE(v4);
-  EXPECT_EQ(to_string(v4->gateway), "10.89.0.1");
+  EXPECT_EQ(v4->gateway.to_string(), "10.89.0.1");
 }
 
 TEST(NetworkJson, DefaultsWhenFieldsMissing) {
@@ -103,7 +104,7 @@ TEST(NetworkStateJson, RoundTripAndLeases) {
   EXPECT_EQ(*back, s);
   EXPECT_EQ(back->leased().size(), 2u);
   ASSERT_EQ(back->leased6().size(), 1u);
-  EXPECT_EQ(to_string(back->leased6()[0]), "fd89::2");
+  EXPECT_EQ(back->leased6()[0].to_string(), "fd89::2");
   ASSERT_TRUE(back->find("c2"));
   EXPECT_EQ(back->find("c2")->interface, "eth1");
   ASSERT_EQ(back->find("c2")->ports.size(), 2u);

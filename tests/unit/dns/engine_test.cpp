@@ -11,7 +11,7 @@ using namespace netd::dns;
 using namespace netd::dns::wire;
 
 namespace {
-IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+net::IpAddr ip(const char* s) { return *net::IpAddr::parse(s); }
 
 NameTable table() {
   std::vector<std::string> w;
@@ -50,11 +50,10 @@ MessageView view(const Decision& d) {
 std::vector<std::string> a_records(const MessageView& v) {
   std::vector<std::string> out;
   v.for_each_record([&](const Record& r) {
-    if (r.rtype == type::A) out.push_back(IpAddr::v4_from({std::to_integer<uint8_t>(r.rdata[0]),
-                                                          std::to_integer<uint8_t>(r.rdata[1]),
-                                                          std::to_integer<uint8_t>(r.rdata[2]),
-                                                          std::to_integer<uint8_t>(r.rdata[3])})
-                                              .to_string());
+    if (r.rtype == type::A)
+      out.push_back(net::Ipv4Addr::from_octets(std::to_integer<uint8_t>(r.rdata[0]), std::to_integer<uint8_t>(r.rdata[1]),
+                                               std::to_integer<uint8_t>(r.rdata[2]), std::to_integer<uint8_t>(r.rdata[3]))
+                        .to_string());
   });
   return out;
 }

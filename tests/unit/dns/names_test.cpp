@@ -1,13 +1,17 @@
 // NameTable: scope by source address, case-insensitive names, reverse lookups,
 // upstream selection.
 #include "dns/names.h"
+#include "dns/reverse_name.h"
 
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
 
 using namespace netd::dns;
 
 namespace {
-IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+netd::net::IpAddr ip(const char* s) { return *netd::net::IpAddr::parse(s); }
 
 NameTable two_networks() {
   std::vector<std::string> w;
@@ -69,16 +73,27 @@ TEST(NameTable, UpstreamsContainerThenNetwork) {
   EXPECT_EQ(t.listen_addresses().size(), 3u);
 }
 
-TEST(IpAddr, ReverseNamesRoundTrip) {
+TEST(ReverseName, RoundTrip) {
   for (const char* s : {"10.88.0.2", "0.0.0.0", "255.1.2.3", "fd00::1", "2001:db8::abcd:1"}) {
     auto a = ip(s);
-    auto back = IpAddr::from_reverse_name(a.reverse_name());
+    auto back = from_reverse_name(reverse_name(a));
     ASSERT_TRUE(back) << s;
     EXPECT_EQ(*back, a) << s;
   }
-  EXPECT_EQ(ip("10.88.0.2").reverse_name(), "2.0.88.10.in-addr.arpa");
+  EXPECT_EQ(reverse_name(ip("10.88.0.2")), "2.0.88.10.in-addr.arpa");
   for (const char* bad : {"1.2.3.in-addr.arpa", "1.2.3.4.5.in-addr.arpa", "256.2.3.4.in-addr.arpa",
                           "01.2.3.4.in-addr.arpa", "a.2.3.4.in-addr.arpa", "in-addr.arpa", "1.ip6.arpa",
-                          "..3.4.in-addr.arpa"})
-    EXPECT_FALSE(IpAddr::from_reverse_name(bad)) << bad;
+                          "..3.4.in-addr.arpa", "1.2.3.4.in-addr.arpa.", "1.2.3.4.in-addr.arpax"})
+    EXPECT_FALSE(from_reverse_name(bad)) << bad;
+  EXPECT_EQ(reverse_name(ip("fd00::1")),
+            "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa");
+  // ip6.arpa: exactly 32 single lower-case hex nibbles.
+  const std::string nibbles = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f";
+  EXPECT_EQ(from_reverse_name(nibbles + ".ip6.arpa"), ip("fd00::1"));
+  for (const std::string& bad : std::vector<std::string>{"1.0." + nibbles + ".ip6.arpa", nibbles.substr(2) + ".ip6.arpa",
+                                 "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.D.f.ip6.arpa",
+                                 "10.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa"})
+    EXPECT_FALSE(from_reverse_name(bad)) << bad;
+  // The reverse name of a v4-mapped address is the IPv4 one: it is that address.
+  EXPECT_EQ(reverse_name(ip("::ffff:10.88.0.2")), "2.0.88.10.in-addr.arpa");
 }

@@ -15,8 +15,8 @@
 namespace netd {
 namespace {
 
-using wire::IpAddr;
-using wire::IpFamily;
+using net::IpAddr;
+using net::IpFamily;
 
 IpAddr ip(const char* s) { return *IpAddr::parse(s); }
 

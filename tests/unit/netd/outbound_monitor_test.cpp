@@ -8,11 +8,11 @@
 namespace netd {
 namespace {
 
-wire::IpAddr ip(const char* s) { return *wire::IpAddr::parse(s); }
+net::IpAddr ip(const char* s) { return *net::IpAddr::parse(s); }
 using Kind = OutboundTracker::Change::Kind;
 
 TEST(OutboundTracker, SecondAddressKeepsTheFirst) {
-  OutboundTracker t("eth1", wire::IpFamily::V4, {{"eth1", ip("198.51.100.2")}, {"eth0", ip("192.0.2.1")}},
+  OutboundTracker t("eth1", net::IpFamily::V4, {{"eth1", ip("198.51.100.2")}, {"eth0", ip("192.0.2.1")}},
                     ip("198.51.100.2"));
   EXPECT_EQ(t.on_address(ip("198.51.100.3"), true).kind, Kind::None);
   auto c = t.on_address(ip("198.51.100.2"), false);
@@ -22,13 +22,13 @@ TEST(OutboundTracker, SecondAddressKeepsTheFirst) {
 }
 
 TEST(OutboundTracker, OtherFamilyIsIgnored) {
-  OutboundTracker t("eth1", wire::IpFamily::V4, {{"eth1", ip("198.51.100.2")}}, ip("198.51.100.2"));
+  OutboundTracker t("eth1", net::IpFamily::V4, {{"eth1", ip("198.51.100.2")}}, ip("198.51.100.2"));
   EXPECT_EQ(t.on_address(ip("2001:db8::5"), true).kind, Kind::None);
   EXPECT_EQ(t.chosen(), ip("198.51.100.2"));
 }
 
 TEST(OutboundTracker, LostAddressIsReportedOnceThenANewOneTakesOver) {
-  OutboundTracker t("eth1", wire::IpFamily::V4, {{"eth1", ip("198.51.100.2")}}, ip("198.51.100.2"));
+  OutboundTracker t("eth1", net::IpFamily::V4, {{"eth1", ip("198.51.100.2")}}, ip("198.51.100.2"));
   auto lost = t.on_address(ip("198.51.100.2"), false);
   EXPECT_EQ(lost.kind, Kind::NoAddress);
   EXPECT_EQ(lost.addr, ip("198.51.100.2"));  // kept
@@ -39,7 +39,7 @@ TEST(OutboundTracker, LostAddressIsReportedOnceThenANewOneTakesOver) {
 }
 
 TEST(OutboundTracker, Ipv6LinkLocalIsNeverChosen) {
-  OutboundTracker t("eth1", wire::IpFamily::V6, {{"eth1", ip("fe80::1")}, {"eth1", ip("2001:db8::2")}},
+  OutboundTracker t("eth1", net::IpFamily::V6, {{"eth1", ip("fe80::1")}, {"eth1", ip("2001:db8::2")}},
                     ip("2001:db8::2"));
   EXPECT_EQ(t.on_address(ip("2001:db8::2"), false).kind, Kind::NoAddress);
   EXPECT_EQ(t.on_address(ip("fe80::2"), true).kind, Kind::None);
@@ -50,7 +50,7 @@ TEST(OutboundTracker, Ipv6LinkLocalIsNeverChosen) {
 
 // The same address announced again (a lifetime refresh) changes nothing.
 TEST(OutboundTracker, RepeatedAnnouncementIsNoChange) {
-  OutboundTracker t("eth1", wire::IpFamily::V4, {{"eth1", ip("198.51.100.2")}}, ip("198.51.100.2"));
+  OutboundTracker t("eth1", net::IpFamily::V4, {{"eth1", ip("198.51.100.2")}}, ip("198.51.100.2"));
   EXPECT_EQ(t.on_address(ip("198.51.100.2"), true).kind, Kind::None);
   EXPECT_EQ(t.on_address(ip("198.51.100.2"), true).kind, Kind::None);
   EXPECT_EQ(t.on_address(ip("198.51.100.2"), false).kind, Kind::NoAddress);

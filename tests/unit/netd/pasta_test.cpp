@@ -13,10 +13,10 @@
 namespace netd {
 namespace {
 
-using wire::IpAddr;
-using wire::IpFamily;
-using wire::Ipv4Addr;
-using wire::Ipv6Addr;
+using net::IpAddr;
+using net::IpFamily;
+using net::Ipv4Addr;
+using net::Ipv6Addr;
 
 PastaOptions parse(std::vector<std::string> args) {
   args.insert(args.begin(), "pasta");

@@ -12,13 +12,13 @@ namespace {
 
 ApiDefaults defaults() { return ApiDefaults{}; }
 
-AddHostFwd add_ok(const std::string& s) {
+Forward add_ok(const std::string& s) {
   auto r = parse_api_request(s, defaults());
   EXPECT_TRUE(r.has_value()) << s << ": " << (r ? "" : r.error());
   if (!r) return {};
-  auto* a = std::get_if<AddHostFwd>(&*r);
+  auto* a = std::get_if<Forward>(&*r);
   EXPECT_NE(a, nullptr);
-  return a ? *a : AddHostFwd{};
+  return a ? *a : Forward{};
 }
 
 std::string err(const std::string& s) {
@@ -49,15 +49,15 @@ TEST(ApiRequest, AddHostFwdDefaults) {
   EXPECT_EQ(b.host_addr.to_string(), "0.0.0.0");
   EXPECT_EQ(b.guest_addr.to_string(), "10.0.2.100");
   ApiDefaults d;
-  d.guest_addr = *IpAddress::parse("10.1.0.100");
+  d.guest_addr = *net::IpAddr::parse("10.1.0.100");
   auto r = parse_api_request(R"({"execute":"add_hostfwd","arguments":{"proto":"tcp","host_port":1,"guest_port":2}})", d);
   ASSERT_TRUE(r);
-  EXPECT_EQ(std::get<AddHostFwd>(*r).guest_addr.to_string(), "10.1.0.100");
+  EXPECT_EQ(std::get<Forward>(*r).guest_addr.to_string(), "10.1.0.100");
 }
 
 TEST(ApiRequest, AddHostFwdIpv6HostAddress) {
   auto a = add_ok(R"({"execute":"add_hostfwd","arguments":{"proto":"tcp","host_addr":"::","host_port":8080,"guest_port":80}})");
-  EXPECT_EQ(a.host_addr.family, AF_INET6);
+  EXPECT_TRUE(a.host_addr.is_v6());
 }
 
 TEST(ApiRequest, OtherRequests) {
@@ -151,7 +151,7 @@ TEST(ApiReply, ErrorShapeIsEscaped) {
 
 TEST(ForwardRegistry, IdsFromOneNeverReused) {
   ForwardRegistry reg;
-  AddHostFwd a{Proto::Tcp, IpAddress::any4(), 8080, *IpAddress::parse("10.0.2.100"), 80};
+  Forward a{0, Proto::Tcp, net::Ipv4Addr{}, 8080, net::Ipv4Addr::from_octets(10, 0, 2, 100), 80};
   auto f1 = reg.prepare(a);
   ASSERT_TRUE(f1);
   EXPECT_EQ(f1->id, 1u);

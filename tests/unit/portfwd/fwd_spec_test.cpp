@@ -77,7 +77,7 @@ TEST(FwdSpec, ListeningAddressAndInterface) {
   ASSERT_TRUE(apply_port_spec('t', "[::]/8080", SpecAction::Add, t, kEphemeral));
   EXPECT_EQ(lines(t), (L{"TCP [0.0.0.0]:8080  =>  8080 ", "TCP [::]:8080  =>  8080 "}));
   EXPECT_FALSE(t.rules[0].any_address);
-  EXPECT_EQ(t.rules[0].addr.family, AF_INET);
+  EXPECT_TRUE(t.rules[0].addr.is_v4());
 }
 
 TEST(FwdSpec, TargetAddresses) {

@@ -90,7 +90,7 @@ TEST(PestoWire, DecodesPastasGreeting) {
   const FwdRule& tcp = host.table.rules[0];
   EXPECT_EQ(tcp.proto, Proto::Tcp);
   EXPECT_FALSE(tcp.any_address);
-  EXPECT_EQ(tcp.addr.family, AF_INET);
+  EXPECT_TRUE(tcp.addr.is_v4());
   EXPECT_EQ(tcp.addr.to_string(), "127.0.0.1");
   EXPECT_FALSE(tcp.has_target());
   EXPECT_EQ(tcp.first, 18080);
@@ -118,8 +118,8 @@ TEST(PestoWire, ServerMessageTruncations) {
 TEST(PestoWire, RuleFieldsAndFlags) {
   FwdRule r;
   r.proto = Proto::Udp;
-  r.addr = *IpAddress::parse("2001:db8::1");
-  r.target = *IpAddress::parse("2001:db8::2");
+  r.addr = *net::IpAddr::parse("2001:db8::1");
+  r.target = *net::IpAddr::parse("2001:db8::2");
   r.ifname = "eth0";
   r.first = 1000;
   r.last = 1009;
@@ -273,7 +273,7 @@ TEST(PestoWire, UpdateBecomesTables) {
   FwdTables v4only = current;
   v4only.inbound.caps = FwdCap::kIpv4 | FwdCap::kTcp | FwdCap::kUdp;
   FwdRule v6 = update.value[0].rules[0];
-  v6.addr = *IpAddress::parse("::1");
+  v6.addr = *net::IpAddr::parse("::1");
   auto family = tables_from_update({PifRules{kPifHost, {v6}}}, v4only);
   ASSERT_FALSE(family);
   EXPECT_NE(family.error().find("IPv6 is not enabled"), std::string::npos);

@@ -15,7 +15,7 @@
 namespace netd::portfwd {
 namespace {
 
-IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+net::IpAddr ip(const char* s) { return *net::IpAddr::parse(s); }
 
 constexpr std::string_view kTcp =
     "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"

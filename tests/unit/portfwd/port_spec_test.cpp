@@ -32,14 +32,14 @@ TEST(PortSpec, Defaults) {
 
 TEST(PortSpec, Ipv4HostAndUdp) {
   auto s = ok("127.0.0.1:5353:53/udp");
-  EXPECT_EQ(s.host_addr.family, AF_INET);
+  EXPECT_TRUE(s.host_addr.is_v4());
   EXPECT_EQ(s.host_addr.to_string(), "127.0.0.1");
   EXPECT_EQ(s.proto, Proto::Udp);
 }
 
 TEST(PortSpec, Ipv6Host) {
   auto s = ok("[::1]:8080:80");
-  EXPECT_EQ(s.host_addr.family, AF_INET6);
+  EXPECT_TRUE(s.host_addr.is_v6());
   EXPECT_EQ(s.host_addr.to_string(), "::1");
   EXPECT_EQ(s.to_string(), "[::1]:8080:80/tcp");
   EXPECT_EQ(ok("[::]:1-2:3-4/udp").to_string(), "[::]:1-2:3-4/udp");
@@ -51,7 +51,7 @@ TEST(PortSpec, RangesExpand) {
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(m[0].host_port, 8000);
   EXPECT_EQ(m[2].host_port, 8002);
-  EXPECT_EQ(m[2].ctr_port, 9002);
+  EXPECT_EQ(m[2].guest_port, 9002);
   EXPECT_EQ(expand(ok("1-65535:1-65535")).size(), 65535u);
 }
 
@@ -82,35 +82,15 @@ TEST(PortSpec, Malformed) {
 }
 
 TEST(PortSpec, BindErrorNamesSysctl) {
-  auto a = *IpAddress::parse("0.0.0.0");
+  auto a = *net::IpAddr::parse("0.0.0.0");
   auto m = bind_error_message(a, 80, Proto::Tcp, EACCES, 1024);
   EXPECT_NE(m.find("cannot bind 0.0.0.0:80/tcp"), std::string::npos) << m;
   EXPECT_NE(m.find("net.ipv4.ip_unprivileged_port_start"), std::string::npos) << m;
   auto high = bind_error_message(a, 2000, Proto::Udp, EACCES, 1024);
   EXPECT_EQ(high.find("ip_unprivileged_port_start"), std::string::npos) << high;
-  auto v6 = bind_error_message(*IpAddress::parse("::1"), 8080, Proto::Tcp, EADDRINUSE, 1024);
+  auto v6 = bind_error_message(*net::IpAddr::parse("::1"), 8080, Proto::Tcp, EADDRINUSE, 1024);
   EXPECT_NE(v6.find("[::1]:8080/tcp"), std::string::npos) << v6;
   EXPECT_GT(unprivileged_port_start(), -1);
-}
-
-TEST(IpAddress, RoundTrip) {
-  for (const char* s : {"0.0.0.0", "127.0.0.1", "::", "::1", "fd00::2"}) {
-    auto a = IpAddress::parse(s);
-    ASSERT_TRUE(a) << s;
-    EXPECT_EQ(a->to_string(), s);
-    sockaddr_storage ss;
-    uint16_t port = 0;
-    a->to_sockaddr(42, ss);
-    auto b = IpAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), &port);
-    ASSERT_TRUE(b);
-    EXPECT_EQ(*a, *b);
-    EXPECT_EQ(port, 42);
-  }
-  EXPECT_FALSE(IpAddress::parse(""));
-  EXPECT_FALSE(IpAddress::parse("1.2.3.4.5"));
-  EXPECT_FALSE(IpAddress::parse("fe80::1%eth0"));
-  EXPECT_TRUE(IpAddress::parse("0.0.0.0")->is_unspecified());
-  EXPECT_FALSE(IpAddress::parse("::1")->is_unspecified());
 }
 
 }  // namespace

@@ -121,7 +121,7 @@ TEST_F(Stack6Test, GuestDadIsNeverAnswered) {
   wire::store_ipv6(body, 0, *Ipv6Addr::parse("fd00::5054:ff:fe12:3456"));
   wire::IpHeader h{.src = Ipv6Addr{}, .dst = Ipv6Addr::parse("fd00::5054:ff:fe12:3456")->solicited_node(),
                    .ttl = 255};
-  feed(wire::build_ip_icmp({kGuestMac, h.dst.v6().multicast_mac()}, h, wire::kNdpNeighborSolicitation, 0, 0,
+  feed(wire::build_ip_icmp({kGuestMac, wire::multicast_mac(h.dst.v6())}, h, wire::kNdpNeighborSolicitation, 0, 0,
                            body));
   EXPECT_TRUE(out_.to_tap.empty());
 }
@@ -130,12 +130,12 @@ TEST_F(Stack6Test, DadForAnAddressNetdOwnsIsDefendedToAllNodes) {
   std::vector<std::byte> body(16);
   wire::store_ipv6(body, 0, kDns);
   wire::IpHeader h{.src = Ipv6Addr{}, .dst = kDns.solicited_node(), .ttl = 255};
-  feed(wire::build_ip_icmp({kGuestMac, kDns.solicited_node().multicast_mac()}, h,
+  feed(wire::build_ip_icmp({kGuestMac, wire::multicast_mac(kDns.solicited_node())}, h,
                            wire::kNdpNeighborSolicitation, 0, 0, body));
   ASSERT_EQ(out_.to_tap.size(), 1u);
   auto o = parse6(out_.to_tap[0]);
   EXPECT_EQ(o.ip.dst(), kAllNodes);
-  EXPECT_EQ(o.eth_dst, kAllNodes.multicast_mac());
+  EXPECT_EQ(o.eth_dst, wire::multicast_mac(kAllNodes));
   auto na = wire::NdpView::parse(icmp6_of(o.ip));
   ASSERT_TRUE(na);
   EXPECT_EQ(na->target(), kDns);
@@ -186,7 +186,7 @@ TEST_F(Stack6Test, UnsolicitedAdvertisementsOnlyOnceTheGuestSpokeIpv6) {
   ASSERT_EQ(out_.to_tap.size(), 1u);
   auto o = parse6(out_.to_tap[0]);
   EXPECT_EQ(o.ip.dst(), kAllNodes);
-  EXPECT_EQ(o.eth_dst, kAllNodes.multicast_mac());
+  EXPECT_EQ(o.eth_dst, wire::multicast_mac(kAllNodes));
   EXPECT_EQ(stack_.next_deadline(), *d + NdpResponder::kRaInterval);
 }
 
@@ -209,7 +209,7 @@ TEST_F(Stack6Test, InformationRequestGetsDnsAndSearchList) {
   const uint8_t req[] = {0x0b, 0x12, 0x34, 0x56, 0x00, 0x01, 0x00, 0x0a, 0x00, 0x03, 0x00, 0x01,
                          0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x00, 0x06, 0x00, 0x02, 0x00, 0x17};
   wire::IpHeader h{.src = kGuestLl, .dst = *Ipv6Addr::parse("ff02::1:2"), .ttl = 1};
-  s.on_frame(now_, wire::build_ip_udp({kGuestMac, h.dst.v6().multicast_mac()}, h, 546, 547, td::bytes(req)),
+  s.on_frame(now_, wire::build_ip_udp({kGuestMac, wire::multicast_mac(h.dst.v6())}, h, 546, 547, td::bytes(req)),
              out_);
   ASSERT_EQ(out_.to_tap.size(), 1u);
   auto o = parse6(out_.to_tap[0]);
@@ -238,7 +238,7 @@ TEST_F(Stack6Test, InformationRequestGetsDnsAndSearchList) {
 TEST_F(Stack6Test, SolicitIsIgnored) {
   const uint8_t sol[] = {0x01, 0x12, 0x34, 0x56};
   wire::IpHeader h{.src = kGuestLl, .dst = *Ipv6Addr::parse("ff02::1:2"), .ttl = 1};
-  feed(wire::build_ip_udp({kGuestMac, h.dst.v6().multicast_mac()}, h, 546, 547, td::bytes(sol)));
+  feed(wire::build_ip_udp({kGuestMac, wire::multicast_mac(h.dst.v6())}, h, 546, 547, td::bytes(sol)));
   EXPECT_TRUE(out_.to_tap.empty());
   EXPECT_EQ(stack_.counters().dhcpv6_ignored, 1u);
 }
@@ -383,7 +383,7 @@ TEST_F(Stack6Test, Ipv6ClientOfAPublishedPortReachesTheGuestOverIpv6) {
   std::vector<std::byte> body(16);
   wire::store_ipv6(body, 0, slaac);
   wire::IpHeader h{.src = Ipv6Addr{}, .dst = slaac.solicited_node(), .ttl = 255};
-  feed(wire::build_ip_icmp({kGuestMac, slaac.solicited_node().multicast_mac()}, h,
+  feed(wire::build_ip_icmp({kGuestMac, wire::multicast_mac(slaac.solicited_node())}, h,
                            wire::kNdpNeighborSolicitation, 0, 0, body));
   EXPECT_TRUE(out_.to_tap.empty());  // and gets no answer
   for (auto [client, seen] : {std::pair{kWorld, kWorld}, std::pair{Ipv6Addr::loopback(), kGateway}}) {
