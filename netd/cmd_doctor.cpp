@@ -41,6 +41,7 @@
 
 #include "bridge/nft_apply.h"
 #include "common/event_loop.h"
+#include "common/log.h"
 #include "common/uring.h"
 #include "netd/commands.h"
 #include "netd/doctor_checks.h"
@@ -113,7 +114,12 @@ Attempt try_io_uring() {
 // The event loop netd's data planes would run on instead of io_uring (what
 // make_event_loop() picks here), or "" when there is none.
 std::string fallback_loop() {
+  // (Quietly: the loop's own "using epoll instead" warning is the io_uring
+  // row's verdict, said once in the table.)
+  const log::Level before = log::level();
+  log::set_level(log::Level::Error);
   auto l = loop::make_event_loop(loop::LoopOptions{8});
+  log::set_level(before);
   return l ? std::string((*l)->name()) : std::string();
 }
 
