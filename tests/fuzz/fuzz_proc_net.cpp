@@ -15,8 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   for (int family : {AF_INET, AF_INET6}) {
     auto v = parse_proc_net(in, family);
+    // An IPv4 file yields IPv4 addresses (an IPv6 file may hold v4-mapped
+    // ones, which net::IpAddr takes as IPv4).
     for (const auto& s : v)
-      if (s.local.family != family) std::abort();
+      if (family == AF_INET && !s.local.is_v4()) std::abort();
     (void)holders_of(v, netd::net::IpAddr{}, 80, Proto::Tcp);
   }
   return 0;
