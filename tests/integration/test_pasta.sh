@@ -182,7 +182,7 @@ container_up
 touch "$T/netns3"
 mount --bind "/proc/$CTR/ns/net" "$T/netns3"
 out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net --pid "$T/pasta3.pid" -q -t none -u none \
-  -T 8081,8083 -T 18181:8081 -U 17007 -U 17107:17007 --netns "$T/netns3" 2>&1) ||
+  -c "$T/pesto3.sock" -T 8081,8083 -T 18181:8081 -U 17007 -U 17107:17007 --netns "$T/netns3" 2>&1) ||
   fail "pasta -T/-U failed: $out"
 PASTA_PID=$(cat "$T/pasta3.pid")
 PIDS+=("$PASTA_PID")
@@ -198,6 +198,18 @@ for port in 17007 17107; do
   [[ "$out" == "over-U-$port" ]] || fail "UDP through -U $port returned '$out'"
 done
 ok "-T/-U: namespace loopback ports (8081, [::1]:8083, 18181:8081, UDP 17007, 17107:17007) reach the host's loopback"
+shown=$("$T/bin/pesto" -s "$T/pesto3.sock" 2>&1) || fail "pesto --show with -T: $shown"
+grep -q 18181 <<<"$shown" || fail "pesto --show lacks the -T rule: $shown"
+out=$("$T/bin/pesto" --add -t 18200:80 "$T/pesto3.sock" 2>&1) || fail "pesto --add -t beside -T rules: $out"
+# The server answers nothing (the protocol has no reply): a refused update
+# shows as unchanged tables.
+out=$("$T/bin/pesto" --add -T 9999 "$T/pesto3.sock" 2>&1) || fail "pesto --add -T: the client failed: $out"
+shown=$("$T/bin/pesto" -s "$T/pesto3.sock" 2>&1) || fail "pesto --show after the updates: $shown"
+grep -q 18200 <<<"$shown" || fail "pesto --add -t beside -T rules did not apply: $shown"
+grep -q 9999 <<<"$shown" && fail "pesto --add -T was applied: $shown"
+out=$(in_ctr "$PY" "$SERVERS" tcp-client 127.0.0.1 8081 echo still) || fail "-T 8081 after pesto: $out"
+[[ "$out" == "ok still" ]] || fail "-T 8081 after pesto returned '$out'"
+ok "pesto beside -T/-U: -t changes apply, -T changes are refused, -T keeps working"
 kill -TERM "$PASTA_PID"
 for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PASTA_PID" 2>/dev/null && fail "the daemon with -T/-U ignores SIGTERM"
