@@ -66,7 +66,7 @@ Expected<std::unique_ptr<EventLoop>, std::string> make_event_loop(const LoopOpti
       LOG_INFO("event loop: %s, as %s asks", kind == LoopKind::Epoll ? "epoll" : "io_uring", kLoopEnv);
   }
   if (kind != LoopKind::Epoll) {
-    auto r = UringLoop::create(o.entries, o.ops);
+    auto r = UringLoop::create(o.entries, o.ops, o.runs_on_another_thread);
     if (r) return std::unique_ptr<EventLoop>(std::move(*r));
     if (kind == LoopKind::Uring) return unexpected(r.error());
     // Refused (kernel.io_uring_disabled, a seccomp profile) or too old: the

@@ -214,6 +214,11 @@ struct LoopOptions {
   unsigned entries = 1024;  // submission slots (io_uring); completions get four times as many
   LoopKind kind = LoopKind::Auto;
   LoopOps ops = kAllLoopOps;  // what the owner will submit (a data plane names its own)
+  // The loop is made on one thread and run on another (made before the
+  // sandbox, run on a thread started after it). io_uring: the ring is
+  // enabled by its first wait(), so the running thread is its single
+  // issuer; until then at most `entries` requests may be queued.
+  bool runs_on_another_thread = false;
 };
 
 // The environment variable that lets a person (or bench/) choose the loop

@@ -80,8 +80,8 @@ constexpr Rule kRules[] = {
     {{"fcntl", kSeccompAll, "O_NONBLOCK on new sockets; the pipes' size (forward)"}, Limit::None},
     {{"ioctl", kSeccompAttach | kSeccompDns, "FIONBIO and FIONREAD only: the API server's and the DNS server's non-blocking mode and readable bytes"}, Limit::Ioctl},
     {{"lseek", kSeccompAttach | kSeccompDns, "pasta's port scan re-reads the namespace's /proc/net files it opened before the sandbox; the DNS upstream library (c-ares >= 1.34) reads its configuration files for each new upstream channel"}, Limit::None},
-    {{"pipe2", kSeccompForward, "a pipe per forwarded connection direction (splice moves bytes through it)"}, Limit::None},
-    {{"splice", kSeccompForward, "forwarded bytes where io_uring is refused (common/epoll_loop.h)"}, Limit::None},
+    {{"pipe2", kSeccompAttach | kSeccompForward, "a pipe per forwarded connection direction (splice moves bytes through it): netd forward, pasta's -T/-U"}, Limit::None},
+    {{"splice", kSeccompAttach | kSeccompForward, "forwarded bytes (netd forward, pasta's -T/-U) where io_uring is refused (common/epoll_loop.h)"}, Limit::None},
     {{"eventfd2", kSeccompAttach, "wake-ups between threads (API server, data plane, pasta's port scan and pesto)"}, Limit::None},
     {{"epoll_create1", kSeccompAttach, "the API server's event loop (Boost.Asio)"}, Limit::None},
     {{"epoll_ctl", kSeccompAll, "the API and DNS servers' event loops (Boost.Asio), and the data plane's where io_uring is refused (common/epoll_loop.h)"}, Limit::None},
@@ -122,7 +122,7 @@ constexpr Rule kRules[] = {
     {{"recvmmsg", kSeccompAttach | kSeccompDns, "batched datagrams: UDP flows; the DNS server's queries"}, Limit::None},
     // io_uring: the data planes' rings (created before the sandbox; io_uring_setup is not on the list, so no ring can be made after it).
     {{"io_uring_enter", kSeccompAttach | kSeccompForward, "submitting to and waiting on the rings"}, Limit::None},
-    {{"io_uring_register", kSeccompAttach, "provided-buffer rings of new sockets (the ring's own allow-list admits nothing else)"}, Limit::None},
+    {{"io_uring_register", kSeccompAttach, "provided-buffer rings of new sockets (the ring's own allow-list admits nothing else); pasta's -T/-U forwarder enables its ring from its own thread, its single issuer"}, Limit::None},
 };
 
 // Names of every system call number, resolved before the filter is live so

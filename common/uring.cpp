@@ -119,7 +119,8 @@ int register_on(io_uring* ring, unsigned opcode, void* arg, unsigned nr_args) {
 
 }  // namespace
 
-Expected<std::unique_ptr<UringLoop>, std::string> UringLoop::create(unsigned entries, LoopOps ops) {
+Expected<std::unique_ptr<UringLoop>, std::string> UringLoop::create(unsigned entries, LoopOps ops,
+                                                                   bool enable_on_first_wait) {
   std::unique_ptr<UringLoop> r(new UringLoop());
   r->ops_ = ops;
   io_uring_params p{};
@@ -176,8 +177,10 @@ Expected<std::unique_ptr<UringLoop>, std::string> UringLoop::create(unsigned ent
       LOG_WARN("io_uring: this kernel cannot restrict the ring's operations (%s); see docs/security.md",
                std::strerror(-rc));
   }
+  if (enable_on_first_wait) return r;  // wait() enables it, on the running thread
   rc = register_on(&r->ring_, IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
   if (rc < 0) return unexpected(std::string("cannot enable the io_uring ring: ") + std::strerror(-rc));
+  r->enabled_ = true;
   return r;
 }
 
@@ -236,6 +239,12 @@ void UringLoop::cancel_and_close(int fd) {
 }
 
 int UringLoop::wait(std::optional<Duration> timeout) {
+  if (!enabled_) {
+    // Deferred (enable_on_first_wait): this thread becomes the issuer. The
+    // ring's restrictions do not apply to enabling: they take effect with it.
+    if (int rc = register_on(&ring_, IORING_REGISTER_ENABLE_RINGS, nullptr, 0); rc < 0) return rc;
+    enabled_ = true;
+  }
   if (!timeout) return io_uring_submit_and_wait(&ring_, 1);
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count();
   if (ns < 0) ns = 0;

@@ -70,8 +70,11 @@ class UringLoop final : public EventLoop {
   // A ring with `entries` submission slots that admits the operations in
   // `ops` and nothing else (see the theory of operation). Returns a message
   // naming what is missing (io_uring refused, a feature or operation this
-  // kernel lacks).
-  static Expected<std::unique_ptr<UringLoop>, std::string> create(unsigned entries, LoopOps ops = kAllLoopOps);
+  // kernel lacks). `enable_on_first_wait`: the ring stays disabled (requests
+  // queue up, at most `entries`) until the first wait(), whose thread then
+  // is the ring's single issuer (LoopOptions::runs_on_another_thread).
+  static Expected<std::unique_ptr<UringLoop>, std::string> create(unsigned entries, LoopOps ops = kAllLoopOps,
+                                                                  bool enable_on_first_wait = false);
   ~UringLoop() override;
 
   const char* name() const override { return "io_uring"; }
@@ -109,6 +112,7 @@ class UringLoop final : public EventLoop {
   io_uring ring_{};
   bool initialized_ = false;  // ring_ was set up (and must be torn down)
   bool restricted_ = false;
+  bool enabled_ = false;
   uint16_t next_group_ = 1;
 };
 

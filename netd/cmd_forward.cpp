@@ -21,6 +21,7 @@
 #include "netd/commands.h"
 #include "netd/target_arg.h"
 #include "portfwd/forwarder.h"
+#include "portfwd/ns_connector.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::cmd {

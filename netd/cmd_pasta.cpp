@@ -36,6 +36,7 @@
 #include "netd/host_network.h"
 #include "netd/pasta_command.h"
 #include "netd/pasta_options.h"
+#include "netd/pasta_outbound.h"
 #include "netd/pasta_plan.h"
 #include "netd/pasta_runtime.h"
 #include "portfwd/fwd_spec.h"
@@ -71,18 +72,11 @@ Expected<std::optional<NsTarget>, std::string> pasta_target(const PastaOptions& 
 }
 
 // The forwarding tables from -t/-u/-T/-U, as pasta builds them (absent
-// options mean 'auto'). netd carries the inbound table; the outbound one
-// (namespace ports to the host) only as 'none' or pasta's default.
+// options mean 'auto'). The outbound table (namespace loopback ports to the
+// host's) keeps its explicit rules; 'auto' (pasta's default) is none in netd.
 Expected<portfwd::FwdTables, std::string> pasta_tables(const PastaOptions& o, const tap::StackConfig& stack) {
   std::vector<std::pair<char, std::string>> opts;
-  bool explicit_outbound = false;
-  for (const auto& p : o.ports) {
-    opts.emplace_back(p.opt, p.spec);
-    if ((p.opt == 'T' || p.opt == 'U') && p.spec != "none") explicit_outbound = true;
-  }
-  if (explicit_outbound)
-    return unexpected(std::string("forwarding namespace ports to the host (-T/-U) is not supported by netd; "
-                                  "reach the host through the gateway (--map-gw) instead"));
+  for (const auto& p : o.ports) opts.emplace_back(p.opt, p.spec);
   uint32_t caps = portfwd::FwdCap::kTcp | portfwd::FwdCap::kUdp | portfwd::FwdCap::kScan;
   if (stack.ipv4) caps |= portfwd::FwdCap::kIpv4;
   if (stack.ipv6) caps |= portfwd::FwdCap::kIpv6;
@@ -93,11 +87,11 @@ Expected<portfwd::FwdTables, std::string> pasta_tables(const PastaOptions& o, co
   if (!warning.empty()) LOG_WARN("%s", warning.c_str());
   auto t = portfwd::build_pasta_tables(opts, caps, ephemeral, &warnings);
   if (!t) return unexpected(t.error());
-  for (const auto& w : warnings) LOG_WARN("%s", w.c_str());
-  if (!t->outbound.rules.empty())
+  // The only warning (-T/-U without SO_BINDTODEVICE: loopback addresses
+  // only) describes what netd does in any case (netd/pasta_outbound.h).
+  for (const auto& w : warnings) LOG_DEBUG("%s", w.c_str());
+  if (drop_outbound_auto(t->outbound))
     LOG_INFO("-T/-U auto (pasta's default): namespace ports are not forwarded to the host by netd");
-  t->outbound.rules.clear();
-  t->outbound.caps = 0;  // pesto clients see that this table takes no rules
   return t;
 }
 

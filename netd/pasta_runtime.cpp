@@ -36,6 +36,15 @@ Expected<std::unique_ptr<PastaRuntime>, std::string> PastaRuntime::create(PastaR
   }
   // Single-threaded still: the ports are bound here, directly.
   if (auto r = rt->ports_.reconcile(rt->inbound_, rt->bound_); !r) return unexpected(r.error());
+  // -T/-U: listeners inside the namespace, a forwarder (and its ring) now.
+  auto plan = plan_outbound(rt->opts_.tables.outbound, cfg.ipv4, cfg.ipv6);
+  if (!plan) return unexpected(plan.error());
+  if (!plan->empty()) {
+    auto o = PastaOutbound::create(*plan, rt->opts_.target);
+    if (!o) return unexpected(o.error());
+    rt->outbound_ = std::move(*o);
+    LOG_INFO("-T/-U: %zu namespace loopback port(s) forwarded to the host", plan->size());
+  }
   if (!rt->opts_.control_socket.empty()) {
     auto l = PestoServer::bind(rt->opts_.control_socket);
     if (!l) return unexpected(l.error());
@@ -45,6 +54,7 @@ Expected<std::unique_ptr<PastaRuntime>, std::string> PastaRuntime::create(PastaR
 }
 
 Expected<void, std::string> PastaRuntime::start() {
+  if (outbound_) outbound_->start();
   if (scanner_) scan_thread_ = std::thread([this] { scan_loop(); });
   if (pesto_listener_) {
     PestoServerOptions o;
@@ -62,6 +72,7 @@ Expected<void, std::string> PastaRuntime::start() {
 
 PastaRuntime::~PastaRuntime() {
   if (pesto_) pesto_->stop();
+  outbound_.reset();  // stops and joins the -T/-U forwarder
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
@@ -87,8 +98,8 @@ Expected<void, std::string> PastaRuntime::reconcile_on_loop(const portfwd::FwdTa
 }
 
 Expected<void, std::string> PastaRuntime::apply_pesto(const portfwd::FwdTables& next) {
-  if (!next.outbound.rules.empty())
-    return unexpected(std::string("forwarding namespace ports to the host (-T/-U) is not supported by netd"));
+  if (next.outbound.rules != opts_.tables.outbound.rules)
+    return unexpected(std::string("netd takes the namespace-to-host rules (-T/-U) only at start-up"));
   std::lock_guard change(change_mu_);
   auto r = reconcile_on_loop(next.inbound);
   if (!r) {

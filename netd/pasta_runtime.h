@@ -11,9 +11,10 @@
 // change ports the same way: they post a reconcile to the data plane's
 // control queue and wait (bounded) for its result, so every change happens
 // on the loop thread between two batches of packets. The outbound table
-// (-T/-U: namespace ports forwarded to the host) is not carried by netd:
-// explicit -T/-U rules are refused at start-up, pasta's default ('auto')
-// becomes none, and pesto updates with outbound rules are refused.
+// (-T/-U: namespace ports forwarded to the host's loopback) is carried by a
+// forwarder of its own (netd/pasta_outbound.h), set up here too and run on
+// its own thread from start() until the runtime is destroyed; its rules are
+// fixed at start-up: pesto updates that change them are refused.
 #pragma once
 
 #include <atomic>
@@ -25,6 +26,7 @@
 #include <thread>
 
 #include "netd/attach_runner.h"
+#include "netd/pasta_outbound.h"
 #include "netd/pasta_ports.h"
 #include "netd/pesto_server.h"
 #include "netd/port_scanner.h"
@@ -67,6 +69,7 @@ class PastaRuntime final : public AttachExtension {
   std::thread scan_thread_;
   std::unique_ptr<PestoServer> pesto_;
   UniqueFd pesto_listener_;
+  std::unique_ptr<PastaOutbound> outbound_;  // -T/-U; null without rules
 };
 
 // Whether a table has 'auto' rules (which need the namespace scanned).

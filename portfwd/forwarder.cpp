@@ -94,7 +94,7 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
     uint64_t udp_flows_opened = 0, udp_flows_expired = 0, udp_to_target = 0, udp_to_client = 0, udp_dropped = 0;
   };
 
-  std::shared_ptr<NsConnector> connector;
+  std::shared_ptr<Connector> connector;
   ForwarderOptions opts;
   ControlQueue control;
   std::unique_ptr<FdWatch> control_watch;
@@ -107,7 +107,7 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
   Counters counters;
   bool running = true;
 
-  Impl(std::unique_ptr<loop::EventLoop> l, std::shared_ptr<NsConnector> c, ForwarderOptions o)
+  Impl(std::unique_ptr<loop::EventLoop> l, std::shared_ptr<Connector> c, ForwarderOptions o)
       : LoopHolder{std::move(l)}, Handler(*owned_loop), connector(std::move(c)), opts(o) {}
 
   // ---- set-up --------------------------------------------------------------
@@ -136,16 +136,25 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
 
   // ---- rules ---------------------------------------------------------------
   Expected<void, std::string> add(const Forward& rule) {
-    bool exists = false;
-    listeners.for_each([&](uint32_t, const Listener& l) { exists |= l.rule.id == rule.id; });
-    if (exists) return unexpected("forward id " + std::to_string(rule.id) + " exists");
+    if (has_rule(rule.id)) return unexpected("forward id " + std::to_string(rule.id) + " exists");
     auto opened = open_host_socket(rule.host_addr, rule.host_port, rule.proto, true);
     if (!opened) return unexpected(opened.error());
+    return adopt(rule, std::move(*opened));
+  }
+
+  bool has_rule(uint64_t id) const {
+    bool exists = false;
+    listeners.for_each([&](uint32_t, const Listener& l) { exists |= l.rule.id == id; });
+    return exists;
+  }
+
+  Expected<void, std::string> adopt(const Forward& rule, UniqueFd listener) {
+    if (has_rule(rule.id)) return unexpected("forward id " + std::to_string(rule.id) + " exists");
     uint32_t i = listeners.take();
-    listeners[i].fd = std::move(*opened);
+    listeners[i].fd = std::move(listener);
     listeners[i].rule = rule;
     arm_listener(i);
-    LOG_INFO("forwarding %s/%s -> %s in the namespace", net::to_string(net::Endpoint{rule.host_addr, rule.host_port}).c_str(),
+    LOG_INFO("forwarding %s/%s -> %s", net::to_string(net::Endpoint{rule.host_addr, rule.host_port}).c_str(),
              proto_name(rule.proto), net::to_string(net::Endpoint{rule.guest_addr, rule.guest_port}).c_str());
     return {};
   }
@@ -498,14 +507,16 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
 Forwarder::Forwarder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Forwarder::~Forwarder() = default;
 
-Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(std::shared_ptr<NsConnector> connector,
+Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(std::shared_ptr<Connector> connector,
                                                                    ForwarderOptions opts) {
   // What the forwarder submits, and all its ring admits (common/event_loop.h):
   // readiness polls (listeners, connects, UDP flows, the lifecycle and
   // control watches), reads of the lifecycle watch's fds, splices, cancels.
   constexpr loop::LoopOps kLoopOps =
       loop::LoopOp::Poll | loop::LoopOp::Read | loop::LoopOp::Splice | loop::LoopOp::Cancel;
-  auto l = loop::make_event_loop(loop::LoopOptions{kLoopEntries, loop::LoopKind::Auto, kLoopOps});
+  static_assert(ForwarderOptions::kMaxQueuedBeforeRun + 8 <= kLoopEntries, "the watches' requests fit too");
+  auto l = loop::make_event_loop(
+      loop::LoopOptions{kLoopEntries, loop::LoopKind::Auto, kLoopOps, opts.runs_on_another_thread});
   if (!l) return unexpected(l.error());
   auto impl = std::make_unique<Impl>(std::move(*l), std::move(connector), opts);
   auto r = impl->init();
@@ -514,6 +525,9 @@ Expected<std::unique_ptr<Forwarder>, std::string> Forwarder::create(std::shared_
 }
 
 Expected<void, std::string> Forwarder::add(const Forward& rule) { return impl_->add(rule); }
+Expected<void, std::string> Forwarder::adopt(const Forward& rule, UniqueFd listener) {
+  return impl_->adopt(rule, std::move(listener));
+}
 Expected<void, std::string> Forwarder::remove(uint64_t id) { return impl_->remove(id); }
 ControlQueue& Forwarder::control() { return impl_->control; }
 void Forwarder::request_stop() {

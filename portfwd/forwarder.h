@@ -1,19 +1,20 @@
 // Forwarder: host ports -> addresses inside a network namespace, without a
-// tap. The engine of `netd forward`, and the interim TCP/UDP backend of
-// `netd slirp4netns`'s add_hostfwd.
+// tap. The engine of `netd forward`, the interim TCP/UDP backend of
+// `netd slirp4netns`'s add_hostfwd, and (the other way round: listeners
+// inside the namespace, adopted; targets on the host) of `netd pasta -T/-U`.
 //
 // Theory of operation: one thread, one loop::EventLoop (common/event_loop.h).
 // Each rule owns a listening socket on the host. TCP: an accepted connection
-// gets a peer socket from the NsConnector (connect started inside the
-// namespace); once that connect completes, bytes move in both directions
-// with splice(2) through a pipe per direction, never through user space:
+// gets a peer socket from the Connector (portfwd/connector.h; the
+// NsConnector starts the connect inside the namespace); once that connect
+// completes, bytes move in both directions with splice(2) through a pipe per direction, never through user space:
 // splice socket -> pipe, then pipe -> other socket, one request in flight per
 // direction. All fds are non-blocking; a splice that finds nothing to do
 // (-EAGAIN) arms a poll for the readiness it needs and is retried when it
 // fires. EOF on one side becomes shutdown(SHUT_WR) on the other (half-close);
 // an error (a reset) aborts the connection and closes both sides with
 // SO_LINGER 0, so the other peer sees a reset too. UDP: per client address
-// flows, each with a connected socket from the NsConnector, replies sent back
+// flows, each with a connected socket from the Connector, replies sent back
 // from the listening socket to the client, idle flows expire.
 //
 // Listeners, connections and flows live in slot tables (common/slot_table.h);
@@ -37,7 +38,7 @@
 #include "common/time.h"
 #include "portfwd/control_queue.h"
 #include "portfwd/forward.h"
-#include "portfwd/ns_connector.h"
+#include "portfwd/connector.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
@@ -46,17 +47,26 @@ struct ForwarderOptions {
   Duration udp_idle = seconds(60);  // a UDP flow without traffic for this long is closed
   bool handle_signals = true;       // SIGTERM/SIGINT (signalfd) stop the loop with status 0
   int exit_fd = -1;                 // when >= 0: hang-up (writer closed) stops the loop with 0
+  // run() is called on another thread than create() (LoopOptions): then at
+  // most kMaxQueuedBeforeRun listeners may be added before run().
+  bool runs_on_another_thread = false;
+  static constexpr unsigned kMaxQueuedBeforeRun = 500;
 };
 
 class Forwarder {
  public:
-  static Expected<std::unique_ptr<Forwarder>, std::string> create(std::shared_ptr<NsConnector> connector,
+  static Expected<std::unique_ptr<Forwarder>, std::string> create(std::shared_ptr<Connector> connector,
                                                                  ForwarderOptions opts);
   ~Forwarder();
 
   // Binds the rule's host socket and starts serving it. Returns a one-line
   // message (bind_error_message) on failure. Loop thread only.
   Expected<void, std::string> add(const Forward& rule);
+  // Serves `listener`, a socket already bound (and, for TCP, listening) by
+  // the caller, e.g. inside a namespace (netd pasta -T/-U), as rule `rule`
+  // (whose host side then only names the socket in messages). The socket
+  // must be non-blocking. Loop thread only.
+  Expected<void, std::string> adopt(const Forward& rule, UniqueFd listener);
   // Stops accepting for rule `id`; its open connections and flows continue
   // until they end (TCP) or idle out (UDP). Loop thread only.
   Expected<void, std::string> remove(uint64_t id);

@@ -30,21 +30,22 @@
 #include "common/net/ip.h"
 #include "common/netns.h"
 #include "common/unique_fd.h"
+#include "portfwd/connector.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::portfwd {
 
-class NsConnector {
+class NsConnector final : public Connector {
  public:
   // Starts the helper in `target`. Call before other threads exist (it forks).
   // Returns a message naming the namespace when the helper cannot start.
   static Expected<std::unique_ptr<NsConnector>, std::string> start(const NsTarget& target);
-  ~NsConnector() = default;
+  ~NsConnector() override = default;
 
   // A socket of `proto` whose connect to addr:port inside the namespace has
   // started (TCP, non-blocking: EINPROGRESS is normal) or finished (UDP).
   // Thread-safe. Returns a one-line message on failure.
-  Expected<UniqueFd, std::string> connect(Proto proto, const net::IpAddr& addr, uint16_t port);
+  Expected<UniqueFd, std::string> connect(Proto proto, const net::IpAddr& addr, uint16_t port) override;
 
  private:
   explicit NsConnector(UniqueFd chan) : chan_(std::move(chan)) {}

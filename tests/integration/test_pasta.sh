@@ -172,6 +172,52 @@ for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 
 kill -0 "$PASTA_PID" 2>/dev/null && fail "the daemon ignores SIGTERM"
 ok "SIGTERM ends the daemon"
 
+# --- -T/-U: the namespace's loopback ports reach the host's loopback ------------
+# Servers on the host's loopback only; clients inside the container connect
+# to its own 127.0.0.1 / ::1 and must reach them (P, and P2:P mapped).
+host_server tcp-server 8083 ::1
+host_server udp-echo 17007
+kill "$CTR"
+container_up
+touch "$T/netns3"
+mount --bind "/proc/$CTR/ns/net" "$T/netns3"
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net --pid "$T/pasta3.pid" -q -t none -u none \
+  -c "$T/pesto3.sock" -T 8081,8083 -T 18181:8081 -U 17007 -U 17107:17007 --netns "$T/netns3" 2>&1) ||
+  fail "pasta -T/-U failed: $out"
+PASTA_PID=$(cat "$T/pasta3.pid")
+PIDS+=("$PASTA_PID")
+out=$(in_ctr "$PY" "$SERVERS" tcp-client 127.0.0.1 8081 echo outbound) || fail "-T 8081 from the namespace: $out"
+[[ "$out" == "ok outbound" ]] || fail "-T 8081 returned '$out'"
+who=$(in_ctr "$PY" "$SERVERS" tcp-client 127.0.0.1 18181 who) || fail "-T 18181:8081: $who"
+[[ "$who" == 127.0.0.1\ * ]] || fail "-T 18181:8081: the host server saw '$who'"
+out=$(in_ctr "$PY" "$SERVERS" tcp-client ::1 8083 echo six) || fail "-T 8083 over ::1: $out"
+[[ "$out" == "ok six" ]] || fail "-T 8083 over ::1 returned '$out'"
+out=$(in_ctr "$PY" "$SERVERS" tcp-client 127.0.0.1 8084 echo x 2>&1) && fail "-T: port 8084, not forwarded, answered: $out"
+for port in 17007 17107; do
+  out=$(in_ctr "$PY" "$SERVERS" udp-client 127.0.0.1 "$port" "over-U-$port") || fail "-U $port: $out"
+  [[ "$out" == "over-U-$port" ]] || fail "UDP through -U $port returned '$out'"
+done
+ok "-T/-U: namespace loopback ports (8081, [::1]:8083, 18181:8081, UDP 17007, 17107:17007) reach the host's loopback"
+shown=$("$T/bin/pesto" -s "$T/pesto3.sock" 2>&1) || fail "pesto --show with -T: $shown"
+grep -q 18181 <<<"$shown" || fail "pesto --show lacks the -T rule: $shown"
+out=$("$T/bin/pesto" --add -t 18200:80 "$T/pesto3.sock" 2>&1) || fail "pesto --add -t beside -T rules: $out"
+# The server answers nothing (the protocol has no reply): a refused update
+# shows as unchanged tables.
+out=$("$T/bin/pesto" --add -T 9999 "$T/pesto3.sock" 2>&1) || fail "pesto --add -T: the client failed: $out"
+shown=$("$T/bin/pesto" -s "$T/pesto3.sock" 2>&1) || fail "pesto --show after the updates: $shown"
+grep -q 18200 <<<"$shown" || fail "pesto --add -t beside -T rules did not apply: $shown"
+grep -q 9999 <<<"$shown" && fail "pesto --add -T was applied: $shown"
+out=$(in_ctr "$PY" "$SERVERS" tcp-client 127.0.0.1 8081 echo still) || fail "-T 8081 after pesto: $out"
+[[ "$out" == "ok still" ]] || fail "-T 8081 after pesto returned '$out'"
+ok "pesto beside -T/-U: -t changes apply, -T changes are refused, -T keeps working"
+kill -TERM "$PASTA_PID"
+for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$PASTA_PID" 2>/dev/null && fail "the daemon with -T/-U ignores SIGTERM"
+rc=0
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net -q -T all --netns "$T/netns3" 2>&1) || rc=$?
+[[ $rc -eq 1 ]] && grep -q "named ports" <<<"$out" || fail "-T all: exit $rc: $out"
+ok "-T/-U: SIGTERM ends the daemon (the forwarder thread stops); -T all is refused: $out"
+
 # --- COMMAND mode: new namespaces, the command's exit status ----------------------
 # Without setpriv: making a user namespace inside this one needs the
 # capabilities a new user namespace grants, which an emptied bounding set
