@@ -65,9 +65,10 @@ Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offl
   std::memcpy(ifr.ifr_name, name.c_str(), name.size());
   // EBUSY: another process still holds the tap. A netd that just exited may
   // still hold it for a moment (its io_uring is torn down asynchronously),
-  // so a restart waits up to two seconds before giving up.
+  // so a restart waits up to five seconds (as long as a published port's
+  // handover; a loaded machine has taken over two) before giving up.
   int rc = -1;
-  for (int attempt = 0; attempt < 20; ++attempt) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
     rc = ::ioctl(tun.get(), TUNSETIFF, &ifr);
     if (rc == 0 || errno != EBUSY) break;
     ::usleep(100 * 1000);

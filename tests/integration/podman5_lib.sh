@@ -172,7 +172,7 @@ podman5_impls() { echo "${PODMAN5_IMPLS:-debian netd}"; }
 # binary or the netd copy); not a child that has the same name as its parent
 # (netd's clean-up helper, pasta's own forks), nor a zombie.
 podman5_procs() {
-  local p comm pcomm ppid want=" $* "
+  local p comm pcomm ppid exe want=" $* "
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
     comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
@@ -182,7 +182,13 @@ podman5_procs() {
     ppid=$(sed -n 's/^PPid:\s*//p' "/proc/$p/status" 2>/dev/null) || continue
     pcomm=$(cat "/proc/$ppid/comm" 2>/dev/null || true)
     [[ "${pcomm%.avx2}" == "$comm" ]] && continue
-    echo "$p $(podman5_enter readlink "/proc/$p/exe" 2>/dev/null || echo '?') $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+    # A confined netd's exe link reads as a path inside its own (empty)
+    # root, e.g. /bin/netd: the file itself (device and inode) says which it is.
+    exe=$(podman5_enter readlink "/proc/$p/exe" 2>/dev/null || echo '?')
+    if [[ -n "${NETD_IN_ROOT:-}" ]] && podman5_enter test "/proc/$p/exe" -ef "$NETD_IN_ROOT" 2>/dev/null; then
+      exe=$NETD_IN_ROOT
+    fi
+    echo "$p $exe $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
   done
   return 0
 }
