@@ -182,9 +182,10 @@ TEST(NetIpAddr, V4MappedTextIsTheIpv4Address) {
 }
 
 TEST(NetIpAddr, RejectsWhatSocketsWouldNotTake) {
+  const std::string too_long(60, '1');  // (named: it must outlive the list below)
   for (const char* s : {"", " 1.2.3.4", "1.2.3.4\n", "01.2.3.4", "1.2.3.4.", "0x7f.0.0.1", "1.2.3.4:80",
                         "[::1]", "::1%lo", "localhost", "1.2.3", "4294967296", "::ffff:1.2.3.256",
-                        "1:2:3:4:5:6:7:8:9", std::string(60, '1').c_str()})
+                        "1:2:3:4:5:6:7:8:9", too_long.c_str()})
     EXPECT_FALSE(IpAddr::parse(s)) << s;
   // Embedded NUL: the text ends where its length says, not at the NUL.
   EXPECT_FALSE(IpAddr::parse(std::string_view("1.2.3.4\0", 8)));
