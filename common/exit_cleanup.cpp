@@ -55,17 +55,12 @@ int keep_only_helper_fd(int sock) {
   return sock;
 }
 
-Expected<ExitCleanup, std::string> ExitCleanup::start(const std::vector<std::string>& paths) {
-  std::vector<Owned> files;
-  for (const auto& p : paths) {
-    if (p.empty()) continue;
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) return unexpected("cannot stat " + p + ": " + std::strerror(errno));
-    files.push_back({p, st.st_dev, st.st_ino});
-  }
+Expected<HelperProcess, std::string> fork_helper(int sock_type, const std::function<void(int ours, int theirs)>& tune,
+                                                 const std::function<void(int sock)>& helper) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+  if (::socketpair(AF_UNIX, sock_type | SOCK_CLOEXEC, 0, sv) != 0)
     return unexpected(std::string("socketpair: ") + std::strerror(errno));
+  if (tune) tune(sv[0], sv[1]);
   pid_t pid = ::fork();
   if (pid < 0) {
     int e = errno;
@@ -75,12 +70,29 @@ Expected<ExitCleanup, std::string> ExitCleanup::start(const std::vector<std::str
   }
   if (pid == 0) {
     ::close(sv[0]);
-    helper_main(sv[1], files);
+    helper(sv[1]);
+    ::_exit(1);  // (helpers do not return)
   }
   ::close(sv[1]);
+  HelperProcess h;
+  h.sock.reset(sv[0]);
+  h.pid = pid;
+  return h;
+}
+
+Expected<ExitCleanup, std::string> ExitCleanup::start(const std::vector<std::string>& paths) {
+  std::vector<Owned> files;
+  for (const auto& p : paths) {
+    if (p.empty()) continue;
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return unexpected("cannot stat " + p + ": " + std::strerror(errno));
+    files.push_back({p, st.st_dev, st.st_ino});
+  }
+  auto h = fork_helper(SOCK_STREAM, {}, [&files](int sock) { helper_main(sock, files); });
+  if (!h) return unexpected(h.error());
   ExitCleanup c;
-  c.sock_.reset(sv[0]);
-  c.pid_ = pid;
+  c.sock_ = std::move(h->sock);
+  c.pid_ = h->pid;
   return c;
 }
 

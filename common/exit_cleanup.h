@@ -18,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,17 @@ namespace netd {
 // sockets, not its stdio (a caller reading netd's output until EOF, as
 // Podman reads pasta's, would otherwise wait for the helper too).
 int keep_only_helper_fd(int sock);
+
+// Forks such a helper with a socketpair of `sock_type` between it and netd:
+// `tune` may size both ends first (netd's end, the helper's end); the child
+// closes netd's end and runs `helper` (which must not return) on its own.
+// Returns netd's end and the helper's pid; on failure nothing is left open.
+struct HelperProcess {
+  UniqueFd sock;
+  pid_t pid = -1;
+};
+Expected<HelperProcess, std::string> fork_helper(int sock_type, const std::function<void(int ours, int theirs)>& tune,
+                                                 const std::function<void(int sock)>& helper);
 
 class ExitCleanup {
  public:

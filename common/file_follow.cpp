@@ -109,28 +109,19 @@ void watch_dirs(int ino, const std::string& path, std::set<std::string>& watched
 Expected<FileFollow, std::string> FileFollow::start(const std::string& path, std::string initial) {
   const std::string dir = dir_of(path);
   if (::access(dir.c_str(), X_OK) != 0) return unexpected("cannot follow " + path + ": " + std::strerror(errno));
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-    return unexpected(std::string("socketpair: ") + std::strerror(errno));
   // A whole file per datagram.
-  int size = static_cast<int>(2 * kMaxText);
-  ::setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  ::setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int e = errno;
-    ::close(sv[0]);
-    ::close(sv[1]);
-    return unexpected(std::string("fork: ") + std::strerror(e));
-  }
-  if (pid == 0) {
-    ::close(sv[0]);
-    helper_main(sv[1], path, std::move(initial));
-  }
-  ::close(sv[1]);
+  auto h = fork_helper(
+      SOCK_SEQPACKET,
+      [](int ours, int theirs) {
+        int size = static_cast<int>(2 * kMaxText);
+        ::setsockopt(theirs, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+        ::setsockopt(ours, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+      },
+      [&](int sock) { helper_main(sock, path, std::move(initial)); });
+  if (!h) return unexpected(h.error());
   FileFollow f;
-  f.sock_.reset(sv[0]);
-  f.pid_ = pid;
+  f.sock_ = std::move(h->sock);
+  f.pid_ = h->pid;
   f.path_ = path;
   return f;
 }
