@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Runs one integration test as an unprivileged user, the way netd is used:
-#   as_unprivileged.sh test_foo.sh
+#   as_unprivileged.sh [--or-as-me] test_foo.sh
 # As root, it prepares what a common distribution has (a user `netd-test`,
 # /dev/net/tun mode 0666), copies the netd binary and the test scripts where
 # that user can read them, and runs the test as that user. As a non-root user
 # the plain integration run already is unprivileged: exit 77 (skipped),
-# unless NETD_NO_SKIP is set (CI: lib.sh), where a skip is a failure.
+# unless NETD_NO_SKIP is set (CI: lib.sh), where a skip is a failure; with
+# --or-as-me (tests that have no separate root run) the test runs as the
+# calling user instead.
 set -euo pipefail
+or_as_me=
+if [[ $1 == --or-as-me ]]; then
+  or_as_me=1
+  shift
+fi
 test_script=$1
 : "${NETD_BIN:?}"
+if [[ $(id -u) -ne 0 && -n $or_as_me ]]; then
+  exec bash "$test_script"
+fi
 if [[ $(id -u) -ne 0 ]]; then
   if [[ -n "${NETD_NO_SKIP:-}" ]]; then
     echo "FAIL: NETD_NO_SKIP is set but this is not root: the unprivileged variant cannot run" >&2
