@@ -18,6 +18,7 @@
 #include "common/sandbox.h"
 #include "dns/upstream.h"
 #include "netd/api_server.h"
+#include "netd/host_network.h"
 #include "netd/outbound_addr.h"
 #include "netd/outbound_monitor.h"
 #include "netd/stack_backend.h"
@@ -120,6 +121,78 @@ std::vector<OutboundTracker> outbound_trackers(const AttachConfig& a, const std:
   return out;
 }
 
+// --map-guest-addr: where each alias leads, and the trackers that keep it
+// current (netd/outbound_monitor.h). The host's own address of a family is
+// the first address (IPv6: not link-local) of the outbound interface: the
+// one --outbound-addr(6) names, else the one with the default route of
+// that family (pasta's choice of template, netd/host_network.h); an address
+// given to --outbound-addr(6) is the host's own address itself, not
+// followed. Copied layout (netd pasta): the alias leads to the guest's copy
+// of the host's address, as with pasta, and follows the host from there
+// when that copy is an address of the outbound interface.
+Expected<std::vector<OutboundTracker>, std::string> host_own_address(const AttachConfig& a, tap::StackConfig& c) {
+  std::vector<OutboundTracker> trackers;
+  std::optional<HostNetwork> host;
+  std::vector<InterfaceAddress> host_addrs;
+  for (net::IpFamily family : {net::IpFamily::V4, net::IpFamily::V6}) {
+    const bool v4 = family == net::IpFamily::V4;
+    const net::IpAddr alias = v4 ? net::IpAddr(c.guest_alias) : net::IpAddr(c.guest_alias6);
+    if (alias.is_unspecified() || (v4 ? !c.ipv4 : !c.ipv6)) continue;
+    const std::string what = "--map-guest-addr " + alias.to_string();
+    std::string ifname;
+    if (const std::string& out = v4 ? a.outbound_addr : a.outbound_addr6; !out.empty()) {
+      auto spec = classify_outbound(out, family);
+      if (!spec) return unexpected(spec.error());
+      if (const auto* fixed = std::get_if<net::IpAddr>(&*spec)) {
+        if (!c.copied()) {
+          if (v4) c.host_own->v4 = fixed->v4();
+          else c.host_own->v6 = fixed->v6();
+        }
+        LOG_INFO("%s leads to the host's address %s", what.c_str(), (c.copied() ? alias : *fixed).to_string().c_str());
+        continue;
+      }
+      ifname = std::get<std::string>(*spec);
+    } else {
+      if (!host) {
+        auto h = read_host_network();
+        if (!h) return unexpected(what + ": " + h.error());
+        host = std::move(*h);
+      }
+      const int index = pick_template_interface(*host, family);
+      for (const auto& l : host->links)
+        if (l.ifindex == index) ifname = l.name;
+      if (ifname.empty()) {
+        if (c.copied()) continue;  // (the guest's copy stays the target)
+        return unexpected(what + ": the host has no " + (v4 ? "IPv4" : "IPv6") +
+                          " default route, so no outbound interface whose address it could lead to (name one "
+                          "with --outbound-addr" + (v4 ? "" : "6") + ")");
+      }
+    }
+    if (host_addrs.empty()) host_addrs = host_interface_addresses();
+    auto own = resolve_outbound(OutboundSpec{ifname}, family, host_addrs);
+    if (c.copied()) {
+      // Followed only from the guest's copy of one of the interface's addresses.
+      const net::IpAddr copy = v4 ? net::IpAddr(c.guest) : net::IpAddr(c.guest6.value_or(net::Ipv6Addr{}));
+      bool on_it = false;
+      for (const auto& ia : host_addrs) on_it = on_it || (ia.ifname == ifname && ia.addr == copy);
+      if (!on_it) continue;
+      trackers.emplace_back(ifname, family, host_addrs, copy, OutboundTracker::Use::HostAddress);
+      LOG_INFO("%s leads to the host's address %s (%s, followed)", what.c_str(), copy.to_string().c_str(),
+               ifname.c_str());
+      continue;
+    }
+    if (!own)
+      return unexpected(what + ": the outbound interface " + ifname + " has no usable " + (v4 ? "IPv4" : "IPv6") +
+                        " address");
+    if (v4) c.host_own->v4 = own->v4();
+    else c.host_own->v6 = own->v6();
+    trackers.emplace_back(ifname, family, host_addrs, *own, OutboundTracker::Use::HostAddress);
+    LOG_INFO("%s leads to the host's address %s (%s, followed)", what.c_str(), own->to_string().c_str(),
+             ifname.c_str());
+  }
+  return trackers;
+}
+
 // What follows the host while netd runs: the outbound interface's addresses
 // (a netlink socket, netd/outbound_monitor.h) and resolv.conf (a helper
 // outside the sandbox, common/file_follow.h). Both are opened now, before
@@ -131,17 +204,27 @@ struct HostFollowing {
 
 Expected<HostFollowing, std::string> follow_the_host(const AttachConfig& a, tap::Dataplane& plane,
                                                      const std::optional<net::IpAddr>& out4,
-                                                     const std::optional<net::IpAddr>& out6, bool follow_dns,
+                                                     const std::optional<net::IpAddr>& out6,
+                                                     std::vector<OutboundTracker> host_own_trackers,
+                                                     std::shared_ptr<tap::HostOwnAddress> host_own, bool follow_dns,
                                                      const std::string& resolv_text,
                                                      const std::vector<dns::UpstreamServer>& servers) {
   HostFollowing h;
-  if (auto trackers = outbound_trackers(a, out4, out6); !trackers.empty()) {
+  auto trackers = outbound_trackers(a, out4, out6);
+  for (auto& t : host_own_trackers) trackers.push_back(std::move(t));
+  if (!trackers.empty()) {
     auto m = OutboundMonitor::start(std::move(trackers));
     if (!m) return unexpected(m.error());
     h.outbound = std::move(*m);
     OutboundMonitor& monitor = *h.outbound;
-    plane.watch_control(monitor.fd(), [&plane, &monitor] {
-      monitor.process([&plane](const net::IpAddr& addr) { plane.set_outbound(addr); });
+    // (on the loop thread, between two rounds: the engines read host_own
+    // when a flow starts)
+    plane.watch_control(monitor.fd(), [&plane, &monitor, host_own] {
+      monitor.process([&plane, &host_own](const OutboundTracker& t, const net::IpAddr& addr) {
+        if (t.use() == OutboundTracker::Use::Source) plane.set_outbound(addr);
+        else if (addr.is_v4()) host_own->v4 = addr.v4();
+        else host_own->v6 = addr.v6();
+      });
     });
   }
   if (follow_dns) {
@@ -187,6 +270,13 @@ Expected<tap::StackConfig, std::string> slirp_layout(const AttachConfig& a) {
   }
   if (auto r = cfg->set_cidr6(a.cidr6); !r) return unexpected("--cidr6: " + r.error());
   if (auto r = cfg->set_dns_search(a.dns_search); !r) return unexpected("--dns-search: " + r.error());
+  std::vector<net::IpAddr> aliases;
+  if (a.map_guest_addr4) aliases.emplace_back(*a.map_guest_addr4);
+  if (a.map_guest_addr6) aliases.emplace_back(*a.map_guest_addr6);
+  for (const auto& alias : aliases) {
+    if (alias.is_v6() && !cfg->ipv6) return unexpected("--map-guest-addr " + alias.to_string() + ": IPv6 is off");
+    if (auto r = cfg->set_guest_alias(alias); !r) return unexpected("--map-guest-addr: " + r.error());
+  }
   return cfg;
 }
 
@@ -378,6 +468,11 @@ int run_attach(const AttachConfig& a) {
       return 1;
     }
   }
+  auto host_own_trackers = host_own_address(a, *cfg);
+  if (!host_own_trackers) {
+    std::fprintf(stderr, "%s: %s\n", prog, host_own_trackers.error().c_str());
+    return 1;
+  }
   auto published = portfwd::parse_port_specs(a.publish);
   if (!published) {
     std::fprintf(stderr, "%s: %s\n", prog, published.error().c_str());
@@ -417,7 +512,8 @@ int run_attach(const AttachConfig& a) {
     extension = std::move(*e);
   }
 
-  auto following = follow_the_host(a, **dp, *out4, *out6, follow_dns, resolv_text, *servers);
+  auto following = follow_the_host(a, **dp, *out4, *out6, std::move(*host_own_trackers), cfg->host_own, follow_dns,
+                                   resolv_text, *servers);
   if (!following) {
     std::fprintf(stderr, "%s: %s\n", prog, following.error().c_str());
     return 1;

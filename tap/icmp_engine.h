@@ -50,6 +50,7 @@ class IcmpEngine {
     FlowKey key;
     Time last_used;
     ErrorQuote quote;  // the last echo request, for "unreachable"
+    wire::IpAddr host{};  // where the socket sends (address_map.h)
   };
   void reply_locally(const wire::IpView& ip, const wire::IcmpView& icmp, Actions& out);
 

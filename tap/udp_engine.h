@@ -80,7 +80,7 @@ class UdpEngine {
     bool replied = false;
     std::optional<Published> published;  // set: an inbound flow of a published port
     ErrorQuote quote;  // the guest's last datagram, for ICMP errors
-
+    wire::IpAddr host{};  // outbound flows: where the socket is connected (address_map.h)
   };
 
   EngineContext& ctx_;
