@@ -130,6 +130,24 @@ std::vector<OutboundTracker> outbound_trackers(const AttachConfig& a, const std:
 // followed. Copied layout (netd pasta): the alias leads to the guest's copy
 // of the host's address, as with pasta, and follows the host from there
 // when that copy is an address of the outbound interface.
+// The outbound interface of `family` for --map-guest-addr: the interface
+// or address --outbound-addr(6) names, else the interface with the default
+// route of that family (read once into `host`); an empty name: none.
+Expected<OutboundSpec, std::string> outbound_interface(const AttachConfig& a, net::IpFamily family,
+                                                       std::optional<HostNetwork>& host) {
+  const std::string& named = family == net::IpFamily::V4 ? a.outbound_addr : a.outbound_addr6;
+  if (!named.empty()) return classify_outbound(named, family);
+  if (!host) {
+    auto h = read_host_network();
+    if (!h) return unexpected(h.error());
+    host = std::move(*h);
+  }
+  const int index = pick_template_interface(*host, family);
+  for (const auto& l : host->links)
+    if (l.ifindex == index) return OutboundSpec{l.name};
+  return OutboundSpec{std::string()};
+}
+
 Expected<std::vector<OutboundTracker>, std::string> host_own_address(const AttachConfig& a, tap::StackConfig& c) {
   std::vector<OutboundTracker> trackers;
   std::optional<HostNetwork> host;
@@ -139,55 +157,49 @@ Expected<std::vector<OutboundTracker>, std::string> host_own_address(const Attac
     const net::IpAddr alias = v4 ? net::IpAddr(c.guest_alias) : net::IpAddr(c.guest_alias6);
     if (alias.is_unspecified() || (v4 ? !c.ipv4 : !c.ipv6)) continue;
     const std::string what = "--map-guest-addr " + alias.to_string();
-    std::string ifname;
-    if (const std::string& out = v4 ? a.outbound_addr : a.outbound_addr6; !out.empty()) {
-      auto spec = classify_outbound(out, family);
-      if (!spec) return unexpected(spec.error());
-      if (const auto* fixed = std::get_if<net::IpAddr>(&*spec)) {
-        if (!c.copied()) {
-          if (v4) c.host_own->v4 = fixed->v4();
-          else c.host_own->v6 = fixed->v6();
-        }
-        LOG_INFO("%s leads to the host's address %s", what.c_str(), (c.copied() ? alias : *fixed).to_string().c_str());
-        continue;
-      }
-      ifname = std::get<std::string>(*spec);
-    } else {
-      if (!host) {
-        auto h = read_host_network();
-        if (!h) return unexpected(what + ": " + h.error());
-        host = std::move(*h);
-      }
-      const int index = pick_template_interface(*host, family);
-      for (const auto& l : host->links)
-        if (l.ifindex == index) ifname = l.name;
-      if (ifname.empty()) {
-        if (c.copied()) continue;  // (the guest's copy stays the target)
-        return unexpected(what + ": the host has no " + (v4 ? "IPv4" : "IPv6") +
-                          " default route, so no outbound interface whose address it could lead to (name one "
-                          "with --outbound-addr" + (v4 ? "" : "6") + ")");
-      }
+    auto set_own = [&](const net::IpAddr& own) {
+      if (v4) c.host_own->v4 = own.v4();
+      else c.host_own->v6 = own.v6();
+    };
+    // (copied layout: the guest's copy of the host's address, the target until the host moves)
+    const net::IpAddr copy = v4 ? net::IpAddr(c.guest) : net::IpAddr(c.guest6.value_or(net::Ipv6Addr{}));
+    auto spec = outbound_interface(a, family, host);
+    if (!spec) return unexpected(what + ": " + spec.error());
+    if (const auto* fixed = std::get_if<net::IpAddr>(&*spec)) {
+      if (fixed->is_loopback())
+        return unexpected(what + ": " + fixed->to_string() +
+                          " is a loopback address; the alias leads to the host's own address, never its loopback");
+      if (!c.copied()) set_own(*fixed);
+      LOG_INFO("%s leads to the host's address %s", what.c_str(), (c.copied() ? copy : *fixed).to_string().c_str());
+      continue;
+    }
+    const std::string& ifname = std::get<std::string>(*spec);
+    if (ifname.empty()) {
+      if (c.copied()) continue;
+      return unexpected(what + ": the host has no " + (v4 ? "IPv4" : "IPv6") +
+                        " default route, so no outbound interface whose address it could lead to (name one "
+                        "with --outbound-addr" + (v4 ? "" : "6") + ")");
     }
     if (host_addrs.empty()) host_addrs = host_interface_addresses();
-    auto own = resolve_outbound(OutboundSpec{ifname}, family, host_addrs);
+    net::IpAddr own = copy;
     if (c.copied()) {
       // Followed only from the guest's copy of one of the interface's addresses.
-      const net::IpAddr copy = v4 ? net::IpAddr(c.guest) : net::IpAddr(c.guest6.value_or(net::Ipv6Addr{}));
       bool on_it = false;
       for (const auto& ia : host_addrs) on_it = on_it || (ia.ifname == ifname && ia.addr == copy);
       if (!on_it) continue;
-      trackers.emplace_back(ifname, family, host_addrs, copy, OutboundTracker::Use::HostAddress);
-      LOG_INFO("%s leads to the host's address %s (%s, followed)", what.c_str(), copy.to_string().c_str(),
-               ifname.c_str());
-      continue;
+    } else {
+      auto first = resolve_outbound(OutboundSpec{ifname}, family, host_addrs);
+      if (!first)
+        return unexpected(what + ": the outbound interface " + ifname + " has no usable " + (v4 ? "IPv4" : "IPv6") +
+                          " address");
+      own = *first;
+      if (own.is_loopback())  // (the loopback has its own alias, the gateway, and its own switch)
+        return unexpected(what + ": " + own.to_string() + " (" + ifname +
+                          ") is a loopback address; the alias leads to the host's own address, never its loopback");
+      set_own(own);
     }
-    if (!own)
-      return unexpected(what + ": the outbound interface " + ifname + " has no usable " + (v4 ? "IPv4" : "IPv6") +
-                        " address");
-    if (v4) c.host_own->v4 = own->v4();
-    else c.host_own->v6 = own->v6();
-    trackers.emplace_back(ifname, family, host_addrs, *own, OutboundTracker::Use::HostAddress);
-    LOG_INFO("%s leads to the host's address %s (%s, followed)", what.c_str(), own->to_string().c_str(),
+    trackers.emplace_back(ifname, family, host_addrs, own, OutboundTracker::Use::HostAddress);
+    LOG_INFO("%s leads to the host's address %s (%s, followed)", what.c_str(), own.to_string().c_str(),
              ifname.c_str());
   }
   return trackers;

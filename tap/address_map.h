@@ -40,7 +40,7 @@ inline std::optional<wire::IpAddr> host_destination(const StackConfig& c, const 
     if (!lo.is_unspecified() && d == lo) return wire::IpAddr(wire::Ipv4Addr::from_octets(127, 0, 0, 1));
     if (!c.guest_alias.is_unspecified() && d == c.guest_alias) {
       const wire::Ipv4Addr own = c.host_address4();
-      if (own.is_unspecified()) return std::nullopt;
+      if (own.is_unspecified() || own.is_loopback()) return std::nullopt;  // (never the loopback this way)
       return wire::IpAddr(own);
     }
     if (c.copied()) {
@@ -59,7 +59,7 @@ inline std::optional<wire::IpAddr> host_destination(const StackConfig& c, const 
     return wire::IpAddr(wire::Ipv6Addr::loopback());
   if (!c.guest_alias6.is_unspecified() && d == c.guest_alias6) {
     const wire::Ipv6Addr own = c.host_address6();
-    if (own.is_unspecified()) return std::nullopt;
+    if (own.is_unspecified() || own.is_loopback()) return std::nullopt;
     return wire::IpAddr(own);
   }
   if (c.copied()) {

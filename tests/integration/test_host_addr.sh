@@ -204,8 +204,10 @@ renumber() {
     [[ -n "$sent" && -n "$got" ]] || fail "$what: no ping summary: $(cat "$f")"
     ((sent - got <= MAX_LOST)) || fail "$what: ping lost $((sent - got)) of $sent across the change: $(tail -n 5 "$f")"
     # The last echo replies came back (from the alias) after the change.
-    tail -n 12 "$f" | grep -q "bytes from $([[ $f == "$p4" ]] && echo "$ALIAS4" || echo "$ALIAS6"): icmp_seq=" ||
-      fail "$what: no echo reply at the end: $(tail -n 8 "$f")"
+    local alias=$ALIAS4 last
+    [[ $f == "$p6" ]] && alias=$ALIAS6
+    last=$(tail -n 12 "$f")
+    grep -q "bytes from $alias: icmp_seq=" <<<"$last" || fail "$what: no echo reply at the end: $last"
     report+=" $(basename "$f"): $((sent - got)) of $sent lost;"
   done
   ok "$what: renumbered $old4 -> $new4, $old6 -> $new6 under traffic;$report"
@@ -218,7 +220,7 @@ container_up
 refused() {  # refused EXPECTED-MESSAGE ARGS...: netd attach ARGS exits 2 saying so
   local want=$1 rc=0
   shift
-  "$NETD_BIN" attach "$@" "$CTR" >"$T/err" 2>&1 || rc=$?
+  timeout 10 "$NETD_BIN" attach "$@" "$CTR" >"$T/err" 2>&1 || rc=$?
   [[ $rc -eq 2 ]] || fail "attach $*: exit $rc (expected 2): $(cat "$T/err")"
   grep -qF -- "$want" "$T/err" || fail "attach $*: message: $(cat "$T/err")"
 }
@@ -236,6 +238,12 @@ refused "not an IP address" --map-guest-addr host.example
 refused "given twice for one family" --map-guest-addr 169.254.1.2 --map-guest-addr 169.254.1.3
 refused "IPv6 is off" --disable-ipv6 --map-guest-addr fd01::2
 ok "refused: the guest's, gateway's and DNS addresses, the guest's subnet, loopback, multicast, link-local, junk, twice"
+# The outbound interface is the loopback: the alias would lead there.
+rc=0
+timeout 10 "$NETD_BIN" attach --outbound-addr lo --map-guest-addr "$ALIAS4" "$CTR" >"$T/err" 2>&1 || rc=$?
+[[ $rc -eq 1 ]] || fail "attach --outbound-addr lo --map-guest-addr: exit $rc: $(cat "$T/err")"
+grep -qF -- "--map-guest-addr $ALIAS4: 127.0.0.1 (lo) is a loopback address" "$T/err" || fail "message: $(cat "$T/err")"
+ok "an outbound interface whose address is loopback is refused: $(cat "$T/err")"
 
 # --- netd attach ----------------------------------------------------------------
 own_servers 198.51.100.1 2001:db8::1
@@ -270,11 +278,9 @@ out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net --pid "$T/pasta.pid" -l
   fail "pasta failed: $out"
 NETD_PID=$(cat "$T/pasta.pid")
 PIDS+=("$NETD_PID")
-in_ctr ip -o addr show dev veth-h | grep -q "inet 198.51.100.5/24" || fail "pasta: the container did not copy .5"
-for ((i = 0; i < 50; i++)); do
-  in_ctr ip -6 -o addr show dev veth-h | grep -v tentative | grep -q "2001:db8::5/64" && break
-  sleep 0.1
-done
+addrs=$(in_ctr ip -o addr show dev veth-h)
+grep -q "inet 198.51.100.5/24" <<<"$addrs" || fail "pasta: the container did not copy 198.51.100.5: $addrs"
+grep -q "inet6 2001:db8::5/64" <<<"$addrs" || fail "pasta: the container did not copy 2001:db8::5: $addrs"
 reach "$ALIAS4" 198.51.100.5
 reach "$ALIAS6" 2001:db8::5
 ok "pasta: TCP, UDP and ping to $ALIAS4 and $ALIAS6 reach the host's own 198.51.100.5 / 2001:db8::5"

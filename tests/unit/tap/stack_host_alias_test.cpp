@@ -108,6 +108,11 @@ TEST(HostAliasAddressMap, SlirpLeadsToTheHostsOwnAddressOnlyOnceItIsKnown) {
   EXPECT_EQ(host_destination(c, IpAddr(kAlias6)), IpAddr(kHost6));
   // The host address itself stays reachable as it is, as any other host's.
   EXPECT_EQ(host_destination(c, IpAddr(kHost)), IpAddr(kHost));
+  // Never the loopback this way, whatever the interface holds.
+  c.host_own->v4 = Ipv4Addr::from_octets(127, 0, 0, 1);
+  c.host_own->v6 = Ipv6Addr::loopback();
+  EXPECT_FALSE(host_destination(c, IpAddr(kAlias)));
+  EXPECT_FALSE(host_destination(c, IpAddr(kAlias6)));
 }
 
 TEST(HostAliasAddressMap, EveryCopyOfTheConfigurationSeesTheHostMove) {
