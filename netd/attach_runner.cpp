@@ -121,18 +121,10 @@ std::vector<OutboundTracker> outbound_trackers(const AttachConfig& a, const std:
   return out;
 }
 
-// --map-guest-addr: where each alias leads, and the trackers that keep it
-// current (netd/outbound_monitor.h). The host's own address of a family is
-// the first address (IPv6: not link-local) of the outbound interface: the
-// one --outbound-addr(6) names, else the one with the default route of
-// that family (pasta's choice of template, netd/host_network.h); an address
-// given to --outbound-addr(6) is the host's own address itself, not
-// followed. Copied layout (netd pasta): the alias leads to the guest's copy
-// of the host's address, as with pasta, and follows the host from there
-// when that copy is an address of the outbound interface.
 // The outbound interface of `family` for --map-guest-addr: the interface
-// or address --outbound-addr(6) names, else the interface with the default
-// route of that family (read once into `host`); an empty name: none.
+// or address --outbound-addr(6) names, else pasta's template interface, the
+// one with the default route of that family (else the first with any route
+// but lo), read once into `host`; an empty name: none.
 Expected<OutboundSpec, std::string> outbound_interface(const AttachConfig& a, net::IpFamily family,
                                                        std::optional<HostNetwork>& host) {
   const std::string& named = family == net::IpFamily::V4 ? a.outbound_addr : a.outbound_addr6;
@@ -148,6 +140,15 @@ Expected<OutboundSpec, std::string> outbound_interface(const AttachConfig& a, ne
   return OutboundSpec{std::string()};
 }
 
+// --map-guest-addr: where each alias leads, and the trackers that keep it
+// current (netd/outbound_monitor.h). The host's own address of a family is
+// the first address (IPv6: not link-local) of the outbound interface: the
+// one --outbound-addr(6) names, else the one with the default route of
+// that family (pasta's choice of template, netd/host_network.h); an address
+// given to --outbound-addr(6) is the host's own address itself, not
+// followed. Copied layout (netd pasta): the alias leads to the guest's copy
+// of the host's address, as with pasta, and follows the host from there
+// when that copy is an address of the outbound interface.
 Expected<std::vector<OutboundTracker>, std::string> host_own_address(const AttachConfig& a, tap::StackConfig& c) {
   std::vector<OutboundTracker> trackers;
   std::optional<HostNetwork> host;
@@ -177,7 +178,7 @@ Expected<std::vector<OutboundTracker>, std::string> host_own_address(const Attac
     if (ifname.empty()) {
       if (c.copied()) continue;
       return unexpected(what + ": the host has no " + (v4 ? "IPv4" : "IPv6") +
-                        " default route, so no outbound interface whose address it could lead to (name one "
+                        " route but through lo, so no outbound interface whose address it could lead to (name one "
                         "with --outbound-addr" + (v4 ? "" : "6") + ")");
     }
     if (host_addrs.empty()) host_addrs = host_interface_addresses();
