@@ -6,6 +6,8 @@
 // built frames; no sockets, no clock.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "tap/address_map.h"
 #include "tap/stack.h"
 #include "tap/wire/builder.h"
@@ -274,6 +276,27 @@ TEST_P(HostAliasTest, EchoGoesToTheHostsOwnAddressAndRepliesComeFromTheAlias) {
   EXPECT_EQ(echo->type(), icmp().echo_reply);
   EXPECT_EQ(echo->echo_id(), 0x1234);  // the guest's identifier, not the socket's
   EXPECT_EQ(echo->echo_seq(), 1);
+}
+
+TEST_P(HostAliasTest, RefusalsOnTheHostComeBackFromTheAliasToo) {
+  udp_to_alias(40000, 9, "x");
+  FlowId udp_flow = ops<OpenSocket>().at(0).flow;
+  out_.clear();
+  stack_.on_socket_error(now_, SocketKind::Udp, udp_flow, ECONNREFUSED, out_);
+  wire::IpView unreachable = sent_ip();
+  EXPECT_EQ(unreachable.src(), alias());
+  EXPECT_EQ(unreachable.protocol(), icmp().proto);
+  out_.clear();
+  syn_to_alias(40001, 9);
+  FlowId tcp_flow = ops<TcpConnect>().at(0).flow;
+  out_.clear();
+  stack_.on_tcp_connected(now_, tcp_flow, -ECONNREFUSED, out_);
+  wire::IpView rst = sent_ip();
+  EXPECT_EQ(rst.src(), alias());
+  auto tcp = wire::TcpView::parse(rst.payload(), rst.pseudo_header(wire::IpProto::Tcp));
+  ASSERT_TRUE(tcp);
+  EXPECT_TRUE(tcp->rst());
+  EXPECT_EQ(tcp->src_port(), 9);
 }
 
 TEST_P(HostAliasTest, WhenTheHostMovesAnOpenUdpFlowStartsOverAtTheNewAddress) {
