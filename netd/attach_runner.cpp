@@ -18,6 +18,7 @@
 #include "common/sandbox.h"
 #include "dns/upstream.h"
 #include "netd/api_server.h"
+#include "netd/host_network.h"
 #include "netd/outbound_addr.h"
 #include "netd/outbound_monitor.h"
 #include "netd/stack_backend.h"
@@ -120,6 +121,91 @@ std::vector<OutboundTracker> outbound_trackers(const AttachConfig& a, const std:
   return out;
 }
 
+// The outbound interface of `family` for --map-guest-addr: the interface
+// or address --outbound-addr(6) names, else pasta's template interface, the
+// one with the default route of that family (else the first with any route
+// but lo), read once into `host`; an empty name: none.
+Expected<OutboundSpec, std::string> outbound_interface(const AttachConfig& a, net::IpFamily family,
+                                                       std::optional<HostNetwork>& host) {
+  const std::string& named = family == net::IpFamily::V4 ? a.outbound_addr : a.outbound_addr6;
+  if (!named.empty()) return classify_outbound(named, family);
+  if (!host) {
+    auto h = read_host_network();
+    if (!h) return unexpected(h.error());
+    host = std::move(*h);
+  }
+  const int index = pick_template_interface(*host, family);
+  for (const auto& l : host->links)
+    if (l.ifindex == index) return OutboundSpec{l.name};
+  return OutboundSpec{std::string()};
+}
+
+// --map-guest-addr: where each alias leads, and the trackers that keep it
+// current (netd/outbound_monitor.h). The host's own address of a family is
+// the first address (IPv6: not link-local) of the outbound interface: the
+// one --outbound-addr(6) names, else the one with the default route of
+// that family (pasta's choice of template, netd/host_network.h); an address
+// given to --outbound-addr(6) is the host's own address itself, not
+// followed. Copied layout (netd pasta): the alias leads to the guest's copy
+// of the host's address, as with pasta, and follows the host from there
+// when that copy is an address of the outbound interface.
+Expected<std::vector<OutboundTracker>, std::string> host_own_address(const AttachConfig& a, tap::StackConfig& c) {
+  std::vector<OutboundTracker> trackers;
+  std::optional<HostNetwork> host;
+  std::vector<InterfaceAddress> host_addrs;
+  for (net::IpFamily family : {net::IpFamily::V4, net::IpFamily::V6}) {
+    const bool v4 = family == net::IpFamily::V4;
+    const net::IpAddr alias = v4 ? net::IpAddr(c.guest_alias) : net::IpAddr(c.guest_alias6);
+    if (alias.is_unspecified() || (v4 ? !c.ipv4 : !c.ipv6)) continue;
+    const std::string what = "--map-guest-addr " + alias.to_string();
+    auto set_own = [&](const net::IpAddr& own) {
+      if (v4) c.host_own->v4 = own.v4();
+      else c.host_own->v6 = own.v6();
+    };
+    // (copied layout: the guest's copy of the host's address, the target until the host moves)
+    const net::IpAddr copy = v4 ? net::IpAddr(c.guest) : net::IpAddr(c.guest6.value_or(net::Ipv6Addr{}));
+    auto spec = outbound_interface(a, family, host);
+    if (!spec) return unexpected(what + ": " + spec.error());
+    if (const auto* fixed = std::get_if<net::IpAddr>(&*spec)) {
+      if (fixed->is_loopback())
+        return unexpected(what + ": " + fixed->to_string() +
+                          " is a loopback address; the alias leads to the host's own address, never its loopback");
+      if (!c.copied()) set_own(*fixed);
+      LOG_INFO("%s leads to the host's address %s", what.c_str(), (c.copied() ? copy : *fixed).to_string().c_str());
+      continue;
+    }
+    const std::string& ifname = std::get<std::string>(*spec);
+    if (ifname.empty()) {
+      if (c.copied()) continue;
+      return unexpected(what + ": the host has no " + (v4 ? "IPv4" : "IPv6") +
+                        " route but through lo, so no outbound interface whose address it could lead to (name one "
+                        "with --outbound-addr" + (v4 ? "" : "6") + ")");
+    }
+    if (host_addrs.empty()) host_addrs = host_interface_addresses();
+    net::IpAddr own = copy;
+    if (c.copied()) {
+      // Followed only from the guest's copy of one of the interface's addresses.
+      bool on_it = false;
+      for (const auto& ia : host_addrs) on_it = on_it || (ia.ifname == ifname && ia.addr == copy);
+      if (!on_it) continue;
+    } else {
+      auto first = resolve_outbound(OutboundSpec{ifname}, family, host_addrs);
+      if (!first)
+        return unexpected(what + ": the outbound interface " + ifname + " has no usable " + (v4 ? "IPv4" : "IPv6") +
+                          " address");
+      own = *first;
+      if (own.is_loopback())  // (the loopback has its own alias, the gateway, and its own switch)
+        return unexpected(what + ": " + own.to_string() + " (" + ifname +
+                          ") is a loopback address; the alias leads to the host's own address, never its loopback");
+      set_own(own);
+    }
+    trackers.emplace_back(ifname, family, host_addrs, own, OutboundTracker::Use::HostAddress);
+    LOG_INFO("%s leads to the host's address %s (%s, followed)", what.c_str(), own.to_string().c_str(),
+             ifname.c_str());
+  }
+  return trackers;
+}
+
 // What follows the host while netd runs: the outbound interface's addresses
 // (a netlink socket, netd/outbound_monitor.h) and resolv.conf (a helper
 // outside the sandbox, common/file_follow.h). Both are opened now, before
@@ -131,17 +217,27 @@ struct HostFollowing {
 
 Expected<HostFollowing, std::string> follow_the_host(const AttachConfig& a, tap::Dataplane& plane,
                                                      const std::optional<net::IpAddr>& out4,
-                                                     const std::optional<net::IpAddr>& out6, bool follow_dns,
+                                                     const std::optional<net::IpAddr>& out6,
+                                                     std::vector<OutboundTracker> host_own_trackers,
+                                                     std::shared_ptr<tap::HostOwnAddress> host_own, bool follow_dns,
                                                      const std::string& resolv_text,
                                                      const std::vector<dns::UpstreamServer>& servers) {
   HostFollowing h;
-  if (auto trackers = outbound_trackers(a, out4, out6); !trackers.empty()) {
+  auto trackers = outbound_trackers(a, out4, out6);
+  for (auto& t : host_own_trackers) trackers.push_back(std::move(t));
+  if (!trackers.empty()) {
     auto m = OutboundMonitor::start(std::move(trackers));
     if (!m) return unexpected(m.error());
     h.outbound = std::move(*m);
     OutboundMonitor& monitor = *h.outbound;
-    plane.watch_control(monitor.fd(), [&plane, &monitor] {
-      monitor.process([&plane](const net::IpAddr& addr) { plane.set_outbound(addr); });
+    // (on the loop thread, between two rounds: the engines read host_own
+    // when a flow starts)
+    plane.watch_control(monitor.fd(), [&plane, &monitor, host_own] {
+      monitor.process([&plane, &host_own](const OutboundTracker& t, const net::IpAddr& addr) {
+        if (t.use() == OutboundTracker::Use::Source) plane.set_outbound(addr);
+        else if (addr.is_v4()) host_own->v4 = addr.v4();
+        else host_own->v6 = addr.v6();
+      });
     });
   }
   if (follow_dns) {
@@ -187,6 +283,13 @@ Expected<tap::StackConfig, std::string> slirp_layout(const AttachConfig& a) {
   }
   if (auto r = cfg->set_cidr6(a.cidr6); !r) return unexpected("--cidr6: " + r.error());
   if (auto r = cfg->set_dns_search(a.dns_search); !r) return unexpected("--dns-search: " + r.error());
+  std::vector<net::IpAddr> aliases;
+  if (a.map_guest_addr4) aliases.emplace_back(*a.map_guest_addr4);
+  if (a.map_guest_addr6) aliases.emplace_back(*a.map_guest_addr6);
+  for (const auto& alias : aliases) {
+    if (alias.is_v6() && !cfg->ipv6) return unexpected("--map-guest-addr " + alias.to_string() + ": IPv6 is off");
+    if (auto r = cfg->set_guest_alias(alias); !r) return unexpected("--map-guest-addr: " + r.error());
+  }
   return cfg;
 }
 
@@ -378,6 +481,11 @@ int run_attach(const AttachConfig& a) {
       return 1;
     }
   }
+  auto host_own_trackers = host_own_address(a, *cfg);
+  if (!host_own_trackers) {
+    std::fprintf(stderr, "%s: %s\n", prog, host_own_trackers.error().c_str());
+    return 1;
+  }
   auto published = portfwd::parse_port_specs(a.publish);
   if (!published) {
     std::fprintf(stderr, "%s: %s\n", prog, published.error().c_str());
@@ -417,7 +525,8 @@ int run_attach(const AttachConfig& a) {
     extension = std::move(*e);
   }
 
-  auto following = follow_the_host(a, **dp, *out4, *out6, follow_dns, resolv_text, *servers);
+  auto following = follow_the_host(a, **dp, *out4, *out6, std::move(*host_own_trackers), cfg->host_own, follow_dns,
+                                   resolv_text, *servers);
   if (!following) {
     std::fprintf(stderr, "%s: %s\n", prog, following.error().c_str());
     return 1;

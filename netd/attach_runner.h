@@ -74,6 +74,11 @@ struct AttachConfig {
   bool dns_upstreams_from_resolv_conf = false;  // netd pasta: its plan copied them from resolv_conf
   std::string outbound_addr;   // --outbound-addr: IPv4 address or interface name (netd/outbound_addr.h)
   std::string outbound_addr6;  // --outbound-addr6: IPv6 address or interface name
+  // --map-guest-addr (slirp layout; netd pasta sets its aliases in `stack`):
+  // guest traffic to it goes to the host's own address of its family, which
+  // is followed while netd runs (tap/stack_config.h, host_own).
+  std::optional<net::Ipv4Addr> map_guest_addr4;
+  std::optional<net::Ipv6Addr> map_guest_addr6;
   std::string mac;
   int ready_fd = -1;
   std::string pid_file;

@@ -37,6 +37,7 @@ struct AttachArgs {
   std::string resolv_conf;
   std::string outbound_addr;
   std::string outbound_addr6;
+  std::vector<std::string> map_guest_addr;
   std::string mac;
   int ready_fd = -1;
   std::string pid_file;
@@ -96,6 +97,11 @@ void build_cli(CLI::App& app, AttachArgs& a) {
                  "slirp4netns' --outbound-addr; default: the kernel's choice per destination");
   app.add_option("--outbound-addr6", a.outbound_addr6,
                  "the same for IPv6 (an interface name: its first address that is not link-local)");
+  app.add_option("--map-guest-addr", a.map_guest_addr,
+                 "make ADDR (IPv4 or IPv6, at most one of each) lead to the host's own address: the\n"
+                 "outbound interface's (--outbound-addr's, else the default route's), followed when it\n"
+                 "changes; TCP, UDP and ICMP echo, replies come from ADDR (like pasta's option)")
+      ->allow_extra_args(false);
   app.add_option("--mac", a.mac, "MAC address of the tap (with --configure)");
   app.add_option("-r,--ready-fd", a.ready_fd, "write \"1\" to this fd and close it once traffic flows");
   app.add_option("--pid-file", a.pid_file, "write netd's pid to this file (removed at exit)");
@@ -181,6 +187,19 @@ ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::os
   }
   cfg.outbound_addr = a.outbound_addr;
   cfg.outbound_addr6 = a.outbound_addr6;
+  for (const auto& text : a.map_guest_addr) {
+    auto addr = net::IpAddr::parse(text);
+    const bool again = addr && (addr->is_v4() ? cfg.map_guest_addr4.has_value() : cfg.map_guest_addr6.has_value());
+    if (!addr || again) {
+      err << "netd attach: --map-guest-addr " << text << ": "
+          << (addr ? "given twice for one family (at most one IPv4 and one IPv6 address)" : "not an IP address")
+          << "\n";
+      r.exit_status = 2;
+      return r;
+    }
+    if (addr->is_v4()) cfg.map_guest_addr4 = addr->v4();
+    else cfg.map_guest_addr6 = addr->v6();
+  }
   cfg.mac = a.mac;
   cfg.ready_fd = a.ready_fd;
   cfg.pid_file = a.pid_file;

@@ -15,8 +15,8 @@
 namespace netd {
 
 OutboundTracker::OutboundTracker(std::string ifname, net::IpFamily family,
-                                 const std::vector<InterfaceAddress>& host_addrs, net::IpAddr chosen)
-    : ifname_(std::move(ifname)), family_(family), chosen_(chosen) {
+                                 const std::vector<InterfaceAddress>& host_addrs, net::IpAddr chosen, Use use)
+    : ifname_(std::move(ifname)), family_(family), use_(use), chosen_(chosen) {
   for (const auto& ia : host_addrs)
     if (ia.ifname == ifname_ && ia.addr.family() == family_) addrs_.push_back(ia.addr);
 }
@@ -64,7 +64,7 @@ Expected<std::unique_ptr<OutboundMonitor>, std::string> OutboundMonitor::start(
 
 int OutboundMonitor::fd() const { return nl_socket_get_fd(sock_.get()); }
 
-void OutboundMonitor::process(const std::function<void(const net::IpAddr&)>& on_new) {
+void OutboundMonitor::process(const OnNew& on_new) {
   on_new_ = &on_new;
   // Each call reads one datagram; a bounded number per wake-up, the rest
   // on the next (the socket stays readable).
@@ -116,13 +116,16 @@ void OutboundMonitor::on_address(int ifindex, const net::IpAddr& addr, bool pres
     if (f.ifindex != ifindex || f.tracker.family() != addr.family()) continue;
     auto c = f.tracker.on_address(addr, present);
     const char* fam = f.tracker.family() == net::IpFamily::V4 ? "IPv4" : "IPv6";
+    const bool source = f.tracker.use() == OutboundTracker::Use::Source;
     if (c.kind == OutboundTracker::Change::Kind::NewAddress) {
-      LOG_INFO("outbound interface %s: new %s address %s: new flows leave from it", f.tracker.ifname().c_str(), fam,
-               c.addr.to_string().c_str());
-      if (on_new_ && *on_new_) (*on_new_)(c.addr);
+      LOG_INFO("outbound interface %s: new %s address %s: %s", f.tracker.ifname().c_str(), fam,
+               c.addr.to_string().c_str(),
+               source ? "new flows leave from it" : "new flows to --map-guest-addr go to it");
+      if (on_new_ && *on_new_) (*on_new_)(f.tracker, c.addr);
     } else if (c.kind == OutboundTracker::Change::Kind::NoAddress) {
-      LOG_WARN("outbound interface %s has no usable %s address now: new flows fail until it gets one (still %s)",
-               f.tracker.ifname().c_str(), fam, c.addr.to_string().c_str());
+      LOG_WARN("outbound interface %s has no usable %s address now: %s until it gets one (still %s)",
+               f.tracker.ifname().c_str(), fam,
+               source ? "new flows fail" : "new flows to --map-guest-addr fail", c.addr.to_string().c_str());
     }
   }
 }

@@ -19,9 +19,13 @@
 //   non-blocking, when the data plane's loop sees it readable. Events for
 //   other interfaces are ignored; the interface is known by its index, taken
 //   at start-up.
-// The data plane then binds sockets of new flows (and new DNS upstream
-// sockets) to the new address (tap::Dataplane::set_outbound); flows already
-// open keep their socket. Routes need nothing of this: every flow's socket is
+// A tracker serves one of two uses. Source: the data plane then binds
+// sockets of new flows (and new DNS upstream sockets) to the new address
+// (tap::Dataplane::set_outbound); flows already open keep their socket.
+// HostAddress: the address is the host's own one that --map-guest-addr
+// leads to (tap/stack_config.h, host_own); new flows to the alias go to the
+// new address, and flows already open stay where they are (a UDP or ping
+// flow moves with its next datagram: tap/address_map.h). Routes need nothing of this: every flow's socket is
 // connected when the flow starts, so the host's routes at that moment decide
 // its way out, and a route added later is used by the next flow.
 #pragma once
@@ -41,10 +45,11 @@ namespace netd {
 
 class OutboundTracker {
  public:
+  enum class Use : uint8_t { Source, HostAddress };
   // `ifname`'s addresses of `family` now (in the host's order) and the one
   // chosen from them at start-up.
   OutboundTracker(std::string ifname, net::IpFamily family, const std::vector<InterfaceAddress>& host_addrs,
-                  net::IpAddr chosen);
+                  net::IpAddr chosen, Use use = Use::Source);
   struct Change {
     enum class Kind { None, NewAddress, NoAddress } kind = Kind::None;
     net::IpAddr addr;  // NewAddress: bind to this from now on
@@ -54,10 +59,12 @@ class OutboundTracker {
   const std::string& ifname() const { return ifname_; }
   net::IpFamily family() const { return family_; }
   const net::IpAddr& chosen() const { return chosen_; }
+  Use use() const { return use_; }
 
  private:
   std::string ifname_;
   net::IpFamily family_;
+  Use use_;
   std::vector<net::IpAddr> addrs_;
   net::IpAddr chosen_;
   bool lost_ = false;  // NoAddress was reported (report it once)
@@ -69,9 +76,10 @@ class OutboundMonitor {
   // Before the sandbox.
   static Expected<std::unique_ptr<OutboundMonitor>, std::string> start(std::vector<OutboundTracker> trackers);
   int fd() const;
-  // Reads every waiting notification; calls `on_new` for each new choice
-  // (and logs each change). Loop thread.
-  void process(const std::function<void(const net::IpAddr&)>& on_new);
+  // Reads every waiting notification; calls `on_new` with the tracker and
+  // its new choice for each new choice (and logs each change). Loop thread.
+  using OnNew = std::function<void(const OutboundTracker&, const net::IpAddr&)>;
+  void process(const OnNew& on_new);
 
  private:
   struct Followed {
@@ -84,7 +92,7 @@ class OutboundMonitor {
 
   NlSock sock_;
   std::vector<Followed> followed_;
-  const std::function<void(const net::IpAddr&)>* on_new_ = nullptr;
+  const OnNew* on_new_ = nullptr;
 };
 
 }  // namespace netd

@@ -11,6 +11,12 @@
 // guest_alias to the host's own address (which the guest cannot reach under
 // its own name: that address is local to it).
 //
+// Both layouts: guest_alias / guest_alias6 lead to the host's own address as
+// it is now (StackConfig::host_address4/6: it follows a renumbered host).
+// The engines keep, per flow, the host destination chosen here and the
+// guest's own destination; frames to the guest carry the latter, so replies
+// come from the alias the guest addressed.
+//
 // In both, what would reach something the guest was not granted (loopback,
 // broadcast, multicast, link-local, unspecified) maps to nothing and is
 // dropped by the caller, counted as a policy drop. TCP, UDP and ICMP of both
@@ -32,8 +38,12 @@ inline std::optional<wire::IpAddr> host_destination(const StackConfig& c, const 
     if (d.is_loopback() || d.is_multicast() || d.is_broadcast() || d.is_unspecified()) return std::nullopt;
     const wire::Ipv4Addr lo = c.loopback_alias();
     if (!lo.is_unspecified() && d == lo) return wire::IpAddr(wire::Ipv4Addr::from_octets(127, 0, 0, 1));
+    if (!c.guest_alias.is_unspecified() && d == c.guest_alias) {
+      const wire::Ipv4Addr own = c.host_address4();
+      if (own.is_unspecified() || own.is_loopback()) return std::nullopt;  // (never the loopback this way)
+      return wire::IpAddr(own);
+    }
     if (c.copied()) {
-      if (!c.guest_alias.is_unspecified() && d == c.guest_alias) return wire::IpAddr(c.guest);
       if (d == c.guest || d == c.cidr.broadcast()) return std::nullopt;
       return dst;
     }
@@ -47,8 +57,12 @@ inline std::optional<wire::IpAddr> host_destination(const StackConfig& c, const 
   const wire::Ipv6Addr lo = c.loopback_alias6();
   if (!lo.is_unspecified() && (d == lo || (!c.copied() && d == c.router_ll)))
     return wire::IpAddr(wire::Ipv6Addr::loopback());
+  if (!c.guest_alias6.is_unspecified() && d == c.guest_alias6) {
+    const wire::Ipv6Addr own = c.host_address6();
+    if (own.is_unspecified() || own.is_loopback()) return std::nullopt;
+    return wire::IpAddr(own);
+  }
   if (c.copied()) {
-    if (!c.guest_alias6.is_unspecified() && d == c.guest_alias6 && c.guest6) return wire::IpAddr(*c.guest6);
     if (d.is_link_local() || c.is_guest(dst)) return std::nullopt;
     return dst;
   }

@@ -30,10 +30,14 @@ void IcmpEngine::on_guest_icmp(Time now, const wire::IpView& ip, const wire::Icm
   }
   FlowKey key{ip.src(), icmp.echo_id(), ip.dst(), 0};
   auto id = flows_.lookup(key);
+  if (id && flows_.find(*id)->host != *host) {
+    flows_.erase(*id, out);  // the destination moved on the host (a guest alias): a new socket
+    id.reset();
+  }
   if (id) {
     flows_.find(*id)->last_used = now;
   } else {
-    id = flows_.insert(Flow{key, now});
+    id = flows_.insert(Flow{key, now, {}, *host});
     if (!id) {
       ++ctx_.counters.icmp_flow_limit;
       return;

@@ -6,7 +6,9 @@
 // (SOCK_DGRAM/IPPROTO_ICMP or IPPROTO_ICMPV6, by the flow's family) per
 // (guest identifier, destination) flow; the kernel picks the socket's own
 // identifier, so replies get the guest's identifier written back before they
-// are framed for the guest. If the host forbids ping sockets
+// are framed for the guest, from the address the guest pinged. As with UDP,
+// a flow whose host destination moved (the guest alias of a renumbered
+// host) gets a new socket with its next echo request. If the host forbids ping sockets
 // (net.ipv4.ping_group_range), that is logged once and further echoes are
 // dropped and counted: ping fails the way a filtered network does.
 // A socket that cannot reach the destination at all (no route: e.g. a host
@@ -50,6 +52,7 @@ class IcmpEngine {
     FlowKey key;
     Time last_used;
     ErrorQuote quote;  // the last echo request, for "unreachable"
+    wire::IpAddr host{};  // where the socket sends (address_map.h)
   };
   void reply_locally(const wire::IpView& ip, const wire::IcmpView& icmp, Actions& out);
 

@@ -71,6 +71,41 @@ Expected<void, std::string> StackConfig::set_copied6(wire::Ipv6Cidr guest_cidr, 
   return {};
 }
 
+Expected<void, std::string> StackConfig::set_guest_alias(const wire::IpAddr& alias) {
+  const std::string text = alias.to_string();
+  auto taken = [&](const char* what) { return unexpected(text + " is " + what + ": pick another address"); };
+  if (alias.is_v4()) {
+    const wire::Ipv4Addr a = alias.v4();
+    if (a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_broadcast())
+      return unexpected(text + " is not a unicast address");
+    if (a == guest) return taken("the guest's own address");
+    if (a == gateway) return taken("the gateway's address");
+    if (!dns.is_unspecified() && a == dns) return taken("the DNS address");
+    if (!map_host_loopback.is_unspecified() && a == map_host_loopback) return taken("the host-loopback address");
+    if (a == cidr.broadcast()) return taken("the guest subnet's broadcast address");
+    // Slirp layout: the guest asks the link for addresses of its subnet, and
+    // netd answers ARP only as the gateway and the DNS address.
+    if (!copied() && cidr.contains(a))
+      return unexpected(text + " lies in the guest's subnet " + cidr.to_string() +
+                        ": pick an address outside it (e.g. 169.254.1.2)");
+    guest_alias = a;
+    return {};
+  }
+  const wire::Ipv6Addr a = alias.v6();
+  if (a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_v4_mapped())
+    return unexpected(text + " is not a unicast address");
+  if (a.is_link_local()) return unexpected(text + " is link-local: pick a global or unique-local address");
+  if (guest6 && a == *guest6) return taken("the guest's own address");
+  if (a == gateway6) return taken("the gateway's address");
+  if (!dns6.is_unspecified() && a == dns6) return taken("the DNS address");
+  if (!map_host_loopback6.is_unspecified() && a == map_host_loopback6) return taken("the host-loopback address");
+  if (!copied() && cidr6.contains(a))
+    return unexpected(text + " lies in the guest's prefix " + cidr6.to_string() +
+                      " (its own address comes from there): pick an address outside it");
+  guest_alias6 = a;
+  return {};
+}
+
 Expected<void, std::string> StackConfig::set_dns_search(const std::vector<std::string>& domains) {
   std::vector<std::byte> w;
   for (const auto& d : domains) {

@@ -16,9 +16,17 @@
 // --map-gw), and the guest reaches the host's own address through
 // guest_alias (pasta's --map-guest-addr), since its own copy of that address
 // is local to it.
+//
+// Both layouts: guest_alias / guest_alias6 (--map-guest-addr) lead to the
+// host's own address of that family (host_own). That address is not fixed:
+// a host gets renumbered while its containers run, and the runner follows
+// its outbound interface (netd/outbound_monitor.h). So host_own is one cell
+// shared by every copy of a configuration, written only on the data plane's
+// thread between two loop rounds; engines read it when a flow starts.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +36,13 @@
 #include "tap/wire/types.h"
 
 namespace netd::tap {
+
+// The host's own addresses, where the guest aliases lead (unspecified: not
+// known; the copied layout then uses the guest's copy of it).
+struct HostOwnAddress {
+  wire::Ipv4Addr v4{};
+  wire::Ipv6Addr v6{};
+};
 
 struct StackConfig {
   enum class Layout : uint8_t { Slirp, Copied };
@@ -60,12 +75,19 @@ struct StackConfig {
   uint16_t dns_tcp_upstream_port = 53;
   size_t tcp_buffer_budget = size_t{256} << 20;
 
+  // ---- Both layouts: the host's own address (--map-guest-addr) ----
+  // Each unspecified (0.0.0.0 / ::) when unused: guest traffic to it goes to
+  // the host's own address of its family (host_address4/6() below). Set
+  // through set_guest_alias(), which refuses what cannot be an alias.
+  wire::Ipv4Addr guest_alias{};
+  wire::Ipv6Addr guest_alias6{};
+  // Shared by every copy (see the top of this file); never null.
+  std::shared_ptr<HostOwnAddress> host_own = std::make_shared<HostOwnAddress>();
+
   // ---- Copied layout (pasta) ----
   // Each unspecified (0.0.0.0 / ::) when unused.
   wire::Ipv4Addr map_host_loopback{};   // guest traffic to it goes to the host's 127.0.0.1
   wire::Ipv6Addr map_host_loopback6{};  // ... to the host's ::1
-  wire::Ipv4Addr guest_alias{};         // guest traffic to it goes to the host's own address (= guest)
-  wire::Ipv6Addr guest_alias6{};        // ... to the host's own IPv6 address (= guest6)
   // The guest's IPv6 address when it is known up front (set by netd with
   // --config-net) rather than learned from the guest's SLAAC.
   std::optional<wire::Ipv6Addr> guest6;
@@ -134,6 +156,25 @@ struct StackConfig {
     if (copied()) return map_host_loopback6;
     return host_loopback ? gateway6 : wire::Ipv6Addr{};
   }
+  // Where guest_alias / guest_alias6 lead now: host_own, else (copied
+  // layout) the guest's copy of the host's address; unspecified: nowhere.
+  wire::Ipv4Addr host_address4() const {
+    if (!host_own->v4.is_unspecified()) return host_own->v4;
+    return copied() ? guest : wire::Ipv4Addr{};
+  }
+  wire::Ipv6Addr host_address6() const {
+    if (!host_own->v6.is_unspecified()) return host_own->v6;
+    return copied() && guest6 ? *guest6 : wire::Ipv6Addr{};
+  }
+  // Sets guest_alias (an IPv4 `alias`) or guest_alias6. Refused: what is not
+  // a unicast address (unspecified, loopback, multicast, broadcast, IPv6
+  // link-local or IPv4-mapped), and an address the guest already uses for
+  // something else: its own, the gateway, the DNS address, the router's
+  // link-local, the host-loopback alias; in the slirp layout also any
+  // address of the guest's subnet (nothing answers for it on the link).
+  // Call after the layout's addresses are set.
+  Expected<void, std::string> set_guest_alias(const wire::IpAddr& alias);
+
   // The address the guest reaches netd's DNS forwarder at, in a's family.
   wire::IpAddr dns_for(const wire::IpAddr& a) const { return a.is_v4() ? wire::IpAddr(dns) : wire::IpAddr(dns6); }
 

@@ -32,8 +32,15 @@ void UdpEngine::on_guest_datagram(Time now, const wire::IpView& ip, const wire::
     ++ctx_.counters.drop_policy;
     return;
   }
+  if (id && flows_.find(*id)->host != *host) {
+    // The destination moved on the host (the guest alias follows the host's
+    // own address): the old socket is connected to the old one, so the flow
+    // starts over with a new socket.
+    flows_.erase(*id, out);
+    id.reset();
+  }
   if (!id) {
-    id = flows_.insert(Flow{key, now});
+    id = flows_.insert(Flow{key, now, false, std::nullopt, {}, *host});
     if (!id) {
       // At the limit: refused as by a firewall, so the application learns
       // at once instead of waiting for answers that cannot come.

@@ -4,7 +4,11 @@
 // socket on the host (the loop opens it on OpenSocket); guest datagrams are
 // sent on it, datagrams the socket receives are framed back to the guest with
 // the addresses the guest used (so a reply from 127.0.0.1 or ::1 appears to
-// come from the gateway). IPv4 and IPv6 flows are the same code: the flow's
+// come from the gateway, one from the host's own address from the guest
+// alias the guest wrote to). A flow remembers the host destination its socket is connected to;
+// when the address map gives another one for a later datagram (the guest
+// alias follows a renumbered host: tap/address_map.h), the socket is closed
+// and the flow starts over. IPv4 and IPv6 flows are the same code: the flow's
 // key carries the family, and the socket is opened in it. A flow expires like conntrack: 30 s if the host never
 // answered, 120 s once it did. When the host reports ECONNREFUSED (an ICMP
 // port unreachable arrived on the connected socket) the guest gets the same
@@ -80,7 +84,7 @@ class UdpEngine {
     bool replied = false;
     std::optional<Published> published;  // set: an inbound flow of a published port
     ErrorQuote quote;  // the guest's last datagram, for ICMP errors
-
+    wire::IpAddr host{};  // outbound flows: where the socket is connected (address_map.h)
   };
 
   EngineContext& ctx_;
