@@ -159,8 +159,8 @@ Expected<std::vector<OutboundTracker>, std::string> host_own_address(const Attac
     if (alias.is_unspecified() || (v4 ? !c.ipv4 : !c.ipv6)) continue;
     const std::string what = "--map-guest-addr " + alias.to_string();
     auto set_own = [&](const net::IpAddr& own) {
-      if (v4) c.host_own->v4 = own.v4();
-      else c.host_own->v6 = own.v6();
+      if (v4) c.host_own->set(own.v4());
+      else c.host_own->set(own.v6());
     };
     // (copied layout: the guest's copy of the host's address, the target until the host moves)
     const net::IpAddr copy = v4 ? net::IpAddr(c.guest) : net::IpAddr(c.guest6.value_or(net::Ipv6Addr{}));
@@ -235,8 +235,8 @@ Expected<HostFollowing, std::string> follow_the_host(const AttachConfig& a, tap:
     plane.watch_control(monitor.fd(), [&plane, &monitor, host_own] {
       monitor.process([&plane, &host_own](const OutboundTracker& t, const net::IpAddr& addr) {
         if (t.use() == OutboundTracker::Use::Source) plane.set_outbound(addr);
-        else if (addr.is_v4()) host_own->v4 = addr.v4();
-        else host_own->v6 = addr.v6();
+        else if (addr.is_v4()) host_own->set(addr.v4());
+        else host_own->set(addr.v6());
       });
     });
   }

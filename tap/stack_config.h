@@ -21,12 +21,14 @@
 // host's own address of that family (host_own). That address is not fixed:
 // a host gets renumbered while its containers run, and the runner follows
 // its outbound interface (netd/outbound_monitor.h). So host_own is one cell
-// shared by every copy of a configuration, written only on the data plane's
-// thread between two loop rounds; engines read it when a flow starts.
+// shared by every copy of a configuration: written by the thread that
+// follows the host, read by the engines of every queue (netd attach
+// --queues) when a flow to the alias starts, under a mutex of its own.
 #pragma once
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,10 +40,32 @@
 namespace netd::tap {
 
 // The host's own addresses, where the guest aliases lead (unspecified: not
-// known; the copied layout then uses the guest's copy of it).
-struct HostOwnAddress {
-  wire::Ipv4Addr v4{};
-  wire::Ipv6Addr v6{};
+// known; the copied layout then uses the guest's copy of it). Both paths
+// through the lock are rare: a flow to the alias starting, the host being
+// renumbered.
+class HostOwnAddress {
+ public:
+  wire::Ipv4Addr v4() const {
+    std::lock_guard lock(mutex_);
+    return v4_;
+  }
+  wire::Ipv6Addr v6() const {
+    std::lock_guard lock(mutex_);
+    return v6_;
+  }
+  void set(const wire::Ipv4Addr& a) {
+    std::lock_guard lock(mutex_);
+    v4_ = a;
+  }
+  void set(const wire::Ipv6Addr& a) {
+    std::lock_guard lock(mutex_);
+    v6_ = a;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  wire::Ipv4Addr v4_{};
+  wire::Ipv6Addr v6_{};
 };
 
 struct StackConfig {
@@ -159,11 +183,11 @@ struct StackConfig {
   // Where guest_alias / guest_alias6 lead now: host_own, else (copied
   // layout) the guest's copy of the host's address; unspecified: nowhere.
   wire::Ipv4Addr host_address4() const {
-    if (!host_own->v4.is_unspecified()) return host_own->v4;
+    if (const wire::Ipv4Addr a = host_own->v4(); !a.is_unspecified()) return a;
     return copied() ? guest : wire::Ipv4Addr{};
   }
   wire::Ipv6Addr host_address6() const {
-    if (!host_own->v6.is_unspecified()) return host_own->v6;
+    if (const wire::Ipv6Addr a = host_own->v6(); !a.is_unspecified()) return a;
     return copied() && guest6 ? *guest6 : wire::Ipv6Addr{};
   }
   // Sets guest_alias (an IPv4 `alias`) or guest_alias6. Refused: what is not

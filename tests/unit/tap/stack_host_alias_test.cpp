@@ -47,8 +47,8 @@ StackConfig slirp_with_aliases() {
   EXPECT_TRUE(c);
   EXPECT_TRUE(c->set_guest_alias(IpAddr(kAlias)));
   EXPECT_TRUE(c->set_guest_alias(IpAddr(kAlias6)));
-  c->host_own->v4 = kHost;
-  c->host_own->v6 = kHost6;
+  c->host_own->set(kHost);
+  c->host_own->set(kHost6);
   return *c;
 }
 
@@ -104,15 +104,15 @@ TEST(HostAliasAddressMap, SlirpLeadsToTheHostsOwnAddressOnlyOnceItIsKnown) {
   ASSERT_TRUE(c.set_guest_alias(IpAddr(kAlias6)));
   EXPECT_FALSE(host_destination(c, IpAddr(kAlias)));
   EXPECT_FALSE(host_destination(c, IpAddr(kAlias6)));
-  c.host_own->v4 = kHost;
-  c.host_own->v6 = kHost6;
+  c.host_own->set(kHost);
+  c.host_own->set(kHost6);
   EXPECT_EQ(host_destination(c, IpAddr(kAlias)), IpAddr(kHost));
   EXPECT_EQ(host_destination(c, IpAddr(kAlias6)), IpAddr(kHost6));
   // The host address itself stays reachable as it is, as any other host's.
   EXPECT_EQ(host_destination(c, IpAddr(kHost)), IpAddr(kHost));
   // Never the loopback this way, whatever the interface holds.
-  c.host_own->v4 = Ipv4Addr::from_octets(127, 0, 0, 1);
-  c.host_own->v6 = Ipv6Addr::loopback();
+  c.host_own->set(Ipv4Addr::from_octets(127, 0, 0, 1));
+  c.host_own->set(Ipv6Addr::loopback());
   EXPECT_FALSE(host_destination(c, IpAddr(kAlias)));
   EXPECT_FALSE(host_destination(c, IpAddr(kAlias6)));
 }
@@ -120,8 +120,8 @@ TEST(HostAliasAddressMap, SlirpLeadsToTheHostsOwnAddressOnlyOnceItIsKnown) {
 TEST(HostAliasAddressMap, EveryCopyOfTheConfigurationSeesTheHostMove) {
   StackConfig original = slirp_with_aliases();
   StackConfig copy = original;  // as the data plane and the Stack hold it
-  original.host_own->v4 = kHostMoved;
-  original.host_own->v6 = kHost6Moved;
+  original.host_own->set(kHostMoved);
+  original.host_own->set(kHost6Moved);
   EXPECT_EQ(host_destination(copy, IpAddr(kAlias)), IpAddr(kHostMoved));
   EXPECT_EQ(host_destination(copy, IpAddr(kAlias6)), IpAddr(kHost6Moved));
 }
@@ -137,8 +137,8 @@ TEST(HostAliasAddressMap, CopiedLeadsToTheGuestsCopyUntilTheHostMoves) {
   ASSERT_TRUE(c.set_copied6(wire::Ipv6Cidr{guest6, 64}, *Ipv6Addr::parse("fe80::1"), *Ipv6Addr::parse("fe80::1")));
   EXPECT_EQ(host_destination(c, IpAddr(kAlias)), IpAddr(guest));
   EXPECT_EQ(host_destination(c, IpAddr(kAlias6)), IpAddr(guest6));
-  c.host_own->v4 = kHostMoved;
-  c.host_own->v6 = kHost6Moved;
+  c.host_own->set(kHostMoved);
+  c.host_own->set(kHost6Moved);
   EXPECT_EQ(host_destination(c, IpAddr(kAlias)), IpAddr(kHostMoved));
   EXPECT_EQ(host_destination(c, IpAddr(kAlias6)), IpAddr(kHost6Moved));
   EXPECT_FALSE(host_destination(c, IpAddr(guest)));  // its own address stays its own
@@ -157,8 +157,8 @@ class HostAliasTest : public ::testing::TestWithParam<bool> {
   const wire::IcmpDialect& icmp() const { return wire::icmp_dialect(v6() ? wire::IpFamily::V6 : wire::IpFamily::V4); }
   // The host is renumbered (the runner writes its shared cell).
   void host_moves() {
-    if (v6()) cfg_.host_own->v6 = kHost6Moved;
-    else cfg_.host_own->v4 = kHostMoved;
+    if (v6()) cfg_.host_own->set(kHost6Moved);
+    else cfg_.host_own->set(kHostMoved);
   }
   wire::L2Addrs from_guest() const { return {kGuestMac, cfg_.gateway_mac}; }
   void feed(std::span<const std::byte> f) { stack_.on_frame(now_, f, out_); }
@@ -359,8 +359,8 @@ TEST_P(HostAliasTest, WhenTheHostMovesNewConnectionsGoThereAndOpenOnesStay) {
 }
 
 TEST_P(HostAliasTest, WithoutAHostAddressTrafficToTheAliasIsDropped) {
-  if (v6()) cfg_.host_own->v6 = Ipv6Addr{};
-  else cfg_.host_own->v4 = Ipv4Addr{};
+  if (v6()) cfg_.host_own->set(Ipv6Addr{});
+  else cfg_.host_own->set(Ipv4Addr{});
   udp_to_alias(40000, 8091, "x");
   echo_to_alias(1, 1);
   syn_to_alias(40000, 8090);
