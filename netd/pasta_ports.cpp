@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "portfwd/host_socket.h"
+#include "portfwd/port_holder.h"
 
 namespace netd {
 
@@ -34,7 +35,8 @@ std::map<PastaPorts::Key, PastaPorts::Target> PastaPorts::wanted(const portfwd::
   return out;
 }
 
-Expected<tap::PublishedPort, std::string> PastaPorts::open(const Key& k, const Target& t) {
+Expected<tap::PublishedPort, std::string> PastaPorts::open(const Key& k, const Target& t,
+                                                           std::chrono::milliseconds wait) {
   auto addr = net::IpAddr::parse(k.addr);
   if (!addr) return unexpected("bad listening address " + k.addr);
   tap::PublishedPort p;
@@ -43,7 +45,8 @@ Expected<tap::PublishedPort, std::string> PastaPorts::open(const Key& k, const T
     if (!g) return unexpected("target address " + t.guest + ": only IPv4 targets are supported by netd");
     p.guest = *g;
   }
-  auto sock = portfwd::open_host_socket(*addr, k.port, k.proto, false, unpriv_start_);
+  auto sock = wait.count() > 0 ? portfwd::open_host_socket_waiting(*addr, k.port, k.proto, wait, false, unpriv_start_)
+                               : portfwd::open_host_socket(*addr, k.port, k.proto, false, unpriv_start_);
   if (!sock) return unexpected(sock.error());
   if (!k.ifname.empty() &&
       ::setsockopt(sock->get(), SOL_SOCKET, SO_BINDTODEVICE, k.ifname.c_str(), k.ifname.size()) != 0) {
@@ -56,7 +59,8 @@ Expected<tap::PublishedPort, std::string> PastaPorts::open(const Key& k, const T
   return p;
 }
 
-Expected<void, std::string> PastaPorts::reconcile(const portfwd::FwdTable& inbound, const BoundPorts& bound) {
+Expected<void, std::string> PastaPorts::reconcile(const portfwd::FwdTable& inbound, const BoundPorts& bound,
+                                                  std::chrono::milliseconds handover_wait) {
   const std::map<Key, Target> want = wanted(inbound, bound);
   // Bind everything new first: a strong port that cannot be bound leaves
   // the held set as it was.
@@ -67,7 +71,7 @@ Expected<void, std::string> PastaPorts::reconcile(const portfwd::FwdTable& inbou
     auto h = held_.find(k);
     if (h != held_.end() && h->second.target == t) continue;
     if (h != held_.end()) continue;  // retargeted: rebound below, after the old one is gone
-    auto p = open(k, t);
+    auto p = open(k, t, t.weak ? std::chrono::milliseconds(0) : handover_wait);
     if (!p) {
       if (t.weak) {
         ++skipped;
@@ -92,7 +96,7 @@ Expected<void, std::string> PastaPorts::reconcile(const portfwd::FwdTable& inbou
     Key k = it->first;
     it = held_.erase(it);
     if (retarget) {
-      auto p = open(k, w->second);
+      auto p = open(k, w->second, std::chrono::milliseconds(0));  // (it was ours a moment ago)
       if (!p) {
         LOG_WARN("port %s %s:%u: %s", portfwd::proto_name(k.proto), k.addr.c_str(), k.port, p.error().c_str());
         continue;

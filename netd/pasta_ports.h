@@ -17,6 +17,7 @@
 // on its control queue).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -43,7 +44,8 @@ class PastaPorts {
 
   // Makes the held listeners match `inbound` (and, for scan rules, `bound`).
   // On failure nothing changed and the message names the port.
-  Expected<void, std::string> reconcile(const portfwd::FwdTable& inbound, const BoundPorts& bound);
+  Expected<void, std::string> reconcile(const portfwd::FwdTable& inbound, const BoundPorts& bound,
+                                        std::chrono::milliseconds handover_wait = {});
   size_t listeners() const { return held_.size(); }
 
  private:
@@ -65,7 +67,7 @@ class PastaPorts {
     Target target;
   };
   std::map<Key, Target> wanted(const portfwd::FwdTable& inbound, const BoundPorts& bound) const;
-  Expected<tap::PublishedPort, std::string> open(const Key& k, const Target& t);
+  Expected<tap::PublishedPort, std::string> open(const Key& k, const Target& t, std::chrono::milliseconds wait);
 
   tap::Dataplane& dp_;
   tap::StackConfig cfg_;

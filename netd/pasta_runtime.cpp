@@ -4,6 +4,7 @@
 #include <future>
 
 #include "common/log.h"
+#include "portfwd/port_holder.h"
 #include "portfwd/port_spec.h"
 
 namespace netd {
@@ -34,8 +35,11 @@ Expected<std::unique_ptr<PastaRuntime>, std::string> PastaRuntime::create(PastaR
     rt->scanner_ = std::move(*s);
     rt->bound_ = rt->scanner_->scan();
   }
-  // Single-threaded still: the ports are bound here, directly.
-  if (auto r = rt->ports_.reconcile(rt->inbound_, rt->bound_); !r) return unexpected(r.error());
+  // Single-threaded still: the ports are bound here, directly, before
+  // pasta reports ready. A port the netd of this container's previous run
+  // still holds is waited for (bounded; the error names the holder).
+  if (auto r = rt->ports_.reconcile(rt->inbound_, rt->bound_, portfwd::kPortHandoverWait); !r)
+    return unexpected(r.error());
   // -T/-U: listeners inside the namespace, a forwarder (and its ring) now.
   auto plan = plan_outbound(rt->opts_.tables.outbound, cfg.ipv4, cfg.ipv6);
   if (!plan) return unexpected(plan.error());

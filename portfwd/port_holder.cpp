@@ -11,9 +11,12 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "common/log.h"
+#include "common/net/endpoint.h"
 #include "portfwd/host_socket.h"
 
 namespace netd::portfwd {
@@ -64,8 +67,10 @@ bool parse_endpoint(std::string_view s, int family, net::IpAddr* addr, uint16_t*
   return true;
 }
 
-std::string read_text(const std::string& path) {
+// The file's text; nullopt when it cannot be opened.
+std::optional<std::string> read_text(const std::string& path) {
   std::ifstream in(path);
+  if (!in) return std::nullopt;
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -101,7 +106,7 @@ std::vector<std::pair<pid_t, std::string>> processes_with(const std::vector<uint
     }
     ::closedir(fds);
     if (!found) continue;
-    std::string name = read_text("/proc/" + std::string(p->d_name) + "/comm");
+    std::string name = read_text("/proc/" + std::string(p->d_name) + "/comm").value_or("?");
     while (!name.empty() && name.back() == '\n') name.pop_back();
     out.emplace_back(pid, name);
   }
@@ -151,7 +156,9 @@ std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, cons
 std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto proto) {
   std::string file = std::string("/proc/net/") + (proto == Proto::Tcp ? "tcp" : "udp") +
                      (addr.is_v6() ? "6" : "");
-  auto sockets = parse_proc_net(read_text(file), addr.is_v6() ? AF_INET6 : AF_INET);
+  auto text = read_text(file);
+  if (!text) return "an unknown process (no " + file + " here: netd's sandbox)";
+  auto sockets = parse_proc_net(*text, addr.is_v6() ? AF_INET6 : AF_INET);
   auto inodes = holders_of(sockets, addr, port, proto);
   if (inodes.empty()) return "";
   auto procs = processes_with(inodes);
@@ -167,24 +174,44 @@ std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto p
   return out;
 }
 
-Expected<UniqueFd, std::string> open_host_socket_waiting(
-    const net::IpAddr& addr, uint16_t port, Proto proto, std::chrono::milliseconds max_wait,
-    const std::function<void(const std::string& holder)>& on_wait) {
-  using std::chrono::milliseconds;
-  const auto end = std::chrono::steady_clock::now() + max_wait;
-  milliseconds pause(50);
+std::optional<std::chrono::milliseconds> HandoverBackoff::next(Clock::time_point now) {
+  if (now >= end_) return std::nullopt;
+  auto pause = std::min(pause_, std::chrono::ceil<std::chrono::milliseconds>(end_ - now));
+  pause_ = std::min(pause_ * 2, std::chrono::milliseconds(500));
+  return pause;
+}
+
+std::string port_wait_note(const net::IpAddr& addr, uint16_t port, Proto proto, const std::string& holder,
+                           std::chrono::milliseconds max_wait) {
+  return net::to_string(net::Endpoint{addr, port}) + "/" + proto_name(proto) + " is in use" +
+         (holder.empty() ? "" : " by " + holder) + "; waiting up to " + std::to_string(max_wait.count()) +
+         " ms for it";
+}
+
+std::string port_in_use_error(const std::string& bind_error, const net::IpAddr& addr, uint16_t port, Proto proto,
+                              std::chrono::milliseconds waited) {
+  std::string holder = describe_port_holder(addr, port, proto);
+  return bind_error + (holder.empty() ? "" : "; held by " + holder) + " (waited " + std::to_string(waited.count()) +
+         " ms)";
+}
+
+Expected<UniqueFd, std::string> open_host_socket_waiting(const net::IpAddr& addr, uint16_t port, Proto proto,
+                                                         std::chrono::milliseconds max_wait, bool nonblocking,
+                                                         int unpriv_start) {
+  HandoverBackoff backoff(max_wait);
   for (bool first = true;; first = false) {
-    auto fd = open_host_socket(addr, port, proto, false);
+    auto fd = open_host_socket(addr, port, proto, nonblocking, unpriv_start);
     if (fd || errno != EADDRINUSE) return fd;
-    auto now = std::chrono::steady_clock::now();
-    if (now >= end) {
-      std::string holder = describe_port_holder(addr, port, proto);
-      return unexpected(fd.error() + (holder.empty() ? "" : "; held by " + holder) + " (waited " +
-                        std::to_string(max_wait.count()) + " ms)");
+    auto pause = backoff.next();
+    if (!pause) {
+      std::string message = port_in_use_error(fd.error(), addr, port, proto, max_wait);
+      errno = EADDRINUSE;
+      return unexpected(message);
     }
-    if (first && on_wait) on_wait(describe_port_holder(addr, port, proto));
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, end - now));
-    pause = std::min(pause * 2, milliseconds(500));
+    if (first) {
+      LOG_INFO("%s", port_wait_note(addr, port, proto, describe_port_holder(addr, port, proto), max_wait).c_str());
+    }
+    std::this_thread::sleep_for(*pause);
   }
 }
 

@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "portfwd/host_socket.h"
 
@@ -85,12 +87,10 @@ TEST(PortHandover, HeldPortTimesOutNamingTheSocket) {
   ASSERT_TRUE(held) << held.error();
   uint16_t port = bound_port(held->get());
   auto t0 = std::chrono::steady_clock::now();
-  int waits = 0;
-  auto r = open_host_socket_waiting(ip("127.0.0.1"), port, Proto::Tcp, std::chrono::milliseconds(300),
-                                    [&](const std::string&) { ++waits; });
+  auto r = open_host_socket_waiting(ip("127.0.0.1"), port, Proto::Tcp, std::chrono::milliseconds(300));
   auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_FALSE(r);
-  EXPECT_EQ(waits, 1);
+  EXPECT_EQ(errno, EADDRINUSE);
   EXPECT_GE(took, std::chrono::milliseconds(300));
   EXPECT_LT(took, std::chrono::seconds(3));
   EXPECT_NE(r.error().find("Address already in use"), std::string::npos) << r.error();
@@ -109,6 +109,30 @@ TEST(PortHandover, PortFreedDuringTheWaitIsTaken) {
   release.join();
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ(bound_port(r->get()), port);
+}
+
+// 50, 100, 200, 400, 500, 500 ... ms, the last one cut at the end; then over.
+TEST(PortHandover, BackoffDoublesUpTo500msAndEnds) {
+  using namespace std::chrono_literals;
+  const auto t0 = HandoverBackoff::Clock::time_point{} + 1h;
+  HandoverBackoff b(2000ms, t0);
+  EXPECT_EQ(b.max_wait(), 2000ms);
+  auto now = t0;
+  std::vector<long long> pauses;
+  while (auto p = b.next(now)) {
+    pauses.push_back(p->count());
+    now += *p;
+    ASSERT_LT(pauses.size(), 20u);
+  }
+  EXPECT_EQ(pauses, (std::vector<long long>{50, 100, 200, 400, 500, 500, 250}));
+  EXPECT_FALSE(b.next(now + 1h));
+}
+
+TEST(PortHandover, MessagesNameThePortAndTheWait) {
+  EXPECT_EQ(port_wait_note(ip("127.0.0.1"), 8080, Proto::Tcp, "pid 12 (netd)", std::chrono::milliseconds(5000)),
+            "127.0.0.1:8080/tcp is in use by pid 12 (netd); waiting up to 5000 ms for it");
+  EXPECT_EQ(port_wait_note(ip("::1"), 53, Proto::Udp, "", std::chrono::milliseconds(5)),
+            "[::1]:53/udp is in use; waiting up to 5 ms for it");
 }
 
 TEST(PortHandover, OtherErrorsEndAtOnce) {
