@@ -132,7 +132,7 @@ struct ApiServer::Impl {
                                                backoff->max_wait()));
       if (first) {
         const std::string holder = portfwd::describe_port_holder(fwd.host_addr, fwd.host_port, fwd.proto);
-        LOG_INFO("api: add_hostfwd: %s",
+        LOG_WARN("api: add_hostfwd: %s",
                  portfwd::port_wait_note(fwd.host_addr, fwd.host_port, fwd.proto, holder, backoff->max_wait()).c_str());
       }
       s->timer.expires_after(*pause);
@@ -142,6 +142,10 @@ struct ApiServer::Impl {
       return;
     }
     if (!sock) return fail(sock.error());
+    if (backoff) {
+      LOG_WARN("api: add_hostfwd: %s",
+               portfwd::port_taken_note(fwd.host_addr, fwd.host_port, fwd.proto, backoff->waited()).c_str());
+    }
     // (a closure on the queue must be copyable: the socket rides in a shared_ptr)
     auto held = std::make_shared<UniqueFd>(std::move(*sock));
     on_backend(

@@ -76,9 +76,49 @@ std::optional<std::string> read_text(const std::string& path) {
   return ss.str();
 }
 
-// pid -> the process's name, for every readable process with a fd on one of `inodes`.
-std::vector<std::pair<pid_t, std::string>> processes_with(const std::vector<uint64_t>& inodes) {
-  std::vector<std::pair<pid_t, std::string>> out;
+using NamedPids = std::vector<std::pair<pid_t, std::string>>;
+
+std::string comm_of(pid_t pid) {
+  std::string name = read_text("/proc/" + std::to_string(pid) + "/comm").value_or("?");
+  while (!name.empty() && name.back() == '\n') name.pop_back();
+  return name;
+}
+
+// The real uid in /proc/PID/status ("Uid:\tR E S F"); nullopt if unreadable.
+std::optional<uid_t> uid_of(pid_t pid) {
+  auto status = read_text("/proc/" + std::to_string(pid) + "/status");
+  if (!status) return std::nullopt;
+  auto at = status->find("\nUid:");
+  if (at == std::string::npos) return std::nullopt;
+  std::string_view rest = std::string_view(*status).substr(at + 5);
+  uid_t uid = 0;
+  if (!parse_number(next_field(rest), &uid, 10)) return std::nullopt;
+  return uid;
+}
+
+// Whether one of `fd_dir`'s fds is a socket with one of `inodes`.
+bool has_socket(const std::string& fd_dir, DIR* fds, const std::vector<uint64_t>& inodes) {
+  while (dirent* f = ::readdir(fds)) {
+    if (f->d_name[0] == '.') continue;
+    char link[64];
+    ssize_t n = ::readlink((fd_dir + "/" + f->d_name).c_str(), link, sizeof link - 1);
+    if (n <= 0) continue;
+    std::string_view target(link, static_cast<size_t>(n));
+    constexpr std::string_view kSocket = "socket:[";
+    if (target.substr(0, kSocket.size()) != kSocket || target.back() != ']') continue;
+    uint64_t inode = 0;
+    if (!parse_number(target.substr(kSocket.size(), target.size() - kSocket.size() - 1), &inode, 10)) continue;
+    if (std::find(inodes.begin(), inodes.end(), inode) != inodes.end()) return true;
+  }
+  return false;
+}
+
+// The processes with a fd on one of `inodes` (pid, name), among those whose
+// fds netd may read; and, in `unreadable`, the processes of uid `owner`
+// whose fds it may not (a sandboxed netd is one: entering its own user
+// namespace made it non-dumpable), which may be the holder.
+NamedPids processes_with(const std::vector<uint64_t>& inodes, uid_t owner, NamedPids* unreadable) {
+  NamedPids out;
   DIR* proc = ::opendir("/proc");
   if (!proc) return out;
   const pid_t self = ::getpid();
@@ -87,31 +127,24 @@ std::vector<std::pair<pid_t, std::string>> processes_with(const std::vector<uint
     if (!parse_number(std::string_view(p->d_name), &pid, 10) || pid == self) continue;
     const std::string fd_dir = "/proc/" + std::string(p->d_name) + "/fd";
     DIR* fds = ::opendir(fd_dir.c_str());
-    if (!fds) continue;  // another user's process
-    bool found = false;
-    while (dirent* f = ::readdir(fds)) {
-      if (f->d_name[0] == '.') continue;
-      char link[64];
-      ssize_t n = ::readlink((fd_dir + "/" + f->d_name).c_str(), link, sizeof link - 1);
-      if (n <= 0) continue;
-      std::string_view target(link, static_cast<size_t>(n));
-      constexpr std::string_view kSocket = "socket:[";
-      if (target.substr(0, kSocket.size()) != kSocket || target.back() != ']') continue;
-      uint64_t inode = 0;
-      if (!parse_number(target.substr(kSocket.size(), target.size() - kSocket.size() - 1), &inode, 10)) continue;
-      if (std::find(inodes.begin(), inodes.end(), inode) != inodes.end()) {
-        found = true;
-        break;
-      }
+    if (!fds) {
+      if (errno == EACCES && uid_of(pid) == owner) unreadable->emplace_back(pid, comm_of(pid));
+      continue;
     }
+    const bool found = has_socket(fd_dir, fds, inodes);
     ::closedir(fds);
-    if (!found) continue;
-    std::string name = read_text("/proc/" + std::string(p->d_name) + "/comm").value_or("?");
-    while (!name.empty() && name.back() == '\n') name.pop_back();
-    out.emplace_back(pid, name);
+    if (found) out.emplace_back(pid, comm_of(pid));
   }
   ::closedir(proc);
   std::sort(out.begin(), out.end());
+  std::sort(unreadable->begin(), unreadable->end());
+  return out;
+}
+
+std::string list_pids(const NamedPids& procs) {
+  std::string out = procs.size() == 1 ? "pid " : "pids ";
+  for (size_t i = 0; i < procs.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(procs[i].first) + " (" + procs[i].second + ")";
   return out;
 }
 
@@ -161,16 +194,16 @@ std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto p
   auto sockets = parse_proc_net(*text, addr.is_v6() ? AF_INET6 : AF_INET);
   auto inodes = holders_of(sockets, addr, port, proto);
   if (inodes.empty()) return "";
-  auto procs = processes_with(inodes);
-  if (procs.empty()) {
-    uid_t uid = 0;
-    for (const auto& s : sockets)
-      if (s.inode == inodes.front()) uid = s.uid;
-    return "a socket of uid " + std::to_string(uid) + " whose process cannot be seen here";
-  }
-  std::string out = procs.size() == 1 ? "pid " : "pids ";
-  for (size_t i = 0; i < procs.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(procs[i].first) + " (" + procs[i].second + ")";
+  uid_t owner = 0;
+  for (const auto& s : sockets)
+    if (s.inode == inodes.front()) owner = s.uid;
+  NamedPids unreadable;
+  auto procs = processes_with(inodes, owner, &unreadable);
+  if (!procs.empty()) return list_pids(procs);
+  std::string out = "a socket of uid " + std::to_string(owner) + " whose process cannot be seen here";
+  constexpr size_t kMaxCandidates = 3;
+  if (!unreadable.empty() && unreadable.size() <= kMaxCandidates)
+    out += " (perhaps " + list_pids(unreadable) + ", whose fds netd may not read)";
   return out;
 }
 
@@ -188,6 +221,11 @@ std::string port_wait_note(const net::IpAddr& addr, uint16_t port, Proto proto, 
          " ms for it";
 }
 
+std::string port_taken_note(const net::IpAddr& addr, uint16_t port, Proto proto, std::chrono::milliseconds waited) {
+  return net::to_string(net::Endpoint{addr, port}) + "/" + proto_name(proto) + " taken over after " +
+         std::to_string(waited.count()) + " ms";
+}
+
 std::string port_in_use_error(const std::string& bind_error, const net::IpAddr& addr, uint16_t port, Proto proto,
                               std::chrono::milliseconds waited) {
   std::string holder = describe_port_holder(addr, port, proto);
@@ -201,6 +239,9 @@ Expected<UniqueFd, std::string> open_host_socket_waiting(const net::IpAddr& addr
   HandoverBackoff backoff(max_wait);
   for (bool first = true;; first = false) {
     auto fd = open_host_socket(addr, port, proto, nonblocking, unpriv_start);
+    if (fd && !first) {
+      LOG_WARN("%s", port_taken_note(addr, port, proto, backoff.waited()).c_str());
+    }
     if (fd || errno != EADDRINUSE) return fd;
     auto pause = backoff.next();
     if (!pause) {
@@ -209,7 +250,7 @@ Expected<UniqueFd, std::string> open_host_socket_waiting(const net::IpAddr& addr
       return unexpected(message);
     }
     if (first) {
-      LOG_INFO("%s", port_wait_note(addr, port, proto, describe_port_holder(addr, port, proto), max_wait).c_str());
+      LOG_WARN("%s", port_wait_note(addr, port, proto, describe_port_holder(addr, port, proto), max_wait).c_str());
     }
     std::this_thread::sleep_for(*pause);
   }

@@ -57,7 +57,10 @@ std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, cons
                                  Proto proto);
 
 // "pid 1234 (netd)", "pids 12 (a), 34 (b)", or, when no readable process
-// has it open, "a socket of uid 1000 whose process cannot be seen here";
+// has it open, "a socket of uid 1000 whose process cannot be seen here",
+// naming up to three processes of that uid whose fds netd may not read
+// ("(perhaps pid 77 (pasta), whose fds netd may not read)": a sandboxed
+// netd is not dumpable, so even its own user cannot look into it);
 // "an unknown process (no /proc/net/tcp here: netd's sandbox)" when the
 // sockets cannot be read; "" when no socket holds the port (any more).
 std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto proto);
@@ -75,6 +78,10 @@ class HandoverBackoff {
       : max_wait_(max_wait), end_(now + max_wait) {}
   std::optional<std::chrono::milliseconds> next(Clock::time_point now = Clock::now());
   std::chrono::milliseconds max_wait() const { return max_wait_; }
+  // Time since construction.
+  std::chrono::milliseconds waited(Clock::time_point now = Clock::now()) const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now - (end_ - max_wait_));
+  }
 
  private:
   std::chrono::milliseconds max_wait_;
@@ -86,6 +93,9 @@ class HandoverBackoff {
 // (netd); waiting up to 5000 ms for it" (`holder` from describe_port_holder).
 std::string port_wait_note(const net::IpAddr& addr, uint16_t port, Proto proto, const std::string& holder,
                            std::chrono::milliseconds max_wait);
+// The log line when the port was taken after a wait: "127.0.0.1:8080/tcp
+// taken over after 120 ms".
+std::string port_taken_note(const net::IpAddr& addr, uint16_t port, Proto proto, std::chrono::milliseconds waited);
 // The error when the wait ended with the port still in use: the bind's
 // message, who holds the port now, and how long netd waited.
 std::string port_in_use_error(const std::string& bind_error, const net::IpAddr& addr, uint16_t port, Proto proto,
@@ -93,7 +103,9 @@ std::string port_in_use_error(const std::string& bind_error, const net::IpAddr& 
 
 // open_host_socket, waiting up to `max_wait` while the bind fails with
 // EADDRINUSE (sleeping: the calling thread blocks). When the first attempt
-// finds the port in use, port_wait_note is logged (info). `nonblocking` and
+// finds the port in use, port_wait_note is logged, and port_taken_note once
+// the port is bound, both as warnings: a handover is worth a line even
+// under pasta's --quiet. `nonblocking` and
 // `unpriv_start` as for open_host_socket. errno after a failure: the last
 // bind's.
 Expected<UniqueFd, std::string> open_host_socket_waiting(const net::IpAddr& addr, uint16_t port, Proto proto,

@@ -125,6 +125,7 @@ TEST(PortHandover, BackoffDoublesUpTo500msAndEnds) {
     ASSERT_LT(pauses.size(), 20u);
   }
   EXPECT_EQ(pauses, (std::vector<long long>{50, 100, 200, 400, 500, 500, 250}));
+  EXPECT_EQ(b.waited(now), 2000ms);
   EXPECT_FALSE(b.next(now + 1h));
 }
 
@@ -133,6 +134,8 @@ TEST(PortHandover, MessagesNameThePortAndTheWait) {
             "127.0.0.1:8080/tcp is in use by pid 12 (netd); waiting up to 5000 ms for it");
   EXPECT_EQ(port_wait_note(ip("::1"), 53, Proto::Udp, "", std::chrono::milliseconds(5)),
             "[::1]:53/udp is in use; waiting up to 5 ms for it");
+  EXPECT_EQ(port_taken_note(ip("127.0.0.1"), 8080, Proto::Udp, std::chrono::milliseconds(120)),
+            "127.0.0.1:8080/udp taken over after 120 ms");
 }
 
 TEST(PortHandover, OtherErrorsEndAtOnce) {
