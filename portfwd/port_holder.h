@@ -4,16 +4,19 @@
 // Theory of operation: a container restarted with published ports gets a
 // new netd while the old one may still be shutting down, so the new one's
 // bind can fail with EADDRINUSE for a moment. Such a bind is retried with a
-// bounded back-off (HandoverBackoff: 50 ms, doubling, at most 500 ms apart,
+// bounded back-off (HandoverBackoff: 25 ms, doubling, at most 200 ms apart,
 // for at most `max_wait`, kPortHandoverWait everywhere netd binds a
 // published port); any other error, or success, ends the wait at once.
 // open_host_socket_waiting() waits by sleeping: for a thread that may block
 // (start-up, before the data plane runs). A thread that must not block (the
 // API server's) retries on its own timers with the same HandoverBackoff and
-// the same messages (port_wait_note, port_in_use_error). TCP listeners already set SO_REUSEADDR
-// (portfwd/host_socket.h), so connections the old netd leaves in TIME_WAIT
-// never block; SO_REUSEPORT is not used: it would let a process of the same
-// user share the port with netd instead of failing. If the port is still in
+// the same messages (port_wait_note, port_in_use_error). TCP listeners
+// already set SO_REUSEADDR (portfwd/host_socket.h), so connections the old
+// netd leaves in TIME_WAIT never block, nor does a listener the old netd
+// has shut down while its ring still holds it (tap/published_ports.h).
+// SO_REUSEPORT is not used: it would let a process of the same user share
+// the port with netd instead of failing. (UDP sockets have no such option:
+// a UDP port frees only when the old netd's socket is closed.) If the port is still in
 // use when the wait ends, the error names who holds it: the socket bound to
 // that address and port (TCP: listening) is found in /proc/net/{tcp,udp}[6]
 // by its inode, and the inode among the fds of the processes in /proc that
@@ -25,7 +28,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,7 +71,7 @@ std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto p
 inline constexpr std::chrono::milliseconds kPortHandoverWait{5000};
 
 // The schedule of one wait: next() gives the pause before the next attempt
-// (50 ms, doubling up to 500 ms, cut at the end of the wait), or nullopt
+// (25 ms, doubling up to 200 ms, cut at the end of the wait), or nullopt
 // once `max_wait` has passed since construction.
 class HandoverBackoff {
  public:
@@ -86,7 +88,7 @@ class HandoverBackoff {
  private:
   std::chrono::milliseconds max_wait_;
   Clock::time_point end_;
-  std::chrono::milliseconds pause_{50};
+  std::chrono::milliseconds pause_{25};
 };
 
 // The log line when a wait begins: "127.0.0.1:8080/tcp is in use by pid 12

@@ -111,7 +111,7 @@ TEST(PortHandover, PortFreedDuringTheWaitIsTaken) {
   EXPECT_EQ(bound_port(r->get()), port);
 }
 
-// 50, 100, 200, 400, 500, 500 ... ms, the last one cut at the end; then over.
+// 25, 50, 100, 200, 200 ... ms, the last one cut at the end; then over.
 TEST(PortHandover, BackoffDoublesUpTo500msAndEnds) {
   using namespace std::chrono_literals;
   const auto t0 = HandoverBackoff::Clock::time_point{} + 1h;
@@ -124,7 +124,7 @@ TEST(PortHandover, BackoffDoublesUpTo500msAndEnds) {
     now += *p;
     ASSERT_LT(pauses.size(), 20u);
   }
-  EXPECT_EQ(pauses, (std::vector<long long>{50, 100, 200, 400, 500, 500, 250}));
+  EXPECT_EQ(pauses, (std::vector<long long>{25, 50, 100, 200, 200, 200, 200, 200, 200, 200, 200, 200, 25}));
   EXPECT_EQ(b.waited(now), 2000ms);
   EXPECT_FALSE(b.next(now + 1h));
 }
