@@ -190,7 +190,10 @@ std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto p
   std::string file = std::string("/proc/net/") + (proto == Proto::Tcp ? "tcp" : "udp") +
                      (addr.is_v6() ? "6" : "");
   auto text = read_text(file);
-  if (!text) return "an unknown process (no " + file + " here: netd's sandbox)";
+  if (!text) {  // (netd's sandbox has no /proc)
+    return std::string("a process netd cannot look up from its sandbox (`ss -") + (proto == Proto::Tcp ? "tl" : "ul") +
+           "np 'sport = :" + std::to_string(port) + "'` names it)";
+  }
   auto sockets = parse_proc_net(*text, addr.is_v6() ? AF_INET6 : AF_INET);
   auto inodes = holders_of(sockets, addr, port, proto);
   if (inodes.empty()) return "";

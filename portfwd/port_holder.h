@@ -63,8 +63,10 @@ std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, cons
 // naming up to three processes of that uid whose fds netd may not read
 // ("(perhaps pid 77 (pasta), whose fds netd may not read)": a sandboxed
 // netd is not dumpable, so even its own user cannot look into it);
-// "an unknown process (no /proc/net/tcp here: netd's sandbox)" when the
-// sockets cannot be read; "" when no socket holds the port (any more).
+// "a process netd cannot look up from its sandbox (`ss -tlnp 'sport = :80'`
+// names it)" when the sockets cannot be read (no /proc in netd's sandbox:
+// a port added through the API after start-up); "" when no socket holds
+// the port (any more).
 std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto proto);
 
 // How long a published port in use (EADDRINUSE) is waited for.
