@@ -15,7 +15,9 @@
 #   (nothing holds the port, or A is ending): the test reports how many.
 # - netd pasta -t (what Podman 5 runs): the same wait; B's parent process
 #   does not exit (Podman waits for it) until B has bound the port, then
-#   exits 0; A staying: B exits 1 naming A's pid.
+#   exits 0; A staying: B exits 1 naming A's pid. A port added through
+#   pesto (-c) waits the same way, on the pesto thread, while the data
+#   plane serves B's other ports.
 # - add_hostfwd through the API socket (netd ctl): the add waits on the API
 #   thread (the data plane keeps answering get_counters meanwhile), then
 #   returns its id and the port reaches B's container; A staying: the error
@@ -303,6 +305,38 @@ kill -0 "$A_PID" || fail "pasta A died"
 ok "pasta, A stays: B's parent exited 1 after $waited ms: $(grep -o 'cannot bind.*' "$T/pasta-b.log")"
 kill "$A_PID"
 wait_exit "$A_PID" 10 || fail "pasta A did not exit"
+
+# pesto adds a port A holds: the change waits on the pesto thread (the data
+# plane keeps serving B's other port meanwhile) and takes the port once A
+# has gone.
+PORTQ=18098
+ln -s "$NETD_BIN" "$T/bin/pesto"
+pasta_a
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net --pid "$T/pasta-b.pid" -l "$T/pasta-b.log" \
+  -c "$T/pesto-b.sock" -t "127.0.0.1/$PORTQ:8080" -u none -T none -U none --netns "$T/netns-B" 2>&1) ||
+  fail "pasta B with -c: $out"
+B_PID=$(cat "$T/pasta-b.pid")
+PIDS+=("$B_PID")
+out=$("$T/bin/pesto" --add -t "127.0.0.1/$PORTP:8080" "$T/pesto-b.sock" 2>&1) || fail "pesto --add: $out"
+retry 50 grep -q "127.0.0.1:$PORTP/tcp is in use by .*; waiting up to" "$T/pasta-b.log" ||
+  fail "pesto: pasta B did not report the port in use: $(cat "$T/pasta-b.log")"
+for i in 1 2 3; do
+  who=$("$PY" "$SERVERS" tcp-client 127.0.0.1 "$PORTQ" echo during-the-wait) ||
+    fail "pesto: B's port $PORTQ did not answer while the change waited: $who"
+done
+start_client "$PORTP"
+A_STOPPED_NS=$(date +%s%N)
+kill "$A_PID"
+retry 100 grep -q "127.0.0.1:$PORTP/tcp taken over after" "$T/pasta-b.log" ||
+  fail "pesto: pasta B did not take the port after A stopped: $(cat "$T/pasta-b.log")"
+B_READY_NS=$(date +%s%N)
+READY_AT=$(wc -l <"$T/client.out")
+wait_exit "$A_PID" 5 || fail "pasta A did not exit"
+grep -q "pesto: .* inbound forwarding rule(s) in force" "$T/pasta-b.log" ||
+  fail "pesto: the change was not applied: $(cat "$T/pasta-b.log")"
+after_ready_all_ok "pesto --add of a port A held: handover (B's other port answered during the wait)"
+kill "$B_PID"
+wait_exit "$B_PID" 10 || fail "pasta B did not exit"
 
 # ---- add_hostfwd through the API socket -------------------------------------
 PORTA=18095
