@@ -84,16 +84,11 @@ std::string comm_of(pid_t pid) {
   return name;
 }
 
-// The real uid in /proc/PID/status ("Uid:\tR E S F"); nullopt if unreadable.
+// The real uid of process `pid`; nullopt if its status cannot be read.
 std::optional<uid_t> uid_of(pid_t pid) {
   auto status = read_text("/proc/" + std::to_string(pid) + "/status");
   if (!status) return std::nullopt;
-  auto at = status->find("\nUid:");
-  if (at == std::string::npos) return std::nullopt;
-  std::string_view rest = std::string_view(*status).substr(at + 5);
-  uid_t uid = 0;
-  if (!parse_number(next_field(rest), &uid, 10)) return std::nullopt;
-  return uid;
+  return parse_status_uid(*status);
 }
 
 // Whether one of `fd_dir`'s fds is a socket with one of `inodes`.
@@ -149,6 +144,22 @@ std::string list_pids(const NamedPids& procs) {
 }
 
 }  // namespace
+
+std::optional<uid_t> parse_status_uid(std::string_view status) {
+  // "Uid:\tREAL\tEFFECTIVE\tSAVED\tFS", at the start of a line.
+  constexpr std::string_view kUid = "Uid:";
+  size_t at = status.substr(0, kUid.size()) == kUid ? 0 : status.find("\nUid:");
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = status.substr(at + (at == 0 ? kUid.size() : kUid.size() + 1));
+  rest = rest.substr(0, rest.find('\n'));
+  size_t b = rest.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return std::nullopt;
+  rest.remove_prefix(b);
+  std::string_view digits = rest.substr(0, rest.find_first_of(" \t"));
+  uid_t uid = 0;
+  if (!parse_number(digits, &uid, 10)) return std::nullopt;
+  return uid;
+}
 
 std::vector<ProcNetSocket> parse_proc_net(std::string_view text, int family) {
   std::vector<ProcNetSocket> out;

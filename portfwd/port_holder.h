@@ -52,6 +52,10 @@ struct ProcNetSocket {
 // and udp, AF_INET6 for tcp6 and udp6). The header and bad lines are skipped.
 std::vector<ProcNetSocket> parse_proc_net(std::string_view text, int family);
 
+// The real uid of a /proc/PID/status text (its "Uid:" line's first
+// number); nullopt when the text has no such line.
+std::optional<uid_t> parse_status_uid(std::string_view status);
+
 // Inodes of the sockets in `sockets` that hold addr:port for `proto` (TCP:
 // listeners only): bound to that address or to the wildcard, or, for a
 // wildcard `addr`, to any address.

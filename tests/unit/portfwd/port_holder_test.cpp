@@ -73,6 +73,19 @@ TEST(HoldersOf, ListenersOfTheAddressOrTheWildcard) {
   EXPECT_TRUE(holders_of(v, ip("::1"), 8080, Proto::Tcp).empty());
 }
 
+TEST(ParseStatusUid, RealUidOfTheUidLine) {
+  EXPECT_EQ(parse_status_uid("Name:\tnetd\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t1000\t1001\t1002\t1003\n"
+                             "Gid:\t100\t100\t100\t100\n"),
+            std::optional<uid_t>(1000));
+  EXPECT_EQ(parse_status_uid("Uid:\t0\t0\t0\t0\n"), std::optional<uid_t>(0));
+  EXPECT_EQ(parse_status_uid("Uid:\t7"), std::optional<uid_t>(7));  // cut short
+  EXPECT_FALSE(parse_status_uid(""));
+  EXPECT_FALSE(parse_status_uid("Name:\tx\nXUid:\t5\n"));  // not at a line's start
+  EXPECT_FALSE(parse_status_uid("Uid:\t\n"));
+  EXPECT_FALSE(parse_status_uid("Uid:\t-1\t0\n"));
+  EXPECT_FALSE(parse_status_uid("Uid:\t99999999999999999999\n"));  // too big
+}
+
 uint16_t bound_port(int fd) {
   sockaddr_in a{};
   socklen_t len = sizeof a;
