@@ -104,14 +104,21 @@ after_ready_all_ok() {
   ok "$1: B ready $(((B_READY_NS - A_STOPPED_NS) / 1000000)) ms after A was told to stop; $n_ok of $n_after later connections reached B's container"
 }
 
+# attach_a_then_b SPEC WHERE: netd attach -p SPEC for A's container (A_PID),
+# then the same for B's in the background (B_PID, ready byte on BG_READY,
+# log $T/netd-b.log), until B says WHERE is held by A.
+attach_a_then_b() {
+  CTR=$CTR_A
+  netd_attach --configure --disable-dns -p "$1"
+  A_PID=$NETD_PID
+  start_netd_bg "$T/netd-b.log" attach --ready-fd 3 --configure --disable-dns -p "$1" "$CTR_B"
+  B_PID=$BG_NETD
+  retry 30 grep -q "$2 is in use by pid $A_PID (netd); waiting" "$T/netd-b.log" ||
+    fail "$2: B did not report the port held by A ($A_PID): $(cat "$T/netd-b.log")"
+}
+
 # ---- A goes away within B's wait ------------------------------------------
-CTR=$CTR_A
-netd_attach --configure --disable-dns -p "127.0.0.1:$PORT:8080"
-A_PID=$NETD_PID
-start_netd_bg "$T/netd-b.log" attach --ready-fd 3 --configure --disable-dns -p "127.0.0.1:$PORT:8080" "$CTR_B"
-B_PID=$BG_NETD
-retry 30 grep -q "127.0.0.1:$PORT/tcp is in use by pid $A_PID (netd); waiting" "$T/netd-b.log" ||
-  fail "B did not report the port held by A ($A_PID): $(cat "$T/netd-b.log")"
+attach_a_then_b "127.0.0.1:$PORT:8080" "127.0.0.1:$PORT/tcp"
 start_client "$PORT"
 ready_byte_after_stopping_a
 after_ready_all_ok "attach -p: handover"
@@ -186,13 +193,7 @@ wait_listening 5353 in_ctr
 CTR=$CTR_B
 in_ctr_bg "$PY" "$T/udp_tag.py" B 5353
 wait_listening 5353 in_ctr
-CTR=$CTR_A
-netd_attach --configure --disable-dns -p "127.0.0.1:$PORTU:5353/udp"
-A_PID=$NETD_PID
-start_netd_bg "$T/netd-b.log" attach --ready-fd 3 --configure --disable-dns -p "127.0.0.1:$PORTU:5353/udp" "$CTR_B"
-B_PID=$BG_NETD
-retry 30 grep -q "127.0.0.1:$PORTU/udp is in use by pid $A_PID (netd); waiting" "$T/netd-b.log" ||
-  fail "UDP: B did not report the port held by A ($A_PID): $(cat "$T/netd-b.log")"
+attach_a_then_b "127.0.0.1:$PORTU:5353/udp" "127.0.0.1:$PORTU/udp"
 "$PY" "$T/udp_client.py" "$PORTU" >"$T/udp.out" &
 CLIENT=$!
 PIDS+=("$CLIENT")

@@ -134,22 +134,39 @@ std::string add_request(uint16_t port) {
          std::to_string(port) + R"(,"guest_port":80}})";
 }
 
+// An API server with `handover_wait`, and a port on 127.0.0.1 held by a
+// socket of this process.
+struct HeldPortServer {
+  std::string path;
+  FakeBackend backend;
+  UniqueFd held;
+  uint16_t port = 0;
+  std::unique_ptr<ApiServer> server;
+  HeldPortServer(const std::string& name, std::chrono::milliseconds handover_wait)
+      : path("/tmp/netd-api-" + name + "-" + std::to_string(::getpid()) + ".sock") {
+    auto s = portfwd::open_host_socket(net::Ipv4Addr::from_octets(127, 0, 0, 1), 0, portfwd::Proto::Tcp, false);
+    if (!s) return;
+    held = std::move(*s);
+    port = bound_port(held.get());
+    ApiServerOptions o;
+    o.path = path;
+    o.backend = &backend;
+    o.handover_wait = handover_wait;
+    if (auto srv = ApiServer::start(o)) server = std::move(*srv);
+  }
+  bool ok() const { return held && server; }
+};
+
 // A port another socket holds: the add waits (on the server's timers: other
 // requests are answered meanwhile), takes the port once it is free, and
 // answers with the id; a second add of the same port meanwhile is refused
 // as a duplicate.
 TEST(ApiServer, AddWaitsForAPortInUseWithoutBlocking) {
-  std::string path = "/tmp/netd-api-wait-" + std::to_string(::getpid()) + ".sock";
-  FakeBackend backend;
-  auto held = portfwd::open_host_socket(net::Ipv4Addr::from_octets(127, 0, 0, 1), 0, portfwd::Proto::Tcp, false);
-  ASSERT_TRUE(held) << held.error();
-  const uint16_t port = bound_port(held->get());
-  ApiServerOptions o;
-  o.path = path;
-  o.backend = &backend;
-  o.handover_wait = std::chrono::seconds(4);
-  auto srv = ApiServer::start(o);
-  ASSERT_TRUE(srv) << srv.error();
+  HeldPortServer h("wait", std::chrono::seconds(4));
+  ASSERT_TRUE(h.ok());
+  const std::string& path = h.path;
+  const uint16_t port = h.port;
+  FakeBackend& backend = h.backend;
   std::string reply;
   auto t0 = std::chrono::steady_clock::now();
   std::thread adder([&] { reply = call(path, add_request(port)); });
@@ -160,7 +177,7 @@ TEST(ApiServer, AddWaitsForAPortInUseWithoutBlocking) {
   auto dup = nlohmann::json::parse(call(path, add_request(port)));
   EXPECT_NE(dup["error"]["desc"].get<std::string>().find("is being added"), std::string::npos) << dup.dump();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  held->reset();
+  h.held.reset();
   adder.join();
   auto took = std::chrono::steady_clock::now() - t0;
   auto r = nlohmann::json::parse(reply);
@@ -173,17 +190,10 @@ TEST(ApiServer, AddWaitsForAPortInUseWithoutBlocking) {
 // The port stays in use: the add fails after the wait, naming the port,
 // the wait and the holder; the same port can be asked for again.
 TEST(ApiServer, AddGivesUpAfterTheWaitNamingTheHolder) {
-  std::string path = "/tmp/netd-api-giveup-" + std::to_string(::getpid()) + ".sock";
-  FakeBackend backend;
-  auto held = portfwd::open_host_socket(net::Ipv4Addr::from_octets(127, 0, 0, 1), 0, portfwd::Proto::Tcp, false);
-  ASSERT_TRUE(held) << held.error();
-  const uint16_t port = bound_port(held->get());
-  ApiServerOptions o;
-  o.path = path;
-  o.backend = &backend;
-  o.handover_wait = std::chrono::milliseconds(300);
-  auto srv = ApiServer::start(o);
-  ASSERT_TRUE(srv) << srv.error();
+  HeldPortServer h("giveup", std::chrono::milliseconds(300));
+  ASSERT_TRUE(h.ok());
+  const std::string& path = h.path;
+  const uint16_t port = h.port;
   auto t0 = std::chrono::steady_clock::now();
   auto r = nlohmann::json::parse(call(path, add_request(port)));
   auto took = std::chrono::steady_clock::now() - t0;
@@ -194,7 +204,7 @@ TEST(ApiServer, AddGivesUpAfterTheWaitNamingTheHolder) {
   EXPECT_NE(desc.find("(waited 300 ms)"), std::string::npos) << desc;
   EXPECT_GE(took, std::chrono::milliseconds(300));
   EXPECT_LT(took, std::chrono::seconds(2));
-  held->reset();
+  h.held.reset();
   auto again = nlohmann::json::parse(call(path, add_request(port)));
   EXPECT_EQ(again["return"]["id"], 2) << again.dump();
 }
