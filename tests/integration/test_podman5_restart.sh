@@ -16,11 +16,15 @@
 # failed connections by kind, the outage (last good answer before to first
 # after) and how long nothing listened (refused connections).
 #
-# Without this, a new pasta that found the port still held by the old one
-# (its namespace already gone, itself not yet) failed, and so did the
-# restart: netd pasta waits up to 5 s for such a port (portfwd/port_holder.h).
-# PODMAN5_IMPLS=debian runs the same steps with Debian 13's pasta (a
-# comparison; not part of the suite). Podman 5 runs as in test_podman5.sh
+# Podman starts the new pasta right after the old one's namespace file is
+# deleted; the old one exits then, but its port stayed bound for some 60 ms
+# more (its ring's pending accept held the listener), so a pasta that binds
+# once failed, and the restart with it. netd pasta waits up to 5 s for a
+# port in use (portfwd/port_holder.h), and a stopping netd shuts its
+# listeners down (tap/published_ports.h). PODMAN5_IMPLS=debian runs the
+# same steps with Debian 13's pasta (a comparison, not part of the suite:
+# its first restart fails with "Failed to bind port ... Address already in
+# use"). Podman 5 runs as in test_podman5.sh
 # (tests/integration/podman5_lib.sh).
 NETD_HARNESS_SUBIDS=1
 source "$(dirname "$0")/lib.sh" || exit 1
