@@ -72,6 +72,7 @@ struct ApiServer::Impl {
         }
         auto st = portfwd::classify_request(self->buf);
         if (st == portfwd::RequestStatus::Incomplete && !eof) return self->read();
+        self->timer.cancel();  // the request is whole (an add may use the timer to wait for its port)
         self->srv.handle(self);
       });
     }
@@ -109,6 +110,57 @@ struct ApiServer::Impl {
     });
   }
 
+  // An add, pending in the registry: binds its host socket here; while the
+  // port is in use, tries again on the session's timer (`backoff`: null
+  // before the first attempt) until the wait is over; then hands the socket
+  // to the backend.
+  void open_then_add(const std::shared_ptr<Session>& s, const portfwd::Forward& fwd,
+                     std::shared_ptr<portfwd::HandoverBackoff> backoff) {
+    auto* backend = opts.backend;
+    auto fail = [this, &s, &fwd](const std::string& message) {
+      registry.abandon(fwd.id);
+      s->reply(portfwd::error_reply("add_hostfwd: " + message));
+    };
+    errno = 0;
+    auto sock = backend->open(fwd);
+    if (!sock && errno == EADDRINUSE) {
+      const bool first = !backoff;
+      if (first) backoff = std::make_shared<portfwd::HandoverBackoff>(opts.handover_wait);
+      auto pause = backoff->next();
+      if (!pause)
+        return fail(portfwd::port_in_use_error(sock.error(), fwd.host_addr, fwd.host_port, fwd.proto,
+                                               backoff->max_wait()));
+      if (first) {
+        const std::string holder = portfwd::describe_port_holder(fwd.host_addr, fwd.host_port, fwd.proto);
+        LOG_WARN("api: add_hostfwd: %s",
+                 portfwd::port_wait_note(fwd.host_addr, fwd.host_port, fwd.proto, holder, backoff->max_wait()).c_str());
+      }
+      s->timer.expires_after(*pause);
+      s->timer.async_wait([this, s, fwd, backoff](const boost::system::error_code& ec) {
+        if (!ec) open_then_add(s, fwd, backoff);
+      });
+      return;
+    }
+    if (!sock) return fail(sock.error());
+    if (backoff) {
+      LOG_WARN("api: add_hostfwd: %s",
+               portfwd::port_taken_note(fwd.host_addr, fwd.host_port, fwd.proto, backoff->waited()).c_str());
+    }
+    // (a closure on the queue must be copyable: the socket rides in a shared_ptr)
+    auto held = std::make_shared<UniqueFd>(std::move(*sock));
+    on_backend(
+        s, [backend, fwd, held] { return backend->add(fwd, std::move(*held)); },
+        [this, fwd](const std::shared_ptr<Session>& ss, Expected<void, std::string> r) {
+          if (!r) {
+            registry.abandon(fwd.id);
+            return ss->reply(portfwd::error_reply("add_hostfwd: " + r.error()));
+          }
+          registry.commit(fwd);
+          LOG_INFO("api: add_hostfwd id %llu", static_cast<unsigned long long>(fwd.id));
+          ss->reply(json{{"return", {{"id", fwd.id}}}}.dump());
+        });
+  }
+
   void handle(const std::shared_ptr<Session>& s) {
     auto req = portfwd::parse_api_request(s->buf, opts.defaults);
     if (!req) return s->reply(portfwd::error_reply(req.error()));
@@ -118,16 +170,7 @@ struct ApiServer::Impl {
     if (auto* add = std::get_if<portfwd::Forward>(&*req)) {
       auto f = registry.prepare(*add);
       if (!f) return s->reply(portfwd::error_reply(f.error()));
-      portfwd::Forward fwd = *f;
-      on_backend(
-          s, [backend, fwd] { return backend->add(fwd); },
-          [this, fwd](const std::shared_ptr<Session>& ss, Expected<void, std::string> r) {
-            if (!r) return ss->reply(portfwd::error_reply("add_hostfwd: " + r.error()));
-            registry.commit(fwd);
-            LOG_INFO("api: add_hostfwd id %llu", static_cast<unsigned long long>(fwd.id));
-            ss->reply(json{{"return", {{"id", fwd.id}}}}.dump());
-          });
-      return;
+      return open_then_add(s, *f, nullptr);
     }
     if (auto* rm = std::get_if<portfwd::RemoveHostFwd>(&*req)) {
       uint64_t id = rm->id;

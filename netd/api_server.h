@@ -7,11 +7,17 @@
 // form a whole JSON text, the client shuts down its write side, the size
 // limit is passed, or 5 seconds go by; it answers with one JSON object and
 // closes. Requests are parsed by portfwd::parse_api_request; the registry of
-// forwards lives on the control thread. Work for the data plane (the
-// backend) is posted to the backend's ControlQueue and its answer is posted
-// back to the control thread, so neither thread ever waits for the other.
+// forwards lives on the control thread. An add's host socket is bound there
+// (ForwardBackend::open); a port in use (an older netd of a restarted
+// container still holding it) is retried on the session's timer with the
+// bounded back-off of portfwd/port_holder.h, so other requests are served
+// meanwhile and the data plane never waits; when the wait ends, the error
+// names the holder. Work for the data plane (the backend) is posted to the
+// backend's ControlQueue and its answer is posted back to the control
+// thread, so neither thread ever waits for the other.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -19,6 +25,7 @@
 #include "common/unique_fd.h"
 #include "portfwd/api_request.h"
 #include "portfwd/forward_registry.h"
+#include "portfwd/port_holder.h"
 
 namespace netd {
 
@@ -34,6 +41,8 @@ struct ApiServerOptions {
   // Carries the forwards; null: add/remove/list_flows/get_counters answer
   // with an error. Must outlive the server.
   portfwd::ForwardBackend* backend = nullptr;
+  // How long an add waits for a host port in use.
+  std::chrono::milliseconds handover_wait = portfwd::kPortHandoverWait;
 };
 
 class ApiServer {

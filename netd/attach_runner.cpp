@@ -30,9 +30,6 @@
 namespace netd {
 namespace {
 
-// How long a published port in use (EADDRINUSE) is waited for at start.
-constexpr std::chrono::milliseconds kPortHandoverWait{5000};
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -352,12 +349,7 @@ Expected<void, std::string> publish_ports(const std::vector<portfwd::Forward>& p
   for (const auto& m : published) {
     // An older netd of a restarted container may still hold the port for a
     // moment: wait for it (bounded), else name the holder.
-    auto fd = portfwd::open_host_socket_waiting(
-        m.host_addr, m.host_port, m.proto, kPortHandoverWait, [&](const std::string& holder) {
-          LOG_INFO("%s:%u/%s is in use%s; waiting up to %lld ms for it", m.host_addr.to_string().c_str(), m.host_port,
-                   portfwd::proto_name(m.proto), holder.empty() ? "" : (" by " + holder).c_str(),
-                   static_cast<long long>(kPortHandoverWait.count()));
-        });
+    auto fd = portfwd::open_host_socket_waiting(m.host_addr, m.host_port, m.proto, portfwd::kPortHandoverWait);
     if (!fd) return unexpected(fd.error());
     tap::PublishedPort port;
     port.socket = std::move(*fd);

@@ -4,7 +4,9 @@
 //
 // Start-up order: arguments, the namespace helper (it forks, so before any
 // thread), every host socket bound; only then the pid file and the ready
-// byte, so "ready" means every port accepts.
+// byte, so "ready" means every port accepts. A port still held by another
+// process (an older netd forward of the same rules) is waited for, bounded
+// (portfwd/port_holder.h).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -22,6 +24,7 @@
 #include "netd/target_arg.h"
 #include "portfwd/forwarder.h"
 #include "portfwd/ns_connector.h"
+#include "portfwd/port_holder.h"
 #include "portfwd/port_spec.h"
 
 namespace netd::cmd {
@@ -153,8 +156,15 @@ int forward(int argc, char** argv) {
     return 1;
   }
   for (const auto& r : rules) {
-    auto ok = (*fwd)->add(r);
-    if (!ok) {
+    // A restarted forwarder's predecessor may still hold the port for a
+    // moment: wait for it (bounded), else the error names the holder.
+    auto sock = portfwd::open_host_socket_waiting(r.host_addr, r.host_port, r.proto, portfwd::kPortHandoverWait,
+                                                  /*nonblocking=*/true);
+    if (!sock) {
+      std::fprintf(stderr, "netd forward: %s\n", sock.error().c_str());
+      return 1;
+    }
+    if (auto ok = (*fwd)->adopt(r, std::move(*sock)); !ok) {
       std::fprintf(stderr, "netd forward: %s\n", ok.error().c_str());
       return 1;
     }

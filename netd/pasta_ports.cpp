@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "portfwd/host_socket.h"
+#include "portfwd/port_holder.h"
 
 namespace netd {
 
@@ -34,29 +35,52 @@ std::map<PastaPorts::Key, PastaPorts::Target> PastaPorts::wanted(const portfwd::
   return out;
 }
 
-Expected<tap::PublishedPort, std::string> PastaPorts::open(const Key& k, const Target& t) {
+Expected<UniqueFd, std::string> PastaPorts::bind_waiting(const Key& k, std::chrono::milliseconds wait) const {
   auto addr = net::IpAddr::parse(k.addr);
   if (!addr) return unexpected("bad listening address " + k.addr);
-  tap::PublishedPort p;
-  if (!t.guest.empty()) {
-    auto g = net::Ipv4Addr::parse(t.guest);
-    if (!g) return unexpected("target address " + t.guest + ": only IPv4 targets are supported by netd");
-    p.guest = *g;
-  }
-  auto sock = portfwd::open_host_socket(*addr, k.port, k.proto, false, unpriv_start_);
-  if (!sock) return unexpected(sock.error());
+  auto sock = wait.count() > 0 ? portfwd::open_host_socket_waiting(*addr, k.port, k.proto, wait, false, unpriv_start_)
+                               : portfwd::open_host_socket(*addr, k.port, k.proto, false, unpriv_start_);
+  if (!sock) return sock;  // (errno: the bind's)
   if (!k.ifname.empty() &&
       ::setsockopt(sock->get(), SOL_SOCKET, SO_BINDTODEVICE, k.ifname.c_str(), k.ifname.size()) != 0) {
     return unexpected("cannot bind port " + std::to_string(k.port) + " to interface " + k.ifname + ": " +
                       std::strerror(errno));
   }
-  p.socket = std::move(*sock);
+  return sock;
+}
+
+Expected<tap::PublishedPort, std::string> PastaPorts::open(const Key& k, const Target& t,
+                                                           std::chrono::milliseconds wait, Prebound* prebound) {
+  tap::PublishedPort p;
+  if (!t.guest.empty()) {
+    auto g = net::Ipv4Addr::parse(t.guest);
+    if (!g) {
+      errno = EINVAL;
+      return unexpected("target address " + t.guest + ": only IPv4 targets are supported by netd");
+    }
+    p.guest = *g;
+  }
+  if (auto pre = prebound ? prebound->find(k) : Prebound::iterator{}; prebound && pre != prebound->end()) {
+    p.socket = std::move(pre->second);
+    prebound->erase(pre);
+  } else {
+    auto sock = bind_waiting(k, wait);
+    if (!sock) {
+      const int e = errno;
+      std::string message = sock.error();
+      errno = e;  // (reconcile tells a port in use apart)
+      return unexpected(std::move(message));
+    }
+    p.socket = std::move(*sock);
+  }
   p.udp = k.proto == portfwd::Proto::Udp;
   p.guest_port = t.guest_port;
   return p;
 }
 
-Expected<void, std::string> PastaPorts::reconcile(const portfwd::FwdTable& inbound, const BoundPorts& bound) {
+Expected<void, std::string> PastaPorts::reconcile(const portfwd::FwdTable& inbound, const BoundPorts& bound,
+                                                  std::chrono::milliseconds handover_wait, Prebound* prebound,
+                                                  std::optional<Key>* in_use) {
   const std::map<Key, Target> want = wanted(inbound, bound);
   // Bind everything new first: a strong port that cannot be bound leaves
   // the held set as it was.
@@ -67,14 +91,16 @@ Expected<void, std::string> PastaPorts::reconcile(const portfwd::FwdTable& inbou
     auto h = held_.find(k);
     if (h != held_.end() && h->second.target == t) continue;
     if (h != held_.end()) continue;  // retargeted: rebound below, after the old one is gone
-    auto p = open(k, t);
+    auto p = open(k, t, t.weak ? std::chrono::milliseconds(0) : handover_wait, prebound);
     if (!p) {
+      const bool port_in_use = errno == EADDRINUSE;
       if (t.weak) {
         ++skipped;
         LOG_DEBUG("port %s %s:%u skipped: %s", portfwd::proto_name(k.proto), k.addr.c_str(), k.port,
                   p.error().c_str());
         continue;
       }
+      if (port_in_use && in_use) *in_use = k;
       return unexpected(p.error());
     }
     added.emplace_back(k, std::move(*p));
@@ -92,7 +118,7 @@ Expected<void, std::string> PastaPorts::reconcile(const portfwd::FwdTable& inbou
     Key k = it->first;
     it = held_.erase(it);
     if (retarget) {
-      auto p = open(k, w->second);
+      auto p = open(k, w->second, std::chrono::milliseconds(0), prebound);  // (it was ours a moment ago)
       if (!p) {
         LOG_WARN("port %s %s:%u: %s", portfwd::proto_name(k.proto), k.addr.c_str(), k.port, p.error().c_str());
         continue;

@@ -4,6 +4,7 @@
 #include <future>
 
 #include "common/log.h"
+#include "portfwd/port_holder.h"
 #include "portfwd/port_spec.h"
 
 namespace netd {
@@ -34,8 +35,11 @@ Expected<std::unique_ptr<PastaRuntime>, std::string> PastaRuntime::create(PastaR
     rt->scanner_ = std::move(*s);
     rt->bound_ = rt->scanner_->scan();
   }
-  // Single-threaded still: the ports are bound here, directly.
-  if (auto r = rt->ports_.reconcile(rt->inbound_, rt->bound_); !r) return unexpected(r.error());
+  // Single-threaded still: the ports are bound here, directly, before
+  // pasta reports ready. A port the netd of this container's previous run
+  // still holds is waited for (bounded; the error names the holder).
+  if (auto r = rt->ports_.reconcile(rt->inbound_, rt->bound_, portfwd::kPortHandoverWait); !r)
+    return unexpected(r.error());
   // -T/-U: listeners inside the namespace, a forwarder (and its ring) now.
   auto plan = plan_outbound(rt->opts_.tables.outbound, cfg.ipv4, cfg.ipv6);
   if (!plan) return unexpected(plan.error());
@@ -87,14 +91,30 @@ Expected<void, std::string> PastaRuntime::reconcile_on_loop(const portfwd::FwdTa
     std::lock_guard lk(mu_);
     bound = bound_;
   }
-  auto done = std::make_shared<std::promise<Expected<void, std::string>>>();
-  auto result = done->get_future();
-  queue_.post([this, inbound, bound, done] { done->set_value(ports_.reconcile(inbound, bound)); });
-  // The loop drains its queue between two batches: a few milliseconds at
-  // worst. A loop that has stopped never answers.
-  if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
-    return unexpected(std::string("the data plane did not take the change within 5 s"));
-  return result.get();
+  // Shared with the closures: a loop that answers late finds them alive.
+  auto prebound = std::make_shared<PastaPorts::Prebound>();
+  const auto deadline = std::chrono::steady_clock::now() + portfwd::kPortHandoverWait;
+  for (;;) {
+    auto in_use = std::make_shared<std::optional<PastaPorts::Key>>();
+    auto done = std::make_shared<std::promise<Expected<void, std::string>>>();
+    auto result = done->get_future();
+    queue_.post([this, inbound, bound, done, prebound, in_use] {
+      done->set_value(ports_.reconcile(inbound, bound, {}, prebound.get(), in_use.get()));
+    });
+    // The loop drains its queue between two batches: a few milliseconds at
+    // worst. A loop that has stopped never answers.
+    if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+      return unexpected(std::string("the data plane did not take the change within 5 s"));
+    auto r = result.get();
+    if (r || !*in_use) return r;
+    // A port in use (an older netd may still hold it): wait here, off the
+    // loop, then run the change again with the socket.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || prebound->count(**in_use)) return r;
+    auto sock = ports_.bind_waiting(**in_use, left);
+    if (!sock) return unexpected(sock.error());
+    (*prebound)[**in_use] = std::move(*sock);
+  }
 }
 
 Expected<void, std::string> PastaRuntime::apply_pesto(const portfwd::FwdTables& next) {

@@ -10,7 +10,9 @@
 // scan thread (every second, as pasta rescans) and the pesto server. Both
 // change ports the same way: they post a reconcile to the data plane's
 // control queue and wait (bounded) for its result, so every change happens
-// on the loop thread between two batches of packets. The outbound table
+// on the loop thread between two batches of packets. A port in use is
+// waited for at start-up (before ready) and, for a pesto change, on the
+// pesto thread, never on the loop's (netd/pasta_ports.h). The outbound table
 // (-T/-U: namespace ports forwarded to the host's loopback) is carried by a
 // forwarder of its own (netd/pasta_outbound.h), set up here too and run on
 // its own thread from start() until the runtime is destroyed; its rules are
@@ -51,7 +53,10 @@ class PastaRuntime final : public AttachExtension {
  private:
   PastaRuntime(PastaRuntimeOptions opts, tap::Dataplane& dp, const tap::StackConfig& cfg,
                portfwd::ControlQueue& queue);
-  // Runs a reconcile of `inbound` on the loop thread and waits for it.
+  // Runs a reconcile of `inbound` on the loop thread and waits for it. A
+  // strong port in use is then waited for here, on the calling thread
+  // (bounded: kPortHandoverWait in all), and the reconcile runs again
+  // with its socket.
   Expected<void, std::string> reconcile_on_loop(const portfwd::FwdTable& inbound);
   Expected<void, std::string> apply_pesto(const portfwd::FwdTables& next);
   void scan_loop();

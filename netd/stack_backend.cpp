@@ -16,7 +16,7 @@ void StackBackend::attach() {
   dp_.watch_control(queue_.eventfd(), [this] { queue_.drain(); });
 }
 
-Expected<void, std::string> StackBackend::add(const Forward& f) {
+Expected<UniqueFd, std::string> StackBackend::open(const Forward& f) {
   // The tap stack reaches one IPv4 subnet: the guest address (default) or
   // another host the namespace routes to inside it, never netd's own.
   if (!f.guest_addr.is_v4())
@@ -27,10 +27,13 @@ Expected<void, std::string> StackBackend::add(const Forward& f) {
     return unexpected("guest_addr " + f.guest_addr.to_string() + " is not a guest address in " +
                       cfg_.cidr.network().to_string() + "/" + std::to_string(cfg_.cidr.prefix));
   }
-  auto sock = open_host_socket(f.host_addr, f.host_port, f.proto, false, unpriv_start_);
-  if (!sock) return unexpected(sock.error());
+  return open_host_socket(f.host_addr, f.host_port, f.proto, false, unpriv_start_);
+}
+
+Expected<void, std::string> StackBackend::add(const Forward& f, UniqueFd socket) {
+  const net::Ipv4Addr guest = f.guest_addr.v4();  // (open() checked it)
   tap::PublishedPort p;
-  p.socket = std::move(*sock);
+  p.socket = std::move(socket);
   p.udp = f.proto == Proto::Udp;
   p.guest_port = f.guest_port;
   if (guest != cfg_.guest) p.guest = guest;

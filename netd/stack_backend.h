@@ -28,7 +28,8 @@ class StackBackend final : public portfwd::ForwardBackend {
   // Lets the data plane drain queue() (call before Dataplane::run).
   void attach();
 
-  Expected<void, std::string> add(const portfwd::Forward& f) override;
+  Expected<UniqueFd, std::string> open(const portfwd::Forward& f) override;
+  Expected<void, std::string> add(const portfwd::Forward& f, UniqueFd socket) override;
   Expected<void, std::string> remove(uint64_t id) override;
   std::string flows_json() override { return dp_.published_flows_json(); }
   std::string counters_json() override { return dp_.stack().counters().to_json(); }

@@ -5,29 +5,43 @@
 
 namespace netd::portfwd {
 
+namespace {
+bool same_port(const Forward& a, const Forward& b) {
+  return a.proto == b.proto && a.host_addr == b.host_addr && a.host_port == b.host_port;
+}
+void erase_id(std::vector<Forward>& v, uint64_t id) {
+  v.erase(std::remove_if(v.begin(), v.end(), [id](const Forward& f) { return f.id == id; }), v.end());
+}
+}  // namespace
+
 Expected<Forward, std::string> ForwardRegistry::prepare(const Forward& req) {
-  for (const auto& f : entries_) {
-    if (f.proto == req.proto && f.host_addr == req.host_addr && f.host_port == req.host_port) {
+  for (const auto* list : {&entries_, &pending_}) {
+    for (const auto& f : *list) {
+      if (!same_port(f, req)) continue;
       return unexpected("bad request: " + std::string(proto_name(req.proto)) + " host port " +
                         std::to_string(req.host_port) + " on " + req.host_addr.to_string() +
-                        " is already forwarded (id " + std::to_string(f.id) + ")");
+                        (list == &entries_ ? " is already forwarded" : " is being added") + " (id " +
+                        std::to_string(f.id) + ")");
     }
   }
   Forward f = req;
   f.id = next_id_++;
+  pending_.push_back(f);
   return f;
 }
 
-void ForwardRegistry::commit(const Forward& f) { entries_.push_back(f); }
+void ForwardRegistry::commit(const Forward& f) {
+  erase_id(pending_, f.id);
+  entries_.push_back(f);
+}
+
+void ForwardRegistry::abandon(uint64_t id) { erase_id(pending_, id); }
 
 bool ForwardRegistry::contains(uint64_t id) const {
   return std::any_of(entries_.begin(), entries_.end(), [id](const Forward& f) { return f.id == id; });
 }
 
-void ForwardRegistry::erase(uint64_t id) {
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [id](const Forward& f) { return f.id == id; }),
-                 entries_.end());
-}
+void ForwardRegistry::erase(uint64_t id) { erase_id(entries_, id); }
 
 std::string ForwardRegistry::list_reply() const {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();

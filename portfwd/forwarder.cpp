@@ -109,6 +109,14 @@ struct Forwarder::Impl final : LoopHolder, loop::Handler {
 
   Impl(std::unique_ptr<loop::EventLoop> l, std::shared_ptr<Connector> c, ForwarderOptions o)
       : LoopHolder{std::move(l)}, Handler(*owned_loop), connector(std::move(c)), opts(o) {}
+  // Stopping: the ring's pending polls hold the TCP listeners until its
+  // teardown, some 50 ms after the process is gone; shut down, a listener
+  // no longer blocks a successor's bind of its port (both SO_REUSEADDR).
+  ~Impl() override {
+    listeners.for_each([](uint32_t, const Listener& l) {
+      if (l.rule.proto == Proto::Tcp) ::shutdown(l.fd.get(), SHUT_RDWR);
+    });
+  }
 
   // ---- set-up --------------------------------------------------------------
   Expected<void, std::string> init() {

@@ -11,9 +11,12 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "common/log.h"
+#include "common/net/endpoint.h"
 #include "portfwd/host_socket.h"
 
 namespace netd::portfwd {
@@ -64,16 +67,53 @@ bool parse_endpoint(std::string_view s, int family, net::IpAddr* addr, uint16_t*
   return true;
 }
 
-std::string read_text(const std::string& path) {
+// The file's text; nullopt when it cannot be opened.
+std::optional<std::string> read_text(const std::string& path) {
   std::ifstream in(path);
+  if (!in) return std::nullopt;
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-// pid -> the process's name, for every readable process with a fd on one of `inodes`.
-std::vector<std::pair<pid_t, std::string>> processes_with(const std::vector<uint64_t>& inodes) {
-  std::vector<std::pair<pid_t, std::string>> out;
+using NamedPids = std::vector<std::pair<pid_t, std::string>>;
+
+std::string comm_of(pid_t pid) {
+  std::string name = read_text("/proc/" + std::to_string(pid) + "/comm").value_or("?");
+  while (!name.empty() && name.back() == '\n') name.pop_back();
+  return name;
+}
+
+// The real uid of process `pid`; nullopt if its status cannot be read.
+std::optional<uid_t> uid_of(pid_t pid) {
+  auto status = read_text("/proc/" + std::to_string(pid) + "/status");
+  if (!status) return std::nullopt;
+  return parse_status_uid(*status);
+}
+
+// Whether one of `fd_dir`'s fds is a socket with one of `inodes`.
+bool has_socket(const std::string& fd_dir, DIR* fds, const std::vector<uint64_t>& inodes) {
+  while (dirent* f = ::readdir(fds)) {
+    if (f->d_name[0] == '.') continue;
+    char link[64];
+    ssize_t n = ::readlink((fd_dir + "/" + f->d_name).c_str(), link, sizeof link - 1);
+    if (n <= 0) continue;
+    std::string_view target(link, static_cast<size_t>(n));
+    constexpr std::string_view kSocket = "socket:[";
+    if (target.substr(0, kSocket.size()) != kSocket || target.back() != ']') continue;
+    uint64_t inode = 0;
+    if (!parse_number(target.substr(kSocket.size(), target.size() - kSocket.size() - 1), &inode, 10)) continue;
+    if (std::find(inodes.begin(), inodes.end(), inode) != inodes.end()) return true;
+  }
+  return false;
+}
+
+// The processes with a fd on one of `inodes` (pid, name), among those whose
+// fds netd may read; and, in `unreadable`, the processes of uid `owner`
+// whose fds it may not (a sandboxed netd is one: entering its own user
+// namespace made it non-dumpable), which may be the holder.
+NamedPids processes_with(const std::vector<uint64_t>& inodes, uid_t owner, NamedPids* unreadable) {
+  NamedPids out;
   DIR* proc = ::opendir("/proc");
   if (!proc) return out;
   const pid_t self = ::getpid();
@@ -82,35 +122,44 @@ std::vector<std::pair<pid_t, std::string>> processes_with(const std::vector<uint
     if (!parse_number(std::string_view(p->d_name), &pid, 10) || pid == self) continue;
     const std::string fd_dir = "/proc/" + std::string(p->d_name) + "/fd";
     DIR* fds = ::opendir(fd_dir.c_str());
-    if (!fds) continue;  // another user's process
-    bool found = false;
-    while (dirent* f = ::readdir(fds)) {
-      if (f->d_name[0] == '.') continue;
-      char link[64];
-      ssize_t n = ::readlink((fd_dir + "/" + f->d_name).c_str(), link, sizeof link - 1);
-      if (n <= 0) continue;
-      std::string_view target(link, static_cast<size_t>(n));
-      constexpr std::string_view kSocket = "socket:[";
-      if (target.substr(0, kSocket.size()) != kSocket || target.back() != ']') continue;
-      uint64_t inode = 0;
-      if (!parse_number(target.substr(kSocket.size(), target.size() - kSocket.size() - 1), &inode, 10)) continue;
-      if (std::find(inodes.begin(), inodes.end(), inode) != inodes.end()) {
-        found = true;
-        break;
-      }
+    if (!fds) {
+      if (errno == EACCES && uid_of(pid) == owner) unreadable->emplace_back(pid, comm_of(pid));
+      continue;
     }
+    const bool found = has_socket(fd_dir, fds, inodes);
     ::closedir(fds);
-    if (!found) continue;
-    std::string name = read_text("/proc/" + std::string(p->d_name) + "/comm");
-    while (!name.empty() && name.back() == '\n') name.pop_back();
-    out.emplace_back(pid, name);
+    if (found) out.emplace_back(pid, comm_of(pid));
   }
   ::closedir(proc);
   std::sort(out.begin(), out.end());
+  std::sort(unreadable->begin(), unreadable->end());
+  return out;
+}
+
+std::string list_pids(const NamedPids& procs) {
+  std::string out = procs.size() == 1 ? "pid " : "pids ";
+  for (size_t i = 0; i < procs.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(procs[i].first) + " (" + procs[i].second + ")";
   return out;
 }
 
 }  // namespace
+
+std::optional<uid_t> parse_status_uid(std::string_view status) {
+  // "Uid:\tREAL\tEFFECTIVE\tSAVED\tFS", at the start of a line.
+  constexpr std::string_view kUid = "Uid:";
+  size_t at = status.substr(0, kUid.size()) == kUid ? 0 : status.find("\nUid:");
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = status.substr(at + (at == 0 ? kUid.size() : kUid.size() + 1));
+  rest = rest.substr(0, rest.find('\n'));
+  size_t b = rest.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return std::nullopt;
+  rest.remove_prefix(b);
+  std::string_view digits = rest.substr(0, rest.find_first_of(" \t"));
+  uid_t uid = 0;
+  if (!parse_number(digits, &uid, 10)) return std::nullopt;
+  return uid;
+}
 
 std::vector<ProcNetSocket> parse_proc_net(std::string_view text, int family) {
   std::vector<ProcNetSocket> out;
@@ -151,40 +200,73 @@ std::vector<uint64_t> holders_of(const std::vector<ProcNetSocket>& sockets, cons
 std::string describe_port_holder(const net::IpAddr& addr, uint16_t port, Proto proto) {
   std::string file = std::string("/proc/net/") + (proto == Proto::Tcp ? "tcp" : "udp") +
                      (addr.is_v6() ? "6" : "");
-  auto sockets = parse_proc_net(read_text(file), addr.is_v6() ? AF_INET6 : AF_INET);
+  auto text = read_text(file);
+  if (!text) {  // (netd's sandbox has no /proc)
+    return std::string("a process netd cannot look up from its sandbox (`ss -") + (proto == Proto::Tcp ? "tl" : "ul") +
+           "np 'sport = :" + std::to_string(port) + "'` names it)";
+  }
+  auto sockets = parse_proc_net(*text, addr.is_v6() ? AF_INET6 : AF_INET);
   auto inodes = holders_of(sockets, addr, port, proto);
   if (inodes.empty()) return "";
-  auto procs = processes_with(inodes);
-  if (procs.empty()) {
-    uid_t uid = 0;
-    for (const auto& s : sockets)
-      if (s.inode == inodes.front()) uid = s.uid;
-    return "a socket of uid " + std::to_string(uid) + " whose process cannot be seen here";
-  }
-  std::string out = procs.size() == 1 ? "pid " : "pids ";
-  for (size_t i = 0; i < procs.size(); ++i)
-    out += (i ? ", " : "") + std::to_string(procs[i].first) + " (" + procs[i].second + ")";
+  uid_t owner = 0;
+  for (const auto& s : sockets)
+    if (s.inode == inodes.front()) owner = s.uid;
+  NamedPids unreadable;
+  auto procs = processes_with(inodes, owner, &unreadable);
+  if (!procs.empty()) return list_pids(procs);
+  std::string out = "a socket of uid " + std::to_string(owner) + " whose process cannot be seen here";
+  constexpr size_t kMaxCandidates = 3;
+  if (!unreadable.empty() && unreadable.size() <= kMaxCandidates)
+    out += " (perhaps " + list_pids(unreadable) + ", whose fds netd may not read)";
   return out;
 }
 
-Expected<UniqueFd, std::string> open_host_socket_waiting(
-    const net::IpAddr& addr, uint16_t port, Proto proto, std::chrono::milliseconds max_wait,
-    const std::function<void(const std::string& holder)>& on_wait) {
-  using std::chrono::milliseconds;
-  const auto end = std::chrono::steady_clock::now() + max_wait;
-  milliseconds pause(50);
+std::optional<std::chrono::milliseconds> HandoverBackoff::next(Clock::time_point now) {
+  if (now >= end_) return std::nullopt;
+  auto pause = std::min(pause_, std::chrono::ceil<std::chrono::milliseconds>(end_ - now));
+  pause_ = std::min(pause_ * 2, std::chrono::milliseconds(200));  // (a bind is cheap: a successor is not kept waiting long)
+  return pause;
+}
+
+std::string port_wait_note(const net::IpAddr& addr, uint16_t port, Proto proto, const std::string& holder,
+                           std::chrono::milliseconds max_wait) {
+  return net::to_string(net::Endpoint{addr, port}) + "/" + proto_name(proto) + " is in use" +
+         (holder.empty() ? "" : " by " + holder) + "; waiting up to " + std::to_string(max_wait.count()) +
+         " ms for it";
+}
+
+std::string port_taken_note(const net::IpAddr& addr, uint16_t port, Proto proto, std::chrono::milliseconds waited) {
+  return net::to_string(net::Endpoint{addr, port}) + "/" + proto_name(proto) + " taken over after " +
+         std::to_string(waited.count()) + " ms";
+}
+
+std::string port_in_use_error(const std::string& bind_error, const net::IpAddr& addr, uint16_t port, Proto proto,
+                              std::chrono::milliseconds waited) {
+  std::string holder = describe_port_holder(addr, port, proto);
+  return bind_error + (holder.empty() ? "" : "; held by " + holder) + " (waited " + std::to_string(waited.count()) +
+         " ms)";
+}
+
+Expected<UniqueFd, std::string> open_host_socket_waiting(const net::IpAddr& addr, uint16_t port, Proto proto,
+                                                         std::chrono::milliseconds max_wait, bool nonblocking,
+                                                         int unpriv_start) {
+  HandoverBackoff backoff(max_wait);
   for (bool first = true;; first = false) {
-    auto fd = open_host_socket(addr, port, proto, false);
-    if (fd || errno != EADDRINUSE) return fd;
-    auto now = std::chrono::steady_clock::now();
-    if (now >= end) {
-      std::string holder = describe_port_holder(addr, port, proto);
-      return unexpected(fd.error() + (holder.empty() ? "" : "; held by " + holder) + " (waited " +
-                        std::to_string(max_wait.count()) + " ms)");
+    auto fd = open_host_socket(addr, port, proto, nonblocking, unpriv_start);
+    if (fd && !first) {
+      LOG_WARN("%s", port_taken_note(addr, port, proto, backoff.waited()).c_str());
     }
-    if (first && on_wait) on_wait(describe_port_holder(addr, port, proto));
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(pause, end - now));
-    pause = std::min(pause * 2, milliseconds(500));
+    if (fd || errno != EADDRINUSE) return fd;
+    auto pause = backoff.next();
+    if (!pause) {
+      std::string message = port_in_use_error(fd.error(), addr, port, proto, max_wait);
+      errno = EADDRINUSE;
+      return unexpected(message);
+    }
+    if (first) {
+      LOG_WARN("%s", port_wait_note(addr, port, proto, describe_port_holder(addr, port, proto), max_wait).c_str());
+    }
+    std::this_thread::sleep_for(*pause);
   }
 }
 

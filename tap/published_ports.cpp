@@ -19,6 +19,15 @@ namespace netd::tap {
 PublishedPorts::PublishedPorts(loop::EventLoop& loop, Stack& stack, Actions& actions, HostSockets& sockets)
     : Handler(loop), stack_(stack), actions_(actions), sockets_(sockets) {}
 
+// netd is ending, and a restarted container's new netd may want these ports
+// now: but the ring's pending accepts hold the listeners until its teardown,
+// tens of ms after the process is gone. shutdown() stops a listener at once,
+// and a port whose socket (SO_REUSEADDR) no longer listens is free to bind.
+PublishedPorts::~PublishedPorts() {
+  for (const Listener& l : listeners_)
+    if (l.live && !l.udp) ::shutdown(l.fd.get(), SHUT_RDWR);
+}
+
 void PublishedPorts::arm(uint32_t i) {
   const Listener& l = listeners_[i];
   if (l.udp) loop().poll_multishot(tag(Op::UdpReadable, i), l.fd.get(), POLLIN);

@@ -46,6 +46,8 @@ struct PublishedPort {
 class PublishedPorts final : public loop::Handler {
  public:
   PublishedPorts(loop::EventLoop& loop, Stack& stack, Actions& actions, HostSockets& sockets);
+  // Stops the TCP listeners at once (below), for a successor netd.
+  ~PublishedPorts() override;
 
   // Starts serving `p` (see Dataplane::publish).
   void publish(PublishedPort p);

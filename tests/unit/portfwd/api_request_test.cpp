@@ -180,5 +180,23 @@ TEST(ForwardRegistry, IdsFromOneNeverReused) {
   EXPECT_EQ(list["return"]["entries"][1]["guest_port"], 80);
 }
 
+// An add still waiting for its port blocks a second add of the same port;
+// once abandoned, the port can be added again (with a new id).
+TEST(ForwardRegistry, PendingAddIsADuplicateUntilAbandoned) {
+  ForwardRegistry reg;
+  Forward a{0, Proto::Tcp, net::Ipv4Addr{}, 8080, net::Ipv4Addr::from_octets(10, 0, 2, 100), 80};
+  auto f1 = reg.prepare(a);
+  ASSERT_TRUE(f1);
+  auto dup = reg.prepare(a);
+  ASSERT_FALSE(dup);
+  EXPECT_NE(dup.error().find("is being added (id 1)"), std::string::npos) << dup.error();
+  EXPECT_FALSE(reg.contains(1));
+  EXPECT_EQ(nlohmann::json::parse(reg.list_reply())["return"]["entries"].size(), 0u);
+  reg.abandon(f1->id);
+  auto f2 = reg.prepare(a);
+  ASSERT_TRUE(f2);
+  EXPECT_EQ(f2->id, 2u);
+}
+
 }  // namespace
 }  // namespace netd::portfwd

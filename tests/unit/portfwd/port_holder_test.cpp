@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "portfwd/host_socket.h"
 
@@ -71,6 +73,19 @@ TEST(HoldersOf, ListenersOfTheAddressOrTheWildcard) {
   EXPECT_TRUE(holders_of(v, ip("::1"), 8080, Proto::Tcp).empty());
 }
 
+TEST(ParseStatusUid, RealUidOfTheUidLine) {
+  EXPECT_EQ(parse_status_uid("Name:\tnetd\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t1000\t1001\t1002\t1003\n"
+                             "Gid:\t100\t100\t100\t100\n"),
+            std::optional<uid_t>(1000));
+  EXPECT_EQ(parse_status_uid("Uid:\t0\t0\t0\t0\n"), std::optional<uid_t>(0));
+  EXPECT_EQ(parse_status_uid("Uid:\t7"), std::optional<uid_t>(7));  // cut short
+  EXPECT_FALSE(parse_status_uid(""));
+  EXPECT_FALSE(parse_status_uid("Name:\tx\nXUid:\t5\n"));  // not at a line's start
+  EXPECT_FALSE(parse_status_uid("Uid:\t\n"));
+  EXPECT_FALSE(parse_status_uid("Uid:\t-1\t0\n"));
+  EXPECT_FALSE(parse_status_uid("Uid:\t99999999999999999999\n"));  // too big
+}
+
 uint16_t bound_port(int fd) {
   sockaddr_in a{};
   socklen_t len = sizeof a;
@@ -85,12 +100,10 @@ TEST(PortHandover, HeldPortTimesOutNamingTheSocket) {
   ASSERT_TRUE(held) << held.error();
   uint16_t port = bound_port(held->get());
   auto t0 = std::chrono::steady_clock::now();
-  int waits = 0;
-  auto r = open_host_socket_waiting(ip("127.0.0.1"), port, Proto::Tcp, std::chrono::milliseconds(300),
-                                    [&](const std::string&) { ++waits; });
+  auto r = open_host_socket_waiting(ip("127.0.0.1"), port, Proto::Tcp, std::chrono::milliseconds(300));
   auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_FALSE(r);
-  EXPECT_EQ(waits, 1);
+  EXPECT_EQ(errno, EADDRINUSE);
   EXPECT_GE(took, std::chrono::milliseconds(300));
   EXPECT_LT(took, std::chrono::seconds(3));
   EXPECT_NE(r.error().find("Address already in use"), std::string::npos) << r.error();
@@ -109,6 +122,33 @@ TEST(PortHandover, PortFreedDuringTheWaitIsTaken) {
   release.join();
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ(bound_port(r->get()), port);
+}
+
+// 25, 50, 100, 200, 200 ... ms, the last one cut at the end; then over.
+TEST(PortHandover, BackoffDoublesUpTo500msAndEnds) {
+  using namespace std::chrono_literals;
+  const auto t0 = HandoverBackoff::Clock::time_point{} + 1h;
+  HandoverBackoff b(2000ms, t0);
+  EXPECT_EQ(b.max_wait(), 2000ms);
+  auto now = t0;
+  std::vector<long long> pauses;
+  while (auto p = b.next(now)) {
+    pauses.push_back(p->count());
+    now += *p;
+    ASSERT_LT(pauses.size(), 20u);
+  }
+  EXPECT_EQ(pauses, (std::vector<long long>{25, 50, 100, 200, 200, 200, 200, 200, 200, 200, 200, 200, 25}));
+  EXPECT_EQ(b.waited(now), 2000ms);
+  EXPECT_FALSE(b.next(now + 1h));
+}
+
+TEST(PortHandover, MessagesNameThePortAndTheWait) {
+  EXPECT_EQ(port_wait_note(ip("127.0.0.1"), 8080, Proto::Tcp, "pid 12 (netd)", std::chrono::milliseconds(5000)),
+            "127.0.0.1:8080/tcp is in use by pid 12 (netd); waiting up to 5000 ms for it");
+  EXPECT_EQ(port_wait_note(ip("::1"), 53, Proto::Udp, "", std::chrono::milliseconds(5)),
+            "[::1]:53/udp is in use; waiting up to 5 ms for it");
+  EXPECT_EQ(port_taken_note(ip("127.0.0.1"), 8080, Proto::Udp, std::chrono::milliseconds(120)),
+            "127.0.0.1:8080/udp taken over after 120 ms");
 }
 
 TEST(PortHandover, OtherErrorsEndAtOnce) {
