@@ -61,6 +61,11 @@ class Dataplane {
   // the calling thread (call before starting other threads). Returns a
   // message when a resource or kernel feature is missing.
   static Expected<std::unique_ptr<Dataplane>, std::string> create(UniqueFd tap, DataplaneOptions opts);
+  // The same for a multi-queue tap: one fd per queue, queue 0 first. Queue
+  // 0 is this object's loop thread; each further queue gets a
+  // tap/queue_worker.h, made now and started by run().
+  static Expected<std::unique_ptr<Dataplane>, std::string> create(std::vector<UniqueFd> taps,
+                                                                  DataplaneOptions opts);
   ~Dataplane();
 
   // Publishes a port: `socket` is the caller's bound host socket (IPv4 or
@@ -94,7 +99,12 @@ class Dataplane {
   // Runs until SIGTERM/SIGINT, the target goes away or the exit fd hangs
   // up; returns the exit status.
   int run();
+  // Queue 0's Stack.
   const Stack& stack() const;
+  // Every queue's counters, summed (other queues' as of their last round).
+  // Any thread, as Stack::counters was read before.
+  Counters counters() const;
+  size_t queues() const;
   // The loop the parts submit to (the takeover test reaches the ring through it).
   loop::EventLoop& event_loop();
 
