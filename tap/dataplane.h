@@ -1,4 +1,6 @@
-// The data plane of `netd attach`: one thread, one event loop, one Stack.
+// The data plane of `netd attach`: one thread, one event loop, one Stack
+// (with a multi-queue tap, this is queue 0; each further queue runs on a
+// thread of its own: tap/queue_worker.h, started by run()).
 //
 // Theory of operation: Dataplane is the wiring of small parts, each a
 // handler on one loop::EventLoop (common/event_loop.h) and each with its own
@@ -15,8 +17,9 @@
 // published UDP sockets once, run due timers, then carry out the Actions
 // the engines produced (frames to the tap, requests to the parts), all
 // submitted with the next wait, so a burst of frames costs one system call
-// to the loop. Control closures (watch_control) run between two batches,
-// on this thread, so the engines never see a half-made change.
+// to the loop (tap/action_runner.h). Control closures (watch_control) run
+// between two batches, on this thread, so the engines never see a
+// half-made change.
 #pragma once
 
 #include <sys/types.h>
