@@ -79,13 +79,14 @@ struct Dataplane::Impl {
   std::vector<std::unique_ptr<FdWatch>> control;
   // Queues 1..N-1 of a multi-queue tap (tap/queue_worker.h), the frames
   // they hand to this one, and the guest ports of published UDP ports they
-  // steer by (tap/queue_steering.h).
-  std::vector<std::unique_ptr<QueueWorker>> workers;
+  // steer by (tap/queue_steering.h). The workers come last: they go first,
+  // before what they point at.
   ThreadInbox<HandedFrame> handed{kHandoffInbox};
   std::unique_ptr<FdWatch> handed_watch;
   std::atomic<bool> worker_failed{false};
   PublishedGuestPorts udp_ports;
   std::unordered_map<uint64_t, uint16_t> udp_port_of_id;
+  std::vector<std::unique_ptr<QueueWorker>> workers;
   bool running = true;
   int exit_status = 0;
 
