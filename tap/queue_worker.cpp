@@ -119,7 +119,8 @@ QueueWorker::~QueueWorker() { stop(); }
 
 Expected<std::unique_ptr<QueueWorker>, std::string> QueueWorker::create(UniqueFd tap, QueueWorkerOptions opts) {
   auto impl = std::make_unique<Impl>(std::move(opts));
-  if (auto r = impl->init(std::move(tap)); !r) return unexpected("queue " + std::to_string(impl->opts.index) + ": " + r.error());
+  if (auto r = impl->init(std::move(tap)); !r)
+    return unexpected("queue " + std::to_string(impl->opts.index) + ": " + r.error());
   return std::unique_ptr<QueueWorker>(new QueueWorker(std::move(impl)));
 }
 

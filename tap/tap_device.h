@@ -4,9 +4,10 @@
 // network namespaces, opens /dev/net/tun with TUNSETIFF (IFF_TAP|IFF_NO_PI;
 // the same call attaches to a tap that already exists, e.g. one RootlessKit
 // created; with several queues, IFF_MULTI_QUEUE and one TUNSETIFF per
-// queue, each on its own fd: an existing tap must then be multi-queue too), optionally configures the namespace with libnl (lo up, tap MTU,
-// MAC, up, guest address, default route via the gateway) and hands the tap fd
-// back. netd's own process never enters the namespace.
+// queue, each on its own fd: an existing tap must then be multi-queue
+// too), optionally configures the namespace with libnl (lo up, tap MTU,
+// MAC, up, guest address, default route via the gateway) and hands the tap
+// fd (or fds) back. netd's own process never enters the namespace.
 //
 // IPv6 with configure: netd does not assign an IPv6 address. It makes sure
 // the tap will take one by SLAAC (disable_ipv6=0, accept_ra=2 so router
