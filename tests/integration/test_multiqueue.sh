@@ -11,8 +11,9 @@
 # them, so every byte still arrives. The same for 16 UDP clients of a
 # published UDP port whose guest answers after 7 s; and 16 connections the
 # guest starts, idle as long, then used again (they must find the queue
-# that knows them). Then: the handoffs were
-# counted, every queue carried frames, and netd exits cleanly.
+# that knows them). Then: the handoffs were counted, every queue carried
+# frames, no connection was reset, and netd exits cleanly. Last, the
+# outbound address of every queue's flows follows a renumbered interface.
 source "$(dirname "$0")/lib.sh"
 
 STREAM=${NETD_TEST_MQ_STREAM:-20000000}  # bytes per stream
@@ -192,6 +193,38 @@ run_case() {
 
 run_case 2
 run_case 4
+
+# --outbound-addr with an interface name: every queue's new flows bind to
+# its address, and to the new one once the interface is renumbered (the
+# change reaches each queue's thread through its control inbox). 16 flows
+# each time, from as many source ports: both queues get some.
+world_up
+ip link add out0 type veth peer name out0p
+ip link set out0p up
+ip link set out0 up
+ip addr add 198.51.100.2/32 dev out0
+world_server tcp-server 7001
+container_up
+netd_attach --configure --disable-dns --queues 2 --outbound-addr out0
+sources() {
+  local i out
+  for ((i = 0; i < 16; i++)); do
+    out=$(in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 7001 who) || fail "who $i: $out"
+    echo "${out%% *}"
+  done | sort | uniq -c | xargs
+}
+[[ "$(sources)" == "16 198.51.100.2" ]] || fail "outbound: sources $(sources), not 16 x 198.51.100.2"
+ip addr add 198.51.100.3/32 dev out0
+ip addr del 198.51.100.2/32 dev out0
+retry 50 grep -q "outbound interface out0: new IPv4 address 198.51.100.3" "$NETD_LOG" ||
+  fail "outbound: the new address was not taken: $(tail -n3 "$NETD_LOG")"
+[[ "$(sources)" == "16 198.51.100.3" ]] || fail "outbound: after renumbering, sources $(sources), not 16 x 198.51.100.3"
+kill -USR1 "$NETD_PID"
+retry 30 grep -q "queue 1: frames in" "$NETD_LOG" || fail "no per-queue counters after SIGUSR1"
+ok "--queues 2 --outbound-addr out0: 16 flows from 198.51.100.2, 16 from 198.51.100.3 after renumbering ($(grep -o 'queue 1: frames in [0-9]*' "$NETD_LOG" | tail -n1))"
+kill -TERM "$NETD_PID"
+wait_exit "$NETD_PID" 10 || fail "netd did not exit on SIGTERM"
+kill "$CTR" 2>/dev/null || true
 
 # Bad values: a clear error and a non-zero status (CLI11's own for a value
 # out of range; 2 for the combination netd itself refuses).
