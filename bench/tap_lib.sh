@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/tap_lib.sh: what the measuring halves that attach a tool to a
 # container share (bench/tap_measure.sh, bench/streams_measure.sh): the
 # world they run in, starting each tool the way Podman starts it, and one
