@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto frame = in.first(len);
     in = in.subspan(len);
     if (len == 2) {  // a 2-byte frame publishes that UDP guest port instead
-      uint16_t port = static_cast<uint16_t>((std::to_integer<unsigned>(frame[0]) << 8) | std::to_integer<unsigned>(frame[1]));
+      auto port = static_cast<uint16_t>((std::to_integer<unsigned>(frame[0]) << 8) |
+                                        std::to_integer<unsigned>(frame[1]));
       ports.add(port);
       added[n_added++] = port;
       continue;
