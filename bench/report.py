@@ -6,12 +6,13 @@ Usage: report.py RESULTS [--md FILE] [--png FILE]
 Theory of operation. bench/run.sh leaves one results directory: facts.txt
 (the machine, the commit, the tools' versions, the run's settings),
 cpu_watch.tsv (bench/cpu_watch.py: the CPU the rest of the machine used)
-and one directory per section that ran (tap, ports, dns, podman, podman5),
+and one directory per section that ran (tap, streams, ports, dns, podman,
+podman5),
 each with its raw results, lines.tsv (when each measured line ran, and the
 load then) and started.tsv (the tools' command lines). This script prints
 every section's table, and with --md writes the whole page: provenance, the
 goals of the performance work with the measured ratio and whether each is
-met, every section (bench/report_tap.py, report_ports.py, report_dns.py,
+met, every section (bench/report_tap.py, report_streams.py, report_ports.py, report_dns.py,
 report_podman.py), and the machine's load during each line. Every figure
 on the page, in tables and in sentences, is computed here from those files;
 the prose around them describes the method only. --png writes the tap
@@ -26,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report_dns  # noqa: E402
 import report_podman  # noqa: E402
 import report_ports  # noqa: E402
+import report_streams  # noqa: E402
 import report_tap  # noqa: E402
 from report_lib import (BUSY_CPUS, CpuWatch, Stat, line_records, load_rows, md_table, read_facts,  # noqa: E402
                         short_version, started)
@@ -56,6 +58,9 @@ LIMITS = {
     "allocator granularity.",
     "published-port throughput": "each connection is carried through netd's TCP engine and the tap (to keep the "
     "client's address), where RootlessKit's builtin driver splices two sockets.",
+    "4 streams": "each queue's thread carries its flows' frames through the tap and the sockets, and on two cores "
+    "the iperf3 ends and the kernel's copies share the CPUs with netd's threads; loopback has no tap crossing "
+    "at all.",
     "CPU per GB": "bulk transfer cost is dominated by the kernel's copies through the tap and the sockets.",
     "DNS local names": "dnsperf is one thread that spends about as much CPU per query as the server, so on two "
     "cores the load generator caps the rate; netd's own code is a small share of its CPU per query, the kernel's "
@@ -67,7 +72,7 @@ def limit_of(goal):
     return next((text for key, text in LIMITS.items() if goal.startswith(key)), "")
 
 
-def goal_rows(tap, ports, dns, facts):
+def goal_rows(tap, ports, dns, facts, streams=None):
     """[(goal, measured, met)]: met is "yes", "no" or "not measured"."""
     out = []
     t = tap["table"] if tap else {}
@@ -150,6 +155,7 @@ def goal_rows(tap, ports, dns, facts):
             worst[0] >= BULK_TOLERANCE)
     else:
         add("no TCP bulk line below the baseline", "", None)
+    add(*report_streams.goal(streams))
     return out
 
 
@@ -238,7 +244,7 @@ def provenance(facts, sections_run, verdict):
     if facts.get("full") != "1":
         lines.append(f"- A partial run: sections {facts.get('sections', '?').strip()}; tap lines "
                      f"{facts.get('tap_lines', '?')}; tools {facts.get('tools', '?')} (not what docs/ shows)")
-    missing = [s for s in ("tap", "ports", "dns", "podman", "podman5") if s not in sections_run]
+    missing = [s for s in ("tap", "streams", "ports", "dns", "podman", "podman5") if s not in sections_run]
     if missing:
         lines.append(f"- Not measured in this run: {', '.join(missing)}")
     lines.append("")
@@ -263,12 +269,14 @@ def main():
         return read_facts(os.path.join(res, name, "facts.txt"))
 
     tap = report_tap.collect(sdir("tap"), facts) if sdir("tap") else None
+    streams = report_streams.collect(sdir("streams"), facts) if sdir("streams") else None
     ports = report_ports.collect(sdir("ports"), facts) if sdir("ports") else None
     dns = report_dns.collect(sdir("dns"), facts) if sdir("dns") else None
     pod4 = report_podman.collect(sdir("podman"), report_podman.PODMAN4) if sdir("podman") else None
     pod5 = report_podman.collect(sdir("podman5"), report_podman.PODMAN5) if sdir("podman5") else None
 
     for name, data, text in (("tap", tap, lambda d: report_tap.text(d, facts)),
+                             ("streams", streams, lambda d: report_streams.text(d, facts)),
                              ("ports", ports, lambda d: report_ports.text(d, facts)),
                              ("dns", dns, lambda d: report_dns.text(d, facts)),
                              ("podman", pod4, report_podman.text), ("podman5", pod5, report_podman.text)):
@@ -276,7 +284,7 @@ def main():
             print(f"== {name}")
             print("\n".join(text(data)))
             print()
-    goals = goal_rows(tap, ports, dns, facts)
+    goals = goal_rows(tap, ports, dns, facts, streams)
     print("== goals")
     for g, m, ok in goals:
         print(f"{ok:4} {g}: {m}")
@@ -291,7 +299,7 @@ def main():
             print(f"report: no chart ({e}); install python3-matplotlib", file=sys.stderr)
     if not a.md:
         return
-    run = [s for s in ("tap", "ports", "dns", "podman", "podman5") if sdir(s)]
+    run = [s for s in ("tap", "streams", "ports", "dns", "podman", "podman5") if sdir(s)]
     label_of = {"tap": lambda line: report_tap.LINE_LABEL.get(line, line)}
     records, load_table = load_records([(s, sdir(s), label_of.get(s, lambda line: line)) for s in run], watch)
     lines = provenance(facts, run, load_verdict(records))
@@ -309,6 +317,8 @@ def main():
         lines += [f"- {g}: {why or 'not yet known.'}" for g, why in missed] + [""]
     if tap:
         lines += report_tap.section(tap, facts, sdir("tap"), started(sdir("tap")), png_name)
+    if streams:
+        lines += report_streams.section(streams, facts, started(sdir("streams")))
     if ports:
         lines += report_ports.section(ports, facts, started(sdir("ports")))
     if dns:

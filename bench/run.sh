@@ -12,8 +12,8 @@
 #   --quick         1 round and short lines (a look while developing, ~5 min)
 #   --rounds N      rounds of every line (default 3; the median is shown with
 #                   the spread of the rounds)
-#   --lines L       only these tap lines and/or sections (tap ports dns podman
-#                   podman5; a tap line name selects the tap section)
+#   --lines L       only these tap lines and/or sections (tap streams ports dns
+#                   podman podman5; a tap line name selects the tap section)
 #   --tools T       only these tools in the tap section (loopback netd
 #                   netd-epoll netd-nooffload netd-pasta slirp4netns pasta12
 #                   pasta13 netd-base; pasta-new comes with --pasta)
@@ -37,7 +37,8 @@
 #     CPU every other process of the machine uses, for the load record.
 #  3. Run each section's measuring half in namespaces of its own
 #     (tests/integration/lib.sh), bounded by a time limit: tap_measure.sh
-#     (the tap lines), ports_measure.sh, dns_measure.sh, podman_measure.sh,
+#     (the tap lines), streams_measure.sh (1, 2 and 4 parallel streams),
+#     ports_measure.sh, dns_measure.sh, podman_measure.sh,
 #     podman5_measure.sh. Results: build-bench/bench-results/DATE/SECTION/.
 #  4. bench/report.py, the one generator of the page: tables on stdout,
 #     DATE/benchmarks.md and its chart, copied to docs/ when the run
@@ -56,7 +57,7 @@ RUN_START=$(date +%s)
 # The commit whose netd is "today" for the goal "no bulk line regressing":
 # main when the second round of performance work began.
 DEFAULT_BASELINE=1c2e2973c3a5b36665b8ecb5039045350d51715e
-ALL_SECTIONS="tap ports dns podman podman5"
+ALL_SECTIONS="tap streams ports dns podman podman5"
 ALL_TAP_LINES="tcp_c2h_65520 tcp_h2c_65520 tcp4_c2h_65520 udp_c2h_65520 tcp_rr udp_rr tcp_crr tcp_idle
   tcp_c2h_1500 tcp_h2c_1500"
 EXTRA_TAP_LINES="tcp6_c2h_65520 tcp6_h2c_65520"  # only when named
@@ -155,7 +156,8 @@ if ((DIRTY > 0 && !DIRTY_OK)); then
 fi
 
 needs_trixie=0
-[[ " $SECTIONS " == *" podman5 "* || " $SECTIONS " == *" dns "* || " $TOOLS " == *" pasta13 "* ]] && needs_trixie=1
+[[ " $SECTIONS " == *" podman5 "* || " $SECTIONS " == *" dns "* || " $SECTIONS " == *" streams "* ||
+  " $TOOLS " == *" pasta13 "* ]] && needs_trixie=1
 ((needs_trixie)) && scripts/install-deps.sh --with-podman5 || scripts/install-deps.sh
 bench/install-deps.sh
 
@@ -247,6 +249,11 @@ for section in $SECTIONS; do
         BENCH_RR="$ROOT/build-bench/bin/netd-bench-rr" NETD_BASE_BIN="$NETD_BASE_BIN" BENCH_TOOLS="$TOOLS" \
         BENCH_LINES="$TAP_LINES" BENCH_DUR=$DUR BENCH_N_RR=$N_RR BENCH_N_CRR=$N_CRR BENCH_N_IDLE=$N_IDLE \
         BENCH_UDP_RATE=$UDP_RATE BENCH_ROUNDS=$ROUNDS BENCH_PASTA_NEW="$PASTA_NEW"
+      ;;
+    streams)
+      # (its own tools: loopback pasta13 netd netd-q2 netd-q4; 6 lines)
+      run_measure bench/streams_measure.sh $((120 + ROUNDS * 5 * 6 * (DUR + 12))) \
+        BENCH_DUR=$DUR BENCH_ROUNDS=$ROUNDS
       ;;
     ports)
       run_measure bench/ports_measure.sh $((120 + ROUNDS * 7 * 2 * (DUR + 12))) \

@@ -486,14 +486,15 @@ int run_attach(const AttachConfig& a) {
 
   tap::TapOptions topts = a.tap ? *a.tap : slirp_tap(a, *cfg);
   topts.offload = !a.no_offload;
-  auto tapfd = tap::open_tap(a.target, topts);
-  if (!tapfd) {
-    std::fprintf(stderr, "%s: %s\n", prog, tapfd.error().c_str());
+  topts.queues = a.queues;
+  auto tapfds = tap::open_tap_queues(a.target, topts);
+  if (!tapfds) {
+    std::fprintf(stderr, "%s: %s\n", prog, tapfds.error().c_str());
     return 1;
   }
 
   tap::DataplaneOptions dopts = dataplane_options(a, *cfg, *servers, *out4, *out6, topts.offload);
-  auto dp = tap::Dataplane::create(std::move(*tapfd), dopts);
+  auto dp = tap::Dataplane::create(std::move(*tapfds), dopts);
   if (!dp) {
     std::fprintf(stderr, "%s: %s\n", prog, dp.error().c_str());
     return 1;
@@ -554,6 +555,7 @@ int run_attach(const AttachConfig& a) {
   }
 
   log_attached(a, topts, *cfg);
+  if (a.queues > 1) LOG_INFO("%u tap queues, one thread each", a.queues);
   if (a.ready_fd >= 0) signal_ready(a.ready_fd);
   if (a.on_ready) a.on_ready();
   int rc = (*dp)->run();

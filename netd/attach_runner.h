@@ -84,6 +84,7 @@ struct AttachConfig {
   std::string pid_file;
   std::string pcap;
   bool no_offload = false;   // tap without virtio-net offloads
+  unsigned queues = 1;       // tap queues (IFF_MULTI_QUEUE above 1): tap/queue_worker.h
   std::vector<std::string> publish;  // -p specs: host ports carried into the guest
   std::string api_socket;            // serve the control API here
   bool sandbox = false;      // common/sandbox.h: empty root, no capabilities

@@ -44,6 +44,7 @@ struct AttachArgs {
   std::string pcap;
   std::string log_level = "info";
   bool no_offload = false;
+  unsigned queues = 1;
   std::vector<std::string> publish;
   std::string api_socket;
   bool sandbox = true;
@@ -118,6 +119,11 @@ void build_cli(CLI::App& app, AttachArgs& a) {
                  "addresses kept), list_flows, get_counters; see `netd ctl`");
   app.add_flag("--no-offload", a.no_offload,
                "open the tap without virtio-net offloads (full checksums in --pcap captures; slower)");
+  app.add_option("--queues", a.queues,
+                 "tap queues, each answered by its own thread and event loop (1..8; default 1, one\n"
+                 "thread). More use more cores for parallel flows; a flow stays on one queue")
+      ->check(CLI::Range(1u, 8u))
+      ->capture_default_str();
   app.add_flag("--enable-sandbox,!--disable-sandbox", a.sandbox,
                "after start-up, run in an empty read-only root with no capabilities and no_new_privs\n"
                "(on by default; see docs/security.md)");
@@ -205,6 +211,12 @@ ParsedAttach parse_attach_args(int argc, char** argv, std::ostream& out, std::os
   cfg.pid_file = a.pid_file;
   cfg.pcap = a.pcap;
   cfg.no_offload = a.no_offload;
+  if (a.queues > 1 && !a.pcap.empty()) {
+    err << "netd attach: --pcap records one queue's frames only: use it with --queues 1\n";
+    r.exit_status = 2;
+    return r;
+  }
+  cfg.queues = a.queues;
   cfg.publish = a.publish;
   cfg.api_socket = a.api_socket;
   cfg.sandbox = a.sandbox;

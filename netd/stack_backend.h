@@ -32,7 +32,7 @@ class StackBackend final : public portfwd::ForwardBackend {
   Expected<void, std::string> add(const portfwd::Forward& f, UniqueFd socket) override;
   Expected<void, std::string> remove(uint64_t id) override;
   std::string flows_json() override { return dp_.published_flows_json(); }
-  std::string counters_json() override { return dp_.stack().counters().to_json(); }
+  std::string counters_json() override { return dp_.counters().to_json(); }
   portfwd::ControlQueue& queue() override { return queue_; }
 
  private:

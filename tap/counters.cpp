@@ -12,6 +12,13 @@ void Counters::count_wire_error(wire::WireError e) {
   }
 }
 
+Counters& Counters::operator+=(const Counters& o) {
+#define NETD_ADD_UP(name) name += o.name;
+  NETD_TAP_COUNTERS(NETD_ADD_UP)
+#undef NETD_ADD_UP
+  return *this;
+}
+
 std::string Counters::to_json() const {
   // In declaration order (ordered_json), as the log line and get_counters always showed them.
   nlohmann::ordered_json j = nlohmann::ordered_json::object();

@@ -29,7 +29,8 @@ namespace netd::tap {
   X(ndp_advertisements) X(ndp_router_advertisements)                         \
   X(dhcpv6_replies) X(dhcpv6_ignored)                                         \
   X(tap_write_errors) X(host_socket_errors) X(host_send_drops)                 \
-  X(udp_segmented_sends)
+  X(udp_segmented_sends)                                                       \
+  X(queue_handoffs) X(queue_handoff_drops)
 
 struct Counters {
 #define NETD_DECLARE_COUNTER(name) uint64_t name = 0;
@@ -38,6 +39,8 @@ struct Counters {
 
   // Counts a parse failure under its reason (checksum vs. the rest).
   void count_wire_error(wire::WireError e);
+  // Adds every counter of `o` (the queues of a multi-queue tap, summed).
+  Counters& operator+=(const Counters& o);
   // {"frames_in":N,...}: every counter, for logs and the API.
   std::string to_json() const;
 };

@@ -3,16 +3,21 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <unordered_map>
 
 #include "common/event_loop.h"
 #include "common/fd_watch.h"
 #include "common/lifecycle_watch.h"
 #include "common/log.h"
+#include "common/thread_inbox.h"
+#include "tap/action_runner.h"
 #include "tap/dns_watcher.h"
 #include "tap/host_sockets.h"
 #include "tap/pcap_writer.h"
+#include "tap/queue_worker.h"
 #include "tap/tap_port.h"
 
 namespace netd::tap {
@@ -33,12 +38,16 @@ constexpr loop::LoopOps kLoopOps = loop::LoopOp::Poll | loop::LoopOp::Read | loo
 // round (a full completion queue after the loop was descheduled in a
 // flood) would hold thousands of frames at once.
 constexpr unsigned kCompletionBatch = 256;
-// Bounded work per wake-up when actions trigger more actions synchronously.
-constexpr int kMaxActionRounds = 8;
+// Frames the other queues hand to queue 0 that may wait at once (beyond
+// it they are dropped and counted: a flood of them must not grow memory).
+constexpr size_t kHandoffInbox = 1024;
 
-StackConfig with_offload(const DataplaneOptions& o) {
+// The configuration of each queue's Stack: the tap's offloads, and its
+// share of the TCP buffer budget (the budget bounds the whole process).
+StackConfig queue_config(const DataplaneOptions& o, size_t queues) {
   StackConfig c = o.stack;
   c.tap_offload = o.vnet_hdr;
+  c.tcp_buffer_budget = o.stack.tcp_buffer_budget / queues;
   return c;
 }
 
@@ -60,8 +69,7 @@ struct Dataplane::Impl {
   std::unique_ptr<loop::EventLoop> loop;
   Stack stack;
   Actions actions;
-  Actions batch_;                // apply_round's working copy (reused: no allocation per round)
-  std::vector<HostOp> teardown_;  // apply_round's deferred shutdowns and closes
+  ActionRunner runner;
   std::optional<PcapWriter> pcap;
   std::unique_ptr<TapPort> tap;
   std::unique_ptr<HostSockets> sockets;
@@ -69,12 +77,22 @@ struct Dataplane::Impl {
   std::unique_ptr<DnsWatcher> dns;
   std::unique_ptr<LifecycleWatch> lifecycle;
   std::vector<std::unique_ptr<FdWatch>> control;
+  // Queues 1..N-1 of a multi-queue tap (tap/queue_worker.h), the frames
+  // they hand to this one, and the guest ports of published UDP ports they
+  // steer by (tap/queue_steering.h). The workers come last: they go first,
+  // before what they point at.
+  ThreadInbox<HandedFrame> handed{kHandoffInbox};
+  std::unique_ptr<FdWatch> handed_watch;
+  std::atomic<bool> worker_failed{false};
+  PublishedGuestPorts udp_ports;
+  std::unordered_map<uint64_t, uint16_t> udp_port_of_id;
+  std::vector<std::unique_ptr<QueueWorker>> workers;
   bool running = true;
   int exit_status = 0;
 
-  explicit Impl(DataplaneOptions o) : opts(std::move(o)), stack(with_offload(opts)) {}
+  Impl(DataplaneOptions o, size_t queues) : opts(std::move(o)), stack(queue_config(opts, queues)) {}
 
-  Expected<void, std::string> init(UniqueFd tap_fd) {
+  Expected<void, std::string> init(std::vector<UniqueFd> tap_fds) {
     raise_fd_limit();
     auto l = loop::make_event_loop(loop::LoopOptions{kLoopEntries, loop::LoopKind::Auto, kLoopOps});
     if (!l) return unexpected(l.error());
@@ -100,10 +118,72 @@ struct Dataplane::Impl {
     auto d = DnsWatcher::create(*loop, stack, actions, opts.dns_upstreams, opts.outbound4, opts.outbound6);
     if (!d) return unexpected(d.error());
     dns = std::move(*d);
-    tap = std::make_unique<TapPort>(*loop, std::move(tap_fd), opts.vnet_hdr, stack, actions, pcap ? &*pcap : nullptr,
-                                    [this] { stop(1); });
+    tap = std::make_unique<TapPort>(*loop, std::move(tap_fds[0]), opts.vnet_hdr, stack, actions,
+                                    pcap ? &*pcap : nullptr, [this] { stop(1); });
     tap->start();
+    return start_queues(tap_fds);
+  }
+
+  // Queues 1..N-1: each a worker with its own loop, Stack and host sockets.
+  Expected<void, std::string> start_queues(std::vector<UniqueFd>& tap_fds) {
+    if (tap_fds.size() < 2) return {};
+    handed_watch = std::make_unique<FdWatch>(*loop, handed.eventfd(), [this] { take_handed(); });
+    for (size_t i = 1; i < tap_fds.size(); ++i) {
+      QueueWorkerOptions wo;
+      wo.index = static_cast<unsigned>(i);
+      wo.stack = queue_config(opts, tap_fds.size());
+      wo.vnet_hdr = opts.vnet_hdr;
+      wo.outbound4 = opts.outbound4;
+      wo.outbound6 = opts.outbound6;
+      wo.udp_ports = &udp_ports;
+      wo.hand_off = [this](HandedFrame f) { return handed.post(std::move(f)); };
+      wo.on_failure = [this] {
+        worker_failed.store(true);
+        handed.post(HandedFrame{});  // (an empty frame: only the wake-up)
+      };
+      auto w = QueueWorker::create(std::move(tap_fds[i]), std::move(wo));
+      if (!w) return unexpected(w.error());
+      workers.push_back(std::move(*w));
+    }
     return {};
+  }
+
+  // Frames other queues handed over: answered here, as if read from our tap
+  // (our answers, written to our queue, bring their flow back to it).
+  void take_handed() {
+    Time now = Clock::now();
+    for (auto& f : handed.take()) {
+      if (f.bytes.empty()) continue;
+      if (pcap) pcap->write(f.bytes);
+      stack.on_frame(now, f.bytes, actions, f.offloaded);
+    }
+    if (worker_failed.load()) {
+      LOG_ERROR("a tap queue failed; stopping");
+      stop(1);
+    }
+  }
+
+  // Every queue's counters, summed (the workers' as of their last round).
+  Counters all_counters() const {
+    Counters sum = stack.counters();
+    for (const auto& w : workers) sum += w->counters();
+    return sum;
+  }
+
+  // One line per queue (what each carried), then the sum: the last
+  // "counters" line is the one to read.
+  void log_counters() const {
+    if (!workers.empty()) {
+      auto line = [](unsigned i, const Counters& c) {
+        LOG_INFO("queue %u: frames in %llu, out %llu; handed to queue 0: %llu (%llu dropped)", i,
+                 static_cast<unsigned long long>(c.frames_in), static_cast<unsigned long long>(c.frames_out),
+                 static_cast<unsigned long long>(c.queue_handoffs),
+                 static_cast<unsigned long long>(c.queue_handoff_drops));
+      };
+      line(0, stack.counters());
+      for (const auto& w : workers) line(w->index(), w->counters());
+    }
+    LOG_INFO("counters %s", all_counters().to_json().c_str());
   }
 
   void stop(int status) {
@@ -113,76 +193,12 @@ struct Dataplane::Impl {
 
   void on_signal(int sig) {
     if (sig != SIGUSR1) return;
-    LOG_INFO("counters %s", stack.counters().to_json().c_str());
+    log_counters();
     if (pcap) pcap->flush();
   }
 
-  // ---- actions -> the parts ---------------------------------------------------
-  struct Apply {
-    Impl& d;
-    Time now;
-    void operator()(OpenSocket& o) { d.sockets->open(now, o); }
-    void operator()(SendOnSocket&) {}  // in runs: apply_actions
-    void operator()(CloseSocket& o) {
-      d.published->forget(o.flow);
-      d.sockets->close(o);
-    }
-    void operator()(ForwardDns& o) { d.dns->forward(now, o); }
-    void operator()(TcpConnect& o) { d.sockets->connect(now, o); }
-    void operator()(TcpPoll& o) { d.sockets->poll(now, o); }
-    void operator()(TcpRecv& o) { d.sockets->recv(now, o); }
-    void operator()(TcpSend& o) { d.sockets->send(now, o); }
-    void operator()(TcpShutdown& o) { d.sockets->shutdown(o); }
-    void operator()(SendToPeer& o) { d.published->send_to_peer(now, o); }
-  };
-
-  // Ending a flow's socket (shutdown: the peer's FIN processing and its
-  // wake-up run inside the call on loopback; close) helps nobody wait less,
-  // so it comes after the round's frames and the other requests.
-  static bool is_teardown(const HostOp& op) {
-    return std::holds_alternative<TcpShutdown>(op) || std::holds_alternative<CloseSocket>(op);
-  }
-
-  // One round: the frames already made (they depend on no request of the
-  // round), the requests, the frames those just produced (a receive's
-  // data, a connect's SYN-ACK), then the teardowns. A frame for the guest
-  // thus never waits behind socket work it does not need, nor for a later
-  // round. Order within one flow holds: its frames keep their order, and a
-  // teardown is its flow's last request of the round.
-  void apply_round(Time now) {
-    std::swap(batch_, actions);  // the parts below may append new actions
-    for (const auto& frame : batch_.to_tap) tap->write(now, frame);
-    auto& ops = batch_.to_host;
-    for (size_t i = 0; i < ops.size();) {
-      if (is_teardown(ops[i])) {
-        teardown_.push_back(std::move(ops[i]));
-        ++i;
-        continue;
-      }
-      // A burst of one flow's datagrams leaves in as few sends as possible.
-      if (auto* first = std::get_if<SendOnSocket>(&ops[i])) {
-        size_t j = i + 1;
-        while (j < ops.size() && std::holds_alternative<SendOnSocket>(ops[j]) &&
-               std::get<SendOnSocket>(ops[j]).flow == first->flow)
-          ++j;
-        sockets->send_datagrams(now, std::span<HostOp>(ops).subspan(i, j - i));
-        i = j;
-        continue;
-      }
-      std::visit(Apply{*this, now}, ops[i]);
-      ++i;
-    }
-    for (const auto& frame : actions.to_tap) tap->write(now, frame);
-    actions.to_tap.clear();
-    for (auto& op : teardown_) std::visit(Apply{*this, now}, op);
-    teardown_.clear();
-    batch_.clear();  // (keeps the vectors' capacity for the next round)
-  }
-
   void apply_actions(Time now) {
-    for (int round = 0; round < kMaxActionRounds && (!actions.to_tap.empty() || !actions.to_host.empty());
-         ++round)
-      apply_round(now);
+    runner.apply(now, actions, QueueParts{*tap, *sockets, published.get(), dns.get(), stack.counters()});
   }
 
   // ---- the loop ---------------------------------------------------------------
@@ -200,6 +216,7 @@ struct Dataplane::Impl {
   }
 
   int run() {
+    for (auto& w : workers) w->start();  // (after the sandbox: run() is the last step)
     while (running) {
       Time now = Clock::now();
       auto deadline = next_deadline(now);
@@ -223,8 +240,9 @@ struct Dataplane::Impl {
       if (deadline && now >= *deadline) on_timers(now);
       apply_actions(now);
     }
+    for (auto& w : workers) w->stop();
     if (pcap) pcap->flush();
-    LOG_INFO("counters %s", stack.counters().to_json().c_str());
+    log_counters();
     return exit_status;
   }
 };
@@ -233,15 +251,36 @@ Dataplane::Dataplane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Dataplane::~Dataplane() = default;
 
 Expected<std::unique_ptr<Dataplane>, std::string> Dataplane::create(UniqueFd tap, DataplaneOptions opts) {
-  auto impl = std::make_unique<Impl>(std::move(opts));
-  auto r = impl->init(std::move(tap));
+  std::vector<UniqueFd> taps;
+  taps.push_back(std::move(tap));
+  return create(std::move(taps), std::move(opts));
+}
+
+Expected<std::unique_ptr<Dataplane>, std::string> Dataplane::create(std::vector<UniqueFd> taps,
+                                                                    DataplaneOptions opts) {
+  if (taps.empty()) return unexpected(std::string("no tap queue"));
+  auto impl = std::make_unique<Impl>(std::move(opts), taps.size());
+  auto r = impl->init(std::move(taps));
   if (!r) return unexpected(r.error());
   return std::unique_ptr<Dataplane>(new Dataplane(std::move(impl)));
 }
 
 int Dataplane::run() { return impl_->run(); }
-void Dataplane::publish(PublishedPort port) { impl_->published->publish(std::move(port)); }
-bool Dataplane::unpublish(uint64_t id) { return impl_->published->unpublish(id); }
+void Dataplane::publish(PublishedPort port) {
+  if (port.udp) {
+    impl_->udp_ports.add(port.guest_port);
+    if (port.id) impl_->udp_port_of_id[port.id] = port.guest_port;
+  }
+  impl_->published->publish(std::move(port));
+}
+bool Dataplane::unpublish(uint64_t id) {
+  if (!impl_->published->unpublish(id)) return false;
+  if (auto it = impl_->udp_port_of_id.find(id); it != impl_->udp_port_of_id.end()) {
+    impl_->udp_ports.remove(it->second);
+    impl_->udp_port_of_id.erase(it);
+  }
+  return true;
+}
 std::string Dataplane::published_flows_json() const { return impl_->published->flows_json(); }
 FdWatch& Dataplane::watch_control(int eventfd, std::function<void()> drain) {
   impl_->control.push_back(std::make_unique<FdWatch>(*impl_->loop, eventfd, std::move(drain)));
@@ -250,6 +289,7 @@ FdWatch& Dataplane::watch_control(int eventfd, std::function<void()> drain) {
 void Dataplane::set_outbound(const wire::IpAddr& addr) {
   impl_->sockets->set_outbound(addr);
   impl_->dns->set_source(addr);
+  for (auto& w : impl_->workers) w->set_outbound(addr);
 }
 bool Dataplane::set_dns_upstreams(std::vector<dns::UpstreamServer> servers) {
   std::optional<wire::IpAddr> tcp = servers.empty() ? std::nullopt : wire::IpAddr::parse(servers.front().addr);
@@ -259,6 +299,8 @@ bool Dataplane::set_dns_upstreams(std::vector<dns::UpstreamServer> servers) {
   return true;
 }
 const Stack& Dataplane::stack() const { return impl_->stack; }
+Counters Dataplane::counters() const { return impl_->all_counters(); }
+size_t Dataplane::queues() const { return 1 + impl_->workers.size(); }
 loop::EventLoop& Dataplane::event_loop() { return *impl_->loop; }
 
 }  // namespace netd::tap

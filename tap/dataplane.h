@@ -1,4 +1,6 @@
-// The data plane of `netd attach`: one thread, one event loop, one Stack.
+// The data plane of `netd attach`: one thread, one event loop, one Stack
+// (with a multi-queue tap, this is queue 0; each further queue runs on a
+// thread of its own: tap/queue_worker.h, started by run()).
 //
 // Theory of operation: Dataplane is the wiring of small parts, each a
 // handler on one loop::EventLoop (common/event_loop.h) and each with its own
@@ -15,8 +17,9 @@
 // published UDP sockets once, run due timers, then carry out the Actions
 // the engines produced (frames to the tap, requests to the parts), all
 // submitted with the next wait, so a burst of frames costs one system call
-// to the loop. Control closures (watch_control) run between two batches,
-// on this thread, so the engines never see a half-made change.
+// to the loop (tap/action_runner.h). Control closures (watch_control) run
+// between two batches, on this thread, so the engines never see a
+// half-made change.
 #pragma once
 
 #include <sys/types.h>
@@ -61,6 +64,11 @@ class Dataplane {
   // the calling thread (call before starting other threads). Returns a
   // message when a resource or kernel feature is missing.
   static Expected<std::unique_ptr<Dataplane>, std::string> create(UniqueFd tap, DataplaneOptions opts);
+  // The same for a multi-queue tap: one fd per queue, queue 0 first. Queue
+  // 0 is this object's loop thread; each further queue gets a
+  // tap/queue_worker.h, made now and started by run().
+  static Expected<std::unique_ptr<Dataplane>, std::string> create(std::vector<UniqueFd> taps,
+                                                                  DataplaneOptions opts);
   ~Dataplane();
 
   // Publishes a port: `socket` is the caller's bound host socket (IPv4 or
@@ -94,7 +102,12 @@ class Dataplane {
   // Runs until SIGTERM/SIGINT, the target goes away or the exit fd hangs
   // up; returns the exit status.
   int run();
+  // Queue 0's Stack.
   const Stack& stack() const;
+  // Every queue's counters, summed (other queues' as of their last round).
+  // Any thread, as Stack::counters was read before.
+  Counters counters() const;
+  size_t queues() const;
   // The loop the parts submit to (the takeover test reaches the ring through it).
   loop::EventLoop& event_loop();
 

@@ -109,6 +109,12 @@ class Stack {
   size_t icmp_flows() const { return icmp_.flow_count(); }
   size_t tcp_conns() const { return tcp_.conn_count(); }
   const TcpEngine& tcp() const { return tcp_; }
+  // The TCP or UDP engine has a flow with this guest 4-tuple (a queue of a
+  // multi-queue tap asks before handing a frame to queue 0: tap/queue_steering.h).
+  bool knows_flow(wire::IpProto proto, const FlowKey& k) const {
+    if (proto == wire::IpProto::Tcp) return tcp_.state_of(k).has_value();
+    return proto == wire::IpProto::Udp && udp_.has_flow(k);
+  }
 
  private:
   void on_ipv4(Time now, const wire::EthernetView& eth, std::span<const std::byte> packet, bool offloaded,

@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace netd::tap {
 namespace {
@@ -48,7 +50,7 @@ Expected<int, std::string> link_up(nl_sock* sk, const char* name, unsigned mtu, 
 
 }  // namespace
 
-Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offload) {
+Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offload, bool multi_queue) {
   if (name.empty() || name.size() >= IFNAMSIZ)
     return unexpected("invalid tap name '" + name + "' (1.." + std::to_string(IFNAMSIZ - 1) + " characters)");
   int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
@@ -61,7 +63,7 @@ Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offl
   }
   UniqueFd tun(fd);
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0) | (multi_queue ? IFF_MULTI_QUEUE : 0);
   std::memcpy(ifr.ifr_name, name.c_str(), name.size());
   // EBUSY: another process still holds the tap. A netd that just exited may
   // still hold it for a moment (its io_uring is torn down asynchronously),
@@ -78,7 +80,9 @@ Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offl
     std::string msg = "cannot attach tap " + name + ": " + std::strerror(e);
     if (e == EPERM) msg += " (no CAP_NET_ADMIN in the namespace, or the tap belongs to another user)";
     if (e == EBUSY) msg += " (another process is attached to it)";
-    if (e == EINVAL) msg += " (a non-tap device of that name exists)";
+    if (e == EINVAL)
+      msg += multi_queue ? " (a non-tap or single-queue device of that name exists)"
+                         : " (a non-tap device of that name exists, or a multi-queue tap)";
     return unexpected(msg);
   }
   if (offload) {
@@ -202,18 +206,35 @@ Expected<void, std::string> configure_here(const TapOptions& o) {
   return {};
 }
 
-Expected<UniqueFd, std::string> open_tap(const NsTarget& target, const TapOptions& opts) {
+Expected<std::vector<UniqueFd>, std::string> open_tap_queues(const NsTarget& target, const TapOptions& opts) {
+  if (opts.queues < 1 || opts.queues > kMaxTapQueues)
+    return unexpected("invalid number of tap queues " + std::to_string(opts.queues) + " (1.." +
+                      std::to_string(kMaxTapQueues) + ")");
   auto fds = run_in_netns(target, [&]() -> NsChildResult {
-    auto tap = open_tap_here(opts.name, opts.offload);
-    if (!tap) return unexpected(tap.error());
+    std::vector<int> out;
+    std::vector<UniqueFd> held;  // closed if a later queue fails
+    for (unsigned q = 0; q < opts.queues; ++q) {
+      auto tap = open_tap_here(opts.name, opts.offload, opts.queues > 1);
+      if (!tap) return unexpected(tap.error());
+      held.push_back(std::move(*tap));
+    }
     if (opts.configure) {
       auto c = configure_here(opts);
       if (!c) return unexpected(c.error());
     }
-    return std::vector<int>{tap->release()};  // the child exits right after sending
+    for (auto& fd : held) out.push_back(fd.release());  // the child exits right after sending
+    return out;
   });
   if (!fds) return unexpected(fds.error());
-  if (fds->size() != 1) return unexpected(std::string("namespace helper returned no tap fd"));
+  if (fds->size() != opts.queues) return unexpected(std::string("namespace helper returned no tap fd"));
+  return std::move(*fds);
+}
+
+Expected<UniqueFd, std::string> open_tap(const NsTarget& target, const TapOptions& opts) {
+  TapOptions one = opts;
+  one.queues = 1;
+  auto fds = open_tap_queues(target, one);
+  if (!fds) return unexpected(fds.error());
   return std::move((*fds)[0]);
 }
 

@@ -3,9 +3,11 @@
 // Theory of operation: a run_in_netns() child joins the target's user and
 // network namespaces, opens /dev/net/tun with TUNSETIFF (IFF_TAP|IFF_NO_PI;
 // the same call attaches to a tap that already exists, e.g. one RootlessKit
-// created), optionally configures the namespace with libnl (lo up, tap MTU,
-// MAC, up, guest address, default route via the gateway) and hands the tap fd
-// back. netd's own process never enters the namespace.
+// created; with several queues, IFF_MULTI_QUEUE and one TUNSETIFF per
+// queue, each on its own fd: an existing tap must then be multi-queue
+// too), optionally configures the namespace with libnl (lo up, tap MTU,
+// MAC, up, guest address, default route via the gateway) and hands the tap
+// fd (or fds) back. netd's own process never enters the namespace.
 //
 // IPv6 with configure: netd does not assign an IPv6 address. It makes sure
 // the tap will take one by SLAAC (disable_ipv6=0, accept_ra=2 so router
@@ -55,15 +57,24 @@ struct TapOptions {
   // every frame then carries a virtio-net header, the guest may send TCP
   // super-segments with partial checksums, and netd may send them too.
   bool offload = true;
+  // Queues (IFF_MULTI_QUEUE when more than 1; tap/queue_worker.h): one fd
+  // each, all opened by the same child. 1 opens the tap as before.
+  unsigned queues = 1;
 };
+
+// The most queues `netd attach --queues` takes.
+inline constexpr unsigned kMaxTapQueues = 8;
 
 // Opens (and with opts.configure, configures) the tap in `target`. Returns the
 // tap fd (O_NONBLOCK|O_CLOEXEC) or a one-line message for the user.
 Expected<UniqueFd, std::string> open_tap(const NsTarget& target, const TapOptions& opts);
+// The same for opts.queues queues: one fd per queue, queue 0 first.
+Expected<std::vector<UniqueFd>, std::string> open_tap_queues(const NsTarget& target, const TapOptions& opts);
 
 // The part that runs inside the namespace (exposed for the namespace tests):
-// opens /dev/net/tun and attaches `name`. Returns the fd or a message.
-Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offload);
+// opens /dev/net/tun and attaches `name` (as one more queue with
+// `multi_queue`). Returns the fd or a message.
+Expected<UniqueFd, std::string> open_tap_here(const std::string& name, bool offload, bool multi_queue = false);
 // Applies opts (lo up, MTU, MAC, up, addresses, routes) with libnl to the
 // namespace the caller is in. Returns a message on failure.
 Expected<void, std::string> configure_here(const TapOptions& opts);

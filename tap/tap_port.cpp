@@ -75,6 +75,7 @@ void TapPort::on_frame(Time now, std::span<const std::byte> frame) {
     offloaded = (h.flags & (kVnetNeedsCsum | kVnetDataValid)) != 0;
     frame = frame.subspan(kVnetHdrLen);
   }
+  if (divert_ && divert_(frame, offloaded)) return;
   if (pcap_) pcap_->write(frame);
   stack_.on_frame(now, frame, actions_, offloaded);
 }

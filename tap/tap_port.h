@@ -50,6 +50,11 @@ class TapPort final : public loop::Handler {
   // Writes one frame for the guest; a failure is counted (and logged, rarely).
   void write(Time now, const Frame& frame);
   void on_completion(Time now, const loop::Completion& c) override;
+  // A frame read from the tap goes to `divert` first (a queue of a
+  // multi-queue tap hands some frames to queue 0: tap/queue_worker.h); it
+  // returns true when it took the frame, which then skips the Stack.
+  using Divert = std::function<bool(std::span<const std::byte> frame, bool offloaded)>;
+  void set_divert(Divert divert) { divert_ = std::move(divert); }
 
  private:
   enum class Op : uint8_t { Readable };
@@ -63,6 +68,7 @@ class TapPort final : public loop::Handler {
   Actions& actions_;
   PcapWriter* pcap_;
   std::function<void()> on_failure_;
+  Divert divert_;
   bool backlog_ = false;
   bool failed_ = false;
   std::vector<std::byte> buf_ = std::vector<std::byte>(kFrameMax);

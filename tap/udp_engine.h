@@ -71,6 +71,8 @@ class UdpEngine {
   std::optional<Time> next_deadline() const { return flows_.next_deadline(); }
   void on_timer(Time now, Actions& out);
   size_t flow_count() const { return flows_.size(); }
+  // A flow with this guest 4-tuple exists.
+  bool has_flow(const FlowKey& k) const { return flows_.lookup(k).has_value(); }
 
  private:
   // Where an inbound flow's replies go: out of this published socket, to this client.

@@ -20,7 +20,7 @@ TEST(Counters, JsonIsCompactInDeclarationOrder) {
                     0),
             0u)
       << j;
-  EXPECT_TRUE(j.ends_with(",\"host_send_drops\":0,\"udp_segmented_sends\":7}")) << j;
+  EXPECT_TRUE(j.ends_with(",\"udp_segmented_sends\":7,\"queue_handoffs\":0,\"queue_handoff_drops\":0}")) << j;
   EXPECT_EQ(j.find(' '), std::string::npos);
   // Every counter appears exactly once, in the order of NETD_TAP_COUNTERS.
   size_t pos = 0;
@@ -33,6 +33,21 @@ TEST(Counters, JsonIsCompactInDeclarationOrder) {
   }
   NETD_TAP_COUNTERS(NETD_EXPECT_NEXT)
 #undef NETD_EXPECT_NEXT
+}
+
+TEST(Counters, SumOfQueuesAddsEveryCounter) {
+  Counters a, b;
+  a.frames_in = 3;
+  a.queue_handoffs = 1;
+  b.frames_in = 4;
+  b.tcp_bytes_to_host = 10;
+  b.queue_handoff_drops = 2;
+  a += b;
+  EXPECT_EQ(a.frames_in, 7u);
+  EXPECT_EQ(a.tcp_bytes_to_host, 10u);
+  EXPECT_EQ(a.queue_handoffs, 1u);
+  EXPECT_EQ(a.queue_handoff_drops, 2u);
+  EXPECT_EQ(b.frames_in, 4u);  // the right-hand side is left alone
 }
 
 }  // namespace
