@@ -17,6 +17,7 @@
 #include "tap/dns_watcher.h"
 #include "tap/host_sockets.h"
 #include "tap/pcap_writer.h"
+#include "tap/queue_round.h"
 #include "tap/queue_worker.h"
 #include "tap/tap_port.h"
 
@@ -33,11 +34,6 @@ constexpr unsigned kLoopEntries = 1024;
 constexpr loop::LoopOps kLoopOps = loop::LoopOp::Poll | loop::LoopOp::Read | loop::LoopOp::Recv |
                                    loop::LoopOp::RecvMultishot | loop::LoopOp::Send | loop::LoopOp::Connect |
                                    loop::LoopOp::Accept | loop::LoopOp::Cancel | loop::LoopOp::CancelAndClose;
-// Completions handled per loop round: every completion may add a frame for
-// the guest, and those are written only after the round, so an unbounded
-// round (a full completion queue after the loop was descheduled in a
-// flood) would hold thousands of frames at once.
-constexpr unsigned kCompletionBatch = 256;
 // Frames the other queues hand to queue 0 that may wait at once (beyond
 // it they are dropped and counted: a flood of them must not grow memory).
 constexpr size_t kHandoffInbox = 1024;
@@ -197,48 +193,16 @@ struct Dataplane::Impl {
     if (pcap) pcap->flush();
   }
 
-  void apply_actions(Time now) {
-    runner.apply(now, actions, QueueParts{*tap, *sockets, published.get(), dns.get(), stack.counters()});
-  }
+  QueueParts parts() { return QueueParts{*tap, *sockets, published.get(), dns.get(), stack.counters()}; }
 
   // ---- the loop ---------------------------------------------------------------
-  std::optional<Time> next_deadline(Time now) const {
-    std::optional<Time> best = stack.next_deadline();
-    for (auto t : {dns->next_deadline(now), published->next_deadline()})
-      if (t && (!best || *t < *best)) best = t;
-    return best;
-  }
-
-  void on_timers(Time now) {
-    published->on_timer(now);
-    stack.on_timer(now, actions);
-    dns->on_timer();
-  }
-
   int run() {
     for (auto& w : workers) w->start();  // (after the sandbox: run() is the last step)
     while (running) {
-      Time now = Clock::now();
-      auto deadline = next_deadline(now);
-      std::optional<Duration> timeout;
-      if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
-      // Frames waiting on the tap, actions left by a bounded apply round, or
-      // completions left by a bounded round: do not sleep.
-      if (tap->backlog() || published->backlog() || !actions.to_tap.empty() || !actions.to_host.empty() ||
-          loop->has_ready())
-        timeout = Duration::zero();
-      int rc = loop->wait(timeout);
-      if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
+      if (int rc = run_queue_round(*loop, stack, actions, runner, parts()); rc < 0) {
         LOG_ERROR("%s wait failed: %s", loop->name(), std::strerror(-rc));
         return 1;
       }
-      now = Clock::now();
-      loop->dispatch(now, kCompletionBatch);
-      sockets->end_of_batch();
-      if (tap->backlog()) tap->drain(now);
-      if (published->backlog()) published->drain(now);
-      if (deadline && now >= *deadline) on_timers(now);
-      apply_actions(now);
     }
     for (auto& w : workers) w->stop();
     if (pcap) pcap->flush();

@@ -17,9 +17,9 @@
 // published UDP sockets once, run due timers, then carry out the Actions
 // the engines produced (frames to the tap, requests to the parts), all
 // submitted with the next wait, so a burst of frames costs one system call
-// to the loop (tap/action_runner.h). Control closures (watch_control) run
-// between two batches, on this thread, so the engines never see a
-// half-made change.
+// to the loop (tap/queue_round.h, the same round for every queue).
+// Control closures (watch_control) run between two batches, on this
+// thread, so the engines never see a half-made change.
 #pragma once
 
 #include <sys/types.h>

@@ -9,6 +9,7 @@
 #include "common/thread_inbox.h"
 #include "tap/action_runner.h"
 #include "tap/host_sockets.h"
+#include "tap/queue_round.h"
 #include "tap/stack.h"
 #include "tap/tap_port.h"
 
@@ -23,8 +24,6 @@ constexpr unsigned kLoopEntries = 1024;
 constexpr loop::LoopOps kWorkerOps = loop::LoopOp::Poll | loop::LoopOp::Recv | loop::LoopOp::RecvMultishot |
                                      loop::LoopOp::Send | loop::LoopOp::Connect | loop::LoopOp::Cancel |
                                      loop::LoopOp::CancelAndClose;
-// As queue 0's (tap/dataplane.cpp): completions per round.
-constexpr unsigned kCompletionBatch = 256;
 
 }  // namespace
 
@@ -89,24 +88,12 @@ struct QueueWorker::Impl {
 
   void run() {
     while (running && !stop_asked.load(std::memory_order_relaxed)) {
-      Time now = Clock::now();
-      auto deadline = stack.next_deadline();
-      std::optional<Duration> timeout;
-      if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
-      if (tap->backlog() || !actions.to_tap.empty() || !actions.to_host.empty() || loop->has_ready())
-        timeout = Duration::zero();
-      int rc = loop->wait(timeout);
-      if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
+      QueueParts parts{*tap, *sockets, nullptr, nullptr, stack.counters()};
+      if (int rc = run_queue_round(*loop, stack, actions, runner, parts); rc < 0) {
         LOG_ERROR("queue %u: %s wait failed: %s", opts.index, loop->name(), std::strerror(-rc));
         fail();
         break;
       }
-      now = Clock::now();
-      loop->dispatch(now, kCompletionBatch);
-      sockets->end_of_batch();
-      if (tap->backlog()) tap->drain(now);
-      if (deadline && now >= *deadline) stack.on_timer(now, actions);
-      runner.apply(now, actions, QueueParts{*tap, *sockets, nullptr, nullptr, stack.counters()});
       publish_counters();
     }
     publish_counters();
