@@ -47,6 +47,20 @@ pm() {
   fi
   return "$rc"
 }
+# pm_rm_each [OPTIONS] NAME...: `podman rm` of one container at a time
+# (options one word each: --time=0, not -t 0).
+# podman removes several names in parallel, and in 4.3 the jobs race over the
+# storage's mounts: now and then one fails with "unlinkat .../userdata/shm:
+# device or resource busy" (a known podman flake, its issues 10454 and 11594;
+# seen once in our CI). One name per call does not run that race. Stops at
+# the first failure.
+pm_rm_each() {
+  local opts=() name
+  while [[ "${1:-}" == -* ]]; do opts+=("$1"); shift; done
+  for name in "$@"; do
+    pm rm "${opts[@]}" "$name" >/dev/null || return 1
+  done
+}
 # pm_fail MSG: fail, showing what podman said last.
 pm_fail() {
   tail -n 20 "$PODMAN_LOG" >&2

@@ -169,7 +169,7 @@ ok "-p 18081:80 with the default handler (rootlessport): works; the server sees 
 stop_gone s2 "$S2_PID" 18081
 for ((i = 0; i < 50; i++)); do grep -qx rootlessport /proc/[0-9]*/comm 2>/dev/null || break; sleep 0.1; done
 if grep -qx rootlessport /proc/[0-9]*/comm 2>/dev/null; then fail "rootlessport still runs after s2 stopped"; fi
-pm rm s1 s2 >/dev/null || pm_fail "podman rm"
+pm_rm_each s1 s2 || pm_fail "podman rm"
 ok "s2 stopped: netd and rootlessport are gone"
 
 # ---- b. a bridge network: netd as aardvark-dns and as the rootless netns' slirp4netns
@@ -192,7 +192,7 @@ out=$(http_retry 127.0.0.1 18082) || pm_fail "published port of a bridge contain
 [[ "$out" =~ ^10\.89\.7\. ]] || fail "bridge port: the server saw '$out'"
 ok "-p 18082:80 on n1 works (rootlessport; the server saw $out)"
 
-pm rm -f -t 0 web cli >/dev/null || pm_fail "podman rm web cli"
+pm_rm_each -f --time=0 cli web || pm_fail "podman rm cli web"
 wait_no_netd "rootless-netns" || fail "netd (the rootless netns' slirp4netns) still runs after the last container: $(netd_procs)"
 wait_no_netd "aardvark-dns" || fail "netd (aardvark-dns) still runs after the last container: $(netd_procs)"
 [[ -z "$(netd_procs)" ]] || fail "netd processes left behind: $(netd_procs)"

@@ -208,7 +208,7 @@ step_bridge() {
   ok "$1: -p 18082:80 on n1 works from the host's loopback (rootlessport; the server saw $out)"
 
   local rl_pid=${rl%% *} dns_pid=${dns%% *}
-  pm rm -f -t 0 web cli >/dev/null || pm_fail "$1: podman rm web cli"
+  pm_rm_each -f --time=0 cli web || pm_fail "$1: podman rm cli web"
   gone9 "$rl_pid" || fail "$1: the rootless netns' pasta ($rl_pid) still runs after the last container went"
   gone9 "$dns_pid" || fail "$1: aardvark-dns ($dns_pid) still runs after the last container went"
   pm network rm n1 >/dev/null || pm_fail "$1: podman network rm n1"
