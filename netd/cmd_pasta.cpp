@@ -154,6 +154,9 @@ Expected<AttachConfig, std::string> attach_config(const PastaOptions& o, const P
   a.outbound_addr6 = plan.outbound6;
   a.pid_file = o.pid_file;
   a.pcap = o.pcap;
+  if (o.queues > 1 && !o.pcap.empty())
+    return unexpected(std::string("--pcap records one queue's frames only: use it with --queues 1"));
+  a.queues = o.queues;
   a.watch_target = !o.no_netns_quit || a.target.pid;
   // Confined like pasta itself, always: the namespace's /proc files, the
   // ports, the configuration socket and the log are all open before.

@@ -4,7 +4,10 @@
 
 #include <charconv>
 #include <cstdio>
+#include <string>
 #include <string_view>
+
+#include "tap/tap_device.h"
 
 namespace netd {
 namespace {
@@ -16,6 +19,7 @@ enum : int {
   kNoCopyAddrs, kNetnsOnly, kMapHostLoopback, kMapGuestAddr, kHostLoToNsLo, kDnsHost, kVhostUser,
   kPrintCapabilities, kFqdn, kRepairPath, kMigrateExit, kMigrateNoLinger, kStats, kChrootFallback,
   kNoTcp, kNoUdp, kNoIcmp, kNoDhcp, kNoDhcpv6, kNoNdp, kNoRa, kNoSplice, kSpliceOnly, kFreebind, kNoMapGw,
+  kQueues,
 };
 
 // pasta's short options, in its order ('+': stop at the first non-option,
@@ -95,6 +99,7 @@ const option kLong[] = {
     {"stats", required_argument, nullptr, kStats},
     {"conf-path", required_argument, nullptr, 'c'},
     {"chroot-fallback", no_argument, nullptr, kChrootFallback},
+    {"queues", required_argument, nullptr, kQueues},  // netd's own
     {nullptr, 0, nullptr, 0},
 };
 
@@ -143,6 +148,10 @@ class Parser {
       case 'P': o_.pid_file = v; return true;
       case 'p': o_.pcap = v; return true;
       case 'c': o_.control_socket = v; return true;
+      case kQueues:
+        if (!parse_number<unsigned>(v, tap::kMaxTapQueues, &o_.queues) || o_.queues == 0)
+          return bad("Invalid --queues: " + std::string(v) + " (1.." + std::to_string(tap::kMaxTapQueues) + ")");
+        return true;
       case 'I':
         if (v.empty() || v.size() > 15) return bad("Invalid interface name: " + std::string(v));
         o_.ns_ifname = v;
@@ -392,7 +401,7 @@ std::string pasta_usage(const char* argv0) {
       "      --version          show version and exit\n"
       "  -I, --ns-ifname NAME   namespace interface name\n"
       "                         default: same name as the host's template interface\n"
-      "  -p, --pcap FILE        log tap-facing traffic to a pcap file\n"
+      "  -p, --pcap FILE        log tap-facing traffic to a pcap file (one queue only)\n"
       "  -P, --pid FILE         write own PID to the given file\n"
       "  -m, --mtu MTU          MTU of the namespace interface (default: 65520)\n"
       "  -a, --address ADDR     assign IPv4 or IPv6 address ADDR[/PREFIXLEN]\n"
@@ -433,6 +442,11 @@ std::string pasta_usage(const char* argv0) {
       "  --no-netns-quit        don't quit when the namespace file is deleted\n"
       "  --config-net           configure the tap interface in the namespace\n"
       "  --ns-mac-addr ADDR     set the MAC address of the tap interface\n"
+      "\n"
+      "netd's own (pasta has no such option):\n"
+      "  --queues N             tap queues, each served by its own thread and event loop\n"
+      "                         (1..8; default 1). More use more cores for parallel\n"
+      "                         flows; a flow stays on one queue\n"
       "\n"
       "Accepted and without effect: -e/--stderr, --no-splice, --freebind, --runas,\n"
       "--log-size, --no-copy-routes, --no-copy-addrs, --chroot-fallback,\n"

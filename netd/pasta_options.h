@@ -38,6 +38,7 @@ struct PastaOptions {
   std::string pid_file;
   std::string pcap;
   std::string control_socket;  // -c: pesto's configuration socket
+  unsigned queues = 1;         // --queues (netd's own): tap queues, one thread each
   // Namespace.
   std::string netns;           // --netns PATH (a NAME means /run/netns/NAME)
   std::string userns;          // --userns PATH

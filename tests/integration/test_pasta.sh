@@ -8,7 +8,8 @@
 # address; --dns-forward is answered by netd's forwarder (upstream: the
 # world's DNS server via resolv.conf). The parent exits 0 only once the
 # namespace is configured, writes no output after it, and the daemon exits
-# when the namespace file is deleted.
+# when the namespace file is deleted. Last, netd's own --queues: parallel
+# streams over a two-queue tap.
 source "$(dirname "$0")/lib.sh"
 need_tools dig
 
@@ -217,6 +218,53 @@ rc=0
 out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net -q -T all --netns "$T/netns3" 2>&1) || rc=$?
 [[ $rc -eq 1 ]] && grep -q "named ports" <<<"$out" || fail "-T all: exit $rc: $out"
 ok "-T/-U: SIGTERM ends the daemon (the forwarder thread stops); -T all is refused: $out"
+
+# --- --queues (netd's own): a multi-queue tap behind pasta's command line -------
+# 16 streams the guest starts (8 each way to the host's loopback through the
+# gateway) spread over both queues by the kernel's flow hash; 4 more come in
+# through a -t port (queue 0's). Every byte is hashed; at SIGTERM each queue
+# logs what it carried, and both must have carried frames.
+rc=0
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net -q --queues 2 --pcap "$T/mq.pcap" --netns "$T/netns3" 2>&1) || rc=$?
+[[ $rc -eq 1 ]] && grep -q "one queue" <<<"$out" || fail "--pcap with --queues 2: exit $rc: $out"
+kill "$CTR"
+container_up
+touch "$T/netns4"
+mount --bind "/proc/$CTR/ns/net" "$T/netns4"
+in_ctr_bg "$PY" "$SERVERS" tcp-server 0.0.0.0 80
+wait_listening 80 in_ctr
+out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net --pid "$T/pasta4.pid" --queues 2 -l "$T/pasta4.log" \
+  -t 18480:80 -u none -T none -U none --netns "$T/netns4" 2>&1) || fail "pasta --queues 2 failed: $out"
+PASTA_PID=$(cat "$T/pasta4.pid")
+PIDS+=("$PASTA_PID")
+mq=()
+for ((i = 0; i < 8; i++)); do
+  dir=upload
+  ((i % 2)) && dir=download
+  in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8081 "$dir" 4000000 >"$T/mq-g$i.out" 2>&1 &
+  mq+=($!)
+  in_ctr "$PY" "$SERVERS" tcp-client 198.51.100.10 8081 "$dir" 4000000 >"$T/mq-h$i.out" 2>&1 &
+  mq+=($!)
+done
+for ((i = 0; i < 4; i++)); do
+  dir=upload
+  ((i % 2)) && dir=download
+  "$PY" "$SERVERS" tcp-client 127.0.0.1 18480 "$dir" 4000000 >"$T/mq-p$i.out" 2>&1 &
+  mq+=($!)
+done
+rc=0
+for p in "${mq[@]}"; do wait "$p" || rc=1; done
+for f in "$T"/mq-*.out; do grep -q '^ok' "$f" || fail "--queues 2: $(basename "$f"): $(cat "$f")"; done
+[[ $rc -eq 0 ]] || fail "--queues 2: a client failed"
+kill -TERM "$PASTA_PID"
+for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$PASTA_PID" 2>/dev/null && fail "pasta --queues 2 ignores SIGTERM"
+grep -q "2 tap queues, one thread each" "$T/pasta4.log" || fail "pasta --queues 2 did not log its queues: $(tail -n 5 "$T/pasta4.log")"
+for q in 0 1; do
+  line=$(grep -o "queue $q: frames in [0-9]*" "$T/pasta4.log" | tail -n1)
+  [[ -n "$line" && "${line##* }" -gt 0 ]] || fail "pasta --queues 2: queue $q carried nothing ($line)"
+done
+ok "--queues 2: 20 TCP streams of 4 MB, every byte hashed; $(grep -o 'queue [01]: frames in [0-9]*' "$T/pasta4.log" | tr '\n' ';'); --pcap with it is refused"
 
 # --- COMMAND mode: new namespaces, the command's exit status ----------------------
 # Without setpriv: making a user namespace inside this one needs the

@@ -17,6 +17,8 @@
 #            host's own 198.51.100.1. pasta exits once the container is removed.
 #   map-gw   `--network pasta:--map-gw`: the gateway address reaches a TCP
 #            server on the host's 127.0.0.1.
+#   queues   (netd only) `--network pasta:--map-gw,--queues,2`: podman passes
+#            netd's own option; 8 parallel connections are answered.
 #   tcp      `-p 127.0.0.1:P:80 -p Q:80`: an HTTP server in the container
 #            answers a client on the host's loopback and one in the world
 #            and reports the client address it saw (what each implementation
@@ -145,6 +147,22 @@ step_map_gw() {
   pm rm -f -t 0 g1 >/dev/null || pm_fail "$1: podman rm g1"
 }
 
+# netd's own --queues through Podman's `--network pasta:` words (the
+# self-check's pasta would refuse the option: netd only).
+step_queues() {
+  [[ "$1" == netd ]] || return 0
+  pm "${RUN[@]}" -d --name q1 --network pasta:--map-gw,--queues,2 "$IMG" sleep 600 >/dev/null ||
+    pm_fail "$1: podman run --network pasta:--map-gw,--queues,2"
+  local argv out
+  argv=$(pasta_procs)
+  [[ "$argv " == *" --queues 2 "* ]] || fail "$1: podman did not pass --queues 2 to pasta: $argv"
+  out=$(pm exec q1 sh -c 'for i in 1 2 3 4 5 6 7 8; do echo WHO | nc -w 5 198.51.100.10 8081 & done; wait') ||
+    pm_fail "$1: --queues 2: q1 -> gateway:8081: $out"
+  [[ $(grep -c "^127.0.0.1 " <<<"$out") -eq 8 ]] || pm_fail "$1: --queues 2: 8 parallel connections got: '$out'"
+  ok "$1: --network pasta:--map-gw,--queues,2: --queues 2 reaches netd, and 8 parallel connections through the two-queue tap are answered"
+  pm rm -f -t 0 q1 >/dev/null || pm_fail "$1: podman rm q1"
+}
+
 step_tcp_port() {
   pm "${RUN[@]}" -d --name web -p 127.0.0.1:18080:80 -p 18081:80 "$IMG" httpd -f -p 80 -h /www >/dev/null ||
     pm_fail "$1: podman run -p 127.0.0.1:18080:80 -p 18081:80"
@@ -218,7 +236,7 @@ step_bridge() {
 # PODMAN5_STEPS picks steps by hand while debugging (e.g. "bridge").
 for impl in $(podman5_impls); do
   podman5_impl "$impl"
-  for step in ${PODMAN5_STEPS:-default map_gw tcp_port udp_port bridge}; do
+  for step in ${PODMAN5_STEPS:-default map_gw queues tcp_port udp_port bridge}; do
     "step_$step" "$impl"
   done
   podman5_none_left

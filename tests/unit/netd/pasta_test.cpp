@@ -72,6 +72,19 @@ TEST(PastaOptions, BadValuesAreErrorsWithPastasWording) {
   EXPECT_EQ(parse({"--ns-mac-addr", "01:00:00:00:00:01"}).error, "Invalid MAC address: 01:00:00:00:00:01");
 }
 
+// --queues is netd's own: 1 by default, 1..8 taken, anything else refused.
+TEST(PastaOptions, QueuesTakesOneToEight) {
+  EXPECT_EQ(parse({"1234"}).queues, 1u);
+  auto o = parse({"--queues", "2", "1234"});
+  ASSERT_EQ(o.action, PastaOptions::Action::Run);
+  EXPECT_EQ(o.queues, 2u);
+  EXPECT_EQ(parse({"--queues=8", "1234"}).queues, 8u);
+  EXPECT_EQ(parse({"--queues", "0"}).error, "Invalid --queues: 0 (1..8)");
+  EXPECT_EQ(parse({"--queues", "9"}).error, "Invalid --queues: 9 (1..8)");
+  EXPECT_EQ(parse({"--queues", "2x"}).error, "Invalid --queues: 2x (1..8)");
+  EXPECT_EQ(parse({"--queues", "-1"}).error, "Invalid --queues: -1 (1..8)");
+}
+
 TEST(PastaOptions, UnknownOptionsAndMissingValuesAskForTheUsage) {
   auto o = parse({"--map-gw"});  // Podman removes it; pasta itself does not know it
   EXPECT_EQ(o.action, PastaOptions::Action::Error);
