@@ -46,6 +46,7 @@ import select
 import socket
 import struct
 import sys
+import threading
 import time
 
 
@@ -335,11 +336,19 @@ def attack_udp(addr, port):
     return attack_socket(addr, port, socket.SOCK_DGRAM, 1.0, exchange)
 
 
+# Echo identifiers: one per attempt, never two alike, so that attempts run
+# side by side (every raw socket sees every echo reply) each count only
+# their own reply.
+_idents = iter(range(random.randrange(1, 0x8000), 0x10000))
+_idents_lock = threading.Lock()
+
+
 def attack_icmp(addr):
     fam, sa = sockaddr(addr, 0)
     v6 = fam == socket.AF_INET6
     s = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
-    ident = random.randrange(1, 0xFFFF)
+    with _idents_lock:
+        ident = next(_idents)
     body = struct.pack("!BBHHH", 128 if v6 else 8, 0, 0, ident, 1) + b"tripwire"
     if not v6:  # (the kernel fills in ICMPv6 checksums)
         body = body[:2] + struct.pack("!H", csum16(body)) + body[4:]
@@ -363,11 +372,25 @@ def attack_icmp(addr):
 
 
 def attack(port, *addrs):
+    """Every address on a thread of its own (an unanswered attempt waits out
+    its timeout: one after the other, 16 addresses took over half a minute);
+    the lines come out in the order of the addresses."""
     port = int(port)
-    for a in addrs:
-        print(f"{a} tcp {attack_tcp(a, port)}", flush=True)
-        print(f"{a} udp {attack_udp(a, port)}", flush=True)
-        print(f"{a} icmp {attack_icmp(a)}", flush=True)
+    results = [None] * len(addrs)
+
+    def one(i, a):
+        results[i] = [f"{a} tcp {attack_tcp(a, port)}", f"{a} udp {attack_udp(a, port)}",
+                      f"{a} icmp {attack_icmp(a)}"]
+
+    threads = [threading.Thread(target=one, args=(i, a)) for i, a in enumerate(addrs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, lines in enumerate(results):
+        if lines is None:
+            sys.exit(f"attack on {addrs[i]} raised (see above)")
+        print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":

@@ -99,19 +99,43 @@ adv_scan() {
 
 # adv_dns_expect RUNNER SERVER ANSWER [DIG-ARGS...]: dig's short answer for
 # adv-N.test A (a new N each time: no cache answers for the upstream) at
-# SERVER is ANSWER; ANSWER "" means no server answered at all (dig fails: not
-# even a SERVFAIL or NXDOMAIN came back).
+# SERVER is ANSWER.
 ADV_DNS_N=0
 adv_dns_expect() {
   local runner=$1 server=$2 want=$3 got rc=0
   shift 3
   ADV_DNS_N=$((ADV_DNS_N + 1))
   got=$($runner dig +short +tries=1 +time=2 "$@" @"$server" "adv-$ADV_DNS_N.test" A 2>/dev/null) || rc=$?
-  if [[ -z "$want" ]]; then
-    ((rc != 0)) || fail "DNS at $server $*: something answered: '$got'"
-  else
-    [[ $rc -eq 0 && "$got" == "$want" ]] || fail "DNS at $server $*: exit $rc, got '$got', expected '$want'"
-  fi
+  [[ $rc -eq 0 && "$got" == "$want" ]] || fail "DNS at $server $*: exit $rc, got '$got', expected '$want'"
+}
+
+# adv_dns_silent RUNNER SERVER...: a query (as adv_dns_expect's) over UDP
+# and one over TCP to each SERVER, all at once (each unanswered one waits out
+# its 2 s): no server may answer at all (dig fails: not even a SERVFAIL or
+# NXDOMAIN came back).
+adv_dns_silent() {
+  local runner=$1 server proto i=0 pids=() f rc got line
+  shift
+  for server in "$@"; do
+    for proto in +notcp +tcp; do
+      ADV_DNS_N=$((ADV_DNS_N + 1))
+      i=$((i + 1))
+      (
+        rc=0
+        got=$($runner dig +short +tries=1 +time=2 "$proto" @"$server" "adv-$ADV_DNS_N.test" A 2>/dev/null) || rc=$?
+        printf '%s %s %s %s\n' "$rc" "$server" "$proto" "$got"
+      ) >"$T/dns-silent.$i" &
+      pids+=($!)
+    done
+  done
+  for f in "${pids[@]}"; do wait "$f"; done
+  for ((f = 1; f <= i; f++)); do
+    line=$(<"$T/dns-silent.$f")
+    [[ -n "$line" ]] || fail "DNS attempt $f left no result"
+    read -r rc server proto got <<<"$line"
+    ((rc != 0)) || fail "DNS at $server $proto: something answered: '$got'"
+  done
+  rm -f "$T"/dns-silent.*
 }
 
 # adv_unix_isolated RUNNER: an abstract UNIX socket of the host namespace

@@ -53,10 +53,7 @@ ok "DNS over UDP and TCP to 10.0.2.3 and fd00::3 reaches the resolver on 127.0.0
 
 # DNS to every other address: nobody answers, nothing arrives.
 adv_mark
-for server in 10.0.2.2 10.0.2.1 10.0.2.77 fd00::2 fd00::77 198.51.100.1 2001:db8::1; do
-  adv_dns_expect in_ctr "$server" ""
-  adv_dns_expect in_ctr "$server" "" +tcp
-done
+adv_dns_silent in_ctr 10.0.2.2 10.0.2.1 10.0.2.77 fd00::2 fd00::77 198.51.100.1 2001:db8::1
 adv_expect_quiet "DNS to the gateway, unused and host addresses"
 ok "DNS (UDP and TCP) to the gateway, unused subnet and the host's own addresses: no answer, nothing on loopback"
 

@@ -87,10 +87,7 @@ dns_checks
 ok "--no-map-gw: DNS over UDP and TCP to --dns-forward 169.254.1.1 reaches the resolver on 127.0.0.53"
 
 adv_mark
-for server in 198.51.100.10 169.254.1.2 2001:db8::10; do
-  adv_dns_expect in_ctr "$server" ""
-  adv_dns_expect in_ctr "$server" "" +tcp
-done
+adv_dns_silent in_ctr 198.51.100.10 169.254.1.2 2001:db8::10
 adv_expect_quiet "--no-map-gw: DNS to the gateway and the guest alias"
 ok "--no-map-gw: DNS to the gateway and to the guest alias: no answer, nothing on the loopback"
 
