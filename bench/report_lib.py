@@ -63,6 +63,18 @@ def fmt_ratio(r):
     return "n/a" if r is None else f"{r:.2f}x"
 
 
+def fmt_goal_ratio(r, limit):
+    """r as "N.NNx" for a goal whose limit is `limit`; with more decimals
+    (up to six) when two would round it onto the limit, so that a verdict
+    never contradicts its figure (1.495 against 1.5 reads "1.495x", not
+    "1.50x")."""
+    for digits in range(2, 7):
+        text = f"{r:.{digits}f}"
+        if float(text) != limit or r == limit:
+            break
+    return text + "x"
+
+
 def num(v, digits=None):
     """A number as the tables print it: 3 significant figures or so."""
     if digits is not None:

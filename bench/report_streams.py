@@ -10,7 +10,8 @@ that ratio is lower. Every figure comes from those files.
 """
 import os
 
-from report_lib import Notes, commands_md, fmt_ratio, md_table, ratio, read_text, rounds_of, stat_of, table_text
+from report_lib import (Notes, commands_md, fmt_goal_ratio, fmt_ratio, md_table, ratio, read_text, rounds_of,
+                        stat_of, table_text)
 from report_tap import label, load_round
 
 TOOLS = ["loopback", "pasta13", "netd", "netd-q2", "netd-q4"]
@@ -66,7 +67,7 @@ def goal(data):
         if r is None:
             return GOAL_TEXT, "", None
         n, lo = data["vals"][(GOAL_TOOL, f"{d}_p4")], data["vals"][("loopback", f"{d}_p4")]
-        parts.append(f"{name} {r:.2f}x ({n.median:.2f} vs {lo.median:.2f} Gbit/s)")
+        parts.append(f"{name} {fmt_goal_ratio(r, GOAL_SHARE)} ({n.median:.2f} vs {lo.median:.2f} Gbit/s)")
         met = met and r >= GOAL_SHARE
     return GOAL_TEXT, "; ".join(parts), met
 

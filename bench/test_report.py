@@ -111,7 +111,11 @@ def main():
               "RSS goal: 3.00 KiB per flow, not met")
         check("CPU per GB <= 0.8x pasta (the worst of the single-stream TCP lines) | 0.50x on TCP container->host, "
               "MTU 65520 | yes |" in page, "CPU per GB goal 0.50x")
-        check("lowest 0.92x, on TCP container->host, MTU 65520 | no |" in page, "bulk vs baseline 11/12 = 0.92x")
+        check("lowest 0.92x, on TCP container->host, MTU 65520: netd 11.00 (10.00-12.00), baseline 12.00 "
+              "(12.00-12.00) Gbit/s; the ranges overlap | no |" in page,
+              "bulk vs baseline 11/12 = 0.92x, with both ranges (10-12 reaches 12: they overlap)")
+        check("- no TCP bulk line below the baseline (def012345; a line below 0.95x counts): one bulk line's rounds"
+              in page, "the bulk goal's limit line is words, not 'not yet known'")
         check("| published-port throughput >= 1.0x RootlessKit's builtin driver, keeping the client's address | "
               "not measured | n/a |" in page, "a section not run: its goal not measured")
         check("3 of 7 judged goal(s) met, 2 not measured" in page, "the goals' count")
@@ -129,6 +133,13 @@ def main():
         check("Not measured in this run: ports, dns, podman, podman5" in page, "the sections left out")
         check("during 1 line(s) it used more than 0.25 CPUs, at most 1.00" in page, "machine load summary")
         check("pasta 2025-05-03 (Debian 13)" in page, "pasta's version as a date")
+
+    sys.path.insert(0, HERE)
+    from report_lib import fmt_goal_ratio
+    for r, limit, want in ((1.4951, 1.5, "1.495x"), (1.4997, 1.5, "1.4997x"), (1.5, 1.5, "1.50x"),
+                           (0.79999, 0.8, "0.79999x"), (1.004, 1.0, "1.004x"), (2.345, 1.5, "2.35x")):
+        got = fmt_goal_ratio(r, limit)
+        check(got == want, f"fmt_goal_ratio({r}, {limit}) = {got}, not {want}")
 
     rot = subprocess.run(["bash", "-c", f"source {HERE}/common.sh; rotate 0 a b c; rotate 1 a b c; rotate 4 a b c"],
                          capture_output=True, text=True).stdout.split("\n")
