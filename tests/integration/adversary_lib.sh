@@ -105,8 +105,15 @@ adv_dns_expect() {
   local runner=$1 server=$2 want=$3 got rc=0
   shift 3
   ADV_DNS_N=$((ADV_DNS_N + 1))
-  got=$($runner dig +short +tries=1 +time=2 "$@" @"$server" "adv-$ADV_DNS_N.test" A 2>/dev/null) || rc=$?
+  got=$(adv_dig "$runner" "$server" "$ADV_DNS_N" "$@") || rc=$?
   [[ $rc -eq 0 && "$got" == "$want" ]] || fail "DNS at $server $*: exit $rc, got '$got', expected '$want'"
+}
+# adv_dig RUNNER SERVER N [DIG-ARGS...]: the query of both helpers (one try,
+# 2 s) for adv-N.test A; dig's short answer and its exit status.
+adv_dig() {
+  local runner=$1 server=$2 n=$3
+  shift 3
+  $runner dig +short +tries=1 +time=2 "$@" @"$server" "adv-$n.test" A 2>/dev/null
 }
 
 # adv_dns_silent RUNNER SERVER...: a query (as adv_dns_expect's) over UDP
@@ -122,7 +129,7 @@ adv_dns_silent() {
       i=$((i + 1))
       (
         rc=0
-        got=$($runner dig +short +tries=1 +time=2 "$proto" @"$server" "adv-$ADV_DNS_N.test" A 2>/dev/null) || rc=$?
+        got=$(adv_dig "$runner" "$server" "$ADV_DNS_N" "$proto") || rc=$?
         printf '%s %s %s %s\n' "$rc" "$server" "$proto" "$got"
       ) >"$T/dns-silent.$i" &
       pids+=($!)

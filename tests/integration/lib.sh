@@ -376,6 +376,19 @@ netd_counter() {
   echo "${line#*:}"
 }
 
+# every_queue_carried WHAT LOG N: each of N tap queues has a "queue I:
+# frames in K" line in LOG (netd logs one per queue with its counters, on
+# SIGUSR1 and as it stops) whose latest K is above 0; fails naming WHAT
+# otherwise. QUEUE_LINES: the queues' latest lines, ';'-joined.
+every_queue_carried() {
+  local what=$1 log=$2 n=$3 q line
+  for ((q = 0; q < n; q++)); do
+    line=$(grep -o "queue $q: frames in [0-9]*" "$log" | tail -n1)
+    [[ -n "$line" && "${line##* }" -gt 0 ]] || fail "$what: queue $q carried nothing ($line)"
+  done
+  QUEUE_LINES=$(grep -o 'queue [0-9]: frames in [0-9]*, out [0-9]*' "$log" | tail -n "$n" | tr '\n' ';')
+}
+
 # without_loop_note TEXT: TEXT without netd's epoll fallback line, for a
 # check that wants a quiet netd silent (pasta's --quiet still shows
 # warnings). Only the epoll variant expects the line; there it also goes to

@@ -178,11 +178,8 @@ run_case() {
   ok "queues=$queues: $handoffs frames handed to queue 0 after the kernel forgot their flows"
   rst=$(netd_counter tcp_rst_sent)
   [[ "$rst" -eq 0 ]] || fail "queues=$queues: netd reset $rst connection(s) (a queue answered a flow it did not know?)"
-  for ((i = 0; i < queues; i++)); do
-    line=$(grep -o "queue $i: frames in [0-9]*" "$NETD_LOG" | tail -n1)
-    [[ -n "$line" && "${line##* }" -gt 0 ]] || fail "queues=$queues: queue $i carried nothing ($line)"
-  done
-  ok "queues=$queues: every queue read frames: $(grep -o 'queue [0-9]: frames in [0-9]*, out [0-9]*' "$NETD_LOG" | tail -n "$queues" | tr '\n' ';')"
+  every_queue_carried "queues=$queues" "$NETD_LOG" "$queues"
+  ok "queues=$queues: every queue read frames: $QUEUE_LINES"
   grep -q "$queues tap queues, one thread each" "$NETD_LOG" || fail "netd did not log its $queues queues"
 
   kill -TERM "$NETD_PID"

@@ -97,9 +97,7 @@ ok "host loopback is not reachable under --no-map-gw"
 
 umount "$T/netns"
 rm -f "$T/netns"
-wait_gone=0
-for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || { wait_gone=1; break; }; sleep 0.1; done
-[[ $wait_gone -eq 1 ]] || fail "the daemon still runs after its namespace file was deleted"
+wait_exit "$PASTA_PID" 5 || fail "the daemon still runs after its namespace file was deleted"
 ok "the daemon exits when the namespace file is deleted"
 
 # --- --map-gw, forwarded ports, auto, pesto ------------------------------------
@@ -169,8 +167,7 @@ out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net -q -t 18080 "$OTHER" 2>
 [[ $rc -eq 1 ]] && grep -qi "in use" <<<"$out" || fail "a port in use: exit $rc: $out"
 ok "a port in use fails start-up with exit 1: $out"
 kill -TERM "$PASTA_PID"
-for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$PASTA_PID" 2>/dev/null && fail "the daemon ignores SIGTERM"
+wait_exit "$PASTA_PID" 5 || fail "the daemon ignores SIGTERM"
 ok "SIGTERM ends the daemon"
 
 # --- -T/-U: the namespace's loopback ports reach the host's loopback ------------
@@ -212,8 +209,7 @@ out=$(in_ctr "$PY" "$SERVERS" tcp-client 127.0.0.1 8081 echo still) || fail "-T 
 [[ "$out" == "ok still" ]] || fail "-T 8081 after pesto returned '$out'"
 ok "pesto beside -T/-U: -t changes apply, -T changes are refused, -T keeps working"
 kill -TERM "$PASTA_PID"
-for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$PASTA_PID" 2>/dev/null && fail "the daemon with -T/-U ignores SIGTERM"
+wait_exit "$PASTA_PID" 5 || fail "the daemon with -T/-U ignores SIGTERM"
 rc=0
 out=$(timeout 20 "${run[@]}" "$T/bin/pasta" --config-net -q -T all --netns "$T/netns3" 2>&1) || rc=$?
 [[ $rc -eq 1 ]] && grep -q "named ports" <<<"$out" || fail "-T all: exit $rc: $out"
@@ -257,14 +253,10 @@ for p in "${mq[@]}"; do wait "$p" || rc=1; done
 for f in "$T"/mq-*.out; do grep -q '^ok' "$f" || fail "--queues 2: $(basename "$f"): $(cat "$f")"; done
 [[ $rc -eq 0 ]] || fail "--queues 2: a client failed"
 kill -TERM "$PASTA_PID"
-for ((i = 0; i < 50; i++)); do kill -0 "$PASTA_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$PASTA_PID" 2>/dev/null && fail "pasta --queues 2 ignores SIGTERM"
+wait_exit "$PASTA_PID" 5 || fail "pasta --queues 2 ignores SIGTERM"
 grep -q "2 tap queues, one thread each" "$T/pasta4.log" || fail "pasta --queues 2 did not log its queues: $(tail -n 5 "$T/pasta4.log")"
-for q in 0 1; do
-  line=$(grep -o "queue $q: frames in [0-9]*" "$T/pasta4.log" | tail -n1)
-  [[ -n "$line" && "${line##* }" -gt 0 ]] || fail "pasta --queues 2: queue $q carried nothing ($line)"
-done
-ok "--queues 2: 20 TCP streams of 4 MB, every byte hashed; $(grep -o 'queue [01]: frames in [0-9]*' "$T/pasta4.log" | tr '\n' ';'); --pcap with it is refused"
+every_queue_carried "pasta --queues 2" "$T/pasta4.log" 2
+ok "--queues 2: 20 TCP streams of 4 MB, every byte hashed; $QUEUE_LINES --pcap with it is refused"
 
 # --- COMMAND mode: new namespaces, the command's exit status ----------------------
 # Without setpriv: making a user namespace inside this one needs the
